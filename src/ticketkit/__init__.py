@@ -1,0 +1,77 @@
+"""ticketkit: the engine under a ticketing product.
+
+Tickets as values, a workflow per ticket type, rules that decide who gets what, SLA
+deadlines computed exactly on business calendars, and reports. Everything public is
+re-exported here; each name has exactly this one public path (plus the sub-namespaces
+``ticketkit.errors``, ``ticketkit.storage``, ``ticketkit.testing`` and
+``ticketkit.analytics``).
+
+Example:
+    >>> import ticketkit as tk
+    >>> from datetime import datetime, timezone
+    >>> t = tk.Ticket(subject="Parcel arrived damaged", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
+    >>> tk.from_json(tk.Ticket, tk.to_json(t)) == t
+    True
+"""
+
+from __future__ import annotations
+
+from ticketkit._models import (
+    Agent,
+    ClockState,
+    Comment,
+    Customer,
+    Event,
+    Link,
+    Priority,
+    SLAState,
+    Team,
+    Ticket,
+)
+from ticketkit._serialization import (
+    format_duration,
+    from_dict,
+    from_json,
+    make_converter,
+    parse_duration,
+    to_dict,
+    to_json,
+)
+from ticketkit._version import __version__
+from ticketkit.errors import (
+    ConflictError,
+    ErrorDetail,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    TicketkitError,
+    ValidationError,
+)
+
+__all__ = [
+    "Agent",
+    "ClockState",
+    "Comment",
+    "ConflictError",
+    "Customer",
+    "ErrorDetail",
+    "Event",
+    "InvalidTransitionError",
+    "Link",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Priority",
+    "SLAState",
+    "Team",
+    "Ticket",
+    "TicketkitError",
+    "ValidationError",
+    "__version__",
+    "format_duration",
+    "from_dict",
+    "from_json",
+    "make_converter",
+    "parse_duration",
+    "to_dict",
+    "to_json",
+]

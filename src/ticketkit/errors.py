@@ -1,0 +1,225 @@
+"""Errors raised by ticketkit.
+
+Every error ticketkit raises derives from :class:`TicketkitError`, and each subclass
+also derives from the builtin exception it means, so ``except ValueError`` keeps
+working for code that does not know about ticketkit::
+
+    TicketkitError (Exception)
+    ├── ValidationError (ValueError)          bad input or configuration; .errors lists every problem
+    ├── InvalidTransitionError (ValueError)   a workflow trigger not allowed from the ticket's state
+    ├── NotFoundError (LookupError)           no ticket/agent/... with that id
+    ├── ConflictError (RuntimeError)          a stale write: someone else saved a newer version
+    └── PermissionDeniedError (PermissionError)  the actor may not do this
+
+Errors carry structured data (``ValidationError.errors``,
+``InvalidTransitionError.state`` / ``.trigger`` / ``.allowed``,
+``ConflictError.expected`` / ``.actual``) and pickle.
+
+Example:
+    >>> from ticketkit.errors import ValidationError, ErrorDetail
+    >>> err = ValidationError([ErrorDetail("subject", "must not be empty")])
+    >>> str(err)
+    'invalid input (1 problem):\\n  subject: must not be empty'
+    >>> isinstance(err, ValueError)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+__all__ = [
+    "ConflictError",
+    "ErrorDetail",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "TicketkitError",
+    "ValidationError",
+]
+
+
+class TicketkitError(Exception):
+    """The root of every error ticketkit raises.
+
+    Example:
+        >>> issubclass(NotFoundError, TicketkitError)
+        True
+    """
+
+
+class ErrorDetail(NamedTuple):
+    """One problem found in some input: where it is and what is wrong.
+
+    ``path`` addresses the value inside the input the way you would write it in
+    Python (``rules[3].when.all[1].op``); it is ``""`` for the input as a whole.
+
+    Example:
+        >>> str(ErrorDetail("priority", "unknown priority 'asap'"))
+        "priority: unknown priority 'asap'"
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def join_path(prefix: str, path: str | int) -> str:
+    """Join a path prefix and a key or index into one path string."""
+    if isinstance(path, int):
+        return f"{prefix}[{path}]"
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    if path.startswith("["):
+        return prefix + path
+    return f"{prefix}.{path}"
+
+
+class ValidationError(TicketkitError, ValueError):
+    """Input or configuration that does not hold; lists every problem at once.
+
+    Attributes:
+        errors: every problem found, each an :class:`ErrorDetail` with a path.
+
+    Example:
+        >>> err = ValidationError([ErrorDetail("a", "bad"), ErrorDetail("b[0]", "worse")])
+        >>> [e.path for e in err.errors]
+        ['a', 'b[0]']
+    """
+
+    errors: list[ErrorDetail]
+
+    def __init__(self, errors: Iterable[ErrorDetail | tuple[str, str]] | str, path: str = "") -> None:
+        if isinstance(errors, str):
+            items = [ErrorDetail(path, errors)]
+        else:
+            items = [e if isinstance(e, ErrorDetail) else ErrorDetail(*e) for e in errors]
+        self.errors = items
+        super().__init__(items)
+
+    @classmethod
+    def one(cls, path: str, message: str) -> ValidationError:
+        """A ValidationError with a single problem.
+
+        Example:
+            >>> ValidationError.one("tz", "unknown time zone 'Mars/Base'").errors[0].path
+            'tz'
+        """
+        return cls([ErrorDetail(path, message)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same problems with every path put under ``prefix``.
+
+        Example:
+            >>> ValidationError.one("op", "bad").prefixed("rules[0]").errors[0].path
+            'rules[0].op'
+        """
+        return ValidationError([ErrorDetail(join_path(prefix, e.path), e.message) for e in self.errors])
+
+    def __str__(self) -> str:
+        n = len(self.errors)
+        head = f"invalid input ({n} problem{'s' if n != 1 else ''}):"
+        return "\n  ".join([head, *(str(e) for e in self.errors)])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
+
+
+class InvalidTransitionError(TicketkitError, ValueError):
+    """A workflow trigger that cannot fire from the ticket's current state.
+
+    Attributes:
+        state: the ticket's current status.
+        trigger: the trigger that was asked for.
+        allowed: the triggers that could fire from ``state``.
+        reason: why it failed (unknown trigger, or the guard that did not hold).
+
+    Example:
+        >>> err = InvalidTransitionError("closed", "resolve", ["reopen"])
+        >>> print(err)
+        cannot 'resolve' a ticket in state 'closed'; allowed from 'closed': 'reopen'
+    """
+
+    def __init__(self, state: str, trigger: str, allowed: Sequence[str], reason: str = "") -> None:
+        self.state = state
+        self.trigger = trigger
+        self.allowed = list(allowed)
+        self.reason = reason
+        super().__init__(state, trigger, self.allowed, reason)
+
+    def __str__(self) -> str:
+        allowed = ", ".join(repr(a) for a in self.allowed) or "none (final state)"
+        msg = f"cannot {self.trigger!r} a ticket in state {self.state!r}"
+        if self.reason:
+            msg += f": {self.reason}"
+        return f"{msg}; allowed from {self.state!r}: {allowed}"
+
+
+class NotFoundError(TicketkitError, LookupError):
+    """No object of that kind with that id (or not visible to this tenant).
+
+    Example:
+        >>> print(NotFoundError("ticket", "01J0"))
+        no ticket with id '01J0'
+    """
+
+    def __init__(self, kind: str, id: str) -> None:
+        self.kind = kind
+        self.id = id
+        super().__init__(kind, id)
+
+    def __str__(self) -> str:
+        return f"no {self.kind} with id {self.id!r}"
+
+
+class ConflictError(TicketkitError, RuntimeError):
+    """A write based on a stale version; nothing was written.
+
+    Reload the ticket and apply the change again.
+
+    Example:
+        >>> print(ConflictError("01J0", expected=3, actual=4))
+        ticket '01J0' is at version 4, not 3: it changed since you read it; reload it and try again
+    """
+
+    def __init__(self, ticket_id: str, expected: int | None, actual: int | None, detail: str = "") -> None:
+        self.ticket_id = ticket_id
+        self.expected = expected
+        self.actual = actual
+        self.detail = detail
+        super().__init__(ticket_id, expected, actual, detail)
+
+    def __str__(self) -> str:
+        if self.detail:
+            return f"ticket {self.ticket_id!r}: {self.detail}"
+        if self.actual is None:
+            return f"ticket {self.ticket_id!r} does not exist, so version {self.expected} cannot be saved over it"
+        return (
+            f"ticket {self.ticket_id!r} is at version {self.actual}, not {self.expected}: "
+            "it changed since you read it; reload it and try again"
+        )
+
+
+class PermissionDeniedError(TicketkitError, PermissionError):
+    """The actor may not perform this action on this object.
+
+    Example:
+        >>> print(PermissionDeniedError("agent:li", "edit", "ticket 01J0", "not assigned to li or li's teams"))
+        agent:li may not edit ticket 01J0: not assigned to li or li's teams
+    """
+
+    def __init__(self, actor: str, action: str, target: str, reason: str = "") -> None:
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.reason = reason
+        super().__init__(actor, action, target, reason)
+
+    def __str__(self) -> str:
+        msg = f"{self.actor} may not {self.action} {self.target}"
+        return f"{msg}: {self.reason}" if self.reason else msg
