@@ -30,6 +30,7 @@ __all__ = [
     "Link",
     "Priority",
     "SLAState",
+    "STATUS_KINDS",
     "Team",
     "Ticket",
 ]
@@ -105,6 +106,9 @@ _PRIORITY_BY_NAME: Final = {p.value: p for p in Priority}
 
 AGENT_STATUSES: Final = frozenset({"online", "away", "offline"})
 """The availability an :class:`Agent` can report."""
+
+STATUS_KINDS: Final = ("new", "open", "pending", "resolved", "closed")
+"""The kinds a workflow state can have; SLA clocks and reports work on kinds, not names."""
 
 AUTHOR_KINDS: Final = frozenset({"agent", "customer", "bot", "system"})
 """Who wrote a :class:`Comment`: an agent, the customer, a bot or the system."""
@@ -528,7 +532,8 @@ class Ticket:
 
     The ``id`` is generated from ``created_at`` when not given, so ids sort by
     creation time. ``type`` picks the workflow; ``status`` is a state of that
-    workflow. ``fields`` holds custom, JSON-safe data (read-only). ``version``
+    workflow and ``status_kind`` its kind (new, open, pending, resolved, closed),
+    kept beside it so stores, SLA clocks and reports need no workflow to read it. ``fields`` holds custom, JSON-safe data (read-only). ``version``
     counts saved changes; stores refuse a write based on an older version.
 
     Example:
@@ -554,6 +559,7 @@ class Ticket:
     category: str | None = None
     priority: Priority = attrs.field(default=Priority.NORMAL, converter=_to_priority)
     status: str = "new"
+    status_kind: str = "new"
     team: str | None = None
     assignee: str | None = None
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_str_set)
@@ -585,6 +591,11 @@ class Ticket:
         if not isinstance(self.priority, Priority):
             p.add("priority", f"unknown priority {self.priority!r} (expected one of: low, normal, high, urgent)")
         p.text("status", self.status, empty=False)
+        if self.status_kind not in STATUS_KINDS:
+            p.add(
+                "status_kind",
+                f"unknown status kind {self.status_kind!r} (expected one of: new, open, pending, resolved, closed)",
+            )
         p.opt_text("team", self.team)
         p.opt_text("assignee", self.assignee)
         p.str_set("tags", self.tags)
