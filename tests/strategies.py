@@ -23,8 +23,12 @@ nonblank = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 str_sets = st.frozensets(names, max_size=4)
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | texts | st.floats(
-    allow_nan=False, allow_infinity=False
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | texts
+    | st.floats(allow_nan=False, allow_infinity=False)
 )
 json_values = st.recursive(
     json_scalars,
@@ -60,7 +64,13 @@ agents = st.builds(
 )
 
 teams = st.builds(
-    Team, id=ids, name=texts, tenant=ids, lead=st.none() | ids, parent=st.none() | ids, calendar=st.none() | names
+    Team,
+    id=ids,
+    name=texts,
+    tenant=ids,
+    lead=st.none() | ids,
+    parent=st.none() | ids,
+    calendar=st.none() | names,
 )
 
 links = st.builds(Link, kind=st.sampled_from(["related", "duplicate", "merged_into"]), ticket_id=ids)

@@ -9,7 +9,9 @@ re-exported here; each name has exactly this one public path (plus the sub-names
 Example:
     >>> import ticketkit as tk
     >>> from datetime import datetime, timezone
-    >>> t = tk.Ticket(subject="Parcel arrived damaged", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
+    >>> t = tk.Ticket(
+    ...     subject="Parcel arrived damaged", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+    ... )
     >>> tk.from_json(tk.Ticket, tk.to_json(t)) == t
     True
 """

@@ -10,7 +10,9 @@ from typing import Final
 
 TICKET_CREATED: Final = "ticket.created"  # channel, subject, category, priority, customer (id)
 STATUS_CHANGED: Final = "status.changed"  # from, to, trigger, from_kind, to_kind
-COMMENT_ADDED: Final = "comment.added"  # comment (Comment as dict: id, author, author_kind, public, automatic, body)
+COMMENT_ADDED: Final = (
+    "comment.added"  # comment (Comment as dict: id, author, author_kind, public, automatic, body)
+)
 ASSIGNED: Final = "ticket.assigned"  # team, agent, from_team, from_agent, rule, reason
 PRIORITY_CHANGED: Final = "priority.changed"  # from, to
 CATEGORY_CHANGED: Final = "category.changed"  # from, to

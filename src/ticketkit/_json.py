@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from ticketkit.errors import ErrorDetail, join_path
 
-JSONValue: TypeAlias = "None | bool | int | float | str | list[Any] | tuple[Any, ...] | Mapping[str, Any]"
+JSONValue: TypeAlias = "bool | int | float | str | list[Any] | tuple[Any, ...] | Mapping[str, Any] | None"
 
 
 def json_problems(value: object, path: str) -> list[ErrorDetail]:

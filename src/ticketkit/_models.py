@@ -22,6 +22,7 @@ from ticketkit.errors import ErrorDetail, ValidationError
 __all__ = [
     "AGENT_STATUSES",
     "AUTHOR_KINDS",
+    "STATUS_KINDS",
     "Agent",
     "ClockState",
     "Comment",
@@ -30,7 +31,6 @@ __all__ = [
     "Link",
     "Priority",
     "SLAState",
-    "STATUS_KINDS",
     "Team",
     "Ticket",
 ]
@@ -198,6 +198,37 @@ class _Problems:
         elif minimum is not None and value < minimum:
             self.add(path, f"must be at least {minimum}, got {value!r}")
 
+    def boolean(self, path: str, value: object) -> None:
+        if not isinstance(value, bool):
+            self.add(path, f"expected True or False, got {value!r}")
+
+    def instance(self, path: str, value: object, cls: type, *, optional: bool = False) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, cls):
+            none = " or None" if optional else ""
+            self.add(path, f"expected a {cls.__name__}{none}, got {value!r}")
+
+    def instances(self, path: str, value: object, cls: type) -> None:
+        if not isinstance(value, tuple):
+            self.add(path, f"expected a list of {cls.__name__}, got {value!r}")
+            return
+        for i, item in enumerate(value):
+            if not isinstance(item, cls):
+                self.add(f"{path}[{i}]", f"expected a {cls.__name__}, got {item!r}")
+
+    def duration(self, path: str, value: object) -> None:
+        if not isinstance(value, timedelta):
+            self.add(path, f"expected a timedelta, got {value!r}")
+        elif value < timedelta(0):
+            self.add(path, f"must not be negative, got {value!r}")
+
+    def score(self, path: str, value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            self.add(path, f"must be an integer from 1 to 5 or None, got {value!r}")
+
     def raise_if_any(self) -> None:
         if self.items:
             raise ValidationError(self.items)
@@ -335,8 +366,12 @@ class Comment:
 
     Example:
         >>> from datetime import datetime, timezone
-        >>> c = Comment(ticket_id="T1", author="li", body="We are on it.",
-        ...             at=datetime(2025, 3, 3, 9, 5, tzinfo=timezone.utc))
+        >>> c = Comment(
+        ...     ticket_id="T1",
+        ...     author="li",
+        ...     body="We are on it.",
+        ...     at=datetime(2025, 3, 3, 9, 5, tzinfo=timezone.utc),
+        ... )
         >>> c.public, c.author_kind
         (True, 'agent')
     """
@@ -356,15 +391,13 @@ class Comment:
         p.text("author", self.author, empty=False)
         p.text("body", self.body)
         p.moment("at", self.at)
-        if not isinstance(self.public, bool):
-            p.add("public", f"expected True or False, got {self.public!r}")
+        p.boolean("public", self.public)
         if self.author_kind not in AUTHOR_KINDS:
             p.add(
                 "author_kind",
                 f"unknown author kind {self.author_kind!r} (expected one of: agent, bot, customer, system)",
             )
-        if not isinstance(self.automatic, bool):
-            p.add("automatic", f"expected True or False, got {self.automatic!r}")
+        p.boolean("automatic", self.automatic)
         p.text("id", self.id, empty=False)
         p.raise_if_any()
 
@@ -379,9 +412,14 @@ class Event:
 
     Example:
         >>> from datetime import datetime, timezone
-        >>> e = Event(ticket_id="T1", kind="status.changed", actor="agent:li",
-        ...           at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc),
-        ...           data={"from": "new", "to": "open"}, version=2)
+        >>> e = Event(
+        ...     ticket_id="T1",
+        ...     kind="status.changed",
+        ...     actor="agent:li",
+        ...     at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc),
+        ...     data={"from": "new", "to": "open"},
+        ...     version=2,
+        ... )
         >>> e.data["to"]
         'open'
     """
@@ -439,8 +477,7 @@ class ClockState:
 
     Example:
         >>> from datetime import datetime, timezone
-        >>> ClockState(metric="resolution",
-        ...            running_since=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).state
+        >>> ClockState(metric="resolution", running_since=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).state
         'running'
     """
 
@@ -457,10 +494,7 @@ class ClockState:
     def __attrs_post_init__(self) -> None:
         p = _Problems()
         p.text("metric", self.metric, empty=False)
-        if not isinstance(self.elapsed, timedelta):
-            p.add("elapsed", f"expected a timedelta, got {self.elapsed!r}")
-        elif self.elapsed < timedelta(0):
-            p.add("elapsed", f"must not be negative, got {self.elapsed!r}")
+        p.duration("elapsed", self.elapsed)
         p.moment("running_since", self.running_since, optional=True)
         p.moment("paused_since", self.paused_since, optional=True)
         p.moment("stopped_at", self.stopped_at, optional=True)
@@ -501,12 +535,7 @@ class SLAState:
     def __attrs_post_init__(self) -> None:
         p = _Problems()
         p.opt_text("policy", self.policy)
-        if not isinstance(self.clocks, tuple):
-            p.add("clocks", f"expected a list of clock states, got {self.clocks!r}")
-        else:
-            for i, clock in enumerate(self.clocks):
-                if not isinstance(clock, ClockState):
-                    p.add(f"clocks[{i}]", f"expected a ClockState, got {clock!r}")
+        p.instances("clocks", self.clocks, ClockState)
         p.moment("next_due_at", self.next_due_at, optional=True)
         p.raise_if_any()
 
@@ -533,14 +562,20 @@ class Ticket:
     The ``id`` is generated from ``created_at`` when not given, so ids sort by
     creation time. ``type`` picks the workflow; ``status`` is a state of that
     workflow and ``status_kind`` its kind (new, open, pending, resolved, closed),
-    kept beside it so stores, SLA clocks and reports need no workflow to read it. ``fields`` holds custom, JSON-safe data (read-only). ``version``
+    kept beside it so stores, SLA clocks and reports need no workflow to read it.
+    ``fields`` holds custom, JSON-safe data (read-only). ``version``
     counts saved changes; stores refuse a write based on an older version.
 
     Example:
         >>> from datetime import datetime, timezone
-        >>> t = Ticket(subject="Wrong size delivered", channel="wechat",
-        ...            created_at=datetime(2025, 3, 3, 9, 30, tzinfo=timezone.utc),
-        ...            priority="high", tags=["size"], fields={"order": "A-1009"})
+        >>> t = Ticket(
+        ...     subject="Wrong size delivered",
+        ...     channel="wechat",
+        ...     created_at=datetime(2025, 3, 3, 9, 30, tzinfo=timezone.utc),
+        ...     priority="high",
+        ...     tags=["size"],
+        ...     fields={"order": "A-1009"},
+        ... )
         >>> t.priority, t.status, sorted(t.tags), t.fields["order"]
         (<Priority.HIGH: 'high'>, 'new', ['size'], 'A-1009')
         >>> import attrs
@@ -585,16 +620,18 @@ class Ticket:
         p.text("type", self.type, empty=False)
         p.text("description", self.description)
         p.text("channel", self.channel, empty=False)
-        if self.customer is not None and not isinstance(self.customer, Customer):
-            p.add("customer", f"expected a Customer or None, got {self.customer!r}")
+        p.instance("customer", self.customer, Customer, optional=True)
         p.opt_text("category", self.category)
-        if not isinstance(self.priority, Priority):
-            p.add("priority", f"unknown priority {self.priority!r} (expected one of: low, normal, high, urgent)")
+        if self.priority not in _PRIORITY_RANK:
+            p.add(
+                "priority", f"unknown priority {self.priority!r} (expected one of: low, normal, high, urgent)"
+            )
         p.text("status", self.status, empty=False)
         if self.status_kind not in STATUS_KINDS:
             p.add(
                 "status_kind",
-                f"unknown status kind {self.status_kind!r} (expected one of: new, open, pending, resolved, closed)",
+                f"unknown status kind {self.status_kind!r} "
+                "(expected one of: new, open, pending, resolved, closed)",
             )
         p.opt_text("team", self.team)
         p.opt_text("assignee", self.assignee)
@@ -606,18 +643,11 @@ class Ticket:
         p.moment("resolved_at", self.resolved_at, optional=True)
         p.moment("closed_at", self.closed_at, optional=True)
         p.opt_text("parent_id", self.parent_id)
-        if not isinstance(self.links, tuple) or not all(isinstance(li, Link) for li in self.links):
-            p.add("links", f"expected a list of Link, got {self.links!r}")
+        p.instances("links", self.links, Link)
         p.opt_text("external_ref", self.external_ref)
-        if self.satisfaction is not None and (
-            not isinstance(self.satisfaction, int)
-            or isinstance(self.satisfaction, bool)
-            or not 1 <= self.satisfaction <= 5
-        ):
-            p.add("satisfaction", f"must be an integer from 1 to 5 or None, got {self.satisfaction!r}")
+        p.score("satisfaction", self.satisfaction)
         p.opt_text("satisfaction_remark", self.satisfaction_remark)
-        if self.sla is not None and not isinstance(self.sla, SLAState):
-            p.add("sla", f"expected an SLAState or None, got {self.sla!r}")
+        p.instance("sla", self.sla, SLAState, optional=True)
         p.integer("version", self.version, minimum=0)
         p.raise_if_any()
 

@@ -120,14 +120,13 @@ def _structure_datetime(value: object, _: type) -> datetime:
             result = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError.one(
-                "", f"expected an ISO 8601 datetime with offset, e.g. '2025-03-03T09:30:00+08:00', got {value!r}"
+                "",
+                f"expected an ISO 8601 datetime with offset, e.g. '2025-03-03T09:30:00+08:00', got {value!r}",
             ) from None
     else:
         raise ValidationError.one("", f"expected an ISO 8601 datetime string, got {value!r}")
     if result.tzinfo is None or result.utcoffset() is None:
-        raise ValidationError.one(
-            "", f"naive datetime {value!r}: add an offset such as '+08:00' or 'Z'"
-        )
+        raise ValidationError.one("", f"naive datetime {value!r}: add an offset such as '+08:00' or 'Z'")
     return result
 
 
@@ -178,11 +177,18 @@ def _structure_mapping(value: object, _: type) -> Mapping[str, Any]:
 def _structure_str_set(value: object, _: type) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
         raise ValidationError.one("", f"expected a list of strings, got {value!r}")
-    problems = [ErrorDetail(f"[{i}]", f"expected a string, got {v!r}") for i, v in enumerate(value)
-                if not isinstance(v, str)]
+    problems = [
+        ErrorDetail(f"[{i}]", f"expected a string, got {v!r}")
+        for i, v in enumerate(value)
+        if not isinstance(v, str)
+    ]
     if problems:
         raise ValidationError(problems)
     return frozenset(value)
+
+
+def _is_frozenset_type(t: Any) -> bool:
+    return t is frozenset or get_origin(t) is frozenset
 
 
 def _sort_key(item: Any) -> tuple[str, Any]:
@@ -209,9 +215,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
-    conv.register_unstructure_hook_func(
-        lambda t: t is frozenset or get_origin(t) is frozenset, lambda s: sorted(s, key=_sort_key)
-    )
+    conv.register_unstructure_hook_func(_is_frozenset_type, lambda s: sorted(s, key=_sort_key))
     conv.register_structure_hook_func(lambda t: t == frozenset[str], _structure_str_set)
     conv.register_unstructure_hook(MappingProxyType, thaw)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_mapping)
@@ -296,7 +300,9 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
         try:
             return cast("T", method(data))
         except ValidationError as err:
-            raise err.prefixed(path) if path else err
+            if not path:
+                raise
+            raise err.prefixed(path) from None
     if not isinstance(data, Mapping):
         raise ValidationError.one(path, f"expected an object for {cls.__name__}, got {data!r}")
     try:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ticketkit.errors import ValidationError
 
-UTC = timezone.utc
 ZERO = timedelta(0)
 
 

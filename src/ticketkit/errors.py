@@ -168,7 +168,7 @@ class NotFoundError(TicketkitError, LookupError):
         no ticket with id '01J0'
     """
 
-    def __init__(self, kind: str, id: str) -> None:
+    def __init__(self, kind: str, id: str) -> None:  # noqa: A002 - the natural name
         self.kind = kind
         self.id = id
         super().__init__(kind, id)
@@ -198,7 +198,10 @@ class ConflictError(TicketkitError, RuntimeError):
         if self.detail:
             return f"ticket {self.ticket_id!r}: {self.detail}"
         if self.actual is None:
-            return f"ticket {self.ticket_id!r} does not exist, so version {self.expected} cannot be saved over it"
+            return (
+                f"ticket {self.ticket_id!r} does not exist, "
+                f"so version {self.expected} cannot be saved over it"
+            )
         return (
             f"ticket {self.ticket_id!r} is at version {self.actual}, not {self.expected}: "
             "it changed since you read it; reload it and try again"
@@ -209,7 +212,9 @@ class PermissionDeniedError(TicketkitError, PermissionError):
     """The actor may not perform this action on this object.
 
     Example:
-        >>> print(PermissionDeniedError("agent:li", "edit", "ticket 01J0", "not assigned to li or li's teams"))
+        >>> print(
+        ...     PermissionDeniedError("agent:li", "edit", "ticket 01J0", "not assigned to li or li's teams")
+        ... )
         agent:li may not edit ticket 01J0: not assigned to li or li's teams
     """
 

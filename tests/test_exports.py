@@ -1,0 +1,44 @@
+"""The public surface: __all__ complete and sorted, one public path per object."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import types
+
+import ticketkit
+
+
+class TestExports:
+    def test_all_sorted(self) -> None:
+        """ticketkit.__all__ is sorted (upper-case classes, then functions, as sorted() orders)."""
+        assert sorted(ticketkit.__all__) == ticketkit.__all__
+
+    def test_all_complete(self) -> None:
+        """Every public object defined in a private module is exported from ticketkit."""
+        exported = {id(getattr(ticketkit, n)) for n in ticketkit.__all__}
+        missing = []
+        for info in pkgutil.iter_modules(ticketkit.__path__):
+            if not info.name.startswith("_") or info.name in {"__main__", "_version"}:
+                continue
+            mod = importlib.import_module(f"ticketkit.{info.name}")
+            for name in getattr(mod, "__all__", ()):
+                obj = getattr(mod, name)
+                if isinstance(obj, types.ModuleType):
+                    continue
+                if id(obj) not in exported and not name.isupper():
+                    missing.append(f"ticketkit.{info.name}.{name}")
+        assert [] == missing
+
+    def test_all_resolve(self) -> None:
+        """Every name in __all__ exists."""
+        assert [] == [n for n in ticketkit.__all__ if not hasattr(ticketkit, n)]
+
+    def test_public_objects_documented(self) -> None:
+        """Every exported class and function has a docstring with an example."""
+        undocumented = [
+            n
+            for n in ticketkit.__all__
+            if callable(getattr(ticketkit, n)) and ">>>" not in (getattr(ticketkit, n).__doc__ or "")
+        ]
+        assert [] == undocumented
