@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from ticketkit._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit._models import (
     Agent,
     ClockState,
@@ -54,10 +55,14 @@ __all__ = [
     "Agent",
     "ClockState",
     "Comment",
+    "Condition",
+    "ConditionFailure",
     "ConflictError",
     "Customer",
     "ErrorDetail",
     "Event",
+    "F",
+    "FieldRef",
     "InvalidTransitionError",
     "Link",
     "NotFoundError",
