@@ -292,8 +292,8 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
         ... except ValidationError as err:
         ...     print(err)
         invalid input (2 problems):
-          teir: unknown key 'teir'; check its spelling
           id: expected a string, got 7
+          teir: unknown key 'teir'; check its spelling
     """
     method = getattr(cls, "from_dict", None)
     if callable(method):
@@ -307,8 +307,11 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
         raise ValidationError.one(path, f"expected an object for {cls.__name__}, got {data!r}")
     try:
         return _converter.structure(data, cls)
-    except (BaseValidationError, ForbiddenExtraKeysError, ValidationError) as exc:
-        raise ValidationError(_details(exc, path)) from None
+    except ValidationError as exc:
+        raise exc.prefixed(path) from None
+    except (BaseValidationError, ForbiddenExtraKeysError) as exc:
+        # cattrs reports in an order that varies between runs; sort for stable messages.
+        raise ValidationError(sorted(_details(exc, path), key=lambda e: e.path)) from None
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:
