@@ -527,8 +527,9 @@ def _check_leaf(
             except re.error as exc:
                 out.append(ErrorDetail("value", f"regular expression {value!r} does not compile: {exc}"))
     elif op in ("gt", "ge", "lt", "le"):
+        before = len(out)
         norm = _scalar_for(ftype, value, "value", out, field)
-        if ftype == ANY and not (_is_number(value) or isinstance(value, str)):
+        if ftype == ANY and len(out) == before and not (_is_number(value) or isinstance(value, str)):
             out.append(ErrorDetail("value", f"operator {op!r} needs a number or a string, got {value!r}"))
     elif op == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
