@@ -311,7 +311,9 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
         raise exc.prefixed(path) from None
     except (BaseValidationError, ForbiddenExtraKeysError) as exc:
         # cattrs reports in an order that varies between runs; sort for stable messages.
-        raise ValidationError(sorted(_details(exc, path), key=lambda e: e.path)) from None
+        details = _details(exc, path)
+        details.sort(key=lambda e: e.path)
+        raise ValidationError(details) from None
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:
