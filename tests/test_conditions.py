@@ -569,6 +569,8 @@ def slow_cmp(op: str, a: Any, b: Any) -> bool:
         b = Priority.parse(b) if b.lower() in ("low", "normal", "high", "urgent") else b
     if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
         return False
+    if isinstance(a, Priority) != isinstance(b, Priority):
+        return False
     a, b = as_rank(a), as_rank(b)
     num = (int, float)
     if not ((isinstance(a, num) and isinstance(b, num)) or type(a) is type(b)):
