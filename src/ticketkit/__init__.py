@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from ticketkit._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit._models import (
     Agent,
@@ -53,11 +54,13 @@ from ticketkit.errors import (
 
 __all__ = [
     "Agent",
+    "BusinessCalendar",
     "ClockState",
     "Comment",
     "Condition",
     "ConditionFailure",
     "ConflictError",
+    "CountryHolidays",
     "Customer",
     "ErrorDetail",
     "Event",
@@ -74,6 +77,7 @@ __all__ = [
     "TicketkitError",
     "ValidationError",
     "__version__",
+    "country_holidays",
     "format_duration",
     "from_dict",
     "from_json",
