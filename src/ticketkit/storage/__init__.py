@@ -1,0 +1,49 @@
+"""Storage: the ``TicketStore`` contract and the two reference stores.
+
+``InMemoryStore`` keeps everything in a dict (tests, demos, simulations);
+``SQLiteStore`` keeps it in one SQLite file shared safely by threads and
+processes. Write your own store by subclassing :class:`TicketStore` and check it
+with :class:`ticketkit.testing.StoreContract`.
+
+Example:
+    >>> from ticketkit.storage import InMemoryStore, TicketStore
+    >>> isinstance(InMemoryStore(), TicketStore)
+    True
+"""
+
+from __future__ import annotations
+
+from ticketkit.storage._base import (
+    EXPORT_FORMAT,
+    MAX_LIMIT,
+    NO_DUE,
+    ORDER_KEYS,
+    Change,
+    Page,
+    Query,
+    StoreClosedError,
+    TicketStore,
+    instant_key,
+    validate_create,
+    validate_save,
+)
+from ticketkit.storage._memory import InMemoryStore
+from ticketkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "MAX_LIMIT",
+    "NO_DUE",
+    "ORDER_KEYS",
+    "SCHEMA_VERSION",
+    "Change",
+    "InMemoryStore",
+    "Page",
+    "Query",
+    "SQLiteStore",
+    "StoreClosedError",
+    "TicketStore",
+    "instant_key",
+    "validate_create",
+    "validate_save",
+]

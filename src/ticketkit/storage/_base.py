@@ -1,0 +1,1050 @@
+"""The storage contract: ``TicketStore``, queries, pages and cursors.
+
+A store keeps tickets and their events. It knows nothing of workflows, SLAs or
+routing: it checks versions, keeps writes atomic, answers queries and never shows
+one tenant another tenant's data. Everything beyond five primitives (``create``,
+``get``, ``save``, ``events``, ``scan``) has a correct default here, so a small
+store is small; fast stores override the defaults.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any, Final, TypeAlias
+
+import attrs
+
+from ticketkit._models import Event, Priority, Ticket, replace_trusted
+from ticketkit._serialization import from_dict, to_dict
+from ticketkit._time import aware_problem, require_aware
+from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "MAX_LIMIT",
+    "NO_DUE",
+    "ORDER_KEYS",
+    "Change",
+    "Page",
+    "Query",
+    "TicketStore",
+    "instant_key",
+    "validate_create",
+    "validate_save",
+]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+
+NO_DUE: Final = 2**62
+"""The sort key of "no next checkpoint": after every real instant."""
+
+ORDER_KEYS: Final = ("created_at", "updated_at", "next_due_at", "priority", "id")
+"""What :meth:`TicketStore.query` can order by (prefix ``-`` for newest/highest first)."""
+
+MAX_LIMIT: Final = 10_000
+"""The largest page a query returns."""
+
+EXPORT_FORMAT: Final = "ticketkit-export"
+
+Change: TypeAlias = "tuple[Ticket, Sequence[Event], int | None]"
+"""One write for :meth:`TicketStore.save_many`: ticket, its new events, and the expected
+stored version (``None`` to create the ticket)."""
+
+
+def instant_key(value: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC: an integer that sorts like the instant.
+
+    Two datetimes with different offsets but the same instant get the same key.
+
+    Example:
+        >>> from datetime import datetime, timezone, timedelta
+        >>> a = datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
+        >>> b = datetime(2025, 1, 1, 0, tzinfo=timezone.utc)
+        >>> instant_key(a) == instant_key(b)
+        True
+    """
+    return (value - _EPOCH) // _US
+
+
+def due_key(ticket: Ticket) -> int:
+    """The ticket's ``next_due_at`` as an :func:`instant_key`, or :data:`NO_DUE`."""
+    due = ticket.next_due_at
+    return NO_DUE if due is None else instant_key(due)
+
+
+# --------------------------------------------------------------------------- pages and queries
+
+
+@attrs.frozen(kw_only=True)
+class Page:
+    """One page of query results and the cursor to the next page.
+
+    ``next_cursor`` is None on the last page. A page iterates over its tickets.
+
+    Example:
+        >>> page = Page(items=(), next_cursor=None)
+        >>> len(page), list(page), page.next_cursor
+        (0, [], None)
+    """
+
+    items: tuple[Ticket, ...]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[Ticket]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _encode_cursor(order_by: str, key: int, ticket_id: str) -> str:
+    raw = json.dumps([order_by, key, ticket_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(cursor: object, order_by: str) -> tuple[int, str] | str:
+    """The (key, id) a cursor points after, or the problem with it."""
+    if not isinstance(cursor, str):
+        return f"expected a cursor string from Page.next_cursor, got {cursor!r}"
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        return f"{cursor!r} is not a cursor returned by query(); pass Page.next_cursor unchanged"
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not isinstance(data[0], str)
+        or not isinstance(data[1], int)
+        or not isinstance(data[2], str)
+    ):
+        return f"{cursor!r} is not a cursor returned by query(); pass Page.next_cursor unchanged"
+    if data[0] != order_by:
+        return f"the cursor was made for order_by={data[0]!r}, not {order_by!r}; keep the query the same"
+    return (data[1], data[2])
+
+
+_OrderKey: TypeAlias = "tuple[int, str]"
+
+
+@attrs.frozen(kw_only=True)
+class Query:
+    """A checked ticket query: filters, order, page size and position.
+
+    Build it with :meth:`Query.build` (which is what :meth:`TicketStore.query`
+    does); stores read the normalised fields. Multi-valued filters (``status``,
+    ``team``, ...) match any of their values; ``tags`` must all be present;
+    ranges are half-open (``created_since <= created_at < created_before``);
+    ``text`` is a case-insensitive (``str.casefold``) substring of the subject;
+    ``next_due_before`` keeps tickets with ``next_due_at <= next_due_before``.
+
+    Example:
+        >>> q = Query.build(status=["open", "pending"], order_by="-priority", limit=10)
+        >>> sorted(q.status), q.order_by, q.descending, q.limit
+        (['open', 'pending'], 'priority', True, 10)
+    """
+
+    tenant: str | None = None
+    status: frozenset[str] | None = None
+    status_kind: frozenset[str] | None = None
+    team: frozenset[str] | None = None
+    assignee: frozenset[str] | None = None
+    customer: frozenset[str] | None = None
+    category: frozenset[str] | None = None
+    priority: frozenset[Priority] | None = None
+    tags: frozenset[str] = frozenset()
+    created_since: datetime | None = None
+    created_before: datetime | None = None
+    updated_since: datetime | None = None
+    updated_before: datetime | None = None
+    text: str | None = None
+    next_due_before: datetime | None = None
+    parent_id: str | None = None
+    order_by: str = "created_at"
+    descending: bool = False
+    limit: int = 50
+    after: tuple[int, str] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        tenant: str | None = None,
+        status: str | Iterable[str] | None = None,
+        status_kind: str | Iterable[str] | None = None,
+        team: str | Iterable[str] | None = None,
+        assignee: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        category: str | Iterable[str] | None = None,
+        priority: Priority | str | Iterable[Priority | str] | None = None,
+        tags: str | Iterable[str] | None = None,
+        created_since: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        text: str | None = None,
+        next_due_before: datetime | None = None,
+        parent_id: str | None = None,
+        order_by: str = "created_at",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Query:
+        """Check and normalise query arguments; every problem is reported at once.
+
+        Raises:
+            ValidationError: naming each bad argument (unknown ``order_by``,
+                a naive datetime, a limit out of range, a foreign cursor, ...).
+
+        Example:
+            >>> try:
+            ...     Query.build(order_by="age", limit=0)
+            ... except ValidationError as err:
+            ...     print(sorted(e.path for e in err.errors))
+            ['limit', 'order_by']
+        """
+        problems: list[ErrorDetail] = []
+
+        def strings(path: str, value: object) -> frozenset[str] | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                return frozenset((value,))
+            if isinstance(value, Iterable) and not isinstance(value, bytes):
+                items = list(value)
+                bad = [v for v in items if not isinstance(v, str)]
+                if not bad:
+                    return frozenset(items)
+            problems.append(ErrorDetail(path, f"expected a string or a list of strings, got {value!r}"))
+            return None
+
+        def moment(path: str, value: object) -> datetime | None:
+            if value is None:
+                return None
+            problem = aware_problem(value)
+            if problem:
+                problems.append(ErrorDetail(path, problem))
+                return None
+            assert isinstance(value, datetime)
+            return value
+
+        def opt_text(path: str, value: object) -> str | None:
+            if value is None or isinstance(value, str):
+                return value
+            problems.append(ErrorDetail(path, f"expected a string or None, got {value!r}"))
+            return None
+
+        prios: frozenset[Priority] | None = None
+        if priority is not None:
+            raw: object = [priority] if isinstance(priority, Priority | str) else priority
+            out: set[Priority] = set()
+            if not isinstance(raw, Iterable):
+                problems.append(
+                    ErrorDetail("priority", f"expected a priority or a list of them, got {raw!r}")
+                )
+            else:
+                for p in raw:
+                    try:
+                        out.add(Priority.parse(p))  # a bad item is reported below
+                    except ValidationError as err:
+                        problems.extend(err.errors)
+            prios = frozenset(out)
+
+        descending = False
+        key = order_by
+        if isinstance(order_by, str) and order_by.startswith("-"):
+            descending, key = True, order_by[1:]
+        if key not in ORDER_KEYS:
+            problems.append(
+                ErrorDetail(
+                    "order_by",
+                    f"unknown order {order_by!r} (expected one of: {', '.join(ORDER_KEYS)}; "
+                    "prefix '-' for descending)",
+                )
+            )
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+            problems.append(ErrorDetail("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {limit!r}"))
+        after: tuple[int, str] | None = None
+        if cursor is not None and isinstance(order_by, str):
+            decoded = _decode_cursor(cursor, order_by)
+            if isinstance(decoded, str):
+                problems.append(ErrorDetail("cursor", decoded))
+            else:
+                after = decoded
+        query = cls(
+            tenant=opt_text("tenant", tenant),
+            status=strings("status", status),
+            status_kind=strings("status_kind", status_kind),
+            team=strings("team", team),
+            assignee=strings("assignee", assignee),
+            customer=strings("customer", customer),
+            category=strings("category", category),
+            priority=prios,
+            tags=strings("tags", tags) or frozenset(),
+            created_since=moment("created_since", created_since),
+            created_before=moment("created_before", created_before),
+            updated_since=moment("updated_since", updated_since),
+            updated_before=moment("updated_before", updated_before),
+            text=opt_text("text", text),
+            next_due_before=moment("next_due_before", next_due_before),
+            parent_id=opt_text("parent_id", parent_id),
+            order_by=key if isinstance(key, str) else "created_at",
+            descending=descending,
+            limit=limit if not problems else 1,
+            after=after,
+        )
+        if problems:
+            raise ValidationError(problems)
+        return query
+
+    @property
+    def order_token(self) -> str:
+        """``order_by`` as given: the key, with ``-`` in front when descending."""
+        return f"-{self.order_by}" if self.descending else self.order_by
+
+    def matches(self, ticket: Ticket) -> bool:
+        """True when ``ticket`` passes every filter (the cursor is not a filter).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> t = Ticket(
+            ...     subject="Refund", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), tags={"a", "b"}
+            ... )
+            >>> Query.build(tags=["a"]).matches(t), Query.build(text="REF").matches(t)
+            (True, True)
+        """
+        if self.tenant is not None and ticket.tenant != self.tenant:
+            return False
+        if self.status is not None and ticket.status not in self.status:
+            return False
+        if self.status_kind is not None and ticket.status_kind not in self.status_kind:
+            return False
+        if self.team is not None and ticket.team not in self.team:
+            return False
+        if self.assignee is not None and ticket.assignee not in self.assignee:
+            return False
+        if self.customer is not None and (ticket.customer is None or ticket.customer.id not in self.customer):
+            return False
+        if self.category is not None and ticket.category not in self.category:
+            return False
+        if self.priority is not None and ticket.priority not in self.priority:
+            return False
+        if self.tags and not self.tags <= ticket.tags:
+            return False
+        if self.created_since is not None and ticket.created_at < self.created_since:
+            return False
+        if self.created_before is not None and ticket.created_at >= self.created_before:
+            return False
+        if self.updated_since is not None and ticket.updated_at < self.updated_since:
+            return False
+        if self.updated_before is not None and ticket.updated_at >= self.updated_before:
+            return False
+        if self.text is not None and self.text.casefold() not in ticket.subject.casefold():
+            return False
+        if self.next_due_before is not None:
+            due = ticket.next_due_at
+            if due is None or due > self.next_due_before:
+                return False
+        return self.parent_id is None or ticket.parent_id == self.parent_id
+
+    def sort_key(self, ticket: Ticket) -> tuple[int, str]:
+        """The (key, id) pair results are ordered by (keyset pagination runs on it).
+
+        Datetimes become :func:`instant_key` integers, ``next_due_at`` None becomes
+        :data:`NO_DUE`, priority its rank, and ordering by id uses key 0.
+        """
+        return (_KEY_OF[self.order_by](ticket), ticket.id)
+
+    def is_after_cursor(self, key: tuple[int, str]) -> bool:
+        """True when an item with this sort key belongs after the cursor position."""
+        if self.after is None:
+            return True
+        return key < self.after if self.descending else key > self.after
+
+    def page(self, tickets: Iterable[Ticket]) -> Page:
+        """The page this query selects from ``tickets`` (in any order).
+
+        The slow, obviously correct implementation; simple stores use it as is.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> ts = [
+            ...     Ticket(
+            ...         subject=f"t{i}", id=f"T{i}", created_at=datetime(2025, 1, i + 1, tzinfo=timezone.utc)
+            ...     )
+            ...     for i in range(3)
+            ... ]
+            >>> p = Query.build(limit=2).page(ts)
+            >>> [t.id for t in p], [t.id for t in Query.build(limit=2, cursor=p.next_cursor).page(ts)]
+            (['T0', 'T1'], ['T2'])
+        """
+        keyed = []
+        for t in tickets:
+            if self.matches(t):
+                k = self.sort_key(t)
+                if self.is_after_cursor(k):
+                    keyed.append((k, t))
+        keyed.sort(key=lambda kt: kt[0], reverse=self.descending)
+        return self.make_page([t for _, t in keyed[: self.limit + 1]])
+
+    def make_page(self, items: Sequence[Ticket]) -> Page:
+        """A page from up to ``limit + 1`` ordered results (one more means "there is a next page")."""
+        if len(items) > self.limit:
+            shown = tuple(items[: self.limit])
+            key, tid = self.sort_key(shown[-1])
+            return Page(items=shown, next_cursor=_encode_cursor(self.order_token, key, tid))
+        return Page(items=tuple(items), next_cursor=None)
+
+
+_KEY_OF: Final[dict[str, Callable[[Ticket], int]]] = {
+    "created_at": lambda t: instant_key(t.created_at),
+    "updated_at": lambda t: instant_key(t.updated_at),
+    "next_due_at": due_key,
+    "priority": lambda t: t.priority.rank,
+    "id": lambda t: 0,
+}
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _event_problems(ticket: Ticket, events: object, problems: list[ErrorDetail]) -> None:
+    if isinstance(events, str | bytes) or not isinstance(events, Sequence):
+        problems.append(ErrorDetail("events", f"expected a list of Event, got {events!r}"))
+        return
+    for i, event in enumerate(events):
+        if not isinstance(event, Event):
+            problems.append(ErrorDetail(f"events[{i}]", f"expected an Event, got {event!r}"))
+            continue
+        if event.ticket_id != ticket.id:
+            problems.append(
+                ErrorDetail(
+                    f"events[{i}].ticket_id",
+                    f"event is for ticket {event.ticket_id!r}, not {ticket.id!r}",
+                )
+            )
+        if event.tenant != ticket.tenant:
+            problems.append(
+                ErrorDetail(
+                    f"events[{i}].tenant",
+                    f"event is for tenant {event.tenant!r}, but the ticket belongs to {ticket.tenant!r}",
+                )
+            )
+
+
+def validate_create(ticket: Ticket, events: Sequence[Event]) -> None:
+    """Check the arguments of :meth:`TicketStore.create` (not the stored state).
+
+    Raises:
+        ValidationError: listing every problem (not a Ticket, events for another
+            ticket or tenant, ...).
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+        >>> t = Ticket(subject="s", id="T1", created_at=at)
+        >>> validate_create(t, [Event(ticket_id="T2", kind="ticket.created", actor="system", at=at)])
+        Traceback (most recent call last):
+        ...
+        ticketkit.errors.ValidationError: invalid input (1 problem):
+          events[0].ticket_id: event is for ticket 'T2', not 'T1'
+    """
+    if not isinstance(ticket, Ticket):
+        raise ValidationError.one("ticket", f"expected a Ticket, got {ticket!r}")
+    problems: list[ErrorDetail] = []
+    _event_problems(ticket, events, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_save(ticket: Ticket, events: Sequence[Event], expected_version: int) -> None:
+    """Check the arguments of :meth:`TicketStore.save` (not the stored state).
+
+    The ticket must carry the new version, ``expected_version + 1``.
+
+    Raises:
+        ValidationError: listing every problem.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> t = Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), version=3)
+        >>> validate_save(t, [], 1)
+        Traceback (most recent call last):
+        ...
+        ticketkit.errors.ValidationError: invalid input (1 problem):
+          ticket.version: the ticket to save over version 1 must have version 2, got 3
+    """
+    if not isinstance(ticket, Ticket):
+        raise ValidationError.one("ticket", f"expected a Ticket, got {ticket!r}")
+    problems: list[ErrorDetail] = []
+    if not isinstance(expected_version, int) or isinstance(expected_version, bool):
+        problems.append(ErrorDetail("expected_version", f"expected an integer, got {expected_version!r}"))
+    elif ticket.version != expected_version + 1:
+        problems.append(
+            ErrorDetail(
+                "ticket.version",
+                f"the ticket to save over version {expected_version} must have version "
+                f"{expected_version + 1}, got {ticket.version}",
+            )
+        )
+    _event_problems(ticket, events, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_changes(changes: Iterable[Change]) -> list[Change]:
+    """Check every change of a batch; one ticket at most once per batch."""
+    out: list[Change] = []
+    problems: list[ErrorDetail] = []
+    seen: set[str] = set()
+    for i, item in enumerate(changes):
+        change: object = item
+        if not isinstance(change, tuple) or len(change) != 3:
+            problems.append(
+                ErrorDetail(f"changes[{i}]", f"expected (ticket, events, expected_version), got {change!r}")
+            )
+            continue
+        ticket, events, expected = change
+        try:
+            if expected is None:
+                validate_create(ticket, events)
+            else:
+                validate_save(ticket, events, expected)
+        except ValidationError as err:
+            problems.extend(err.prefixed(f"changes[{i}]").errors)
+            continue
+        if ticket.id in seen:
+            problems.append(
+                ErrorDetail(f"changes[{i}].ticket.id", f"ticket {ticket.id!r} appears twice in one batch")
+            )
+        seen.add(ticket.id)
+        out.append((ticket, tuple(events), expected))
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def _check_claim_args(at: datetime, worker: str, lease: timedelta, limit: int) -> None:
+    problems: list[ErrorDetail] = []
+    problem = aware_problem(at)
+    if problem:
+        problems.append(ErrorDetail("at", problem))
+    if not isinstance(worker, str) or not worker.strip():
+        problems.append(ErrorDetail("worker", f"expected a non-empty worker name, got {worker!r}"))
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        problems.append(ErrorDetail("lease", f"expected a positive timedelta, got {lease!r}"))
+    _limit_problem(limit, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _limit_problem(limit: object, problems: list[ErrorDetail]) -> None:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        problems.append(ErrorDetail("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {limit!r}"))
+
+
+def check_due_args(at: datetime, limit: int) -> None:
+    """Check the arguments of :meth:`TicketStore.due`."""
+    problems: list[ErrorDetail] = []
+    problem = aware_problem(at)
+    if problem:
+        problems.append(ErrorDetail("at", problem))
+    _limit_problem(limit, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def leased(ticket: Ticket, until: datetime) -> Ticket:
+    """The claimed form of a due ticket: one version on, next checkpoint moved to ``until``."""
+    assert ticket.sla is not None
+    return replace_trusted(
+        ticket, sla=replace_trusted(ticket.sla, next_due_at=until), version=ticket.version + 1
+    )
+
+
+# --------------------------------------------------------------------------- export format
+
+
+def export_header() -> str:
+    """The first line of an export file."""
+    return json.dumps({"format": EXPORT_FORMAT, "version": 1}) + "\n"
+
+
+def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
+    """One ticket and its events as one line of JSON."""
+    record = {"ticket": to_dict(ticket), "events": [to_dict(e) for e in events]}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def read_export(fp: IO[str]) -> list[Change]:
+    """Parse and check a whole export file; every bad line is reported with its number."""
+    problems: list[ErrorDetail] = []
+    changes: list[Change] = []
+    header_seen = False
+    for number, line in enumerate(fp, start=1):
+        path = f"line {number}"
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(ErrorDetail(path, f"not valid JSON: {exc}"))
+            continue
+        if not header_seen:
+            header_seen = True
+            if record != {"format": EXPORT_FORMAT, "version": 1}:
+                problems.append(
+                    ErrorDetail(
+                        path,
+                        f"expected the export header {{'format': {EXPORT_FORMAT!r}, 'version': 1}}, "
+                        f"got {record!r}; is this a ticketkit export?",
+                    )
+                )
+                break
+            continue
+        if not isinstance(record, dict) or set(record) != {"ticket", "events"}:
+            problems.append(ErrorDetail(path, "expected an object with the keys 'ticket' and 'events'"))
+            continue
+        try:
+            ticket = from_dict(Ticket, record["ticket"], path=f"{path}.ticket")
+        except ValidationError as err:
+            problems.extend(err.errors)
+            continue
+        raw_events = record["events"]
+        if not isinstance(raw_events, list):
+            problems.append(ErrorDetail(f"{path}.events", "expected a list of events"))
+            continue
+        events: list[Event] = []
+        for i, raw in enumerate(raw_events):
+            try:
+                events.append(from_dict(Event, raw, path=f"{path}.events[{i}]"))
+            except ValidationError as err:
+                problems.extend(err.errors)
+        try:
+            validate_create(ticket, events)
+        except ValidationError as err:
+            problems.extend(err.prefixed(path).errors)
+            continue
+        changes.append((ticket, tuple(events), None))
+    if not header_seen and not problems:
+        problems.append(ErrorDetail("line 1", "empty file: expected a ticketkit export"))
+    if problems:
+        raise ValidationError(problems)
+    ids = [c[0].id for c in changes]
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValidationError.one(
+            "", f"the export holds tickets more than once: {', '.join(map(repr, dupes))}"
+        )
+    return changes
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class StoreClosedError(TicketkitError):
+    """The store was closed; open a new one."""
+
+
+class TicketStore(abc.ABC):
+    """Where tickets and their events live: the contract every store keeps.
+
+    Five primitives are abstract: :meth:`create`, :meth:`get`, :meth:`save`,
+    :meth:`events` and :meth:`scan`. Everything else (:meth:`query`,
+    :meth:`count`, :meth:`due`, :meth:`claim_due`, :meth:`save_many`,
+    :meth:`export`, :meth:`import_`) has a correct default built on them, which
+    fast stores override. :class:`ticketkit.testing.StoreContract` checks a store
+    against every point of the contract.
+
+    The rules:
+
+    - ``save`` is atomic and optimistic: the ticket and its events land together
+      or not at all; a stale ``expected_version`` raises ``ConflictError`` and
+      writes nothing.
+    - Every read takes ``tenant=``; given, no other tenant's data is ever
+      returned (a ticket of another tenant is ``NotFoundError``).
+    - Values come back equal to what went in, offsets and microseconds included.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> import ticketkit as tk
+        >>> store = tk.InMemoryStore()
+        >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+        >>> t = store.create(tk.Ticket(subject="Refund", id="T1", created_at=at))
+        >>> t2 = store.save(
+        ...     tk.Ticket(subject="Refund", id="T1", created_at=at, status="open", version=2), [], 1
+        ... )
+        >>> store.get("T1").status, store.count(status="open")
+        ('open', 1)
+    """
+
+    # ------------------------------------------------------------------ primitives
+
+    @abc.abstractmethod
+    def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
+        """Store a new ticket and its first events, atomically.
+
+        Raises:
+            ConflictError: a ticket with this id exists already (nothing written).
+            ValidationError: bad arguments (see :func:`validate_create`).
+        """
+
+    @abc.abstractmethod
+    def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+        """The stored ticket with this id.
+
+        Raises:
+            NotFoundError: no such ticket, or it belongs to another ``tenant``.
+        """
+
+    @abc.abstractmethod
+    def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
+        """Replace the stored ticket at ``expected_version`` and append ``events``, atomically.
+
+        ``ticket.version`` must be ``expected_version + 1``.
+
+        Raises:
+            ConflictError: the stored version is not ``expected_version``, or the
+                ticket does not exist (nothing written).
+            ValidationError: bad arguments, or the ticket changed tenant.
+        """
+
+    @abc.abstractmethod
+    def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
+        """The ticket's events in the order they were stored.
+
+        Raises:
+            NotFoundError: no such ticket, or it belongs to another ``tenant``.
+        """
+
+    @abc.abstractmethod
+    def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
+        """Every stored ticket (of ``tenant`` when given), in any order."""
+
+    # ------------------------------------------------------------------ derived
+
+    def query(
+        self,
+        *,
+        tenant: str | None = None,
+        status: str | Iterable[str] | None = None,
+        status_kind: str | Iterable[str] | None = None,
+        team: str | Iterable[str] | None = None,
+        assignee: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        category: str | Iterable[str] | None = None,
+        priority: Priority | str | Iterable[Priority | str] | None = None,
+        tags: str | Iterable[str] | None = None,
+        created_since: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        text: str | None = None,
+        next_due_before: datetime | None = None,
+        parent_id: str | None = None,
+        order_by: str = "created_at",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of the tickets that pass every filter, in order.
+
+        Filters are described on :class:`Query`. ``order_by`` is one of
+        :data:`ORDER_KEYS`, ``-`` in front for descending; ties are broken by id.
+        Pass ``cursor=page.next_cursor`` for the next page: pagination is keyset
+        pagination on (order key, id), so tickets inserted meanwhile never make a
+        page repeat or skip a ticket that was there before.
+
+        Raises:
+            ValidationError: bad arguments, every one listed.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> for i in range(3):
+            ...     _ = store.create(
+            ...         tk.Ticket(
+            ...             subject=f"t{i}",
+            ...             id=f"T{i}",
+            ...             created_at=datetime(2025, 1, i + 1, tzinfo=timezone.utc),
+            ...         )
+            ...     )
+            >>> page = store.query(order_by="-created_at", limit=2)
+            >>> (
+            ...     [t.id for t in page],
+            ...     [t.id for t in store.query(order_by="-created_at", limit=2, cursor=page.next_cursor)],
+            ... )
+            (['T2', 'T1'], ['T0'])
+        """
+        return self.run_query(
+            Query.build(
+                tenant=tenant,
+                status=status,
+                status_kind=status_kind,
+                team=team,
+                assignee=assignee,
+                customer=customer,
+                category=category,
+                priority=priority,
+                tags=tags,
+                created_since=created_since,
+                created_before=created_before,
+                updated_since=updated_since,
+                updated_before=updated_before,
+                text=text,
+                next_due_before=next_due_before,
+                parent_id=parent_id,
+                order_by=order_by,
+                limit=limit,
+                cursor=cursor,
+            )
+        )
+
+    def count(
+        self,
+        *,
+        tenant: str | None = None,
+        status: str | Iterable[str] | None = None,
+        status_kind: str | Iterable[str] | None = None,
+        team: str | Iterable[str] | None = None,
+        assignee: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        category: str | Iterable[str] | None = None,
+        priority: Priority | str | Iterable[Priority | str] | None = None,
+        tags: str | Iterable[str] | None = None,
+        created_since: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_since: datetime | None = None,
+        updated_before: datetime | None = None,
+        text: str | None = None,
+        next_due_before: datetime | None = None,
+        parent_id: str | None = None,
+    ) -> int:
+        """How many tickets pass every filter (the filters of :meth:`query`).
+
+        Example:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().count(status_kind=["open", "pending"])
+            0
+        """
+        return self.run_count(
+            Query.build(
+                tenant=tenant,
+                status=status,
+                status_kind=status_kind,
+                team=team,
+                assignee=assignee,
+                customer=customer,
+                category=category,
+                priority=priority,
+                tags=tags,
+                created_since=created_since,
+                created_before=created_before,
+                updated_since=updated_since,
+                updated_before=updated_before,
+                text=text,
+                next_due_before=next_due_before,
+                parent_id=parent_id,
+            )
+        )
+
+    def run_query(self, query: Query) -> Page:
+        """Answer a checked :class:`Query` (override for speed; default scans)."""
+        return query.page(self.scan(tenant=query.tenant))
+
+    def run_count(self, query: Query) -> int:
+        """Count for a checked :class:`Query` (override for speed; default scans)."""
+        return sum(1 for t in self.scan(tenant=query.tenant) if query.matches(t))
+
+    def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
+        """Tickets whose next SLA checkpoint is due: ``next_due_at <= at``, oldest first.
+
+        Ties are ordered by id. At most ``limit`` tickets.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().due(datetime(2025, 1, 1, tzinfo=timezone.utc), limit=10)
+            []
+        """
+        check_due_args(at, limit)
+        at_key = instant_key(at)
+        found = [(due_key(t), t.id, t) for t in self.scan(tenant=tenant) if due_key(t) <= at_key]
+        found.sort(key=lambda x: (x[0], x[1]))
+        return [t for _, _, t in found[:limit]]
+
+    def claim_due(
+        self,
+        at: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        tenant: str | None = None,
+    ) -> list[Ticket]:
+        """Claim due tickets for one worker, so concurrent workers never share one.
+
+        Each claimed ticket is saved one version on with its ``next_due_at``
+        moved to ``at + lease``: other workers no longer see it as due, and if
+        this worker dies the ticket falls due again when the lease runs out. The
+        worker processes each returned ticket and saves its result over the
+        claimed version, setting the real next checkpoint. Of several workers
+        claiming the same due version, exactly one gets it (the default does this
+        with optimistic ``save``; stores may override it with a locking query).
+        ``worker`` names the claimant for stores that record it.
+
+        Raises:
+            ValidationError: a naive ``at``, an empty ``worker``, a lease that is
+                not a positive timedelta, a bad ``limit``.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=at, sla=tk.SLAState(next_due_at=at))
+            ... )
+            >>> [t.id for t in store.claim_due(at, worker="w1", lease=timedelta(minutes=5))]
+            ['T1']
+            >>> store.claim_due(at, worker="w2", lease=timedelta(minutes=5))
+            []
+        """
+        _check_claim_args(at, worker, lease, limit)
+        until = at + lease
+        claimed: list[Ticket] = []
+        for ticket in self.due(at, limit=limit, tenant=tenant):
+            new = leased(ticket, until)
+            try:
+                self.save(new, (), ticket.version)
+            except ConflictError:
+                continue
+            claimed.append(new)
+        return claimed
+
+    def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
+        """Apply a batch of writes: ``(ticket, events, expected_version)`` each.
+
+        ``expected_version`` None creates the ticket. Every version is checked
+        before anything is written, so a conflict anywhere writes nothing. The
+        reference stores apply the whole batch in one transaction; this default
+        applies the checked writes one by one (each one atomic).
+
+        Raises:
+            ConflictError: a stale version or an existing id (nothing written).
+            ValidationError: bad arguments, a ticket twice in one batch.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> saved = store.save_many(
+            ...     [(tk.Ticket(subject=f"t{i}", created_at=at), [], None) for i in range(3)]
+            ... )
+            >>> store.count()
+            3
+        """
+        checked = validate_changes(changes)
+        for ticket, _, expected in checked:
+            self._precheck(ticket, expected)
+        out = []
+        for ticket, events, expected in checked:
+            if expected is None:
+                out.append(self.create(ticket, events))
+            else:
+                out.append(self.save(ticket, events, expected))
+        return out
+
+    def _precheck(self, ticket: Ticket, expected: int | None) -> None:
+        from ticketkit.errors import NotFoundError  # noqa: PLC0415
+
+        try:
+            stored: Ticket | None = self.get(ticket.id)
+        except NotFoundError:
+            stored = None
+        if expected is None:
+            if stored is not None:
+                raise ConflictError(
+                    ticket.id, None, stored.version, detail="a ticket with this id exists already"
+                )
+        elif stored is None:
+            raise ConflictError(ticket.id, expected, None)
+        elif stored.version != expected:
+            raise ConflictError(ticket.id, expected, stored.version)
+
+    def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
+        """Write every ticket (of ``tenant`` when given) and its events as JSON Lines.
+
+        The first line is a header; then one line per ticket,
+        ``{"ticket": {...}, "events": [...]}``, in the forms of
+        :func:`ticketkit.to_dict`. Returns the number of tickets written.
+
+        Example:
+            >>> import io, ticketkit as tk
+            >>> buf = io.StringIO()
+            >>> tk.InMemoryStore().export(buf), buf.getvalue()
+            (0, '{"format": "ticketkit-export", "version": 1}\\n')
+        """
+        fp.write(export_header())
+        n = 0
+        for ticket in sorted(self.scan(tenant=tenant), key=lambda t: t.id):
+            fp.write(export_line(ticket, self.events(ticket.id)))
+            n += 1
+        return n
+
+    def import_(self, fp: IO[str]) -> int:
+        """Read an :meth:`export` file into this store; all or nothing.
+
+        The whole file is checked first: every bad line is reported at once and
+        nothing is written. Returns the number of tickets imported.
+
+        Raises:
+            ValidationError: a malformed file, every problem listed by line.
+            ConflictError: a ticket in the file exists in this store already.
+
+        Example:
+            >>> import io, ticketkit as tk
+            >>> src = tk.InMemoryStore()
+            >>> buf = io.StringIO()
+            >>> _ = src.export(buf)
+            >>> _ = buf.seek(0)
+            >>> tk.InMemoryStore().import_(buf)
+            0
+        """
+        changes = read_export(fp)
+        self.save_many(changes)
+        return len(changes)
+
+    def close(self) -> None:  # noqa: B027 - a no-op default stores may override
+        """Release what the store holds (connections, files); the default does nothing."""
+
+    def __enter__(self) -> TicketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_ticket_json(text: str | bytes) -> Ticket:
+    """A ticket from the JSON a store wrote (with :func:`ticketkit.to_dict` and ``json.dumps``)."""
+    return from_dict(Ticket, json.loads(text))
+
+
+def parse_event_json(text: str | bytes) -> Event:
+    """An event from the JSON a store wrote."""
+    return from_dict(Event, json.loads(text))
+
+
+def dump_json(obj: Any) -> str:
+    """Compact JSON of ``to_dict(obj)``, non-ASCII kept as is."""
+    return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"))
+
+
+def require_at(value: object, path: str) -> datetime:
+    """``value`` if aware, else ``ValidationError`` naming ``path``."""
+    return require_aware(value, path)

@@ -1,0 +1,263 @@
+"""``InMemoryStore``: a thread-safe store in a dict, for tests, demos and simulations."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from ticketkit._models import Event, Ticket
+from ticketkit.errors import ConflictError, NotFoundError, ValidationError
+from ticketkit.storage._base import (
+    Change,
+    Page,
+    Query,
+    TicketStore,
+    _check_claim_args,
+    check_due_args,
+    due_key,
+    instant_key,
+    leased,
+    validate_changes,
+    validate_create,
+    validate_save,
+)
+
+__all__ = ["InMemoryStore"]
+
+
+class InMemoryStore(TicketStore):
+    """Tickets and events in memory; safe to share between threads.
+
+    Tickets are immutable values, so the store keeps the very objects it is
+    given and hands them back without copying. ``due`` and ``claim_due`` use a
+    heap on ``next_due_at`` and cost O(k log n) for k due tickets; other queries
+    scan.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> import ticketkit as tk
+        >>> store = tk.InMemoryStore()
+        >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+        >>> t = store.create(tk.Ticket(subject="Broken kettle", id="T1", created_at=at))
+        >>> store.get("T1") is t, len(store)
+        (True, 1)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tickets: dict[str, Ticket] = {}
+        self._events: dict[str, list[Event]] = {}
+        # (due key, id) for every ticket with a next checkpoint; stale entries are
+        # dropped lazily when met, and the heap is rebuilt when they pile up.
+        self._due: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._tickets)
+
+    # ------------------------------------------------------------------ writes
+
+    def _put(self, ticket: Ticket, events: Sequence[Event], old: Ticket | None) -> None:
+        self._tickets[ticket.id] = ticket
+        if old is None:
+            self._events[ticket.id] = list(events)
+        elif events:
+            self._events[ticket.id].extend(events)
+        key = due_key(ticket)
+        if ticket.next_due_at is not None and (old is None or due_key(old) != key):
+            heapq.heappush(self._due, (key, ticket.id))
+            if len(self._due) > 2 * len(self._tickets) + 1024:
+                self._rebuild_due()
+
+    def _rebuild_due(self) -> None:
+        self._due = [(due_key(t), t.id) for t in self._tickets.values() if t.next_due_at is not None]
+        heapq.heapify(self._due)
+
+    def _check_stored(self, ticket: Ticket, expected: int | None) -> Ticket | None:
+        old = self._tickets.get(ticket.id)
+        if expected is None:
+            if old is not None:
+                raise ConflictError(
+                    ticket.id, None, old.version, detail="a ticket with this id exists already"
+                )
+            return None
+        if old is None:
+            raise ConflictError(ticket.id, expected, None)
+        if old.version != expected:
+            raise ConflictError(ticket.id, expected, old.version)
+        if old.tenant != ticket.tenant:
+            raise ValidationError.one(
+                "ticket.tenant",
+                f"ticket {ticket.id!r} belongs to tenant {old.tenant!r}; it cannot move to {ticket.tenant!r}",
+            )
+        return old
+
+    def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
+        """Store a new ticket and its first events (see :meth:`TicketStore.create`).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> t = tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            >>> store.create(t).id
+            'T1'
+        """
+        validate_create(ticket, events)
+        with self._lock:
+            self._check_stored(ticket, None)
+            self._put(ticket, events, None)
+        return ticket
+
+    def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
+        """Save a new version over ``expected_version`` (see :meth:`TicketStore.save`).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import attrs, ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> t = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            ... )
+            >>> store.save(attrs.evolve(t, status="open", version=2), [], 1).version
+            2
+        """
+        validate_save(ticket, events, expected_version)
+        with self._lock:
+            old = self._check_stored(ticket, expected_version)
+            self._put(ticket, events, old)
+        return ticket
+
+    def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
+        """Apply a batch of writes atomically (see :meth:`TicketStore.save_many`).
+
+        Example:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().save_many([])
+            []
+        """
+        checked = validate_changes(changes)
+        with self._lock:
+            olds = [self._check_stored(ticket, expected) for ticket, _, expected in checked]
+            for (ticket, events, _), old in zip(checked, olds, strict=True):
+                self._put(ticket, events, old)
+        return [c[0] for c in checked]
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+        """The stored ticket (see :meth:`TicketStore.get`).
+
+        Example:
+            >>> import ticketkit as tk
+            >>> try:
+            ...     tk.InMemoryStore().get("nope")
+            ... except tk.NotFoundError as err:
+            ...     print(err)
+            no ticket with id 'nope'
+        """
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None or (tenant is not None and ticket.tenant != tenant):
+            raise NotFoundError("ticket", ticket_id)
+        return ticket
+
+    def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
+        """The ticket's events in stored order (see :meth:`TicketStore.events`).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 1, 1, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> e = tk.Event(ticket_id="T1", kind="ticket.created", actor="system", at=at)
+            >>> _ = store.create(tk.Ticket(subject="s", id="T1", created_at=at), [e])
+            >>> [x.kind for x in store.events("T1")]
+            ['ticket.created']
+        """
+        with self._lock:
+            self.get(ticket_id, tenant=tenant)
+            return list(self._events[ticket_id])
+
+    def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
+        """Every ticket (of ``tenant``), from a snapshot taken at the call.
+
+        Example:
+            >>> import ticketkit as tk
+            >>> list(tk.InMemoryStore().scan())
+            []
+        """
+        with self._lock:
+            snapshot = list(self._tickets.values())
+        if tenant is None:
+            return iter(snapshot)
+        return (t for t in snapshot if t.tenant == tenant)
+
+    def run_query(self, query: Query) -> Page:
+        """Answer a checked query from a consistent snapshot."""
+        return query.page(self.scan(tenant=query.tenant))
+
+    def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
+        """Tickets with ``next_due_at <= at``, oldest first, from the due heap.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=at, sla=tk.SLAState(next_due_at=at))
+            ... )
+            >>> [t.id for t in store.due(at)]
+            ['T1']
+        """
+        check_due_args(at, limit)
+        with self._lock:
+            return self._due_locked(instant_key(at), limit, tenant)
+
+    def _due_locked(self, at_key: int, limit: int, tenant: str | None) -> list[Ticket]:
+        heap = self._due
+        out: list[Ticket] = []
+        taken: list[tuple[int, str]] = []
+        seen: set[str] = set()
+        while heap and heap[0][0] <= at_key and len(out) < limit:
+            key, tid = heapq.heappop(heap)
+            ticket = self._tickets.get(tid)
+            if ticket is None or tid in seen or due_key(ticket) != key:
+                continue  # stale or duplicate entry: drop it for good
+            seen.add(tid)
+            taken.append((key, tid))
+            if tenant is None or ticket.tenant == tenant:
+                out.append(ticket)
+        for entry in taken:
+            heapq.heappush(heap, entry)
+        return out
+
+    def claim_due(
+        self,
+        at: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        tenant: str | None = None,
+    ) -> list[Ticket]:
+        """Claim due tickets under the store's lock (see :meth:`TicketStore.claim_due`).
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().claim_due(
+            ...     datetime(2025, 1, 1, tzinfo=timezone.utc), worker="w", lease=timedelta(minutes=1)
+            ... )
+            []
+        """
+        _check_claim_args(at, worker, lease, limit)
+        until = at + lease
+        with self._lock:
+            claimed = []
+            for ticket in self._due_locked(instant_key(at), limit, tenant):
+                new = leased(ticket, until)
+                self._put(new, (), ticket)
+                claimed.append(new)
+            return claimed

@@ -1,0 +1,652 @@
+"""``SQLiteStore``: tickets in one SQLite file (stdlib ``sqlite3``, WAL).
+
+Each ticket is one row: its full JSON (the ``to_dict`` form) plus the columns
+queries filter and order on, indexed. Events are rows in a second table, in the
+order they were saved. Writes run in ``BEGIN IMMEDIATE`` transactions, so several
+threads (one connection each) and several processes can share one file: a stale
+version loses with ``ConflictError``, nothing is half-written, and a process
+killed mid-write leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Final
+
+from ticketkit._models import Event, Ticket
+from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.storage._base import (
+    Change,
+    Page,
+    Query,
+    StoreClosedError,
+    TicketStore,
+    _check_claim_args,
+    check_due_args,
+    due_key,
+    dump_json,
+    export_header,
+    instant_key,
+    leased,
+    parse_event_json,
+    parse_ticket_json,
+    validate_changes,
+    validate_create,
+    validate_save,
+)
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+_HEADER: Final = b"SQLite format 3\x00"
+
+# Forward migrations: _MIGRATIONS[v] takes a database from version v - 1 to v.
+# Never edit a released step; add a new one.
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            status_kind TEXT NOT NULL,
+            team TEXT,
+            assignee TEXT,
+            customer TEXT,
+            category TEXT,
+            priority INTEGER NOT NULL,
+            created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL,
+            due_us INTEGER NOT NULL,
+            parent_id TEXT,
+            subject_fold TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE ticket_tags (
+            ticket_id TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (ticket_id, tag)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX ticket_tags_tag ON ticket_tags (tag)",
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            ticket_id TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_ticket ON events (ticket_id, seq)",
+        "CREATE INDEX tickets_created ON tickets (created_us, id)",
+        "CREATE INDEX tickets_tenant_created ON tickets (tenant, created_us, id)",
+        "CREATE INDEX tickets_due ON tickets (due_us, id)",
+        "CREATE INDEX tickets_tenant_due ON tickets (tenant, due_us, id)",
+        "CREATE INDEX tickets_status_kind ON tickets (tenant, status_kind)",
+    ),
+    2: (
+        "CREATE INDEX tickets_updated ON tickets (updated_us, id)",
+        "CREATE INDEX tickets_team ON tickets (team, status_kind)",
+        "CREATE INDEX tickets_assignee ON tickets (assignee, status_kind)",
+        "CREATE INDEX tickets_customer ON tickets (customer)",
+        "CREATE INDEX tickets_parent ON tickets (parent_id)",
+    ),
+}
+SCHEMA_VERSION: Final = max(_MIGRATIONS)
+"""The schema version this ticketkit writes; older files are migrated forward on open."""
+
+_KEY_COLUMN: Final = {
+    "created_at": "created_us",
+    "updated_at": "updated_us",
+    "next_due_at": "due_us",
+    "priority": "priority",
+    "id": "0",
+}
+
+_UPSERT_COLUMNS: Final = (
+    "tenant, version, status, status_kind, team, assignee, customer, category, priority, "
+    "created_us, updated_us, due_us, parent_id, subject_fold, tags, body"
+)
+
+
+def _row(ticket: Ticket) -> tuple[Any, ...]:
+    """The column values of a ticket row, id last."""
+    return (
+        ticket.tenant,
+        ticket.version,
+        ticket.status,
+        ticket.status_kind,
+        ticket.team,
+        ticket.assignee,
+        ticket.customer.id if ticket.customer is not None else None,
+        ticket.category,
+        ticket.priority.rank,
+        instant_key(ticket.created_at),
+        instant_key(ticket.updated_at),
+        due_key(ticket),
+        ticket.parent_id,
+        ticket.subject.casefold(),
+        json.dumps(sorted(ticket.tags), ensure_ascii=False),
+        dump_json(ticket),
+        ticket.id,
+    )
+
+
+_INSERT: Final = f"INSERT INTO tickets ({_UPSERT_COLUMNS}, id) VALUES ({', '.join('?' * 17)})"
+_UPDATE: Final = (
+    "UPDATE tickets SET "
+    + ", ".join(f"{c.strip()} = ?" for c in _UPSERT_COLUMNS.split(","))
+    + " WHERE id = ? AND version = ? AND tenant = ?"
+)
+
+
+def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
+    """Bring a database to schema ``upto`` in one write transaction (two openers never race)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS ticketkit_schema "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM ticketkit_schema").fetchone()[0]
+        for version in range(current + 1, upto + 1):
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO ticketkit_schema (version, applied_at) VALUES (?, ?)",
+                (version, datetime.now(UTC).isoformat()),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class SQLiteStore(TicketStore):
+    """Tickets in one SQLite file, safe for several threads and processes.
+
+    ``path`` is a file in an existing folder (created when missing) or
+    ``":memory:"``. The file is put in WAL mode; ``timeout`` is how long a
+    writer waits for another one (``busy_timeout``). A file written by an older
+    ticketkit is migrated forward; a file from a newer one, a file that is not an
+    SQLite database, or a database of something else is refused with a
+    ``ValidationError`` and left untouched.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> import ticketkit as tk
+        >>> with tk.SQLiteStore(":memory:") as store:
+        ...     t = store.create(
+        ...         tk.Ticket(
+        ...             subject="Noisy fridge",
+        ...             id="T1",
+        ...             created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc),
+        ...         )
+        ...     )
+        ...     store.get("T1") == t
+        True
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self._memory = str(path) == ":memory:"
+        self._path = str(path) if self._memory else os.fspath(Path(path).expanduser())
+        self._timeout = timeout
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._guard = threading.RLock()  # serialises the single ":memory:" connection
+        self._closed = False
+        if not self._memory:
+            self._check_path(Path(self._path))
+        conn = self._conn()
+        try:
+            self._open_schema(conn)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ opening
+
+    @staticmethod
+    def _check_path(path: Path) -> None:
+        if not path.parent.is_dir():
+            raise ValidationError.one(
+                "path", f"folder {str(path.parent)!r} does not exist; create it first or choose another path"
+            )
+        if path.is_dir():
+            raise ValidationError.one("path", f"{str(path)!r} is a folder; give the path of a database file")
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                head = fh.read(len(_HEADER))
+            if head != _HEADER:
+                raise ValidationError.one(
+                    "path",
+                    f"{str(path)!r} is not an SQLite database; it was left untouched (choose another path)",
+                )
+
+    def _open_schema(self, conn: sqlite3.Connection) -> None:
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            current = 0
+            if "ticketkit_schema" in tables:
+                current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM ticketkit_schema").fetchone()[0]
+            elif tables:
+                raise ValidationError.one(
+                    "path",
+                    f"{self._path!r} is an SQLite database of something else (tables: "
+                    f"{', '.join(sorted(tables))}); ticketkit leaves it untouched",
+                )
+            if current > SCHEMA_VERSION:
+                raise ValidationError.one(
+                    "path",
+                    f"{self._path!r} has schema version {current}, newer than this ticketkit understands "
+                    f"({SCHEMA_VERSION}); upgrade ticketkit. The file was left untouched",
+                )
+            if not self._memory:
+                conn.execute("PRAGMA journal_mode = WAL")
+            if current < SCHEMA_VERSION:
+                _migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreClosedError(f"the SQLiteStore on {self._path!r} is closed")
+        if self._memory and self._conns:
+            return self._conns[0]
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            self._local.conn = conn
+            with self._guard:
+                self._conns.append(conn)
+        return conn
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database.
+
+        Example:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").schema_version == tk.storage.SCHEMA_VERSION
+            True
+        """
+        with self._read() as conn:
+            return int(conn.execute("SELECT MAX(version) FROM ticketkit_schema").fetchone()[0])
+
+    def close(self) -> None:
+        """Close every connection this store opened; later use raises an error.
+
+        Example:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").close()
+        """
+        with self._guard:
+            self._closed = True
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._guard if self._memory else _NULL:
+            conn = self._conn()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise TicketkitError(f"cannot write to {self._path!r}: {exc}") from None
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                conn.execute("ROLLBACK")
+                raise TicketkitError(f"cannot commit to {self._path!r}: {exc}") from None
+
+    @contextmanager
+    def _read(self, *, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._guard if self._memory else _NULL:
+            conn = self._conn()
+            if not snapshot:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ writes
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, ticket: Ticket, events: Sequence[Event]) -> None:
+        try:
+            conn.execute(_INSERT, _row(ticket))
+        except sqlite3.IntegrityError:
+            actual = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+            raise ConflictError(
+                ticket.id, None, actual[0] if actual else None, detail="a ticket with this id exists already"
+            ) from None
+        if ticket.tags:
+            conn.executemany(
+                "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)",
+                [(ticket.id, g) for g in ticket.tags],
+            )
+        if events:
+            conn.executemany(
+                "INSERT INTO events (ticket_id, body) VALUES (?, ?)",
+                [(ticket.id, dump_json(e)) for e in events],
+            )
+
+    @staticmethod
+    def _update(conn: sqlite3.Connection, ticket: Ticket, events: Sequence[Event], expected: int) -> None:
+        row = _row(ticket)
+        old = conn.execute("SELECT version, tenant, tags FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+        if old is None:
+            raise ConflictError(ticket.id, expected, None)
+        if old[0] != expected:
+            raise ConflictError(ticket.id, expected, old[0])
+        if old[1] != ticket.tenant:
+            raise ValidationError.one(
+                "ticket.tenant",
+                f"ticket {ticket.id!r} belongs to tenant {old[1]!r}; it cannot move to {ticket.tenant!r}",
+            )
+        conn.execute(_UPDATE, (*row, expected, ticket.tenant))
+        if old[2] != row[14]:
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket.id,))
+            conn.executemany(
+                "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)",
+                [(ticket.id, g) for g in ticket.tags],
+            )
+        if events:
+            conn.executemany(
+                "INSERT INTO events (ticket_id, body) VALUES (?, ?)",
+                [(ticket.id, dump_json(e)) for e in events],
+            )
+
+    def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
+        """Store a new ticket and its first events in one transaction (see :meth:`TicketStore.create`).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.SQLiteStore(":memory:")
+            >>> store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            ... ).id
+            'T1'
+        """
+        validate_create(ticket, events)
+        with self._write() as conn:
+            self._insert(conn, ticket, events)
+        return ticket
+
+    def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
+        """Save a new version in one transaction (see :meth:`TicketStore.save`).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import attrs, ticketkit as tk
+            >>> store = tk.SQLiteStore(":memory:")
+            >>> t = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            ... )
+            >>> try:
+            ...     store.save(attrs.evolve(t, version=3), [], 2)
+            ... except tk.ConflictError as err:
+            ...     print(err.expected, err.actual)
+            2 1
+        """
+        validate_save(ticket, events, expected_version)
+        with self._write() as conn:
+            self._update(conn, ticket, events, expected_version)
+        return ticket
+
+    def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
+        """Apply a batch of writes in one transaction: all or nothing.
+
+        Example:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").save_many([])
+            []
+        """
+        checked = validate_changes(changes)
+        with self._write() as conn:
+            for ticket, events, expected in checked:
+                if expected is None:
+                    self._insert(conn, ticket, events)
+                else:
+                    self._update(conn, ticket, events, expected)
+        return [c[0] for c in checked]
+
+    def claim_due(
+        self,
+        at: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        tenant: str | None = None,
+    ) -> list[Ticket]:
+        """Claim due tickets in one write transaction (see :meth:`TicketStore.claim_due`).
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").claim_due(
+            ...     datetime(2025, 1, 1, tzinfo=timezone.utc), worker="w", lease=timedelta(minutes=1)
+            ... )
+            []
+        """
+        _check_claim_args(at, worker, lease, limit)
+        until = at + lease
+        claimed = []
+        with self._write() as conn:
+            for row in self._due_rows(conn, instant_key(at), limit, tenant):
+                ticket = parse_ticket_json(row[0])
+                new = leased(ticket, until)
+                self._update(conn, new, (), ticket.version)
+                claimed.append(new)
+        return claimed
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+        """The stored ticket (see :meth:`TicketStore.get`).
+
+        Example:
+            >>> import ticketkit as tk
+            >>> try:
+            ...     tk.SQLiteStore(":memory:").get("nope")
+            ... except tk.NotFoundError as err:
+            ...     print(err)
+            no ticket with id 'nope'
+        """
+        with self._read() as conn:
+            row = conn.execute("SELECT body, tenant FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None or (tenant is not None and row[1] != tenant):
+            raise NotFoundError("ticket", ticket_id)
+        return parse_ticket_json(row[0])
+
+    def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
+        """The ticket's events in stored order (see :meth:`TicketStore.events`).
+
+        Example:
+            >>> import ticketkit as tk
+            >>> try:
+            ...     tk.SQLiteStore(":memory:").events("nope")
+            ... except tk.NotFoundError as err:
+            ...     print(err)
+            no ticket with id 'nope'
+        """
+        with self._read(snapshot=True) as conn:
+            row = conn.execute("SELECT tenant FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            if row is None or (tenant is not None and row[0] != tenant):
+                raise NotFoundError("ticket", ticket_id)
+            rows = conn.execute(
+                "SELECT body FROM events WHERE ticket_id = ? ORDER BY seq", (ticket_id,)
+            ).fetchall()
+        return [parse_event_json(r[0]) for r in rows]
+
+    def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
+        """Every ticket (of ``tenant``), read from one snapshot.
+
+        Example:
+            >>> import ticketkit as tk
+            >>> list(tk.SQLiteStore(":memory:").scan())
+            []
+        """
+        with self._read() as conn:
+            if tenant is None:
+                rows = conn.execute("SELECT body FROM tickets").fetchall()
+            else:
+                rows = conn.execute("SELECT body FROM tickets WHERE tenant = ?", (tenant,)).fetchall()
+        return (parse_ticket_json(r[0]) for r in rows)
+
+    @staticmethod
+    def _where(query: Query) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def any_of(column: str, values: Iterable[Any] | None) -> None:
+            if values is None:
+                return
+            items = sorted(values)
+            if not items:
+                clauses.append("0")
+                return
+            clauses.append(f"{column} IN ({', '.join('?' * len(items))})")
+            params.extend(items)
+
+        if query.tenant is not None:
+            clauses.append("tenant = ?")
+            params.append(query.tenant)
+        any_of("status", query.status)
+        any_of("status_kind", query.status_kind)
+        any_of("team", query.team)
+        any_of("assignee", query.assignee)
+        any_of("customer", query.customer)
+        any_of("category", query.category)
+        any_of("priority", None if query.priority is None else [p.rank for p in query.priority])
+        for tag in sorted(query.tags):
+            clauses.append(
+                "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = tickets.id AND g.tag = ?)"
+            )
+            params.append(tag)
+        for column, op, value in (
+            ("created_us", ">=", query.created_since),
+            ("created_us", "<", query.created_before),
+            ("updated_us", ">=", query.updated_since),
+            ("updated_us", "<", query.updated_before),
+            ("due_us", "<=", query.next_due_before),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(instant_key(value))
+        if query.text is not None:
+            clauses.append("instr(subject_fold, ?) > 0")
+            params.append(query.text.casefold())
+        if query.parent_id is not None:
+            clauses.append("parent_id = ?")
+            params.append(query.parent_id)
+        return clauses, params
+
+    def run_query(self, query: Query) -> Page:
+        """Answer a checked query with one indexed SELECT (keyset pagination)."""
+        clauses, params = self._where(query)
+        key = _KEY_COLUMN[query.order_by]
+        direction = "DESC" if query.descending else "ASC"
+        if query.after is not None:
+            clauses.append(f"({key}, id) {'<' if query.descending else '>'} (?, ?)")
+            params.extend(query.after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = f"ORDER BY id {direction}" if key == "0" else f"ORDER BY {key} {direction}, id {direction}"
+        sql = f"SELECT body FROM tickets {where} {order} LIMIT ?"
+        with self._read() as conn:
+            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
+        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+
+    def run_count(self, query: Query) -> int:
+        """Count for a checked query with one SELECT COUNT(*)."""
+        clauses, params = self._where(query)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._read() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM tickets {where}", params).fetchone()[0])
+
+    @staticmethod
+    def _due_rows(conn: sqlite3.Connection, at_key: int, limit: int, tenant: str | None) -> list[Any]:
+        if tenant is None:
+            sql = "SELECT body FROM tickets WHERE due_us <= ? ORDER BY due_us, id LIMIT ?"
+            return conn.execute(sql, (at_key, limit)).fetchall()
+        sql = "SELECT body FROM tickets WHERE tenant = ? AND due_us <= ? ORDER BY due_us, id LIMIT ?"
+        return conn.execute(sql, (tenant, at_key, limit)).fetchall()
+
+    def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
+        """Tickets with ``next_due_at <= at``, oldest first, from the ``next_due_at`` index.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").due(datetime(2025, 1, 1, tzinfo=timezone.utc))
+            []
+        """
+        check_due_args(at, limit)
+        with self._read() as conn:
+            rows = self._due_rows(conn, instant_key(at), limit, tenant)
+        return [parse_ticket_json(r[0]) for r in rows]
+
+    def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
+        """Write everything (of ``tenant``) as JSON Lines from one consistent snapshot.
+
+        Example:
+            >>> import io, ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").export(io.StringIO())
+            0
+        """
+        fp.write(export_header())
+        n = 0
+        with self._read(snapshot=True) as conn:
+            sql = (
+                "SELECT id, body FROM tickets"
+                + (" WHERE tenant = ?" if tenant is not None else "")
+                + " ORDER BY id"
+            )
+            cursor = conn.execute(sql, () if tenant is None else (tenant,))
+            events = conn.cursor()
+            for tid, body in cursor:
+                bodies = [
+                    r[0]
+                    for r in events.execute(
+                        "SELECT body FROM events WHERE ticket_id = ? ORDER BY seq", (tid,)
+                    )
+                ]
+                fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
+                n += 1
+        return n
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NULL: Final = _NullContext()

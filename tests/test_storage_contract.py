@@ -1,0 +1,37 @@
+"""Both reference stores pass the storage contract suite."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ticketkit import InMemoryStore, SQLiteStore, TicketStore
+from ticketkit.testing import StoreContract
+
+
+class TestInMemoryStore(StoreContract):
+    """InMemoryStore keeps the contract."""
+
+    @pytest.fixture
+    def make_store(self) -> Callable[[], TicketStore]:
+        return InMemoryStore
+
+
+class TestSQLiteStoreFile(StoreContract):
+    """SQLiteStore on a file keeps the contract."""
+
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> Callable[[], TicketStore]:
+        counter = itertools.count()
+        return lambda: SQLiteStore(tmp_path / f"store-{next(counter)}.db")
+
+
+class TestSQLiteStoreMemory(StoreContract):
+    """SQLiteStore in memory keeps the contract."""
+
+    @pytest.fixture
+    def make_store(self) -> Callable[[], TicketStore]:
+        return lambda: SQLiteStore(":memory:")
