@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from ticketkit._calendar import BusinessCalendar, CountryHolidays, country_holidays
+from ticketkit._clock import Clock, SystemClock
 from ticketkit._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit._models import (
     Agent,
@@ -31,6 +32,13 @@ from ticketkit._models import (
     SLAState,
     Team,
     Ticket,
+)
+from ticketkit._notify import (
+    CallbackNotifier,
+    LoggingNotifier,
+    Notification,
+    Notifier,
+    RecordingNotifier,
 )
 from ticketkit._serialization import (
     format_duration,
@@ -51,10 +59,13 @@ from ticketkit.errors import (
     TicketkitError,
     ValidationError,
 )
+from ticketkit.storage import InMemoryStore, SQLiteStore, TicketStore
 
 __all__ = [
     "Agent",
     "BusinessCalendar",
+    "CallbackNotifier",
+    "Clock",
     "ClockState",
     "Comment",
     "Condition",
@@ -66,14 +77,22 @@ __all__ = [
     "Event",
     "F",
     "FieldRef",
+    "InMemoryStore",
     "InvalidTransitionError",
     "Link",
+    "LoggingNotifier",
     "NotFoundError",
+    "Notification",
+    "Notifier",
     "PermissionDeniedError",
     "Priority",
+    "RecordingNotifier",
     "SLAState",
+    "SQLiteStore",
+    "SystemClock",
     "Team",
     "Ticket",
+    "TicketStore",
     "TicketkitError",
     "ValidationError",
     "__version__",
