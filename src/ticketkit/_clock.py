@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from ticketkit._time import require_aware
 from ticketkit.errors import ValidationError
 
-__all__ = ["Clock", "SystemClock", "as_now"]
+__all__ = ["Clock", "SystemClock"]
 
 
 @runtime_checkable

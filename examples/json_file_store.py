@@ -1,0 +1,104 @@
+"""A ticket store that keeps one JSON file per ticket: the example store of the how-to.
+
+Each ticket lives in ``<folder>/<key>.json`` holding ``{"ticket": ..., "events": [...]}``
+in the forms of ``ticketkit.to_dict``. A write goes to a temporary file first and is
+moved over the old one with ``os.replace``, so a reader (or a crash) never sees half a
+file: the ticket and its events change together or not at all. A lock makes it safe
+for several threads of one process (not for several processes).
+
+Only the five primitives are written here; queries, counts, due tickets, claims,
+batches and export/import come from ``TicketStore``'s defaults, which scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ticketkit import ConflictError, Event, NotFoundError, Ticket, ValidationError, from_dict, to_dict
+from ticketkit.storage import TicketStore, validate_create, validate_save
+
+
+class JsonFileStore(TicketStore):
+    """Tickets as JSON files in one folder (created if missing)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+
+    # -- files ------------------------------------------------------------------------
+
+    def _file(self, ticket_id: str) -> Path:
+        # Ticket ids may hold any character; a file name may not.
+        key = base64.urlsafe_b64encode(ticket_id.encode()).decode("ascii")
+        return self.folder / f"{key}.json"
+
+    def _read(self, ticket_id: str) -> dict[str, Any] | None:
+        try:
+            text = self._file(ticket_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        data: dict[str, Any] = json.loads(text)
+        return data
+
+    def _write(self, ticket: Ticket, events: list[dict[str, Any]]) -> None:
+        record = {"ticket": to_dict(ticket), "events": events}
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._file(ticket.id))  # atomic: old file or new file, never half
+
+    # -- the five primitives ----------------------------------------------------------
+
+    def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
+        validate_create(ticket, events)
+        with self._lock:
+            stored = self._read(ticket.id)
+            if stored is not None:
+                version = stored["ticket"]["version"]
+                raise ConflictError(ticket.id, None, version, detail="a ticket with this id exists already")
+            self._write(ticket, [to_dict(e) for e in events])
+        return ticket
+
+    def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+        stored = self._read(ticket_id)
+        if stored is None:
+            raise NotFoundError("ticket", ticket_id)
+        ticket = from_dict(Ticket, stored["ticket"])
+        if tenant is not None and ticket.tenant != tenant:
+            raise NotFoundError("ticket", ticket_id)  # never reveal another tenant's ticket
+        return ticket
+
+    def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
+        validate_save(ticket, events, expected_version)
+        with self._lock:
+            stored = self._read(ticket.id)
+            if stored is None:
+                raise ConflictError(ticket.id, expected_version, None)
+            if stored["ticket"]["version"] != expected_version:
+                raise ConflictError(ticket.id, expected_version, stored["ticket"]["version"])
+            if stored["ticket"]["tenant"] != ticket.tenant:
+                raise ValidationError.one("ticket.tenant", "a ticket cannot move to another tenant")
+            self._write(ticket, stored["events"] + [to_dict(e) for e in events])
+        return ticket
+
+    def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
+        stored = self._read(ticket_id)
+        if stored is None or (tenant is not None and stored["ticket"]["tenant"] != tenant):
+            raise NotFoundError("ticket", ticket_id)
+        return [from_dict(Event, e) for e in stored["events"]]
+
+    def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
+        for path in sorted(self.folder.glob("*.json")):
+            ticket = from_dict(Ticket, json.loads(path.read_text(encoding="utf-8"))["ticket"])
+            if tenant is None or ticket.tenant == tenant:
+                yield ticket
