@@ -28,6 +28,7 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._memory import InMemoryStore
+from ticketkit.storage._postgres import POSTGRES_SCHEMA_VERSION, PostgresStore
 from ticketkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
@@ -35,10 +36,12 @@ __all__ = [
     "MAX_LIMIT",
     "NO_DUE",
     "ORDER_KEYS",
+    "POSTGRES_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "Change",
     "InMemoryStore",
     "Page",
+    "PostgresStore",
     "Query",
     "SQLiteStore",
     "StoreClosedError",

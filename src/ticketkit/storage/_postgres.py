@@ -1,0 +1,762 @@
+"""``PostgresStore``: tickets in PostgreSQL, for several processes on several machines.
+
+Needs the optional extra ``ticketkit[postgres]`` (psycopg 3 and its connection
+pool); psycopg is imported only when a store is opened, so ``import ticketkit``
+stays fast and works without it.
+
+Layout (all tables in one PostgreSQL schema, ``ticketkit`` unless told otherwise):
+
+- ``tickets``: one row per ticket: its full JSON (the ``to_dict`` form, kept as
+  text so it reads back exactly) plus the columns queries filter and order on,
+  each indexed; ``tags`` as a ``text[]`` and ``fields`` (custom fields) as
+  ``jsonb``, both with GIN indexes, for your own SQL as much as for ours.
+- ``events``: the ticket's events in the order they were saved (``seq``).
+- ``ticketkit_schema``: the migrations applied.
+
+Every write is one transaction, and the common ones are one statement (one round
+trip): the version check, the ticket row and its events land together or not at
+all. ``claim_due`` locks the due rows with ``SELECT ... FOR UPDATE SKIP LOCKED``,
+so workers on any number of machines split the due tickets without waiting for
+each other, and moves each claimed ticket's checkpoint to the end of a lease, so
+a worker that dies mid-claim loses nothing: the ticket falls due again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from ticketkit._models import Event, Ticket
+from ticketkit._serialization import to_dict
+from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.storage._base import (
+    Change,
+    Page,
+    Query,
+    StoreClosedError,
+    TicketStore,
+    _check_claim_args,
+    check_due_args,
+    dump_json,
+    export_header,
+    instant_key,
+    leased,
+    parse_event_json,
+    parse_ticket_json,
+    validate_changes,
+    validate_create,
+    validate_save,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["POSTGRES_SCHEMA_VERSION", "PostgresStore"]
+
+# Forward migrations: _MIGRATIONS[v] takes a schema from version v - 1 to v. Never edit
+# a released step; add a new one. "{s}" is the quoted schema name. Text columns use the
+# "C" collation: byte order, which for UTF-8 is code point order, the order Python sorts
+# ids in (and the order keyset pagination needs), whatever the database's locale.
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE {s}.tickets (
+            id text COLLATE "C" PRIMARY KEY,
+            tenant text COLLATE "C" NOT NULL,
+            version bigint NOT NULL,
+            status text COLLATE "C" NOT NULL,
+            status_kind text COLLATE "C" NOT NULL,
+            team text COLLATE "C",
+            assignee text COLLATE "C",
+            customer text COLLATE "C",
+            category text COLLATE "C",
+            priority smallint NOT NULL,
+            created_us bigint NOT NULL,
+            updated_us bigint NOT NULL,
+            due_us bigint NOT NULL,
+            parent_id text COLLATE "C",
+            subject_fold text COLLATE "C" NOT NULL,
+            tags text[] COLLATE "C" NOT NULL,
+            fields jsonb NOT NULL,
+            claimed_by text,
+            body text NOT NULL
+        )""",
+        """CREATE TABLE {s}.events (
+            seq bigserial PRIMARY KEY,
+            ticket_id text COLLATE "C" NOT NULL REFERENCES {s}.tickets (id) ON DELETE CASCADE,
+            body text NOT NULL
+        )""",
+        "CREATE INDEX events_ticket ON {s}.events (ticket_id, seq)",
+        "CREATE INDEX tickets_created ON {s}.tickets (created_us, id)",
+        "CREATE INDEX tickets_tenant_created ON {s}.tickets (tenant, created_us, id)",
+        "CREATE INDEX tickets_updated ON {s}.tickets (updated_us, id)",
+        "CREATE INDEX tickets_tenant_updated ON {s}.tickets (tenant, updated_us, id)",
+        "CREATE INDEX tickets_due ON {s}.tickets (due_us, id)",
+        "CREATE INDEX tickets_tenant_due ON {s}.tickets (tenant, due_us, id)",
+        "CREATE INDEX tickets_priority ON {s}.tickets (priority, id)",
+        "CREATE INDEX tickets_tenant_id ON {s}.tickets (tenant, id)",
+        "CREATE INDEX tickets_status ON {s}.tickets (tenant, status_kind, status)",
+        "CREATE INDEX tickets_status_name ON {s}.tickets (status)",
+        "CREATE INDEX tickets_team ON {s}.tickets (team, status_kind)",
+        "CREATE INDEX tickets_assignee ON {s}.tickets (assignee, status_kind)",
+        "CREATE INDEX tickets_customer ON {s}.tickets (customer, status_kind)",
+        "CREATE INDEX tickets_category ON {s}.tickets (category)",
+        "CREATE INDEX tickets_parent ON {s}.tickets (parent_id)",
+        "CREATE INDEX tickets_tags ON {s}.tickets USING gin (tags)",
+        "CREATE INDEX tickets_fields ON {s}.tickets USING gin (fields jsonb_path_ops)",
+    ),
+}
+# Optional: a trigram index for the subject text filter, made where the pg_trgm
+# extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
+# where it is missing or not allowed).
+_TRIGRAM_STEP: Final = 2
+
+POSTGRES_SCHEMA_VERSION: Final = _TRIGRAM_STEP
+"""The schema version this ticketkit writes; older schemas are migrated forward on open."""
+
+_SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+_COLUMNS: Final = (
+    "id",
+    "tenant",
+    "version",
+    "status",
+    "status_kind",
+    "team",
+    "assignee",
+    "customer",
+    "category",
+    "priority",
+    "created_us",
+    "updated_us",
+    "due_us",
+    "parent_id",
+    "subject_fold",
+    "tags",
+    "fields",
+    "body",
+)
+
+_KEY_COLUMN: Final = {
+    "created_at": "created_us",
+    "updated_at": "updated_us",
+    "next_due_at": "due_us",
+    "priority": "priority",
+    "id": "",
+}
+
+
+def _text(value: str | None) -> str | None:
+    """A string PostgreSQL can hold in a text column: NUL becomes U+FFFD.
+
+    Only the indexed copies are changed; the ticket's JSON keeps every character.
+    """
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "\ufffd")
+
+
+def _no_nul(value: Any) -> Any:
+    """``value`` (plain JSON data) with NUL replaced in every string, for ``jsonb``."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_text(k): _no_nul(v) for k, v in value.items()}
+    return value
+
+
+def _row(ticket: Ticket) -> tuple[Any, ...]:
+    """The column values of a ticket row, in the order of ``_COLUMNS``."""
+    data = to_dict(ticket)
+    fields_json = json.dumps(data["fields"], ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in fields_json:
+        fields_json = json.dumps(_no_nul(data["fields"]), ensure_ascii=False, separators=(",", ":"))
+    due = ticket.next_due_at
+    return (
+        _text(ticket.id),
+        _text(ticket.tenant),
+        ticket.version,
+        _text(ticket.status),
+        _text(ticket.status_kind),
+        _text(ticket.team),
+        _text(ticket.assignee),
+        _text(ticket.customer.id) if ticket.customer is not None else None,
+        _text(ticket.category),
+        ticket.priority.rank,
+        instant_key(ticket.created_at),
+        instant_key(ticket.updated_at),
+        2**62 if due is None else instant_key(due),
+        _text(ticket.parent_id),
+        _text(ticket.subject.casefold()),
+        sorted(_text(t) or "" for t in ticket.tags),
+        fields_json,
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere (``\\``, ``%`` and ``_`` escaped)."""
+    folded = _text(text.casefold()) or ""
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _import_psycopg() -> tuple[Any, Any]:
+    """psycopg and psycopg_pool, or an ImportError saying how to install them."""
+    try:
+        import psycopg  # noqa: PLC0415 - optional extra, loaded on first use
+        import psycopg_pool  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - the test environment has the extra
+        raise ImportError(
+            "PostgresStore needs psycopg 3 and its connection pool: "
+            "pip install 'ticketkit[postgres]' (or: pip install 'psycopg[binary,pool]')"
+        ) from exc
+    return psycopg, psycopg_pool
+
+
+def _safe_dsn(conninfo: str) -> str:
+    """The connection string without its password, for error messages."""
+    return re.sub(
+        r"(password\s*=\s*)\S+|(://[^:/@]*:)[^@]*@",
+        lambda m: (m.group(1) or m.group(2)) + "***" + ("@" if m.group(2) else ""),
+        conninfo,
+    )
+
+
+class PostgresStore(TicketStore):
+    """Tickets in PostgreSQL, shared by many processes and machines.
+
+    ``conninfo`` is a libpq connection string or URL
+    (``"postgresql://app@db.internal/helpdesk"``), or a
+    ``psycopg_pool.ConnectionPool`` you made (the store then uses it and leaves
+    closing it to you). With a string, the store makes its own pool of
+    ``min_size`` to ``max_size`` connections and closes it in :meth:`close`.
+
+    The tables live in the PostgreSQL schema ``schema`` (created when missing);
+    a schema written by an older ticketkit is migrated forward on open, under an
+    advisory lock so that workers starting together do not race. A schema from a
+    newer ticketkit, or one holding other tables, is refused and left untouched.
+    ``migrate=False`` refuses to change the schema at all (for deployments
+    that migrate in a separate step; see :meth:`schema_sql`).
+
+    Safe for threads (one pool); each process opens its own store (connections
+    must not cross ``fork``). ``claim_due`` uses ``FOR UPDATE SKIP LOCKED``.
+
+    Raises:
+        ImportError: psycopg is not installed (``pip install 'ticketkit[postgres]'``).
+        ValidationError: a bad schema name, or a schema ticketkit cannot use.
+        TicketkitError: the server cannot be reached.
+
+    Example:
+        >>> print(PostgresStore.schema_sql().splitlines()[1])
+        CREATE SCHEMA IF NOT EXISTS "ticketkit";
+
+        With a server (``pip install 'ticketkit[postgres]'``)::
+
+            store = PostgresStore("postgresql://app@db.internal/helpdesk")
+            desk = tk.Helpdesk(store=store, ...)
+    """
+
+    def __init__(
+        self,
+        conninfo: str | ConnectionPool[Any],
+        *,
+        schema: str = "ticketkit",
+        min_size: int = 1,
+        max_size: int = 8,
+        timeout: float = 30.0,
+        migrate: bool = True,
+    ) -> None:
+        problems = []
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+            problems.append(
+                (
+                    "schema",
+                    f"expected a PostgreSQL schema name (letters, digits, '_'; at most 63), got {schema!r}",
+                )
+            )
+        if not isinstance(min_size, int) or not isinstance(max_size, int) or not 0 <= min_size <= max_size:
+            problems.append(
+                ("max_size", f"expected 0 <= min_size <= max_size, got {min_size!r} and {max_size!r}")
+            )
+        if problems:
+            from ticketkit.errors import ErrorDetail  # noqa: PLC0415
+
+            raise ValidationError([ErrorDetail(p, m) for p, m in problems])
+        psycopg, psycopg_pool = _import_psycopg()
+        self._psycopg = psycopg
+        self._schema = schema
+        self._closed = False
+        self._lock = threading.Lock()
+        s = f'"{schema}"'
+        self._sql = _Statements(s)
+        if isinstance(conninfo, psycopg_pool.ConnectionPool):
+            self._pool = conninfo
+            self._owns_pool = False
+            self._place = "the given pool"
+            with self._pool.connection() as conn:
+                self._open_schema(conn, migrate=migrate)
+        elif isinstance(conninfo, str):
+            self._place = _safe_dsn(conninfo) or "the default server"
+            try:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=max(1, int(timeout))) as conn:
+                    self._open_schema(conn, migrate=migrate)
+            except psycopg.OperationalError as exc:
+                raise TicketkitError(f"cannot connect to PostgreSQL at {self._place!r}: {exc}") from None
+            self._pool = psycopg_pool.ConnectionPool(
+                conninfo,
+                min_size=min_size,
+                max_size=max_size,
+                kwargs={"autocommit": True},
+                timeout=timeout,
+                open=True,
+                name=f"ticketkit-{schema}",
+            )
+            self._owns_pool = True
+        else:
+            raise ValidationError.one(
+                "conninfo", f"expected a connection string or a psycopg_pool.ConnectionPool, got {conninfo!r}"
+            )
+
+    # ------------------------------------------------------------------ schema
+
+    @staticmethod
+    def schema_sql(schema: str = "ticketkit") -> str:
+        """The SQL that makes an empty schema at :data:`POSTGRES_SCHEMA_VERSION`, for review or by-hand use.
+
+        The optional trigram index (needs the ``pg_trgm`` extension) is included
+        as its own statements at the end.
+
+        Example:
+            >>> sql = PostgresStore.schema_sql("helpdesk")
+            >>> "CREATE TABLE \\"helpdesk\\".tickets" in sql, "USING gin (fields jsonb_path_ops)" in sql
+            (True, True)
+        """
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise ValidationError.one("schema", f"expected a PostgreSQL schema name, got {schema!r}")
+        s = f'"{schema}"'
+        lines = ["BEGIN;", f"CREATE SCHEMA IF NOT EXISTS {s};", _schema_table_sql(s) + ";"]
+        for version in sorted(_MIGRATIONS):
+            lines.extend(stmt.format(s=s) + ";" for stmt in _MIGRATIONS[version])
+            lines.append(_record_sql(s, version) + ";")
+        lines.append("CREATE EXTENSION IF NOT EXISTS pg_trgm;")
+        lines.append(_trigram_sql(s, "public") + ";")
+        lines.append(_record_sql(s, _TRIGRAM_STEP) + ";")
+        lines.append("COMMIT;")
+        return "\n".join(lines) + "\n"
+
+    def _open_schema(self, conn: psycopg.Connection[Any], *, migrate: bool) -> None:
+        psycopg = self._psycopg
+        try:
+            encoding = conn.execute("SHOW server_encoding").fetchone()
+            if encoding is None or encoding[0] != "UTF8":
+                raise ValidationError.one(
+                    "conninfo",
+                    f"the database at {self._place!r} uses encoding {encoding and encoding[0]!r}; "
+                    "ticketkit needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')",
+                )
+            current = self._schema_version(conn)
+            if current == POSTGRES_SCHEMA_VERSION:
+                return
+            if not migrate:
+                raise ValidationError.one(
+                    "schema",
+                    f"schema {self._schema!r} is at version {current}, this ticketkit needs "
+                    f"{POSTGRES_SCHEMA_VERSION}; open with migrate=True or apply PostgresStore.schema_sql()",
+                )
+            with conn.transaction():
+                # One opener migrates; the others wait here, then find the work done.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+                current = self._schema_version(conn)
+                s = f'"{self._schema}"'
+                conn.execute(_schema_table_sql(s))
+                for version in range(current + 1, POSTGRES_SCHEMA_VERSION + 1):
+                    if version == _TRIGRAM_STEP:
+                        self._try_trigram(conn, s)
+                    else:
+                        for statement in _MIGRATIONS[version]:
+                            conn.execute(statement.format(s=s))
+                    conn.execute(_record_sql(s, version))
+        except psycopg.Error as exc:
+            raise ValidationError.one(
+                "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
+            ) from None
+
+    def _schema_version(self, conn: psycopg.Connection[Any]) -> int:
+        """The schema's version; 0 for a missing or empty schema; refuses foreign or newer ones."""
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (self._schema,)
+            )
+        }
+        if not tables:
+            return 0
+        if "ticketkit_schema" not in tables:
+            raise ValidationError.one(
+                "schema",
+                f"schema {self._schema!r} holds tables of something else ({', '.join(sorted(tables))}); "
+                "ticketkit leaves it untouched (choose another schema=)",
+            )
+        row = conn.execute(
+            f'SELECT COALESCE(MAX(version), 0) FROM "{self._schema}".ticketkit_schema'
+        ).fetchone()
+        current = int(row[0]) if row else 0
+        if current > POSTGRES_SCHEMA_VERSION:
+            raise ValidationError.one(
+                "schema",
+                f"schema {self._schema!r} has version {current}, newer than this ticketkit understands "
+                f"({POSTGRES_SCHEMA_VERSION}); upgrade ticketkit. It was left untouched",
+            )
+        return current
+
+    def _try_trigram(self, conn: psycopg.Connection[Any], s: str) -> None:
+        """Add the trigram index on the subject if pg_trgm can be had; skip it otherwise."""
+        psycopg = self._psycopg
+        try:
+            with conn.transaction():  # a savepoint: a refusal must not abort the migration
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                row = conn.execute(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE e.extname = 'pg_trgm'"
+                ).fetchone()
+                assert row is not None
+                conn.execute(_trigram_sql(s, row[0]))
+        except psycopg.Error:
+            pass
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema holding this store's tables."""
+        return self._schema
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the open schema (:data:`POSTGRES_SCHEMA_VERSION` once migrated)."""
+        with self._conn() as conn:
+            return self._schema_version(conn)
+
+    @property
+    def has_trigram_index(self) -> bool:
+        """True when the subject text filter has a trigram index (pg_trgm was available)."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = 'tickets_subject_trgm'",
+                (self._schema,),
+            ).fetchone()
+        return row is not None
+
+    # ------------------------------------------------------------------ connections
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._closed:
+            raise StoreClosedError(f"the PostgresStore on {self._place!r} is closed")
+        with self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Close the connection pool (when the store made it); later use raises an error."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._owns_pool:
+            self._pool.close()
+
+    # ------------------------------------------------------------------ writes
+
+    def _insert(self, conn: psycopg.Connection[Any], ticket: Ticket, events: Sequence[Event]) -> None:
+        row = _row(ticket)
+        bodies = [dump_json(e) for e in events]
+        got = conn.execute(self._sql.create, (*row, bodies)).fetchone()
+        if got is None or got[0] == 0:
+            old = conn.execute(self._sql.version_of, (row[0],)).fetchone()
+            raise ConflictError(
+                ticket.id, None, old[0] if old else None, detail="a ticket with this id exists already"
+            )
+
+    def _update(
+        self,
+        conn: psycopg.Connection[Any],
+        ticket: Ticket,
+        events: Sequence[Event],
+        expected: int,
+        worker: str | None = None,
+    ) -> None:
+        row = _row(ticket)
+        bodies = [dump_json(e) for e in events]
+        got = conn.execute(self._sql.update, (*row[1:], worker, row[0], expected, row[1], bodies)).fetchone()
+        if got is not None and got[0] == 1:
+            return
+        old = conn.execute(self._sql.version_of, (row[0],)).fetchone()
+        if old is None:
+            raise ConflictError(ticket.id, expected, None)
+        if old[0] != expected:
+            raise ConflictError(ticket.id, expected, old[0])
+        raise ValidationError.one(
+            "ticket.tenant",
+            f"ticket {ticket.id!r} belongs to tenant {old[1]!r}; it cannot move to {ticket.tenant!r}",
+        )
+
+    def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
+        """Store a new ticket and its first events in one statement (see :meth:`TicketStore.create`)."""
+        validate_create(ticket, events)
+        with self._conn() as conn:
+            self._insert(conn, ticket, events)
+        return ticket
+
+    def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
+        """Save a new version and its events in one statement, if the stored version is ``expected_version``.
+
+        See :meth:`TicketStore.save`.
+        """
+        validate_save(ticket, events, expected_version)
+        with self._conn() as conn:
+            self._update(conn, ticket, events, expected_version)
+        return ticket
+
+    def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
+        """Apply a batch of writes in one transaction: all or nothing (see :meth:`TicketStore.save_many`)."""
+        checked = validate_changes(changes)
+        if not checked:
+            return []
+        with self._conn() as conn, conn.transaction():
+            for ticket, events, expected in checked:
+                if expected is None:
+                    self._insert(conn, ticket, events)
+                else:
+                    self._update(conn, ticket, events, expected)
+        return [c[0] for c in checked]
+
+    def claim_due(
+        self,
+        at: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        tenant: str | None = None,
+    ) -> list[Ticket]:
+        """Claim due tickets with ``FOR UPDATE SKIP LOCKED`` (see :meth:`TicketStore.claim_due`).
+
+        Workers claiming at the same moment never wait for each other and never
+        get the same ticket: each locks a different set of due rows. The claimed
+        rows record ``claimed_by = worker`` until the next save.
+        """
+        _check_claim_args(at, worker, lease, limit)
+        until = at + lease
+        claimed: list[Ticket] = []
+        with self._conn() as conn, conn.transaction():
+            if tenant is None:
+                rows = conn.execute(self._sql.claim, (instant_key(at), limit)).fetchall()
+            else:
+                rows = conn.execute(
+                    self._sql.claim_tenant, (_text(tenant), instant_key(at), limit)
+                ).fetchall()
+            for (body,) in rows:
+                ticket = parse_ticket_json(body)
+                new = leased(ticket, until)
+                self._update(conn, new, (), ticket.version, worker=worker)
+                claimed.append(new)
+        return claimed
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+        """The stored ticket (see :meth:`TicketStore.get`)."""
+        if not isinstance(ticket_id, str):
+            raise NotFoundError("ticket", ticket_id)
+        with self._conn() as conn:
+            row = conn.execute(self._sql.get, (_text(ticket_id),)).fetchone()
+        if row is None or (tenant is not None and row[1] != _text(tenant)):
+            raise NotFoundError("ticket", ticket_id)
+        return parse_ticket_json(row[0])
+
+    def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
+        """The ticket's events in stored order, read in one statement (see :meth:`TicketStore.events`)."""
+        if not isinstance(ticket_id, str):
+            raise NotFoundError("ticket", ticket_id)
+        with self._conn() as conn:
+            rows = conn.execute(self._sql.events, (_text(ticket_id),)).fetchall()
+        if not rows or (tenant is not None and rows[0][0] != _text(tenant)):
+            raise NotFoundError("ticket", ticket_id)
+        return [parse_event_json(r[1]) for r in rows if r[1] is not None]
+
+    def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
+        """Every ticket (of ``tenant``), read in one statement."""
+        with self._conn() as conn:
+            if tenant is None:
+                rows = conn.execute(self._sql.scan).fetchall()
+            else:
+                rows = conn.execute(self._sql.scan_tenant, (_text(tenant),)).fetchall()
+        return (parse_ticket_json(r[0]) for r in rows)
+
+    @staticmethod
+    def _where(query: Query) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def any_of(column: str, values: Iterable[str] | None) -> None:
+            if values is not None:
+                clauses.append(f"{column} = ANY(%s::text[])")
+                params.append(sorted(_text(v) or "" for v in values))
+
+        if query.tenant is not None:
+            clauses.append("tenant = %s")
+            params.append(_text(query.tenant))
+        any_of("status", query.status)
+        any_of("status_kind", query.status_kind)
+        any_of("team", query.team)
+        any_of("assignee", query.assignee)
+        any_of("customer", query.customer)
+        any_of("category", query.category)
+        if query.priority is not None:
+            clauses.append("priority = ANY(%s::smallint[])")
+            params.append(sorted(p.rank for p in query.priority))
+        if query.tags:
+            clauses.append("tags @> %s::text[]")
+            params.append(sorted(_text(t) or "" for t in query.tags))
+        for column, op, value in (
+            ("created_us", ">=", query.created_since),
+            ("created_us", "<", query.created_before),
+            ("updated_us", ">=", query.updated_since),
+            ("updated_us", "<", query.updated_before),
+            ("due_us", "<=", query.next_due_before),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} %s")
+                params.append(instant_key(value))
+        if query.text is not None:
+            clauses.append("subject_fold LIKE %s")
+            params.append(_like_pattern(query.text))
+        if query.parent_id is not None:
+            clauses.append("parent_id = %s")
+            params.append(_text(query.parent_id))
+        return clauses, params
+
+    def run_query(self, query: Query) -> Page:
+        """Answer a checked query with one indexed SELECT (keyset pagination on (key, id))."""
+        clauses, params = self._where(query)
+        key = _KEY_COLUMN[query.order_by]
+        direction = "DESC" if query.descending else "ASC"
+        cmp = "<" if query.descending else ">"
+        if query.after is not None:
+            if key:
+                clauses.append(f"({key}, id) {cmp} (%s, %s)")
+                params.extend(query.after)
+            else:
+                clauses.append(f"id {cmp} %s")
+                params.append(query.after[1])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = f"ORDER BY {key} {direction}, id {direction}" if key else f"ORDER BY id {direction}"
+        sql = f"SELECT body FROM {self._sql.s}.tickets {where} {order} LIMIT %s"
+        with self._conn() as conn:
+            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
+        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+
+    def run_count(self, query: Query) -> int:
+        """Count for a checked query with one SELECT count(*)."""
+        clauses, params = self._where(query)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._conn() as conn:
+            row = conn.execute(f"SELECT count(*) FROM {self._sql.s}.tickets {where}", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
+        """Tickets with ``next_due_at <= at``, oldest first, from the ``due_us`` index."""
+        check_due_args(at, limit)
+        with self._conn() as conn:
+            if tenant is None:
+                rows = conn.execute(self._sql.due, (instant_key(at), limit)).fetchall()
+            else:
+                rows = conn.execute(self._sql.due_tenant, (_text(tenant), instant_key(at), limit)).fetchall()
+        return [parse_ticket_json(r[0]) for r in rows]
+
+    def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
+        """Write everything (of ``tenant``) as JSON Lines from one snapshot, streamed."""
+        fp.write(export_header())
+        n = 0
+        with self._conn() as conn, conn.transaction():
+            cur = conn.cursor(name="ticketkit_export")
+            cur.itersize = 200
+            if tenant is None:
+                cur.execute(self._sql.export)
+            else:
+                cur.execute(self._sql.export_tenant, (_text(tenant),))
+            for body, events in cur:
+                fp.write('{"ticket":' + body + ',"events":[' + events + "]}\n")
+                n += 1
+            cur.close()
+        return n
+
+
+def _schema_table_sql(s: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {s}.ticketkit_schema "
+        "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), "
+        "applied_by text NOT NULL)"
+    )
+
+
+def _record_sql(s: str, version: int) -> str:
+    return f"INSERT INTO {s}.ticketkit_schema (version, applied_by) VALUES ({version}, 'ticketkit')"
+
+
+def _trigram_sql(s: str, ext_schema: str) -> str:
+    return (
+        f"CREATE INDEX tickets_subject_trgm ON {s}.tickets "
+        f'USING gin (subject_fold "{ext_schema}".gin_trgm_ops)'
+    )
+
+
+class _Statements:
+    """The SQL of one store, with its schema name filled in (built once)."""
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        cols = ", ".join(_COLUMNS)
+        values = ", ".join("%s::jsonb" if c == "fields" else "%s" for c in _COLUMNS)
+        events_of = (
+            f"INSERT INTO {s}.events (ticket_id, body) "
+            "SELECT w.id, u.b FROM w CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS u(b, n) ORDER BY u.n"
+        )
+        self.create = (
+            f"WITH w AS (INSERT INTO {s}.tickets ({cols}) VALUES ({values}) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id), "
+            f"e AS ({events_of}) SELECT count(*) FROM w"
+        )
+        sets = ", ".join(f"{c} = %s::jsonb" if c == "fields" else f"{c} = %s" for c in _COLUMNS[1:])
+        self.update = (
+            f"WITH w AS (UPDATE {s}.tickets SET {sets}, claimed_by = %s "
+            "WHERE id = %s AND version = %s AND tenant = %s RETURNING id), "
+            f"e AS ({events_of}) SELECT count(*) FROM w"
+        )
+        self.version_of = f"SELECT version, tenant FROM {s}.tickets WHERE id = %s"
+        self.get = f"SELECT body, tenant FROM {s}.tickets WHERE id = %s"
+        self.events = (
+            f"SELECT t.tenant, e.body FROM {s}.tickets t LEFT JOIN {s}.events e ON e.ticket_id = t.id "
+            "WHERE t.id = %s ORDER BY e.seq"
+        )
+        self.scan = f"SELECT body FROM {s}.tickets"
+        self.scan_tenant = f"SELECT body FROM {s}.tickets WHERE tenant = %s"
+        self.due = f"SELECT body FROM {s}.tickets WHERE due_us <= %s ORDER BY due_us, id LIMIT %s"
+        self.due_tenant = (
+            f"SELECT body FROM {s}.tickets WHERE tenant = %s AND due_us <= %s ORDER BY due_us, id LIMIT %s"
+        )
+        self.claim = self.due + " FOR UPDATE SKIP LOCKED"
+        self.claim_tenant = self.due_tenant + " FOR UPDATE SKIP LOCKED"
+        agg = (
+            f"COALESCE((SELECT string_agg(e.body, ',' ORDER BY e.seq) FROM {s}.events e "
+            "WHERE e.ticket_id = t.id), '')"
+        )
+        self.export = f"SELECT t.body, {agg} FROM {s}.tickets t ORDER BY t.id"
+        self.export_tenant = f"SELECT t.body, {agg} FROM {s}.tickets t WHERE t.tenant = %s ORDER BY t.id"
