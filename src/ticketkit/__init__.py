@@ -50,6 +50,7 @@ from ticketkit._serialization import (
     to_json,
 )
 from ticketkit._version import __version__
+from ticketkit._workflow import State, Transition, Workflow, Workflows, default_workflow
 from ticketkit.errors import (
     ConflictError,
     ErrorDetail,
@@ -89,14 +90,19 @@ __all__ = [
     "RecordingNotifier",
     "SLAState",
     "SQLiteStore",
+    "State",
     "SystemClock",
     "Team",
     "Ticket",
     "TicketStore",
     "TicketkitError",
+    "Transition",
     "ValidationError",
+    "Workflow",
+    "Workflows",
     "__version__",
     "country_holidays",
+    "default_workflow",
     "format_duration",
     "from_dict",
     "from_json",

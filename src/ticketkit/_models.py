@@ -244,6 +244,12 @@ def replace_trusted(obj: _T, **changes: Any) -> _T:
     cls = type(obj)
     new = object.__new__(cls)
     setter = object.__setattr__
+    state = getattr(obj, "__dict__", None)
+    if state is not None:  # a dict-backed model (Ticket): one C-level dict copy
+        state = state.copy()
+        state.update(changes)
+        setter(new, "__dict__", state)
+        return new
     for name in cls.__slots__:  # type: ignore[attr-defined]
         if name == "__weakref__":
             continue
@@ -402,7 +408,9 @@ class Comment:
         p.raise_if_any()
 
 
-@attrs.frozen(kw_only=True)
+# Event, like Ticket, keeps its fields in a __dict__: engines make one per change, and a
+# dict-backed object is built with one C-level dict assignment instead of 8 setattr calls.
+@attrs.frozen(kw_only=True, slots=False)
 class Event:
     """One change to a ticket: what happened, who did it, when, and the details.
 
@@ -555,7 +563,10 @@ def _default_id(self: Ticket) -> str:
     return new_id(self.created_at) if isinstance(self.created_at, datetime) else ""
 
 
-@attrs.frozen(kw_only=True)
+# Ticket keeps its fields in a __dict__, not slots: engines copy a ticket on every change
+# (replace_trusted), and copying a 27-entry dict is one C call (~0.3 µs) where copying 27
+# slots costs 27 setattr calls (~1.9 µs) -- the largest cost of a workflow transition.
+@attrs.frozen(kw_only=True, slots=False)
 class Ticket:
     """A request from a customer, as a value: every change makes a new ``Ticket``.
 
