@@ -1182,6 +1182,9 @@ def _parse(
         )
         return None
     keys = set(data)
+    if not keys:
+        out.append(ErrorDetail(path, "empty condition (use {'all': []} for one that always holds)"))
+        return None
     groups = keys & {"all", "any", "not"}
     if groups:
         if len(keys) != 1:
