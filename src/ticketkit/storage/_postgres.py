@@ -100,8 +100,8 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX tickets_tenant_due ON {s}.tickets (tenant, due_us, id)",
         "CREATE INDEX tickets_priority ON {s}.tickets (priority, id)",
         "CREATE INDEX tickets_tenant_id ON {s}.tickets (tenant, id)",
-        "CREATE INDEX tickets_status ON {s}.tickets (tenant, status_kind, status)",
-        "CREATE INDEX tickets_status_name ON {s}.tickets (status)",
+        "CREATE INDEX tickets_status_kind ON {s}.tickets (status_kind, status)",
+        "CREATE INDEX tickets_status ON {s}.tickets (status)",
         "CREATE INDEX tickets_team ON {s}.tickets (team, status_kind)",
         "CREATE INDEX tickets_assignee ON {s}.tickets (assignee, status_kind)",
         "CREATE INDEX tickets_customer ON {s}.tickets (customer, status_kind)",
@@ -645,6 +645,12 @@ class PostgresStore(TicketStore):
 
     def run_query(self, query: Query) -> Page:
         """Answer a checked query with one indexed SELECT (keyset pagination on (key, id))."""
+        sql, params = self._query_sql(query)
+        with self._conn() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+
+    def _query_sql(self, query: Query) -> tuple[str, list[Any]]:
         clauses, params = self._where(query)
         key = _KEY_COLUMN[query.order_by]
         direction = "DESC" if query.descending else "ASC"
@@ -658,18 +664,20 @@ class PostgresStore(TicketStore):
                 params.append(query.after[1])
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = f"ORDER BY {key} {direction}, id {direction}" if key else f"ORDER BY id {direction}"
-        sql = f"SELECT body FROM {self._sql.s}.tickets {where} {order} LIMIT %s"
-        with self._conn() as conn:
-            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
-        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+        params.append(query.limit + 1)
+        return f"SELECT body FROM {self._sql.s}.tickets {where} {order} LIMIT %s", params
 
     def run_count(self, query: Query) -> int:
         """Count for a checked query with one SELECT count(*)."""
+        sql, params = self._count_sql(query)
+        with self._conn() as conn:
+            row = conn.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0
+
+    def _count_sql(self, query: Query) -> tuple[str, list[Any]]:
         clauses, params = self._where(query)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._conn() as conn:
-            row = conn.execute(f"SELECT count(*) FROM {self._sql.s}.tickets {where}", params).fetchone()
-        return int(row[0]) if row else 0
+        return f"SELECT count(*) FROM {self._sql.s}.tickets {where}", params
 
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets with ``next_due_at <= at``, oldest first, from the ``due_us`` index."""
