@@ -57,6 +57,7 @@ CHUNK_US = CHUNK_S * _US
 # How many empty chunks (about 388 days each) a search crosses before giving up.
 _HORIZON = 40
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
+_FLOAT_EXACT = 2**52
 _MIN_ORD = date.min.toordinal() + 2
 _MAX_ORD = date.max.toordinal() - 2
 _Week = tuple[tuple[Window, ...], ...]
@@ -87,13 +88,20 @@ class _Chunk:
 
 
 def _to_us(value: Any, path: str) -> int:
-    """Epoch microseconds of an aware datetime, exactly (no float rounding)."""
+    """Epoch microseconds of an aware datetime, in exact integer arithmetic."""
     try:
-        if value.tzinfo is None or value.utcoffset() is None:
+        o = value.utcoffset()
+        if o is None:
             require_aware(value, path)
-        us: int = value.microsecond
-        ts: float = value.timestamp()
-        return round(ts - us * 1e-6) * _US + us
+        seconds: int = (
+            (value.toordinal() - _EPOCH_ORD) * DAY
+            + value.hour * 3600
+            + value.minute * 60
+            + value.second
+            - o.days * DAY
+            - o.seconds
+        )
+        return seconds * _US + value.microsecond - o.microseconds  # type: ignore[no-any-return]
     except AttributeError:
         require_aware(value, path)
         raise  # pragma: no cover - require_aware raised
@@ -526,11 +534,11 @@ class BusinessCalendar:
 
     def _out(self, us: int) -> datetime:
         try:
-            return (
-                datetime.fromtimestamp(us / 1e6, self.tz)
-                if us % _US
-                else datetime.fromtimestamp(us // _US, self.tz)
-            )
+            if -_FLOAT_EXACT < us < _FLOAT_EXACT:
+                # Exact: |us| < 2**52 (before 2112), so us / 1e6 rounds to the right microsecond.
+                return datetime.fromtimestamp(us / 1e6, self.tz)
+            seconds, micro = divmod(us, _US)
+            return datetime.fromtimestamp(seconds, self.tz).replace(microsecond=micro)
         except (OverflowError, ValueError, OSError):
             raise ValidationError.one("", "the result falls outside the years 1-9999") from None
 
@@ -551,7 +559,12 @@ class BusinessCalendar:
     def _add_us(self, t: int, d: int) -> int:
         k = t // CHUNK_US
         c = self._chunks.get(k) or self._build(k)
-        target = self._elapsed_in(c, t) + d
+        i = bisect_right(c.starts, t) - 1
+        if i < 0:
+            target = d
+        else:
+            e = c.ends[i]
+            target = c.cum[i] + (t if t < e else e) - c.starts[i] + d
         empty = 0
         while target > c.total:
             target -= c.total
@@ -597,9 +610,15 @@ class BusinessCalendar:
             '2025-03-10T10:00:00+00:00'
         """
         t = _to_us(start, "start")
-        d = _dur_us(duration)
+        if type(duration) is timedelta:
+            d = (duration.days * DAY + duration.seconds) * _US + duration.microseconds
+        else:
+            d = _dur_us(duration)
         if d > 0:
-            return self._out(self._add_us(t, d))
+            u = self._add_us(t, d)
+            if -_FLOAT_EXACT < u < _FLOAT_EXACT:
+                return datetime.fromtimestamp(u / 1e6, self.tz)
+            return self._out(u)
         if d < 0:
             return self._out(self._subtract_us(t, -d))
         return start.astimezone(self.tz)
@@ -629,7 +648,17 @@ class BusinessCalendar:
         kb = b // CHUNK_US
         ca = self._chunks.get(ka) or self._build(ka)
         if ka == kb:
-            return self._elapsed_in(ca, b) - self._elapsed_in(ca, a)
+            starts, ends, cum = ca.starts, ca.ends, ca.cum
+            i = bisect_right(starts, b) - 1
+            if i < 0:
+                return 0
+            e = ends[i]
+            fb = cum[i] + (b if b < e else e) - starts[i]
+            i = bisect_right(starts, a, 0, i + 1) - 1
+            if i < 0:
+                return fb
+            e = ends[i]
+            return fb - cum[i] - (a if a < e else e) + starts[i]
         total = ca.total - self._elapsed_in(ca, a)
         for k in range(ka + 1, kb):
             total += self._chunk(k).total
