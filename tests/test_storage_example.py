@@ -33,3 +33,13 @@ class TestJsonFileStore(StoreContract):
     def make_store(self, tmp_path: Path) -> Callable[[], TicketStore]:
         counter = itertools.count()
         return lambda: json_file_store.JsonFileStore(tmp_path / f"tickets-{next(counter)}")
+
+
+class TestHowTo:
+    def test_the_how_to_shows_the_example_store_verbatim(self) -> None:
+        """docs/how-to/custom-store.md shows exactly examples/json_file_store.py, so they never drift."""
+        import re
+
+        page = (_PATH.parent.parent / "docs" / "how-to" / "custom-store.md").read_text(encoding="utf-8")
+        first_block = re.findall(r"^```python[^\n]*\n(.*?)^```", page, re.DOTALL | re.MULTILINE)[0]
+        assert _PATH.read_text(encoding="utf-8") == first_block

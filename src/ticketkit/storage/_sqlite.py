@@ -10,7 +10,6 @@ killed mid-write leaves the last committed state.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -18,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeAlias
 
 from ticketkit._models import Event, Ticket
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
@@ -129,11 +128,14 @@ def _row(ticket: Ticket) -> tuple[Any, ...]:
         due_key(ticket),
         ticket.parent_id,
         ticket.subject.casefold(),
-        json.dumps(sorted(ticket.tags), ensure_ascii=False),
+        "\x1f".join(sorted(ticket.tags)),
         dump_json(ticket),
         ticket.id,
     )
 
+
+_TAGS: Final = 14  # index of the tags column in _row()
+_Prepared: TypeAlias = "tuple[Ticket, tuple[Any, ...], list[tuple[str, str]], int | None]"
 
 _INSERT: Final = f"INSERT INTO tickets ({_UPSERT_COLUMNS}, id) VALUES ({', '.join('?' * 17)})"
 _UPDATE: Final = (
@@ -335,50 +337,59 @@ class SQLiteStore(TicketStore):
     # ------------------------------------------------------------------ writes
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, ticket: Ticket, events: Sequence[Event]) -> None:
-        try:
-            conn.execute(_INSERT, _row(ticket))
-        except sqlite3.IntegrityError:
-            actual = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
-            raise ConflictError(
-                ticket.id, None, actual[0] if actual else None, detail="a ticket with this id exists already"
-            ) from None
-        if ticket.tags:
-            conn.executemany(
-                "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)",
-                [(ticket.id, g) for g in ticket.tags],
-            )
-        if events:
-            conn.executemany(
-                "INSERT INTO events (ticket_id, body) VALUES (?, ?)",
-                [(ticket.id, dump_json(e)) for e in events],
-            )
+    def _prepare(changes: Iterable[Change]) -> list[_Prepared]:
+        """Serialize before taking the write lock, so the lock is held only for SQL."""
+        return [
+            (ticket, _row(ticket), [(ticket.id, dump_json(e)) for e in events], expected)
+            for ticket, events, expected in changes
+        ]
 
     @staticmethod
-    def _update(conn: sqlite3.Connection, ticket: Ticket, events: Sequence[Event], expected: int) -> None:
-        row = _row(ticket)
-        old = conn.execute("SELECT version, tenant, tags FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
-        if old is None:
-            raise ConflictError(ticket.id, expected, None)
-        if old[0] != expected:
-            raise ConflictError(ticket.id, expected, old[0])
-        if old[1] != ticket.tenant:
-            raise ValidationError.one(
-                "ticket.tenant",
-                f"ticket {ticket.id!r} belongs to tenant {old[1]!r}; it cannot move to {ticket.tenant!r}",
-            )
-        conn.execute(_UPDATE, (*row, expected, ticket.tenant))
-        if old[2] != row[14]:
-            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket.id,))
-            conn.executemany(
-                "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)",
-                [(ticket.id, g) for g in ticket.tags],
-            )
-        if events:
-            conn.executemany(
-                "INSERT INTO events (ticket_id, body) VALUES (?, ?)",
-                [(ticket.id, dump_json(e)) for e in events],
-            )
+    def _apply(conn: sqlite3.Connection, prepared: list[_Prepared]) -> None:
+        """Write prepared changes inside the caller's transaction; raise before any conflict lands."""
+        creates = [p for p in prepared if p[3] is None]
+        updates = [p for p in prepared if p[3] is not None]
+        old: dict[str, tuple[int, str, str]] = {}
+        update_ids = [p[0].id for p in updates]
+        for k in range(0, len(update_ids), 500):
+            chunk = update_ids[k : k + 500]
+            sql = f"SELECT id, version, tenant, tags FROM tickets WHERE id IN ({', '.join('?' * len(chunk))})"
+            for tid, version, tenant, tags in conn.execute(sql, chunk):
+                old[tid] = (version, tenant, tags)
+        for ticket, _, _, expected in updates:
+            stored = old.get(ticket.id)
+            if stored is None:
+                raise ConflictError(ticket.id, expected, None)
+            if stored[0] != expected:
+                raise ConflictError(ticket.id, expected, stored[0])
+            if stored[1] != ticket.tenant:
+                raise ValidationError.one(
+                    "ticket.tenant",
+                    f"ticket {ticket.id!r} belongs to tenant {stored[1]!r}; "
+                    f"it cannot move to {ticket.tenant!r}",
+                )
+        if creates:
+            try:
+                conn.executemany(_INSERT, [p[1] for p in creates])
+            except sqlite3.IntegrityError:
+                for ticket, _, _, _ in creates:
+                    found = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+                    if found is not None:
+                        raise ConflictError(
+                            ticket.id, None, found[0], detail="a ticket with this id exists already"
+                        ) from None
+                raise
+        if updates:
+            conn.executemany(_UPDATE, [(*p[1], p[3], p[0].tenant) for p in updates])
+        retag = [p[0] for p in updates if old[p[0].id][2] != p[1][_TAGS]]
+        if retag:
+            conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", [(t.id,) for t in retag])
+        tag_rows = [(t.id, g) for t in (*(p[0] for p in creates), *retag) for g in t.tags]
+        if tag_rows:
+            conn.executemany("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", tag_rows)
+        event_rows = [row for p in prepared for row in p[2]]
+        if event_rows:
+            conn.executemany("INSERT INTO events (ticket_id, body) VALUES (?, ?)", event_rows)
 
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
         """Store a new ticket and its first events in one transaction (see :meth:`TicketStore.create`).
@@ -393,8 +404,9 @@ class SQLiteStore(TicketStore):
             'T1'
         """
         validate_create(ticket, events)
+        prepared = self._prepare([(ticket, events, None)])
         with self._write() as conn:
-            self._insert(conn, ticket, events)
+            self._apply(conn, prepared)
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
@@ -414,8 +426,9 @@ class SQLiteStore(TicketStore):
             2 1
         """
         validate_save(ticket, events, expected_version)
+        prepared = self._prepare([(ticket, events, expected_version)])
         with self._write() as conn:
-            self._update(conn, ticket, events, expected_version)
+            self._apply(conn, prepared)
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
@@ -427,12 +440,9 @@ class SQLiteStore(TicketStore):
             []
         """
         checked = validate_changes(changes)
+        prepared = self._prepare(checked)
         with self._write() as conn:
-            for ticket, events, expected in checked:
-                if expected is None:
-                    self._insert(conn, ticket, events)
-                else:
-                    self._update(conn, ticket, events, expected)
+            self._apply(conn, prepared)
         return [c[0] for c in checked]
 
     def claim_due(
@@ -460,9 +470,8 @@ class SQLiteStore(TicketStore):
         with self._write() as conn:
             for row in self._due_rows(conn, instant_key(at), limit, tenant):
                 ticket = parse_ticket_json(row[0])
-                new = leased(ticket, until)
-                self._update(conn, new, (), ticket.version)
-                claimed.append(new)
+                claimed.append(leased(ticket, until))
+            self._apply(conn, self._prepare([(t, (), t.version - 1) for t in claimed]))
         return claimed
 
     # ------------------------------------------------------------------ reads
