@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from ticketkit import (
     default_workflow,
 )
 
-T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows"
 
 

@@ -725,7 +725,7 @@ class Workflow:
         except TypeError:  # an unhashable trigger
             raise ValidationError.one("trigger", f"expected a trigger name, got {trigger!r}") from None
         if step is None:
-            raise self._not_allowed(ticket, trigger)
+            raise self._refusal(ticket, trigger, at, actor, context)
         # The checks on the caller's values, cheapest first; full messages on the slow path.
         if type(at) is not datetime or at.tzinfo is None:
             require_aware(at, "at")
@@ -874,11 +874,13 @@ class Workflow:
             return f"{status!r} is a final state"
         return f"no transition {trigger!r} from state {status!r}"
 
-    def _not_allowed(self, ticket: Ticket, trigger: object) -> Exception:
+    def _refusal(
+        self, ticket: Ticket, trigger: object, at: datetime, actor: str, context: Mapping[str, Any]
+    ) -> Exception:
         if not isinstance(trigger, str):
             return ValidationError.one("trigger", f"expected a trigger name, got {trigger!r}")
         status = ticket.status
-        allowed = list(self._triggers.get(status, ()))
+        allowed = self.allowed(ticket, at=at, actor=actor, **context)
         return InvalidTransitionError(status, trigger, allowed, self._missing_reason(status, trigger))
 
     # ------------------------------------------------------------------ drawing
