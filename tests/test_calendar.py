@@ -555,3 +555,44 @@ class TestData:
         """windows_on shows a date's schedule after holidays and make-up days."""
         assert ((32400, 43200), (46800, 64800)) == cn.windows_on(date(2025, 1, 26))
         assert () == cn.windows_on(date(2025, 1, 29))
+
+
+class TestRange:
+    def test_far_future_microseconds(self) -> None:
+        """Microseconds stay exact centuries ahead, where float seconds would round."""
+        cal = BusinessCalendar("America/New_York", LUNCH)
+        s = datetime(2300, 3, 3, 11, 59, 59, 999_999, tzinfo=UTC)
+        d = timedelta(hours=5, microseconds=7)
+        e = cal.add(s, d)
+        assert 7 == e.microsecond
+        assert d == cal.between(s, e)
+
+    def test_before_1970(self) -> None:
+        """Instants before the Unix epoch work the same."""
+        cal = BusinessCalendar("UTC", LUNCH)
+        assert utc(1969, 12, 31, 14) == cal.add(utc(1969, 12, 31, 11), 2 * H)
+
+    def test_end_of_time(self) -> None:
+        """A result past year 9999 is a ValidationError, not an OverflowError."""
+        cal = BusinessCalendar("UTC", LUNCH)
+        with pytest.raises(ValidationError, match="outside the years 1-9999"):
+            cal.add(datetime(9999, 12, 30, tzinfo=UTC), 1000 * H)
+        with pytest.raises(ValidationError, match="outside the years 1-9999"):
+            cal.subtract(datetime(1, 1, 3, tzinfo=UTC), 1000 * H)
+        with pytest.raises(ValidationError, match="outside the years 1-9999"):
+            cal.next_open(datetime(9999, 12, 31, 20, tzinfo=UTC))
+        assert utc(9999, 12, 1, 11) == cal.add(datetime(9999, 12, 1, tzinfo=UTC), 2 * H)
+
+    def test_never_open(self) -> None:
+        """A calendar with no open time for decades says so instead of looping."""
+        mondays = [date(2025, 3, 3) + timedelta(weeks=i) for i in range(52 * 50)]
+        cal = BusinessCalendar("UTC", {"mon": ["09:00-10:00"]}, holidays=mondays)
+        with pytest.raises(ValidationError, match="no open time within 42 years"):
+            cal.next_open(utc(2025, 3, 3))
+        with pytest.raises(ValidationError, match="no open time"):
+            cal.add(utc(2025, 3, 3), H)
+        assert utc(2025, 2, 24, 10) == cal.subtract(utc(2025, 3, 3), timedelta(0, 1)) + timedelta(0, 1)
+
+    def test_country_sources_shared(self) -> None:
+        """country_holidays returns one shared source per country, so years load once."""
+        assert country_holidays("CN") is country_holidays("cn")

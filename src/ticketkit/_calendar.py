@@ -56,6 +56,8 @@ _US = 1_000_000
 CHUNK_US = CHUNK_S * _US
 # How many empty chunks (about 388 days each) a search crosses before giving up.
 _HORIZON = 40
+_K_MIN = (date.min.toordinal() - date(1970, 1, 1).toordinal()) * 86400 // CHUNK_S + 1
+_K_MAX = (date.max.toordinal() - date(1970, 1, 1).toordinal()) * 86400 // CHUNK_S - 1
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
 _FLOAT_EXACT = 2**52
 _MIN_ORD = date.min.toordinal() + 2
@@ -542,9 +544,12 @@ class BusinessCalendar:
         except (OverflowError, ValueError, OSError):
             raise ValidationError.one("", "the result falls outside the years 1-9999") from None
 
-    def _exhausted(self) -> ValidationError:
+    def _exhausted(self, k: int) -> ValidationError:
+        if not _K_MIN <= k <= _K_MAX:
+            return ValidationError.one("", "the result falls outside the years 1-9999")
+        years = _HORIZON * CHUNK_S // (365 * DAY)
         return ValidationError.one(
-            "", f"the calendar {self.name or self.tz.key!r} has no open time within {_HORIZON} chunks of time"
+            "", f"the calendar {self.name or self.tz.key!r} has no open time within {years} years"
         )
 
     # ------------------------------------------------------------------ arithmetic
@@ -569,8 +574,8 @@ class BusinessCalendar:
         while target > c.total:
             target -= c.total
             empty = empty + 1 if not c.total else 0
-            if empty > _HORIZON:
-                raise self._exhausted()
+            if empty > _HORIZON or not _K_MIN < k < _K_MAX:
+                raise self._exhausted(k)
             k += 1
             c = self._chunks.get(k) or self._build(k)
         j = bisect_left(c.cum_end, target)
@@ -583,8 +588,8 @@ class BusinessCalendar:
         empty = 0
         while target < 0:
             empty = empty + 1 if not c.total else 0
-            if empty > _HORIZON:
-                raise self._exhausted()
+            if empty > _HORIZON or not _K_MIN < k < _K_MAX:
+                raise self._exhausted(k)
             k -= 1
             c = self._chunks.get(k) or self._build(k)
             target += c.total
@@ -722,10 +727,12 @@ class BusinessCalendar:
             return self._out(c.starts[i + 1])
         for _ in range(_HORIZON):
             k += 1
+            if k > _K_MAX:
+                break
             c = self._chunk(k)
             if c.starts:
                 return self._out(c.starts[0])
-        raise self._exhausted()
+        raise self._exhausted(k)
 
     def next_close(self, at: datetime) -> datetime | None:
         """The earliest instant at or after ``at`` when the business is closed (``at`` itself if closed).
@@ -753,6 +760,8 @@ class BusinessCalendar:
             if end != c.hi:
                 return self._out(end)
             k += 1
+            if k > _K_MAX:
+                break
             c = self._chunk(k)
             if not c.starts or c.starts[0] != end:
                 return self._out(end)

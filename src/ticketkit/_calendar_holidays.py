@@ -165,10 +165,14 @@ def country_holidays(
             )
     if problems:
         raise ValidationError(problems)
-    source = CountryHolidays(code=code, subdiv=subdiv)
+    # One source per country and subdivision, so every calendar shares the loaded years.
+    source = _SHARED.setdefault((code, subdiv), CountryHolidays(code=code, subdiv=subdiv))
     for y in year_list:
         source.dates_in(y)
     return source
+
+
+_SHARED: dict[tuple[str, str | None], CountryHolidays] = {}
 
 
 def is_holidays_object(value: object) -> bool:
