@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,8 +55,8 @@ def make_desk(
 
 
 @pytest.fixture
-def desk() -> Iterator[tuple[tk.Helpdesk, ManualClock, tk.RecordingNotifier]]:
-    yield make_desk()
+def desk() -> tuple[tk.Helpdesk, ManualClock, tk.RecordingNotifier]:
+    return make_desk()
 
 
 class TestOpen:
@@ -163,7 +162,7 @@ class TestDedupe:
         again = d.open(subject="Still too small!", customer="c-1", category="size", channel="phone")
         assert first.id == again.id
         assert 1 == d.store.count()
-        event = [e for e in d.history(first.id, actor=ADMIN) if e.kind == "ticket.deduplicated"][0]
+        event = next(e for e in d.history(first.id, actor=ADMIN) if e.kind == "ticket.deduplicated")
         assert "phone" == event.data["channel"]
         assert "Still too small!" == d.comments(first.id, actor=ADMIN)[-1].body
 
@@ -202,7 +201,7 @@ class TestChanges:
     def test_every_change_is_an_event_with_actor(
         self, desk: tuple[tk.Helpdesk, ManualClock, tk.RecordingNotifier]
     ) -> None:
-        """fire, comment, assign, priority, category, tag, fields, rate, link: one event each, by the actor."""
+        """Every kind of change is one event, by the actor, one version on."""
         d, clock, _ = desk
         t = d.open(subject="Zip broke", customer="c-1", category="size")
         other = d.open(subject="Other", customer="c-2")
@@ -421,7 +420,7 @@ class TestMergeSplit:
             source.links[0].kind,
             target.links[0].kind,
         )
-        merged = [e for e in d.history(a.id, actor=ADMIN) if e.kind == "ticket.merged"][0]
+        merged = next(e for e in d.history(a.id, actor=ADMIN) if e.kind == "ticket.merged")
         assert ("standard", b.id) == (merged.data["source_sla"]["policy"], merged.data["from"])
         assert "ticket.merged" in [e.kind for e in d.history(b.id, actor=ADMIN)]
         stopped = d.get(b.id, actor=ADMIN).sla.clock("resolution")
@@ -459,7 +458,7 @@ class TestSpawn:
     def test_parent_waits_and_resumes(
         self, desk: tuple[tk.Helpdesk, ManualClock, tk.RecordingNotifier]
     ) -> None:
-        """The parent pends (clock paused) until every child it waits on is resolved, and is told each time."""
+        """The parent pends (clock paused) until its children finish, and is told each time."""
         d, clock, rec = desk
         p = d.open(subject="Machine down", team="after-sales", assignee="li")
         d.fire(p.id, "open", actor=ADMIN)
