@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -1070,3 +1071,14 @@ class TestAgainstReference:
             t, (e,) = wf.fire(t, trigger, at=at, actor="li")
             assert (expected, version + 1, at) == (t.status, t.version, t.updated_at)
             assert wf.kind_of(expected) == t.status_kind == e.data["to_kind"]
+
+
+class TestDocs:
+    def test_pictures_are_current(self) -> None:
+        """The Mermaid pictures in the docs are what to_mermaid() draws today."""
+        root = Path(__file__).resolve().parent.parent / "docs"
+        fence = re.compile(r"^```mermaid\n(.*?)^```", re.DOTALL | re.MULTILINE)
+        (howto,) = fence.findall((root / "how-to" / "custom-workflow.md").read_text(encoding="utf-8"))
+        assert load_example("repair.json").to_mermaid() == howto
+        (ref,) = fence.findall((root / "reference" / "workflow.md").read_text(encoding="utf-8"))
+        assert default_workflow().to_mermaid() == ref
