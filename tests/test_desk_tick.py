@@ -15,7 +15,6 @@ import pytest
 import ticketkit as tk
 from ticketkit.testing import ManualClock
 
-UTC = UTC
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 ADMIN = tk.Actor(id="boss", roles={"admin"})
 
