@@ -598,6 +598,14 @@ def _leaf_predicate(field: str, op: str, value: Any, ref: str | None, ftype: str
     test = _value_test(op, value, ftype)
     if tg is not None:
         g = tg
+        if ftype == PRIORITY and op != "exists" and value is not None:
+            # enum hashing runs Python code; identities of the accepted members do not
+            accepted = _priorities(op, value)
+            ids = frozenset(id(p) for p in accepted)
+            return lambda t, at, ctx: id(g(t)) in ids
+        if ftype == SET and op == "contains":
+            item = value
+            return lambda t, at, ctx: item in g(t)
         if op == "eq" and ftype != ANY:
             v = value
             return lambda t, at, ctx: g(t) == v
@@ -609,19 +617,29 @@ def _leaf_predicate(field: str, op: str, value: Any, ref: str | None, ftype: str
     return lambda t, at, ctx: test(fg(t, at, ctx))
 
 
+def _priorities(op: str, value: Any) -> frozenset[Priority]:
+    """The priorities a priority test accepts."""
+    if op == "eq":
+        return frozenset({value})
+    if op == "ne":
+        return frozenset(Priority) - {value}
+    if op == "in":
+        return frozenset(v for v in value if v is not None)
+    if op == "not_in":
+        return frozenset(Priority) - set(value)
+    if op == "between":
+        lo, hi = value[0].rank, value[1].rank
+        return frozenset(p for p in Priority if lo <= p.rank <= hi)
+    cmp = _PY_ORDER[op]
+    return frozenset(p for p in Priority if cmp(p.rank, value.rank))
+
+
 def _value_test(op: str, value: Any, ftype: str) -> Callable[[Any], bool]:
     if op == "exists":
         want = bool(value)
         return lambda a: _exists(a) is want
     if ftype == PRIORITY and op in ("gt", "ge", "lt", "le", "between"):
-        if op == "between":
-            lo, hi = value[0].rank, value[1].rank
-            accepted = frozenset(p for p in Priority if lo <= p.rank <= hi)
-        else:
-            r = value.rank
-            cmp = _PY_ORDER[op]
-            accepted = frozenset(p for p in Priority if cmp(p.rank, r))
-        return accepted.__contains__
+        return _priorities(op, value).__contains__
     if ftype == ANY:
         if op == "eq":
             return lambda a: _equal(a, value)

@@ -675,24 +675,46 @@ _MIN_BUCKET: Final = 6
 _MAX_DEPTH: Final = 3
 
 
-def _build_index(
-    items: list[tuple[int, Predicate, Mapping[str, frozenset[Any]]]], used: frozenset[str], depth: int
-) -> _IndexNode | _IndexLeaf:
+def _specialize(cond: Condition, field: str, value: Any) -> Condition:
+    """``cond`` for tickets whose ``field`` is known to be ``value``: the tests that must hold are dropped."""
+    if cond.kind == "test":
+        if cond.field == field and cond.ref is None and cond.op in ("eq", "in"):
+            values = cond.value if cond.op == "in" else (cond.value,)
+            if value in values:
+                return Condition.always()
+        return cond
+    if cond.kind == "all":
+        kids = [_specialize(k, field, value) for k in cond.children]
+        kept = [k for k in kids if not (k.kind == "all" and not k.children)]
+        if len(kept) == 1:
+            return kept[0]
+        if len(kept) == len(cond.children) and all(a is b for a, b in zip(kept, cond.children, strict=True)):
+            return cond
+        return Condition(kind="all", children=kept)
+    return cond
+
+
+_Item = tuple[int, Condition, Mapping[str, frozenset[Any]]]
+
+
+def _leaf(items: list[_Item]) -> _IndexLeaf:
+    return tuple((i, c.predicate) for i, c, _ in items)
+
+
+def _build_index(items: list[_Item], depth: int) -> _IndexNode | _IndexLeaf:
+    """Bucket rules by the field most of them pin; within a bucket the pinning tests are dropped."""
     if len(items) < _MIN_BUCKET or depth >= _MAX_DEPTH:
-        return tuple((i, fn) for i, fn, _ in items)
+        return _leaf(items)
     counts: dict[str, int] = {}
     for _, _, pins in items:
         for f in pins:
-            if f not in used:
-                counts[f] = counts.get(f, 0) + 1
+            counts[f] = counts.get(f, 0) + 1
     if not counts:
-        return tuple((i, fn) for i, fn, _ in items)
+        return _leaf(items)
     field = max(sorted(counts), key=lambda f: counts[f])
-    if counts[field] < 2:
-        return tuple((i, fn) for i, fn, _ in items)
     getter = _ticket_getter(field)
-    if getter is None:  # pragma: no cover - pinned fields are ticket fields
-        return tuple((i, fn) for i, fn, _ in items)
+    if counts[field] < 2 or getter is None:
+        return _leaf(items)
     values: set[Any] = set()
     for _, _, pins in items:
         if field in pins:
@@ -700,9 +722,15 @@ def _build_index(
     unpinned = [it for it in items if field not in it[2]]
     children: dict[Any, _IndexNode | _IndexLeaf] = {}
     for v in values:
-        bucket = [it for it in items if field not in it[2] or v in it[2][field]]
-        children[v] = _build_index(bucket, used | {field}, depth + 1)
-    default = _build_index(unpinned, used | {field}, depth + 1)
+        bucket: list[_Item] = []
+        for i, cond, pins in items:
+            if field not in pins:
+                bucket.append((i, cond, pins))
+            elif v in pins[field]:
+                rest = {f: vals for f, vals in pins.items() if f != field}
+                bucket.append((i, _specialize(cond, field, v), rest))
+        children[v] = _build_index(bucket, depth + 1)
+    default = _build_index(unpinned, depth + 1)
     return _IndexNode(field, getter, children, default)
 
 
@@ -867,10 +895,8 @@ class Router:
         setter = object.__setattr__
         fns = tuple(r.when.predicate for r in self.rules)
         setter(self, "_fns", fns)
-        items: list[tuple[int, Predicate, Mapping[str, frozenset[Any]]]] = [
-            (i, fns[i], r.when.pinned()) for i, r in enumerate(self.rules)
-        ]
-        setter(self, "_index", _build_index(items, frozenset(), 0))
+        items: list[_Item] = [(i, r.when, r.when.pinned()) for i, r in enumerate(self.rules)]
+        setter(self, "_index", _build_index(items, 0))
         rosters: dict[str, list[Agent]] = {}
         for a in self.agents:
             for t in a.teams:
@@ -1036,15 +1062,33 @@ class Router:
             >>> r.match(t).name
             'lab'
         """
-        for i, fn in _lookup(self._index, ticket):
+        node = self._index
+        while node.__class__ is _IndexNode:
+            try:
+                node = node.children.get(node.getter(ticket), node.default)
+            except TypeError:  # an unhashable custom value: only unpinned rules can match
+                node = node.default
+        for i, fn in node:
             if fn(ticket, at, context):
-                return self.rules[i]
+                rule: Rule = self.rules[i]
+                return rule
         return None
 
     def _first(self, ticket: Ticket, at: datetime, ctx: Mapping[str, Any] | None, start: int) -> int:
-        for i, fn in _lookup(self._index, ticket):
-            if i >= start and fn(ticket, at, ctx):
-                return i
+        node = self._index
+        while node.__class__ is _IndexNode:
+            try:
+                node = node.children.get(node.getter(ticket), node.default)
+            except TypeError:  # an unhashable custom value: only unpinned rules can match
+                node = node.default
+        if start:
+            for i, fn in node:
+                if i >= start and fn(ticket, at, ctx):
+                    return int(i)
+            return -1
+        for i, fn in node:
+            if fn(ticket, at, ctx):
+                return int(i)
         return -1
 
     # ------------------------------------------------------------------ routing
@@ -1248,17 +1292,19 @@ class Router:
         if strategy in ("round_robin", "queue"):
             chosen = self.cursor.next_agent(team, [a.id for a in eligible])
             return chosen, note + "round-robin"
-        if strategy == "least_loaded":
-            best = min((loads.get(a.id, 0) / a.capacity if a.capacity else 1.0) for a in eligible)
-            tied = [
-                a.id for a in eligible if (loads.get(a.id, 0) / a.capacity if a.capacity else 1.0) == best
-            ]
-        else:  # skills: the most specialised agents first, then the least loaded
+        if strategy == "skills":  # the most specialised agents first, then the least loaded
             extra = min(len(a.skills - required) for a in eligible)
-            special = [a for a in eligible if len(a.skills - required) == extra]
-            best = min((loads.get(a.id, 0) / a.capacity if a.capacity else 1.0) for a in special)
-            tied = [a.id for a in special if (loads.get(a.id, 0) / a.capacity if a.capacity else 1.0) == best]
+            eligible = [a for a in eligible if len(a.skills - required) == extra]
             note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
+        best = 2.0
+        tied: list[str] = []
+        for a in eligible:
+            share = loads.get(a.id, 0) / a.capacity  # eligible agents have capacity > load >= 0
+            if share < best:
+                best = share
+                tied = [a.id]
+            elif share == best:
+                tied.append(a.id)
         if len(tied) == 1:
             return tied[0], note + f"least loaded ({best:.0%} of capacity)"
         chosen = self.cursor.next_agent(team, tied)
