@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -198,6 +199,9 @@ class SQLiteStore(TicketStore):
         self._timeout = timeout
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
+        # Close the connections when the store is dropped without close() (no leaked
+        # connections, no ResourceWarning on newer Pythons).
+        weakref.finalize(self, _close_all, self._conns)
         self._guard = threading.RLock()  # serialises the single ":memory:" connection
         self._closed = False
         if not self._memory:
@@ -296,9 +300,7 @@ class SQLiteStore(TicketStore):
         """
         with self._guard:
             self._closed = True
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            conn.close()
+            _close_all(self._conns)
 
     # ------------------------------------------------------------------ transactions
 
@@ -648,6 +650,11 @@ class SQLiteStore(TicketStore):
                 fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return n
+
+
+def _close_all(conns: list[sqlite3.Connection]) -> None:
+    while conns:
+        conns.pop().close()
 
 
 class _NullContext:
