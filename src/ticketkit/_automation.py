@@ -21,9 +21,10 @@ Texts (subjects, messages, comment bodies) may name ticket fields in braces:
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -579,8 +580,9 @@ class Automation:
         """
         if not self.listens_to(event.kind):
             return False
-        ctx = dict(context or {})
-        ctx["event"] = {"kind": event.kind, "data": event.data, "actor": event.actor}
+        own = {"event": {"kind": event.kind, "data": event.data, "actor": event.actor}}
+        # A ChainMap reads the caller's context lazily: integrations are asked only when read.
+        ctx: Mapping[str, Any] = own if context is None else ChainMap(own, cast("dict[str, Any]", context))
         return self.when.evaluate(ticket, at=at, context=ctx)
 
     @classmethod

@@ -84,6 +84,7 @@ class Work:
         self.now = now
         self.drafts: dict[str, Draft] = {}
         self.fired: set[tuple[str, str]] = set()
+        self.stopped: set[tuple[str, str]] = set()
         self.notes: list[Notification] = []
         self.automation_runs = 0
 
@@ -347,6 +348,9 @@ class Work:
         key = (name, draft.ticket.id)
         actor = f"system:automation/{name}"
         if key in self.fired or self.automation_runs >= MAX_AUTOMATION_RUNS:
+            if key in self.stopped:
+                return
+            self.stopped.add(key)
             reason = (
                 "already ran in this change (a loop)" if key in self.fired else "too many automation runs"
             )
