@@ -609,6 +609,36 @@ class StoreContract:
         assert len(seen) == len(set(seen))
         assert set(_ids(originals)) <= set(seen)
 
+    def test_pagination_is_stable_while_another_thread_inserts(self, store: TicketStore) -> None:
+        """Paging while a thread keeps inserting tickets: every ticket that was there is seen once."""
+        if not self.thread_safe:
+            pytest.skip("store is not thread-safe")
+        originals = {t.id for t in store.save_many([(_tk(i * 3), [], None) for i in range(60)])}
+        stop = threading.Event()
+
+        def insert() -> None:
+            for n in itertools.count():
+                if stop.is_set() or n >= 400:
+                    return
+                store.create(_tk(n % 180, id=f"Y{n:05d}"))
+
+        writer = threading.Thread(target=insert)
+        writer.start()
+        try:
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = store.query(order_by="-created_at", limit=7, cursor=cursor)
+                seen += _ids(page)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        finally:
+            stop.set()
+            writer.join()
+        assert len(seen) == len(set(seen))
+        assert originals <= set(seen)
+
     def test_bad_query_arguments_are_all_reported(self, store: TicketStore) -> None:
         """Unknown order, naive datetime, bad limit and a foreign cursor are listed together."""
         with pytest.raises(ValidationError) as info:
