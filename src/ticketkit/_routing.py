@@ -68,6 +68,13 @@ class RoundRobinCursor(Protocol):
     the one to assign, remembering it: the first id after the last one given for ``key``,
     wrapping around. Implementations must be safe for their own concurrency model (a
     database row lock, a Redis script); the router calls it once per assignment.
+
+    Example:
+        >>> class FirstAlways:
+        ...     def next_agent(self, key, eligible):
+        ...         return eligible[0]
+        >>> isinstance(FirstAlways(), RoundRobinCursor), isinstance(InMemoryCursor(), RoundRobinCursor)
+        (True, True)
     """
 
     def next_agent(self, key: str, eligible: Sequence[str]) -> str:
@@ -463,6 +470,10 @@ class RuleTrial:
 
     ``skipped`` is True when the index ruled it out without testing it (its pinned field
     has another value); ``failure`` is then still the failing test, for the record.
+
+    Example:
+        >>> print(RuleTrial(index=0, name="lab", matched=True))
+        rules[0] 'lab': matched
     """
 
     index: int
@@ -489,7 +500,12 @@ class RuleTrial:
 
 @attrs.frozen(kw_only=True)
 class Candidate:
-    """An agent considered for a ticket, and why they were excluded (None when eligible)."""
+    """An agent considered for a ticket, and why they were excluded (None when eligible).
+
+    Example:
+        >>> print(Candidate(agent="li", team="sh-01", load=3, capacity=3, excluded="at capacity (3/3)"))
+        li (3/3) excluded: at capacity (3/3)
+    """
 
     agent: str
     team: str
@@ -517,6 +533,14 @@ class DecisionRecord:
     """Everything routing did for one ticket, in order, for people to read.
 
     Printed, it reads as a report; in a notebook it renders as HTML.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
+        >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        >>> rec = r.explain(t, at=t.created_at)
+        >>> rec.team, rec.team_source, [str(x) for x in rec.rules]
+        ('t', "rule 'all'", ["rules[0] 'all': matched"])
     """
 
     ticket_id: str
@@ -749,7 +773,12 @@ def _lookup(node: _IndexNode | _IndexLeaf, ticket: Ticket) -> _IndexLeaf:
 
 @attrs.frozen(kw_only=True)
 class RouterFinding:
-    """One problem :meth:`Router.check` found: ``error`` (routing is wrong) or ``warning``."""
+    """One problem :meth:`Router.check` found: ``error`` (routing is wrong) or ``warning``.
+
+    Example:
+        >>> print(RouterFinding(level="warning", path="fallback", message="no fallback team"))
+        warning: fallback: no fallback team
+    """
 
     level: str
     path: str

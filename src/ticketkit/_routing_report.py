@@ -15,7 +15,7 @@ from ticketkit._conditions import Condition
 from ticketkit._models import Ticket
 
 if TYPE_CHECKING:
-    from ticketkit._routing import Decision, DecisionRecord, RouterFinding, Router
+    from ticketkit._routing import Decision, DecisionRecord, Router, RouterFinding
 
 __all__ = ["Comparison", "RoutingChange", "Simulation", "compare"]
 
@@ -263,7 +263,12 @@ def simulate(
 
 @attrs.frozen(kw_only=True)
 class RoutingChange:
-    """One ticket that two routers send to different places."""
+    """One ticket that two routers send to different places: (team, agent, rule) before and after.
+
+    Example:
+        >>> RoutingChange(ticket_id="T1", before=("desk", None, "all"), after=("lab", None, "lab")).row()
+        ['T1', 'desk', None, 'all', 'lab', None, 'lab']
+    """
 
     ticket_id: str
     before: tuple[str | None, str | None, str | None]
@@ -469,7 +474,9 @@ def check_router(router: Router) -> list[RouterFinding]:
     rules = router.rules
     for j, rj in enumerate(rules):
         if _never(rj.when):
-            out.append(RouterFinding(level="warning", path=f"rules[{j}]", message=f"{rj.name!r} can never match"))
+            out.append(
+                RouterFinding(level="warning", path=f"rules[{j}]", message=f"{rj.name!r} can never match")
+            )
             continue
         for i in range(j - 1, -1, -1):
             ri = rules[i]
