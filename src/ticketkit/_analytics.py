@@ -1,0 +1,1590 @@
+"""Analytics over tickets and events: the numbers a service manager decides with.
+
+A :class:`Dataset` reads tickets (and, optionally, their events) once into flat columns:
+timestamps in ``array('d')`` (NaN for "not yet"), keys in plain lists, and the few facts
+events add (reopens, merges, SLA breaches, assignments) in sparse dicts keyed by ticket
+position. Every report then runs over those columns with plain loops and ``Counter``s:
+no per-ticket objects are made, so a million tickets fit in a few hundred megabytes and
+a monthly report takes seconds.
+
+Conventions, the same for every report:
+
+- **Cohorts.** A report over ``[start, end)`` counts the tickets *created* in that
+  window (volume, durations, SLA, reopens, links, Pareto, CSAT), except agent
+  throughput, which counts tickets *resolved* in the window, and the backlog, which is
+  taken at an instant.
+- **Keys.** ``by`` names a field like the condition language does: a ticket attribute
+  (``channel``, ``category``, ``team``, ``priority``, ``assignee``, ``status_kind``,
+  ...), ``customer`` (its id), ``customer.<attr>`` (a Customer attribute, else
+  ``customer.data[<attr>]``, e.g. ``customer.store``), ``fields.<key>`` (custom
+  fields), a tuple of those for a compound key, or a function of the ticket. A ticket
+  without the value is counted under ``None``, so counts always add up. Without
+  ``by`` the single row has the key ``"all"``.
+- **Time.** Periods (days, ISO weeks, months) are cut at midnight in the dataset's
+  time zone. Durations are business time on the dataset's calendar (any object with
+  ``between(a, b)``; with ``open_intervals(a, b)`` too, a prefix-sum index makes each
+  duration two binary searches), or wall time without a calendar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import itertools
+import math
+import operator
+from array import array
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ticketkit._analytics_table import (
+    ALL,
+    AgeingRow,
+    AgentRow,
+    BacklogRow,
+    Chart,
+    CSATRow,
+    DurationRow,
+    LinkRow,
+    ParetoRow,
+    ReopenRow,
+    Report,
+    SLARow,
+    VolumeRow,
+)
+from ticketkit._events import (
+    ASSIGNED,
+    MERGED,
+    SLA_BREACHED,
+    SLA_ESCALATED,
+    SLA_WARNING,
+    SPAWNED,
+    SPLIT,
+    STATUS_CHANGED,
+)
+from ticketkit._models import Customer, Event, Ticket
+from ticketkit._time import require_aware
+from ticketkit.errors import ErrorDetail, ValidationError
+
+__all__ = [
+    "DEFAULT_AGE_BUCKETS",
+    "METRICS",
+    "PERIODS",
+    "CalendarLike",
+    "Dataset",
+    "KeySpec",
+    "load",
+]
+
+NAN: Final = math.nan
+PERIODS: Final = ("day", "week", "month")
+"""The periods :meth:`Dataset.volume` can cut time into."""
+METRICS: Final = ("first_response", "resolution", "handling")
+"""The duration metrics :meth:`Dataset.durations` measures."""
+DEFAULT_AGE_BUCKETS: Final = (
+    timedelta(days=1),
+    timedelta(days=3),
+    timedelta(days=7),
+    timedelta(days=14),
+    timedelta(days=30),
+)
+"""Upper bounds of the default ageing buckets: <1d, 1-3d, 3-7d, 7-14d, 14-30d, 30d+."""
+
+_OPEN_KINDS: Final = frozenset({"new", "open", "pending"})
+_DONE_KINDS: Final = frozenset({"resolved", "closed"})
+
+KeySpec: TypeAlias = "str | tuple[str, ...] | Callable[[Ticket], Hashable] | None"
+"""What ``by`` accepts: a field path, a tuple of them, a function of the ticket, or None."""
+
+_TICKET_FIELDS: Final = (
+    "id",
+    "tenant",
+    "type",
+    "channel",
+    "category",
+    "priority",
+    "status",
+    "status_kind",
+    "team",
+    "assignee",
+    "parent_id",
+    "external_ref",
+    "satisfaction",
+    "subject",
+)
+_CUSTOMER_FIELDS: Final = frozenset(a.name for a in Customer.__attrs_attrs__ if a.name != "data")
+
+
+@runtime_checkable
+class CalendarLike(Protocol):
+    """What analytics needs of a business calendar: the business time between two instants."""
+
+    def between(self, a: datetime, b: datetime) -> timedelta:
+        """Business time in ``[a, b)``."""
+        ...
+
+
+# --------------------------------------------------------------------------- keys
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _freeze_value(value: Any) -> Hashable:
+    if type(value) in _SCALARS:  # the common case first: no ABC checks
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze_value(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze_value(v) for v in value)
+    if isinstance(value, Hashable):
+        return value
+    return repr(value)  # pragma: no cover - frozen JSON is always hashable
+
+
+def _getter(path: str) -> Callable[[Ticket], Hashable]:
+    """A function reading the field ``path`` of a ticket; ValidationError for unknown paths."""
+    head, _, rest = path.partition(".")
+    if head == "fields" and rest:
+        keys = rest.split(".")
+        if len(keys) == 1:
+            key = keys[0]
+
+            def get_one_field(t: Ticket) -> Hashable:
+                value = t.fields.get(key)
+                return value if type(value) in _SCALARS else _freeze_value(value)
+
+            return get_one_field
+
+        def get_field(t: Ticket) -> Hashable:
+            value: Any = t.fields
+            for k in keys:
+                if not isinstance(value, Mapping):
+                    return None
+                value = value.get(k)
+            return _freeze_value(value)
+
+        return get_field
+    if head == "customer":
+        if not rest:
+            return lambda t: None if t.customer is None else t.customer.id
+        if rest in _CUSTOMER_FIELDS:
+            attr = operator.attrgetter(rest)
+            return lambda t: None if t.customer is None else attr(t.customer)
+        name = rest.removeprefix("data.")
+
+        def get_customer_data(t: Ticket) -> Hashable:
+            c = t.customer
+            if c is None:
+                return None
+            value = c.data.get(name)
+            return value if type(value) in _SCALARS else _freeze_value(value)
+
+        return get_customer_data
+    if path == "priority":
+        return lambda t: t.priority.value
+    if path == "tags":
+        return lambda t: tuple(sorted(t.tags))
+    if path in _TICKET_FIELDS:
+        return operator.attrgetter(path)
+    known = ", ".join((*_TICKET_FIELDS, "tags", "customer", "customer.<attr>", "fields.<key>"))
+    raise ValidationError.one("by", f"unknown field {path!r} (expected one of: {known})")
+
+
+def _check_key(by: object, path: str = "by") -> list[ErrorDetail]:
+    if by is None or callable(by):
+        return []
+    if isinstance(by, str):
+        try:
+            _getter(by)
+        except ValidationError as exc:
+            return [ErrorDetail(path, e.message) for e in exc.errors]
+        return []
+    if isinstance(by, tuple) and by and all(isinstance(p, str) for p in by):
+        problems: list[ErrorDetail] = []
+        for i, p in enumerate(by):
+            problems.extend(ErrorDetail(f"{path}[{i}]", e.message) for e in _check_key(p, path))
+        return problems
+    return [ErrorDetail(path, f"expected a field path, a tuple of them or a function, got {by!r}")]
+
+
+def _sort_key(value: Any) -> tuple[int, str]:
+    if value is None:
+        return (1, "")
+    if isinstance(value, tuple):
+        return (0, "\x00".join(str(v) for v in value))
+    return (0, str(value))
+
+
+def _sorted_keys(keys: Iterable[Any]) -> list[Any]:
+    return sorted(set(keys), key=_sort_key)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    if isinstance(tz, tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ValidationError.one(
+        "tz", f"unknown time zone {tz!r} (expected an IANA name such as 'Asia/Shanghai')"
+    )
+
+
+def _ts(value: datetime | None) -> float:
+    return NAN if value is None else value.timestamp()
+
+
+def _bound(value: datetime | None, path: str, default: float) -> float:
+    if value is None:
+        return default
+    return require_aware(value, path).timestamp()
+
+
+def _floor(d: date, period: str) -> date:
+    if period == "day":
+        return d
+    if period == "week":
+        return d - timedelta(days=d.weekday())
+    return d.replace(day=1)
+
+
+def _next(d: date, period: str) -> date:
+    if period == "day":
+        return d + timedelta(days=1)
+    if period == "week":
+        return d + timedelta(days=7)
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def _prev(d: date, period: str) -> date:
+    if period == "day":
+        return d - timedelta(days=1)
+    if period == "week":
+        return d - timedelta(days=7)
+    return date(d.year - (d.month == 1), (d.month - 2) % 12 + 1, 1)
+
+
+def _label(d: date, period: str) -> str:
+    if period == "day":
+        return d.isoformat()
+    if period == "week":
+        year, week, _ = d.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _midnight(d: date, tz: tzinfo) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=tz)
+
+
+def _stats(values: list[float]) -> tuple[timedelta | None, timedelta | None, timedelta | None]:
+    """Mean, median and 90th percentile (linear interpolation, as pandas and numpy do)."""
+    n = len(values)
+    if not n:
+        return None, None, None
+    values.sort()
+    mean = math.fsum(values) / n
+    return (
+        timedelta(seconds=mean),
+        timedelta(seconds=_quantile(values, 0.5)),
+        timedelta(seconds=_quantile(values, 0.9)),
+    )
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    frac = pos - lo
+    if frac == 0.0 or lo + 1 >= len(ordered):
+        return ordered[lo]
+    return ordered[lo] + (ordered[lo + 1] - ordered[lo]) * frac
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic values.
+
+    Full collections triggered by the allocations would walk every ticket in memory,
+    again and again; nothing made here forms a cycle, so nothing is lost.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+class _BusinessIndex:
+    """Cumulative business seconds at every instant of a range, by binary search.
+
+    Built once from ``calendar.open_intervals(lo, hi)``; ``cum(x)`` is the business
+    time in ``[lo, x)``, so the business time in ``[a, b)`` is ``cum(b) - cum(a)``.
+    Instants outside the range fall back to ``calendar.between``.
+    """
+
+    __slots__ = ("calendar", "cums", "ends", "hi", "lo", "starts")
+
+    def __init__(self, calendar: Any, lo: float, hi: float) -> None:
+        self.calendar = calendar
+        self.lo = lo
+        self.hi = hi
+        raw = calendar.open_intervals(datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC))
+        merged: list[list[float]] = []
+        for s_dt, e_dt in sorted((s.timestamp(), e.timestamp()) for s, e in raw):
+            s, e = max(s_dt, lo), min(e_dt, hi)
+            if e <= s:
+                continue
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        self.starts = array("d", (m[0] for m in merged))
+        self.ends = array("d", (m[1] for m in merged))
+        cums = array("d")
+        total = 0.0
+        for s, e in merged:
+            cums.append(total)
+            total += e - s
+        self.cums = cums
+
+    def covers(self, lo: float, hi: float) -> bool:
+        return self.lo <= lo and hi <= self.hi
+
+    def cum_many(self, xs: Iterable[float]) -> array[float]:
+        starts, ends, cums = self.starts, self.ends, self.cums
+        out = array("d")
+        push = out.append
+        for x in xs:
+            j = bisect_right(starts, x) - 1
+            if j < 0 or x != x:  # noqa: PLR0124 - NaN (no such instant) stays NaN
+                push(0.0 if x == x else NAN)  # noqa: PLR0124
+            else:
+                e = ends[j]
+                push(cums[j] + (e if x > e else x) - starts[j])
+        return out
+
+
+class Dataset:
+    """Tickets and their events read once into columns, ready for every report.
+
+    Args:
+        tickets: any iterable of :class:`~ticketkit.Ticket` (read once).
+        events: their :class:`~ticketkit.Event` s in any order (optional; reopen
+            rates, merges, spawns, SLA breach events and handling times need them).
+            Events of tickets not in ``tickets`` are counted in ``orphan_events``.
+        tz: the report time zone (IANA name or tzinfo) periods are cut in.
+        calendar: the business calendar durations are measured on (any object with
+            ``between(a, b)``); None measures wall-clock time.
+
+    Raises:
+        ValidationError: an unknown time zone, a calendar without ``between``, or a
+            ticket that is not a Ticket.
+
+    Example:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> from ticketkit import Ticket
+        >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+        >>> ds = Dataset(
+        ...     [
+        ...         Ticket(subject="a", created_at=t0, channel="wechat", resolved_at=t0 + timedelta(hours=2)),
+        ...         Ticket(subject="b", created_at=t0, channel="phone"),
+        ...     ]
+        ... )
+        >>> [(r.key, r.count) for r in ds.volume(period="month", by="channel")]
+        [('phone', 1), ('wechat', 1)]
+        >>> ds.durations("resolution")[0].median
+        datetime.timedelta(seconds=7200)
+    """
+
+    __slots__ = (
+        "_assigned",
+        "_calendar",
+        "_closed",
+        "_cohort_cache",
+        "_columns",
+        "_created",
+        "_derived",
+        "_escalations",
+        "_first",
+        "_index_cache",
+        "_merged",
+        "_reopens",
+        "_resolved",
+        "_resolved_ever",
+        "_sla_breached",
+        "_sla_events",
+        "_slices",
+        "_span_cache",
+        "_spawned",
+        "_split",
+        "_tickets",
+        "_tz",
+        "_warnings",
+        "orphan_events",
+    )
+
+    def __init__(
+        self,
+        tickets: Iterable[Ticket],
+        events: Iterable[Event] | None = None,
+        *,
+        tz: str | tzinfo = "UTC",
+        calendar: CalendarLike | None = None,
+    ) -> None:
+        problems: list[ErrorDetail] = []
+        try:
+            self._tz = _zone(tz)
+        except ValidationError as exc:
+            problems.extend(exc.errors)
+        if calendar is not None and not callable(getattr(calendar, "between", None)):
+            problems.append(
+                ErrorDetail("calendar", f"expected a calendar with between(a, b), got {calendar!r}")
+            )
+        if problems:
+            raise ValidationError(problems)
+        self._calendar = calendar
+        with _gc_paused():
+            tickets = list(tickets)
+            bad = next((i for i, t in enumerate(tickets) if not isinstance(t, Ticket)), None)
+            if bad is not None:
+                raise ValidationError.one(f"tickets[{bad}]", f"expected a Ticket, got {tickets[bad]!r}")
+            self._tickets: list[Ticket] = tickets
+            self._created = array("d", [t.created_at.timestamp() for t in tickets])
+            self._first = array(
+                "d", [NAN if (x := t.first_response_at) is None else x.timestamp() for t in tickets]
+            )
+            self._resolved = array(
+                "d", [NAN if (x := t.resolved_at) is None else x.timestamp() for t in tickets]
+            )
+            self._closed = array("d", [NAN if (x := t.closed_at) is None else x.timestamp() for t in tickets])
+            self._columns: dict[Any, list[Any]] = {}
+            self._derived: dict[str, Any] = {}
+            self._slices: dict[Any, Any] = {}
+            self._cohort_cache: tuple[float, float, list[int] | None] | None = None
+            self._span_cache: tuple[float, float] | None = None
+            self._index_cache: _BusinessIndex | None = None
+            self._reopens: dict[int, int] = {}
+            self._resolved_ever: set[int] = set()
+            self._merged: set[int] = set()
+            self._split: set[int] = set()
+            self._spawned: dict[int, int] = {}
+            self._assigned: dict[int, float] = {}
+            self._sla_breached: set[tuple[int, str]] = set()
+            self._sla_events: set[tuple[int, str]] = set()
+            self._warnings: Counter[tuple[int, str]] = Counter()
+            self._escalations: Counter[tuple[int, str]] = Counter()
+            self.orphan_events = 0
+            if events is not None:
+                self._read_events(events)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_store(
+        cls,
+        store: Any,
+        *,
+        tz: str | tzinfo = "UTC",
+        calendar: CalendarLike | None = None,
+        events: bool = True,
+        page_size: int = 10_000,
+        **filters: Any,
+    ) -> Dataset:
+        """Read every ticket a store's ``query`` returns (page by page) and their events.
+
+        ``filters`` go to ``store.query`` (``tenant``, ``team``, ``created_since``,
+        ``created_before``, ...). With ``events=False`` no ``store.events`` call is made.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(tk.Ticket(subject="a", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc)))
+            >>> len(Dataset.from_store(store))
+            1
+        """
+        tickets: list[Ticket] = []
+        cursor: str | None = None
+        while True:
+            page = store.query(limit=page_size, cursor=cursor, order_by="created_at", **filters)
+            tickets.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+
+        def all_events() -> Iterable[Event]:
+            for t in tickets:
+                yield from store.events(t.id)
+
+        return cls(tickets, all_events() if events else None, tz=tz, calendar=calendar)
+
+    def _read_events(self, events: Iterable[Event]) -> None:
+        index = {t.id: i for i, t in enumerate(self._tickets)}
+        tickets = self._tickets
+        reopens = self._reopens
+        resolved_ever = self._resolved_ever
+        orphans = 0
+        for e in events:
+            i = index.get(e.ticket_id)
+            if i is None:
+                orphans += 1
+                continue
+            kind = e.kind
+            if kind == STATUS_CHANGED:
+                data = e.data
+                to_kind = data.get("to_kind")
+                if to_kind == "resolved":
+                    resolved_ever.add(i)
+                elif data.get("from_kind") in _DONE_KINDS and to_kind in _OPEN_KINDS:
+                    reopens[i] = reopens.get(i, 0) + 1
+            elif kind == ASSIGNED:
+                agent = e.data.get("agent")
+                if agent is not None and agent == tickets[i].assignee:
+                    at = e.at.timestamp()
+                    if at > self._assigned.get(i, -math.inf):
+                        self._assigned[i] = at
+            elif kind.startswith("sla."):
+                metric = str(e.data.get("metric", ""))
+                if kind == SLA_BREACHED:
+                    self._sla_breached.add((i, metric))
+                    self._sla_events.add((i, metric))
+                elif kind == SLA_WARNING:
+                    self._warnings[i, metric] += 1
+                    self._sla_events.add((i, metric))
+                elif kind == SLA_ESCALATED:
+                    self._escalations[i, metric] += 1
+                    self._sla_events.add((i, metric))
+            elif kind == MERGED:
+                if "into" in e.data:
+                    self._merged.add(i)
+            elif kind == SPAWNED:
+                if "child" in e.data:
+                    self._spawned[i] = self._spawned.get(i, 0) + 1
+            elif kind == SPLIT and "into" in e.data:
+                self._split.add(i)
+        self.orphan_events += orphans
+
+    def __len__(self) -> int:
+        return len(self._tickets)
+
+    @property
+    def tz(self) -> tzinfo:
+        """The time zone periods are cut in."""
+        return self._tz
+
+    @property
+    def calendar(self) -> CalendarLike | None:
+        """The calendar durations are measured on (None: wall-clock time)."""
+        return self._calendar
+
+    @property
+    def tickets(self) -> Sequence[Ticket]:
+        """The tickets, in the order they were read."""
+        return self._tickets
+
+    # ------------------------------------------------------------------ columns
+
+    def column(self, by: KeySpec) -> list[Any]:
+        """The value of ``by`` for every ticket, in order (cached).
+
+        Raises:
+            ValidationError: an unknown field path, with the known ones.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Customer, Ticket
+            >>> t = Ticket(
+            ...     subject="a",
+            ...     created_at=datetime(2025, 3, 3, tzinfo=timezone.utc),
+            ...     customer=Customer(id="c1", data={"store": "sh-01"}),
+            ...     fields={"fault": "zip"},
+            ... )
+            >>> Dataset([t]).column(("customer.store", "fields.fault"))
+            [('sh-01', 'zip')]
+        """
+        problems = _check_key(by)
+        if problems:
+            raise ValidationError(problems)
+        cached = self._columns.get(by)
+        if cached is not None:
+            return cached
+        tickets = self._tickets
+        if by is None:
+            values: list[Any] = [ALL] * len(tickets)
+        elif isinstance(by, str):
+            values = list(map(_getter(by), tickets))
+        elif isinstance(by, tuple):
+            values = list(zip(*(self.column(p) for p in by), strict=True)) if tickets else []
+        else:
+            values = [_freeze_value(by(t)) for t in tickets]
+        if by is None or isinstance(by, str | tuple):
+            self._columns[by] = values
+        return values
+
+    def _event_column(self, name: str) -> list[int]:
+        """0/1 flags or counts from events, one per ticket (cached)."""
+        col = self._derived.get(name)
+        if col is None:
+            n = len(self._tickets)
+            col = [0] * n
+            source: Iterable[tuple[int, int]]
+            if name == "reopens":
+                source = self._reopens.items()
+            elif name == "spawned":
+                source = self._spawned.items()
+            elif name == "merged":
+                source = ((i, 1) for i in self._merged)
+            elif name == "split":
+                source = ((i, 1) for i in self._split)
+            else:  # "children": tickets with a parent
+                source = ((i, 1) for i, p in enumerate(self.column("parent_id")) if p is not None)
+            for i, v in source:
+                col[i] = v
+            self._derived[name] = col
+        return col
+
+    def _was_resolved(self) -> list[bool]:
+        """Per ticket: resolved at least once (resolved_at, a resolve or reopen event, or a rating)."""
+        col = self._derived.get("was_resolved")
+        if col is None:
+            col = [r == r for r in self._resolved]  # noqa: PLR0124 - NaN is "never"
+            for i in itertools.chain(self._resolved_ever, self._reopens):
+                col[i] = True
+            for i, s in enumerate(self.column("satisfaction")):
+                if s is not None:
+                    col[i] = True
+            self._derived["was_resolved"] = col
+        return col
+
+    def _cohort(self, start: datetime | None, end: datetime | None) -> list[int] | None:
+        """Positions of the tickets created in ``[start, end)``; None means all of them."""
+        lo = _bound(start, "start", -math.inf)
+        hi = _bound(end, "end", math.inf)
+        cached = self._cohort_cache
+        if cached is not None and cached[0] == lo and cached[1] == hi:
+            return cached[2]
+        if lo == -math.inf and hi == math.inf:
+            idx = None
+        else:
+            idx = [i for i, c in enumerate(self._created) if lo <= c < hi]
+            if len(idx) == len(self._created):
+                idx = None
+        self._cohort_cache = (lo, hi, idx)
+        self._slices.clear()
+        return idx
+
+    def _take(self, name: Any, col: Sequence[Any], idx: list[int] | None) -> Sequence[Any]:
+        """``col`` restricted to the cohort ``idx`` (cached per cohort under ``name``)."""
+        if idx is None:
+            return col
+        cached = self._slices.get(name)
+        if cached is None:
+            cached = list(map(col.__getitem__, idx))
+            if name is not None:
+                self._slices[name] = cached
+        return cached
+
+    def _keys(self, by: KeySpec, idx: list[int] | None) -> Sequence[Any]:
+        col = self.column(by)
+        name = ("key", by) if by is None or isinstance(by, str | tuple) else None
+        return self._take(name, col, idx)
+
+    def _span(self) -> tuple[float, float]:
+        if self._span_cache is None:
+            lo = min(self._created, default=0.0)
+            hi = lo
+            for col in (self._created, self._first, self._resolved, self._closed):
+                top = max((x for x in col if x == x), default=lo)  # noqa: PLR0124 - skip NaN
+                hi = max(hi, top)
+            self._span_cache = (lo, hi)
+        return self._span_cache
+
+    def _index(self, lo: float, hi: float) -> _BusinessIndex | None:
+        cal = self._calendar
+        if cal is None or not callable(getattr(cal, "open_intervals", None)):
+            return None
+        index = self._index_cache
+        if index is None or not index.covers(lo, hi):
+            span_lo, span_hi = self._span()
+            index = _BusinessIndex(cal, min(lo, span_lo) - 86400.0, max(hi, span_hi) + 86400.0)
+            self._index_cache = index
+            for key in [k for k in self._derived if k.startswith(("cum:", "metric:"))]:
+                del self._derived[key]
+        return index
+
+    def business_seconds(self, a: float, b: float) -> float:
+        """Business seconds between two POSIX timestamps on the dataset's calendar.
+
+        Wall seconds without a calendar; NaN when either instant is NaN.
+
+        Example:
+            >>> Dataset([]).business_seconds(0.0, 90.0)
+            90.0
+        """
+        if a != a or b != b:  # noqa: PLR0124
+            return NAN
+        cal = self._calendar
+        if cal is None:
+            return b - a
+        index = self._index(min(a, b), max(a, b))
+        if index is not None:
+            ca, cb = index.cum_many((a, b))
+            return cb - ca
+        da, db = datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)
+        return float(cal.between(da, db).total_seconds())
+
+    def _cum(self, col: array[float], name: str) -> array[float] | None:
+        """Cumulative business seconds at each instant of ``col`` (None: no index to use)."""
+        if self._calendar is None:
+            return col
+        index = self._index(*self._span())
+        if index is None:
+            return None
+        key = f"cum:{name}"
+        cached = self._derived.get(key)
+        if cached is None:
+            cached = index.cum_many(col)
+            self._derived[key] = cached
+        return cached
+
+    def _metric(self, metric: str) -> array[float]:
+        """Business seconds of ``metric`` for every ticket (NaN when not measured), cached."""
+        if metric not in METRICS:
+            raise ValidationError.one(
+                "metric", f"unknown metric {metric!r} (expected one of: {', '.join(METRICS)})"
+            )
+        key = f"metric:{metric}"
+        cached = self._derived.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        created = self._created
+        ends = self._first if metric == "first_response" else self._resolved
+        with _gc_paused():
+            cum_start = self._cum(created, "created")
+            cum_end = self._cum(ends, "first" if metric == "first_response" else "resolved")
+            if cum_start is None or cum_end is None:  # a calendar with between() only
+                between = self.business_seconds
+                values = array(
+                    "d", [between(a, b) if b >= a else NAN for a, b in zip(created, ends, strict=False)]
+                )
+            else:
+                values = array(
+                    "d",
+                    [
+                        ce - cs if b >= a else NAN
+                        for ce, cs, b, a in zip(cum_end, cum_start, ends, created, strict=False)
+                    ],
+                )
+            if metric == "handling" and self._assigned:
+                # measured from the last assignment to the assignee, when it came first
+                pairs = [(i, at) for i, at in self._assigned.items() if at <= ends[i]]
+                index = self._index(min((at for _, at in pairs), default=0.0), self._span()[1])
+                if index is None or cum_end is None:
+                    for i, at in pairs:
+                        values[i] = self.business_seconds(at, ends[i])
+                else:
+                    cum_at = index.cum_many(at for _, at in pairs)
+                    for (i, _), ca in zip(pairs, cum_at, strict=True):
+                        values[i] = cum_end[i] - ca
+        self._derived[key] = values
+        return values
+
+    # ------------------------------------------------------------------ reports
+
+    def volume(
+        self,
+        period: str = "month",
+        *,
+        by: KeySpec = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Report[VolumeRow]:
+        """Tickets created per day, ISO week or month (and per key), with the change.
+
+        Every key seen gets a row in every period from the one holding ``start`` (or
+        the first ticket) to the one holding ``end`` (or the last ticket), with the
+        count of the period before for the same key, so trends can be read directly.
+
+        Raises:
+            ValidationError: an unknown period or field, or naive ``start``/``end``.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Ticket
+            >>> ts = [
+            ...     Ticket(subject="x", created_at=datetime(2025, m, 2, tzinfo=timezone.utc))
+            ...     for m in (2, 3, 3)
+            ... ]
+            >>> [(r.period, r.count, r.change) for r in Dataset(ts).volume("month")]
+            [('2025-02', 1, 1), ('2025-03', 2, 1)]
+        """
+        if period not in PERIODS:
+            raise ValidationError.one(
+                "period", f"unknown period {period!r} (expected one of: day, week, month)"
+            )
+        keys = self.column(by)
+        created = self._created
+        tz = self._tz
+        lo = _bound(start, "start", min(created, default=math.nan))
+        hi = _bound(end, "end", math.nan)
+        if lo != lo:  # noqa: PLR0124 - no tickets
+            return Report(title="Ticket volume", rows=(), columns=_columns(VolumeRow))
+        last = hi - 1e-6 if hi == hi else max(created)  # noqa: PLR0124
+        first_day = _floor(datetime.fromtimestamp(lo, tz).date(), period)
+        last_day = _floor(datetime.fromtimestamp(max(last, lo), tz).date(), period)
+        days = [_prev(first_day, period)]
+        d = first_day
+        while d <= last_day:
+            days.append(d)
+            d = _next(d, period)
+        bounds = [_midnight(x, tz).timestamp() for x in days]
+        stop = _midnight(d, tz).timestamp()
+        b0 = bounds[0]
+        bucket = functools.partial(bisect_right, bounds)
+        if b0 <= min(created) and max(created) < stop:
+            counts: Counter[tuple[int, Any]] = Counter(zip(map(bucket, created), keys, strict=True))
+        else:
+            idx = [i for i, c in enumerate(created) if b0 <= c < stop]
+            counts = Counter(
+                zip(map(bucket, map(created.__getitem__, idx)), map(keys.__getitem__, idx), strict=False)
+            )
+        key_order = _sorted_keys(k for _, k in counts)
+        rows = []
+        for p in range(1, len(days)):
+            label = _label(days[p], period)
+            start_dt = _midnight(days[p], tz)
+            for k in key_order:
+                n = counts.get((p + 1, k), 0)
+                prev = counts.get((p, k), 0)
+                rows.append(
+                    VolumeRow(
+                        period=label,
+                        start=start_dt,
+                        key=k,
+                        count=n,
+                        previous=prev,
+                        change=n - prev,
+                        change_pct=(n - prev) / prev if prev else None,
+                    )
+                )
+        return Report(
+            title=f"Ticket volume by {period}" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(VolumeRow),
+            chart=Chart(kind="line", x="period", y=("count",), series="key", ylabel="tickets"),
+        )
+
+    def durations(
+        self,
+        metric: str = "resolution",
+        *,
+        by: KeySpec = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Report[DurationRow]:
+        """Mean, median and p90 business time to first response, resolution or handling.
+
+        ``first_response`` runs from creation to ``first_response_at``; ``resolution``
+        from creation to ``resolved_at``; ``handling`` from the last assignment to the
+        current assignee (a ``ticket.assigned`` event) or creation, to ``resolved_at``.
+        Tickets without the end instant are not measured. Percentiles interpolate
+        linearly between ranks (as pandas' ``quantile`` does).
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+            >>> ts = [
+            ...     Ticket(subject="x", created_at=t0, first_response_at=t0 + timedelta(minutes=m))
+            ...     for m in (10, 20, 60)
+            ... ]
+            >>> r = Dataset(ts).durations("first_response")[0]
+            >>> r.count, r.median, r.p90
+            (3, datetime.timedelta(seconds=1200), datetime.timedelta(seconds=3120))
+        """
+        column = self._metric(metric)
+        idx = self._cohort(start, end)
+        values = self._take(f"metric:{metric}", column, idx)
+        groups: dict[Any, list[float]] = {}
+        if by is None:
+            groups[ALL] = [v for v in values if v == v]  # noqa: PLR0124 - NaN: not measured
+            if not groups[ALL]:
+                del groups[ALL]
+        else:
+            for k, v in zip(self._keys(by, idx), values, strict=True):
+                if v == v:  # noqa: PLR0124
+                    bucket = groups.get(k)
+                    if bucket is None:
+                        groups[k] = [v]
+                    else:
+                        bucket.append(v)
+        rows = []
+        for k in _sorted_keys(groups):
+            vs = groups[k]
+            mean, median, p90 = _stats(vs)
+            rows.append(DurationRow(metric=metric, key=k, count=len(vs), mean=mean, median=median, p90=p90))
+        return Report(
+            title=f"{metric.replace('_', ' ').capitalize()} time" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(DurationRow),
+            chart=Chart(kind="bar", x="key", y=("median", "p90"), ylabel="hours"),
+        )
+
+    def _sla_columns(self) -> dict[str, tuple[list[int | None], list[int] | None, list[int] | None]]:
+        """Per metric: a state per ticket (None: not measured, 0: met, 1: breached), and
+        the warnings and escalations per ticket (None when there are none)."""
+        cached = self._derived.get("sla")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        n = len(self._tickets)
+        states: dict[str, list[int | None]] = {}
+        with _gc_paused():
+            for i, sla in enumerate([t.sla for t in self._tickets]):
+                if sla is None:
+                    continue
+                for clock in sla.clocks:
+                    if clock.breached_at is not None:
+                        flag = 1
+                    elif clock.started_at is not None or clock.stopped_at is not None:
+                        flag = 0
+                    else:
+                        continue
+                    col = states.get(clock.metric)
+                    if col is None:
+                        col = states[clock.metric] = [None] * n
+                    col[i] = flag
+            for i, metric in self._sla_events:
+                col = states.get(metric)
+                if col is None:
+                    col = states[metric] = [None] * n
+                if col[i] is None:
+                    col[i] = 0
+            for i, metric in self._sla_breached:
+                states[metric][i] = 1
+
+        def counts(source: Counter[tuple[int, str]], metric: str) -> list[int] | None:
+            col: list[int] | None = None
+            for (i, m), c in source.items():
+                if m == metric:
+                    if col is None:
+                        col = [0] * n
+                    col[i] += c
+            return col
+
+        result = {m: (states[m], counts(self._warnings, m), counts(self._escalations, m)) for m in states}
+        self._derived["sla"] = result
+        return result
+
+    def sla(
+        self,
+        *,
+        by: KeySpec = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Report[SLARow]:
+        """SLA compliance per metric (and key): tickets measured, met, breached, warnings, escalations.
+
+        A ticket is measured on a metric when its SLA state has that clock started or
+        an ``sla.*`` event names the metric; it breached when the clock has a
+        ``breached_at`` or an ``sla.breached`` event exists.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import ClockState, SLAState, Ticket
+            >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+            >>> def t(breached):
+            ...     clock = ClockState(
+            ...         metric="resolution", started_at=t0, stopped_at=t0, breached_at=breached
+            ...     )
+            ...     return Ticket(subject="x", created_at=t0, sla=SLAState(policy="p", clocks=[clock]))
+            >>> r = Dataset([t(None), t(t0)]).sla()[0]
+            >>> r.metric, r.tickets, r.breached, r.compliance
+            ('resolution', 2, 1, 0.5)
+        """
+        idx = self._cohort(start, end)
+        keys = self._keys(by, idx)
+        rows = []
+        for metric, (state_col, warn_col, esc_col) in sorted(self._sla_columns().items()):
+            pairs = Counter(zip(keys, self._take(f"sla:{metric}", state_col, idx), strict=True))
+            counts: Counter[Any] = Counter()
+            broken: Counter[Any] = Counter()
+            for (k, flag), c in pairs.items():
+                if flag is not None:
+                    counts[k] += c
+                    if flag:
+                        broken[k] += c
+            warn: Counter[Any] = Counter()
+            esc: Counter[Any] = Counter()
+            for col, acc in ((warn_col, warn), (esc_col, esc)):
+                if col is not None:
+                    for k, c in zip(keys, self._take(None, col, idx), strict=True):
+                        if c:
+                            acc[k] += c
+            for k in _sorted_keys(counts):
+                n, b = counts[k], broken[k]
+                rows.append(
+                    SLARow(
+                        metric=metric,
+                        key=k,
+                        tickets=n,
+                        met=n - b,
+                        breached=b,
+                        compliance=_ratio(n - b, n),
+                        warnings=warn[k],
+                        escalations=esc[k],
+                    )
+                )
+        return Report(
+            title="SLA compliance" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(SLARow),
+            chart=Chart(kind="bar", x="key", y=("compliance",), ylabel="share met"),
+        )
+
+    def _open_at(self, at: datetime) -> tuple[float, list[int]]:
+        when = require_aware(at, "at").timestamp()
+        ends = self._derived.get("end")
+        if ends is None:
+            # the earlier of resolved_at and closed_at; NaN when neither
+            ends = array(
+                "d",
+                [r if r <= x or x != x else x for r, x in zip(self._resolved, self._closed, strict=False)],  # noqa: PLR0124
+            )
+            self._derived["end"] = ends
+        open_ = [
+            i
+            for i, (c, e) in enumerate(zip(self._created, ends, strict=False))
+            if c <= when and not e <= when
+        ]
+        return when, open_
+
+    def _ages(self, when: float, idx: list[int], business: bool) -> list[float]:
+        created = self._created
+        if not business or self._calendar is None:
+            return [when - created[i] for i in idx]
+        index = self._index(min((created[i] for i in idx), default=when), when)
+        if index is None:
+            return [self.business_seconds(created[i], when) for i in idx]
+        cum = index.cum_many([when, *(created[i] for i in idx)])
+        return [cum[0] - c for c in cum[1:]]
+
+    def backlog(self, at: datetime, *, by: KeySpec = None, business: bool = False) -> Report[BacklogRow]:
+        """Tickets open at ``at`` (created by then, not yet resolved or closed), per key.
+
+        A ticket counts as open from its creation until its ``resolved_at`` (or
+        ``closed_at``); a ticket reopened and resolved again counts as open in
+        between. Ages are wall time, or business time with ``business=True``.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> ts = [Ticket(subject="a", created_at=t0), Ticket(subject="b", created_at=t0, resolved_at=t0)]
+            >>> r = Dataset(ts).backlog(t0 + timedelta(days=2))[0]
+            >>> r.count, r.oldest_age
+            (1, datetime.timedelta(days=2))
+        """
+        keys = self.column(by)
+        when, idx = self._open_at(at)
+        ages = self._ages(when, idx, business)
+        groups: dict[Any, list[float]] = {}
+        for i, age in zip(idx, ages, strict=True):
+            groups.setdefault(keys[i], []).append(age)
+        rows = [
+            BacklogRow(
+                key=k,
+                count=len(groups[k]),
+                mean_age=timedelta(seconds=math.fsum(groups[k]) / len(groups[k])),
+                oldest_age=timedelta(seconds=max(groups[k])),
+            )
+            for k in _sorted_keys(groups)
+        ]
+        return Report(
+            title=f"Backlog at {at.astimezone(self._tz).isoformat(timespec='minutes')}" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(BacklogRow),
+            chart=Chart(kind="bar", x="key", y=("count",), ylabel="open tickets"),
+        )
+
+    def ageing(
+        self,
+        at: datetime,
+        *,
+        by: KeySpec = None,
+        buckets: Sequence[timedelta] = DEFAULT_AGE_BUCKETS,
+        business: bool = False,
+    ) -> Report[AgeingRow]:
+        """Open tickets at ``at`` by age bucket (and key); every bucket gets a row.
+
+        ``buckets`` are increasing upper bounds; the last bucket is open-ended.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> r = Dataset([Ticket(subject="a", created_at=t0)]).ageing(t0 + timedelta(days=2))
+            >>> [(row.bucket, row.count) for row in r]
+            [('<1d', 0), ('1-3d', 1), ('3-7d', 0), ('7-14d', 0), ('14-30d', 0), ('30d+', 0)]
+        """
+        bounds = list(buckets)
+        if (
+            not bounds
+            or any(not isinstance(b, timedelta) or b <= timedelta(0) for b in bounds)
+            or any(a >= b for a, b in itertools.pairwise(bounds))
+        ):
+            raise ValidationError.one("buckets", f"expected increasing positive timedeltas, got {buckets!r}")
+        limits = [b.total_seconds() for b in bounds]
+        names = _bucket_names(bounds)
+        keys = self.column(by)
+        when, idx = self._open_at(at)
+        ages = self._ages(when, idx, business)
+        counts: Counter[tuple[Any, int]] = Counter(
+            (keys[i], bisect_right(limits, age)) for i, age in zip(idx, ages, strict=True)
+        )
+        totals: Counter[Any] = Counter(keys[i] for i in idx)
+        rows = [
+            AgeingRow(key=k, bucket=name, count=counts[k, b], share=_ratio(counts[k, b], totals[k]))
+            for k in _sorted_keys(totals)
+            for b, name in enumerate(names)
+        ]
+        if not rows and by is None:
+            rows = [AgeingRow(key=ALL, bucket=name, count=0, share=None) for name in names]
+        return Report(
+            title=f"Backlog age at {at.astimezone(self._tz).isoformat(timespec='minutes')}" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(AgeingRow),
+            chart=Chart(kind="bar", x="bucket", y=("count",), ylabel="open tickets"),
+        )
+
+    def reopens(
+        self, *, by: KeySpec = None, start: datetime | None = None, end: datetime | None = None
+    ) -> Report[ReopenRow]:
+        """Reopen rate: of the tickets ever resolved, how many went back to an open kind.
+
+        A reopen is a ``status.changed`` event from a resolved or closed kind to a new,
+        open or pending kind (so it needs events).
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Event, Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> ts = [
+            ...     Ticket(subject="a", id="A", created_at=t0, resolved_at=t0),
+            ...     Ticket(subject="b", id="B", created_at=t0, resolved_at=t0),
+            ... ]
+            >>> ev = [
+            ...     Event(
+            ...         ticket_id="A",
+            ...         kind="status.changed",
+            ...         actor="c",
+            ...         at=t0,
+            ...         data={"from_kind": "resolved", "to_kind": "open"},
+            ...     )
+            ... ]
+            >>> r = Dataset(ts, ev).reopens()[0]
+            >>> r.resolved, r.reopened, r.rate
+            (2, 1, 0.5)
+        """
+        idx = self._cohort(start, end)
+        keys = self._keys(by, idx)
+        counts = self._take("reopens", self._event_column("reopens"), idx)
+        resolved: Counter[Any] = Counter(
+            itertools.compress(keys, self._take("resolved", self._was_resolved(), idx))
+        )
+        reopened: Counter[Any] = Counter(itertools.compress(keys, counts))
+        reopens: Counter[Any] = Counter()
+        for k, n in zip(itertools.compress(keys, counts), filter(None, counts), strict=True):
+            reopens[k] += n
+        rows = [
+            ReopenRow(
+                key=k,
+                resolved=resolved[k],
+                reopened=reopened[k],
+                reopens=reopens[k],
+                rate=_ratio(reopened[k], resolved[k]),
+            )
+            for k in _sorted_keys(resolved)
+        ]
+        return Report(
+            title="Reopen rate" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(ReopenRow),
+            chart=Chart(kind="bar", x="key", y=("rate",), ylabel="share reopened"),
+        )
+
+    def links(
+        self, *, by: KeySpec = None, start: datetime | None = None, end: datetime | None = None
+    ) -> Report[LinkRow]:
+        """Merges, splits and spawned children among the tickets of each key.
+
+        Counted from ``ticket.merged`` (on the merged ticket, ``into``), ``ticket.split``
+        (``into``) and ``ticket.spawned`` (on the parent, ``child``) events, and
+        ``parent_id`` for children.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Event, Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> ts = [Ticket(subject="a", id="A", created_at=t0), Ticket(subject="b", id="B", created_at=t0)]
+            >>> ev = [Event(ticket_id="A", kind="ticket.merged", actor="li", at=t0, data={"into": "B"})]
+            >>> r = Dataset(ts, ev).links()[0]
+            >>> r.tickets, r.merged, r.spawned
+            (2, 1, 0)
+        """
+        idx = self._cohort(start, end)
+        keys = self._keys(by, idx)
+        tickets: Counter[Any] = Counter(keys)
+
+        def flagged(name: str) -> Counter[Any]:
+            return Counter(itertools.compress(keys, self._take(name, self._event_column(name), idx)))
+
+        merged, split, children = flagged("merged"), flagged("split"), flagged("children")
+        spawn_counts = self._take("spawned", self._event_column("spawned"), idx)
+        spawned: Counter[Any] = Counter()
+        for k, n in zip(itertools.compress(keys, spawn_counts), filter(None, spawn_counts), strict=True):
+            spawned[k] += n
+        rows = [
+            LinkRow(
+                key=k,
+                tickets=tickets[k],
+                merged=merged[k],
+                split=split[k],
+                spawned=spawned[k],
+                children=children[k],
+            )
+            for k in _sorted_keys(tickets)
+        ]
+        return Report(
+            title="Merges and spawns" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(LinkRow),
+            chart=Chart(kind="bar", x="key", y=("merged", "split", "spawned"), ylabel="tickets"),
+        )
+
+    def pareto(
+        self,
+        field: KeySpec = "category",
+        *,
+        by: KeySpec = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        threshold: float = 0.8,
+        top: int | None = None,
+        skip_none: bool = False,
+    ) -> Report[ParetoRow]:
+        """Values of ``field`` by count, with shares and cumulative shares (per ``by`` group).
+
+        The rows up to and including the one where the cumulative share reaches
+        ``threshold`` are the "vital few" (``vital=True``). A field holding a list
+        (``tags``, a list in ``fields``) counts each element. ``top`` keeps the first
+        rows of each group; ``skip_none`` leaves out tickets without a value.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> cats = ["size", "size", "size", "late", "broken"]
+            >>> rows = Dataset([Ticket(subject="x", created_at=t0, category=c) for c in cats]).pareto(
+            ...     "category"
+            ... )
+            >>> [(r.key, r.count, r.vital) for r in rows]
+            [('size', 3, True), ('broken', 1, True), ('late', 1, False)]
+        """
+        if not 0.0 < threshold <= 1.0:
+            raise ValidationError.one("threshold", f"expected a share in (0, 1], got {threshold!r}")
+        idx = self._cohort(start, end)
+        values = self._keys(field, idx)
+        groups = self._keys(by, idx)
+        explode = isinstance(field, str) and (field == "tags" or field.startswith("fields."))
+        counts: Counter[tuple[Any, Any]] = Counter(zip(groups, values, strict=True))
+        if explode and any(type(k[1]) is tuple for k in counts):
+            for (g, v), n in list(counts.items()):
+                if type(v) is tuple:
+                    del counts[g, v]
+                    for item in v:
+                        counts[g, item] += n
+        if skip_none:
+            for g, v in [gv for gv in counts if gv[1] is None]:
+                del counts[g, v]
+        per_group: dict[Any, list[tuple[Any, int]]] = {}
+        for (g, v), n in counts.items():
+            per_group.setdefault(g, []).append((v, n))
+        rows = []
+        for g in _sorted_keys(per_group):
+            items = sorted(per_group[g], key=lambda vn: (-vn[1], _sort_key(vn[0])))
+            total = sum(n for _, n in items)
+            running = 0
+            for rank, (v, n) in enumerate(items, start=1):
+                if top is not None and rank > top:
+                    break
+                before = running / total
+                running += n
+                rows.append(
+                    ParetoRow(
+                        group=g,
+                        rank=rank,
+                        key=v,
+                        count=n,
+                        share=n / total,
+                        cumulative_share=running / total,
+                        vital=before < threshold,
+                    )
+                )
+        name = field if isinstance(field, str) else "value"
+        return Report(
+            title=f"Pareto of {name}" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(ParetoRow),
+            chart=Chart(kind="pareto", x="key", y=("count",), ylabel="tickets"),
+        )
+
+    def top_values(
+        self,
+        field: KeySpec = "fields.fault",
+        n: int = 10,
+        *,
+        by: KeySpec = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Report[ParetoRow]:
+        """The ``n`` most frequent values of ``field`` (e.g. fault types), tickets without one left out.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> faults = ["zip", "zip", None, "seam"]
+            >>> ts = [Ticket(subject="x", created_at=t0, fields={"fault": f} if f else {}) for f in faults]
+            >>> [(r.key, r.count) for r in Dataset(ts).top_values("fields.fault", 1)]
+            [('zip', 2)]
+        """
+        report = self.pareto(field, by=by, start=start, end=end, top=n, skip_none=True)
+        name = field if isinstance(field, str) else "value"
+        return attrs_evolve_title(report, f"Most frequent {name}" + _by_title(by))
+
+    def csat(
+        self, *, by: KeySpec = None, start: datetime | None = None, end: datetime | None = None
+    ) -> Report[CSATRow]:
+        """Customer satisfaction: ratings, average score, share of 4-5 and the distribution.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> ts = [
+            ...     Ticket(subject="x", created_at=t0, resolved_at=t0, satisfaction=s)
+            ...     for s in (5, 4, 2, None)
+            ... ]
+            >>> r = Dataset(ts).csat()[0]
+            >>> r.rated, r.average, round(r.csat, 3), r.score_2
+            (3, 3.6666666666666665, 0.667, 1)
+        """
+        idx = self._cohort(start, end)
+        keys = self._keys(by, idx)
+        dist: Counter[tuple[Any, Any]] = Counter(zip(keys, self._keys("satisfaction", idx), strict=True))
+        resolved: Counter[Any] = Counter(
+            itertools.compress(keys, self._take("resolved", self._was_resolved(), idx))
+        )
+        seen = {k for k, _ in dist}
+        rows = []
+        for k in _sorted_keys(seen):
+            per = [dist[k, s] for s in range(1, 6)]
+            rated = sum(per)
+            rows.append(
+                CSATRow(
+                    key=k,
+                    resolved=resolved[k],
+                    rated=rated,
+                    average=sum(s * c for s, c in enumerate(per, start=1)) / rated if rated else None,
+                    csat=_ratio(per[3] + per[4], rated),
+                    response_rate=_ratio(rated, resolved[k]),
+                    score_1=per[0],
+                    score_2=per[1],
+                    score_3=per[2],
+                    score_4=per[3],
+                    score_5=per[4],
+                )
+            )
+        return Report(
+            title="Customer satisfaction" + _by_title(by),
+            rows=tuple(rows),
+            columns=_columns(CSATRow),
+            chart=Chart(
+                kind="stacked",
+                x="key",
+                y=("score_1", "score_2", "score_3", "score_4", "score_5"),
+                ylabel="ratings",
+            ),
+        )
+
+    def agents(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        agent: KeySpec = "assignee",
+        by: KeySpec = None,
+    ) -> Report[AgentRow]:
+        """Per agent: tickets assigned (created in the window), resolved in the window,
+        resolutions per day, handling time, CSAT of what they resolved and reopens.
+
+        With ``by``, the agent column holds ``(by value, agent)`` pairs.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> from ticketkit import Ticket
+            >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+            >>> ts = [
+            ...     Ticket(subject="x", created_at=t0, assignee="li", resolved_at=t0 + timedelta(hours=h))
+            ...     for h in (1, 3)
+            ... ]
+            >>> r = Dataset(ts).agents(start=t0, end=t0 + timedelta(days=1))[0]
+            >>> r.agent, r.resolved, r.per_day, r.handling_median
+            ('li', 2, 2.0, datetime.timedelta(seconds=7200))
+        """
+        names = self.column(agent) if by is None else self.column((by, agent))  # type: ignore[arg-type]
+        lo = _bound(start, "start", -math.inf)
+        hi = _bound(end, "end", math.inf)
+        cohort = self._cohort(start, end)
+        assigned: Counter[Any] = Counter(self._take(None, names, cohort))
+        resolved_idx = [i for i, r in enumerate(self._resolved) if lo <= r < hi]
+        handling = self._metric("handling")
+        scores = self.column("satisfaction")
+        reopen_counts = self._event_column("reopens")
+        resolved: Counter[Any] = Counter()
+        reopened: Counter[Any] = Counter()
+        times: dict[Any, list[float]] = {}
+        rated: dict[Any, list[int]] = {}
+        for i in resolved_idx:
+            k = names[i]
+            resolved[k] += 1
+            if reopen_counts[i]:
+                reopened[k] += 1
+            h = handling[i]
+            if h == h:  # noqa: PLR0124
+                times.setdefault(k, []).append(h)
+            s = scores[i]
+            if s is not None:
+                rated.setdefault(k, []).append(s)
+        for k in [k for k in [*assigned, *resolved] if not self._agent(k)]:
+            assigned.pop(k, None)
+            resolved.pop(k, None)
+        days = self._days(lo, hi, resolved_idx)
+        rows = []
+        for k in _sorted_keys([*assigned, *resolved]):
+            mean, median, _ = _stats(times.get(k, []))
+            ratings = rated.get(k, [])
+            rows.append(
+                AgentRow(
+                    agent=k,
+                    assigned=assigned[k],
+                    resolved=resolved[k],
+                    per_day=resolved[k] / days,
+                    handling_mean=mean,
+                    handling_median=median,
+                    csat_average=sum(ratings) / len(ratings) if ratings else None,
+                    reopened=reopened[k],
+                )
+            )
+        return Report(
+            title="Agents",
+            rows=tuple(rows),
+            columns=_columns(AgentRow),
+            chart=Chart(kind="bar", x="agent", y=("resolved",), ylabel="tickets resolved"),
+        )
+
+    def _days(self, lo: float, hi: float, resolved_idx: list[int]) -> float:
+        """CalendarLike days in the window (the data's span where it is open-ended), at least 1."""
+        if lo == -math.inf:
+            lo = min(self._created, default=0.0)
+        if hi == math.inf:
+            hi = max((self._resolved[i] for i in resolved_idx), default=lo)
+        return max((hi - lo) / 86400.0, 1.0)
+
+    @staticmethod
+    def _agent(name: Any) -> bool:
+        return name is not None and not (isinstance(name, tuple) and name[-1] is None)
+
+
+def attrs_evolve_title(report: Report[Any], title: str) -> Report[Any]:
+    """The same report under another title."""
+    return Report(title=title, rows=report.rows, columns=report.columns, chart=report.chart)
+
+
+def _bucket_names(bounds: Sequence[timedelta]) -> list[str]:
+    def short(td: timedelta) -> str:
+        s = td.total_seconds()
+        if s % 86400 == 0:
+            return f"{int(s // 86400)}d"
+        if s % 3600 == 0:
+            return f"{int(s // 3600)}h"
+        return f"{int(s // 60)}m"
+
+    names = [f"<{short(bounds[0])}"]
+    for a, b in itertools.pairwise(bounds):
+        sa, sb = short(a), short(b)
+        if sa[-1] == sb[-1]:
+            sa = sa[:-1]
+        names.append(f"{sa}-{sb}")
+    names.append(f"{short(bounds[-1])}+")
+    return names
+
+
+def _columns(cls: type) -> tuple[str, ...]:
+    return tuple(a.name for a in cls.__attrs_attrs__)  # type: ignore[attr-defined]
+
+
+def _by_title(by: KeySpec) -> str:
+    if by is None:
+        return ""
+    if isinstance(by, str):
+        return f" by {by}"
+    if isinstance(by, tuple):
+        return " by " + ", ".join(by)
+    return " by " + getattr(by, "__name__", "key")
+
+
+def load(
+    source: Any,
+    events: Iterable[Event] | None = None,
+    *,
+    tz: str | tzinfo = "UTC",
+    calendar: CalendarLike | None = None,
+) -> Dataset:
+    """A :class:`Dataset` from a Dataset (returned as is), a store, or an iterable of tickets.
+
+    A store is anything with ``query`` and ``events`` methods; its tickets are read page
+    by page and ``events`` is ignored (the store's own events are read).
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> from ticketkit import Ticket
+        >>> len(load([Ticket(subject="a", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))]))
+        1
+    """
+    if isinstance(source, Dataset):
+        return source
+    if callable(getattr(source, "query", None)) and callable(getattr(source, "events", None)):
+        return Dataset.from_store(source, tz=tz, calendar=calendar)
+    if isinstance(source, Iterable):
+        return Dataset(source, events, tz=tz, calendar=calendar)
+    raise ValidationError.one(
+        "source", f"expected tickets, a TicketStore or a Dataset, got {type(source).__name__}"
+    )

@@ -1,0 +1,481 @@
+"""The monthly service quality report, per shop or department, in Markdown and HTML.
+
+What the seed's managers read each month: volume and its trend, how fast first
+responses and resolutions came (in business time), SLA compliance, the most frequent
+problem and fault types, customer satisfaction, and per department and agent where it
+goes slow. :func:`monthly_report` computes every table once, grouped by the shop, and
+cuts the results into one :class:`ShopSection` per shop.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+import attrs
+
+from ticketkit._analytics import (
+    CalendarLike,
+    Dataset,
+    KeySpec,
+    _by_title,
+    _label,
+    _midnight,
+    _next,
+    _prev,
+    load,
+)
+from ticketkit._analytics_table import (
+    ALL,
+    AgeingRow,
+    AgentRow,
+    Chart,
+    CSATRow,
+    DurationRow,
+    OverviewRow,
+    ParetoRow,
+    ReopenRow,
+    Report,
+    SLARow,
+    VolumeRow,
+    format_cell,
+)
+from ticketkit._models import Event
+from ticketkit.errors import ValidationError
+
+__all__ = ["ServiceReport", "ShopSection", "monthly_report"]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+_HEADERS: Mapping[str, str] = {
+    "tickets": "tickets",
+    "previous": "last month",
+    "change_pct": "change",
+    "first_response_median": "first response (median)",
+    "resolution_median": "resolution (median)",
+    "resolution_p90": "resolution (p90)",
+    "compliance": "SLA met",
+    "csat": "CSAT (4-5)",
+    "reopen_rate": "reopened",
+    "backlog": "open at month end",
+}
+
+
+@attrs.frozen(kw_only=True)
+class ShopSection:
+    """The part of the monthly report about one shop (or department).
+
+    Each table is a :class:`~ticketkit.analytics.Report` restricted to the shop; in
+    ``departments`` and ``agents`` the key is the department or agent.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> import ticketkit as tk
+        >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), category="size")
+        >>> section = monthly_report([t], month="2025-03", by="channel").sections[0]
+        >>> section.key, section.categories[0].key
+        ('api', 'size')
+    """
+
+    key: Any
+    overview: OverviewRow
+    channels: Report[ParetoRow]
+    categories: Report[ParetoRow]
+    faults: Report[ParetoRow]
+    response: Report[DurationRow]
+    departments: Report[DurationRow]
+    sla: Report[SLARow]
+    csat: Report[CSATRow]
+    reopens: Report[ReopenRow]
+    agents: Report[AgentRow]
+    ageing: Report[AgeingRow]
+
+
+@attrs.frozen(kw_only=True)
+class ServiceReport:
+    """The monthly service quality report: an overview per shop, a trend, and one section per shop.
+
+    ``str(report)`` and :meth:`to_markdown` give Markdown; :meth:`to_html` (and
+    ``_repr_html_`` in notebooks) a self-contained HTML fragment. The tables inside
+    are :class:`~ticketkit.analytics.Report` s, so each can be printed, turned into a
+    DataFrame or plotted on its own.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> import ticketkit as tk
+        >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+        >>> report = monthly_report([t], month="2025-03", by="channel")
+        >>> report.month, [row.key for row in report.overview]
+        ('2025-03', ['all', 'api'])
+        >>> report.to_markdown().splitlines()[0]
+        '# Service quality report, 2025-03'
+    """
+
+    title: str
+    month: str
+    start: datetime
+    end: datetime
+    by: str
+    business_time: bool
+    overview: Report[OverviewRow]
+    trend: Report[VolumeRow]
+    sections: tuple[ShopSection, ...]
+
+    def section(self, key: Any) -> ShopSection:
+        """The section of one shop.
+
+        Raises:
+            KeyError: no such shop in the report.
+        """
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def to_markdown(self, *, images: Mapping[str, str] | None = None) -> str:
+        """The report as Markdown; ``images`` maps a chart name (``trend``) to an image path.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            >>> "## Overview" in monthly_report([t], month="2025-03").to_markdown()
+            True
+        """
+        images = images or {}
+        unit = "business time" if self.business_time else "wall-clock time"
+        out = [
+            f"# {self.title}, {self.month}",
+            "",
+            (
+                f"Tickets created from {self.start.date().isoformat()} to "
+                f"{_last_day(self.end).isoformat()} ({self.start.tzinfo}), by {self.by}; "
+                f"durations in {unit}."
+            ),
+            "",
+            "## Overview",
+            "",
+            self.overview.to_markdown(headers={"key": self.by, **_HEADERS}),
+            "",
+        ]
+        if "trend" in images:
+            out += [f"![Ticket volume trend]({images['trend']})", ""]
+        for s in self.sections:
+            out += [f"## {format_cell('key', s.key)}", "", _summary(s.overview, self.month), ""]
+            for title, table, headers in _tables(s):
+                if not len(table):
+                    continue
+                out += [f"### {title}", "", table.to_markdown(headers=headers), ""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self) -> str:
+        """The report as an HTML fragment (headings, paragraphs and tables)."""
+        unit = "business time" if self.business_time else "wall-clock time"
+        out = [
+            f'<div class="ticketkit-service-report"><h1>{html.escape(self.title)}, {self.month}</h1>',
+            (
+                f"<p>Tickets created from {self.start.date().isoformat()} to "
+                f"{_last_day(self.end).isoformat()} ({html.escape(str(self.start.tzinfo))}), "
+                f"by {html.escape(self.by)}; durations in {unit}.</p>"
+            ),
+            "<h2>Overview</h2>",
+            self.overview.to_html(title=False, headers={"key": self.by, **_HEADERS}),
+        ]
+        for s in self.sections:
+            out.append(f"<h2>{html.escape(format_cell('key', s.key))}</h2>")
+            out.append(f"<p>{html.escape(_summary(s.overview, self.month))}</p>")
+            for title, table, headers in _tables(s):
+                if len(table):
+                    out += [f"<h3>{html.escape(title)}</h3>", table.to_html(title=False, headers=headers)]
+        out.append("</div>")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _last_day(end: datetime) -> date:
+    return date.fromordinal(end.date().toordinal() - 1)
+
+
+def _summary(row: OverviewRow, month: str) -> str:
+    parts = [f"{row.tickets} tickets"]
+    if row.change_pct is not None:
+        parts[0] += f" ({row.change_pct:+.1%} on the month before)"
+    if row.first_response_median is not None:
+        parts.append(f"median first response {format_cell('', row.first_response_median)}")
+    if row.resolution_median is not None:
+        parts.append(f"median resolution {format_cell('', row.resolution_median)}")
+    if row.compliance is not None:
+        parts.append(f"SLA met {row.compliance:.1%}")
+    if row.csat is not None:
+        parts.append(f"CSAT {row.csat:.1%}")
+    parts.append(f"{row.backlog} open at the end of {month}")
+    return "; ".join(parts) + "."
+
+
+def _tables(s: ShopSection) -> list[tuple[str, Report[Any], Mapping[str, str]]]:
+    return [
+        ("Response and resolution times", s.response, {"key": "scope"}),
+        ("Where it goes slow: departments", s.departments, {"key": "department"}),
+        ("Top problem types", s.categories, {"key": "category"}),
+        ("Most frequent faults", s.faults, {"key": "fault"}),
+        ("Channels", s.channels, {"key": "channel"}),
+        ("SLA compliance", s.sla, {"key": "scope"}),
+        ("Customer satisfaction", s.csat, {"key": "scope"}),
+        ("Reopened tickets", s.reopens, {"key": "scope"}),
+        ("Agents", s.agents, {}),
+        ("Backlog age at month end", s.ageing, {"key": "scope"}),
+    ]
+
+
+def _month_bounds(month: Any, tz: tzinfo) -> tuple[date, str]:
+    if isinstance(month, datetime):
+        first = month.astimezone(tz).date().replace(day=1) if month.tzinfo else month.date().replace(day=1)
+    elif isinstance(month, date):
+        first = month.replace(day=1)
+    elif isinstance(month, str) and (m := _MONTH.match(month)) and 1 <= int(m.group(2)) <= 12:
+        first = date(int(m.group(1)), int(m.group(2)), 1)
+    else:
+        raise ValidationError.one("month", f"expected a month like '2025-03' or a date, got {month!r}")
+    return first, _label(first, "month")
+
+
+def _split(report: Report[Any], attr: str = "key") -> dict[Any, list[Any]]:
+    """Rows of a report keyed by (shop, x), grouped by shop and re-keyed by x."""
+    out: dict[Any, list[Any]] = {}
+    for row in report.rows:
+        shop, rest = getattr(row, attr)
+        out.setdefault(shop, []).append(attrs.evolve(row, **{attr: rest}))
+    return out
+
+
+def _rows_by_key(report: Report[Any], attr: str = "key") -> dict[Any, list[Any]]:
+    out: dict[Any, list[Any]] = {}
+    for row in report.rows:
+        out.setdefault(getattr(row, attr), []).append(row)
+    return out
+
+
+def _sub(report: Report[Any], rows: Iterable[Any], title: str) -> Report[Any]:
+    return Report(title=title, rows=tuple(rows), columns=report.columns, chart=report.chart)
+
+
+def monthly_report(
+    source: Any,
+    *,
+    month: str | date,
+    by: str = "customer.store",
+    department: str = "team",
+    agent: str = "assignee",
+    fault: str = "fields.fault",
+    events: Iterable[Event] | None = None,
+    tz: str | tzinfo = "UTC",
+    calendar: CalendarLike | None = None,
+    top: int = 5,
+    trend_months: int = 6,
+    title: str = "Service quality report",
+) -> ServiceReport:
+    """The monthly service quality report per shop (``by``), as in the seed's retail case.
+
+    ``source`` is a :class:`Dataset` (then ``events``, ``tz`` and ``calendar`` are the
+    dataset's), a store or an iterable of tickets. Each shop gets volume against the
+    month before, median and p90 first response and resolution in business time (per
+    department too), SLA compliance, the top ``top`` categories and faults, the
+    channel mix, CSAT, reopens, per-agent throughput and the backlog age at month end.
+    ``trend`` counts tickets per month and shop over the last ``trend_months`` months.
+
+    Raises:
+        ValidationError: a bad month, field path, time zone or calendar.
+
+    Example:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> import ticketkit as tk
+        >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+        >>> shop = tk.Customer(id="c1", data={"store": "sh-01"})
+        >>> ts = [
+        ...     tk.Ticket(subject="x", created_at=t0, customer=shop, resolved_at=t0 + timedelta(hours=h))
+        ...     for h in (1, 2, 3)
+        ... ]
+        >>> report = monthly_report(ts, month="2025-03")
+        >>> row = report.overview[1]
+        >>> row.key, row.tickets, row.resolution_median
+        ('sh-01', 3, datetime.timedelta(seconds=7200))
+    """
+    ds = source if isinstance(source, Dataset) else load(source, events, tz=tz, calendar=calendar)
+    zone = ds.tz
+    first, label = _month_bounds(month, zone)
+    start = _midnight(first, zone)
+    end = _midnight(_next(first, "month"), zone)
+    trend_first = first
+    for _ in range(max(trend_months, 1) - 1):
+        trend_first = _prev(trend_first, "month")
+    shop_dept: KeySpec = (by, department)
+
+    volume = ds.volume("month", by=by, start=start, end=end)
+    volume_all = ds.volume("month", start=start, end=end)
+    trend = ds.volume("month", by=by, start=_midnight(trend_first, zone), end=end)
+    frt = ds.durations("first_response", by=by, start=start, end=end)
+    res = ds.durations("resolution", by=by, start=start, end=end)
+    frt_all = ds.durations("first_response", start=start, end=end)
+    res_all = ds.durations("resolution", start=start, end=end)
+    dept_frt = _split(ds.durations("first_response", by=shop_dept, start=start, end=end))
+    dept_res = _split(ds.durations("resolution", by=shop_dept, start=start, end=end))
+    sla = ds.sla(by=by, start=start, end=end)
+    sla_all = ds.sla(start=start, end=end)
+    csat = ds.csat(by=by, start=start, end=end)
+    csat_all = ds.csat(start=start, end=end)
+    reopens = ds.reopens(by=by, start=start, end=end)
+    reopens_all = ds.reopens(start=start, end=end)
+    categories = _rows_by_key(ds.pareto("category", by=by, top=top, start=start, end=end), "group")
+    faults = _rows_by_key(ds.top_values(fault, top, by=by, start=start, end=end), "group")
+    channels = _rows_by_key(ds.pareto("channel", by=by, start=start, end=end), "group")
+    agents = _split(ds.agents(by=by, agent=agent, start=start, end=end), "agent")
+    backlog_at = end
+    backlog = {r.key: r.count for r in ds.backlog(backlog_at, by=by)}
+    backlog_all = sum(backlog.values())
+    ageing = _rows_by_key(ds.ageing(backlog_at, by=by))
+
+    def overview(
+        *,
+        key: Any,
+        vol: list[VolumeRow],
+        fr: list[DurationRow],
+        rs: list[DurationRow],
+        sl: list[SLARow],
+        cs: list[CSATRow],
+        ro: list[ReopenRow],
+        open_now: int,
+    ) -> OverviewRow:
+        v = vol[0] if vol else None
+        measured = sum(r.tickets for r in sl)
+        met = sum(r.met for r in sl)
+        return OverviewRow(
+            key=key,
+            tickets=v.count if v else 0,
+            previous=v.previous if v else 0,
+            change_pct=v.change_pct if v else None,
+            first_response_median=fr[0].median if fr else None,
+            resolution_median=rs[0].median if rs else None,
+            resolution_p90=rs[0].p90 if rs else None,
+            compliance=met / measured if measured else None,
+            csat=cs[0].csat if cs else None,
+            reopen_rate=ro[0].rate if ro else None,
+            backlog=open_now,
+        )
+
+    vol_by = _rows_by_key(volume)
+    frt_by, res_by = _rows_by_key(frt), _rows_by_key(res)
+    sla_by, csat_by, reopen_by = _rows_by_key(sla), _rows_by_key(csat), _rows_by_key(reopens)
+    shops = _ordered(vol_by, backlog)
+    rows = [
+        overview(
+            key=ALL,
+            vol=list(volume_all.rows),
+            fr=list(frt_all.rows),
+            rs=list(res_all.rows),
+            sl=list(sla_all.rows),
+            cs=list(csat_all.rows),
+            ro=list(reopens_all.rows),
+            open_now=backlog_all,
+        )
+    ]
+    sections = []
+    for shop in shops:
+        row = overview(
+            key=shop,
+            vol=vol_by.get(shop, []),
+            fr=frt_by.get(shop, []),
+            rs=res_by.get(shop, []),
+            sl=sla_by.get(shop, []),
+            cs=csat_by.get(shop, []),
+            ro=reopen_by.get(shop, []),
+            open_now=backlog.get(shop, 0),
+        )
+        rows.append(row)
+        response = [*frt_by.get(shop, []), *res_by.get(shop, [])]
+        sections.append(
+            ShopSection(
+                key=shop,
+                overview=row,
+                channels=_sub(_pareto_template(), channels.get(shop, []), "Channels"),
+                categories=_sub(_pareto_template(), categories.get(shop, []), "Top problem types"),
+                faults=_sub(_pareto_template(), faults.get(shop, []), "Most frequent faults"),
+                response=_sub(frt, response, "Response and resolution times"),
+                departments=_sub(
+                    frt,
+                    sorted(
+                        [*dept_frt.get(shop, []), *dept_res.get(shop, [])],
+                        key=lambda r: (_sk(r.key), r.metric),
+                    ),
+                    "Departments",
+                ),
+                sla=_sub(sla, sla_by.get(shop, []), "SLA compliance"),
+                csat=_sub(csat, csat_by.get(shop, []), "Customer satisfaction"),
+                reopens=_sub(reopens, reopen_by.get(shop, []), "Reopened tickets"),
+                agents=_sub(_agents_template(), agents.get(shop, []), "Agents"),
+                ageing=_sub(_ageing_template(), ageing.get(shop, []), "Backlog age at month end"),
+            )
+        )
+    return ServiceReport(
+        title=title,
+        month=label,
+        start=start,
+        end=end,
+        by=by,
+        business_time=ds.calendar is not None,
+        overview=Report(
+            title=f"{title}, {label}" + _by_title(by),
+            rows=tuple(rows),
+            chart=Chart(kind="bar", x="key", y=("tickets", "previous"), ylabel="tickets"),
+        ),
+        trend=trend,
+        sections=tuple(sections),
+    )
+
+
+def _sk(value: Any) -> tuple[int, str]:
+    return (1, "") if value is None else (0, str(value))
+
+
+def _ordered(*maps: Mapping[Any, Any]) -> list[Any]:
+    keys: set[Any] = set()
+    for m in maps:
+        keys.update(m)
+    return sorted(keys, key=_sk)
+
+
+def _pareto_template() -> Report[ParetoRow]:
+    """An empty Pareto report carrying the columns and chart of one."""
+    return Report(
+        title="",
+        rows=(),
+        columns=tuple(a.name for a in attrs.fields(ParetoRow)),
+        chart=Chart(kind="pareto", x="key", y=("count",), ylabel="tickets"),
+    )
+
+
+def _agents_template() -> Report[AgentRow]:
+    """An empty agents report carrying the columns and chart of one."""
+    return Report(
+        title="",
+        rows=(),
+        columns=tuple(a.name for a in attrs.fields(AgentRow)),
+        chart=Chart(kind="bar", x="agent", y=("resolved",), ylabel="tickets resolved"),
+    )
+
+
+def _ageing_template() -> Report[AgeingRow]:
+    """An empty ageing report carrying the columns and chart of one."""
+    return Report(
+        title="",
+        rows=(),
+        columns=tuple(a.name for a in attrs.fields(AgeingRow)),
+        chart=Chart(kind="bar", x="bucket", y=("count",), ylabel="open tickets"),
+    )

@@ -1,0 +1,66 @@
+"""Reports over tickets and events: the numbers a service manager decides with.
+
+Read tickets (and their events) once into a :class:`Dataset`, from a list or a
+:class:`~ticketkit.TicketStore`, then ask it for reports: volume and its trend,
+first-response and resolution times in business hours, SLA compliance, backlog and
+ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agent
+throughput. :func:`monthly_report` puts them together as the monthly service quality
+report per shop or department, in Markdown and HTML.
+
+Example:
+    >>> from datetime import datetime, timezone
+    >>> import ticketkit as tk
+    >>> from ticketkit import analytics
+    >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+    >>> ds = analytics.Dataset([tk.Ticket(subject="Wrong size", created_at=t0, category="size")])
+    >>> [(r.key, r.count) for r in ds.pareto("category")]
+    [('size', 1)]
+"""
+
+from __future__ import annotations
+
+from ticketkit._analytics import DEFAULT_AGE_BUCKETS, METRICS, PERIODS, CalendarLike, Dataset, KeySpec, load
+from ticketkit._analytics_monthly import ServiceReport, ShopSection, monthly_report
+from ticketkit._analytics_table import (
+    AgeingRow,
+    AgentRow,
+    BacklogRow,
+    Chart,
+    CSATRow,
+    DurationRow,
+    LinkRow,
+    OverviewRow,
+    ParetoRow,
+    ReopenRow,
+    Report,
+    SLARow,
+    VolumeRow,
+    human_duration,
+)
+
+__all__ = [
+    "DEFAULT_AGE_BUCKETS",
+    "METRICS",
+    "PERIODS",
+    "AgeingRow",
+    "AgentRow",
+    "BacklogRow",
+    "CSATRow",
+    "CalendarLike",
+    "Chart",
+    "Dataset",
+    "DurationRow",
+    "KeySpec",
+    "LinkRow",
+    "OverviewRow",
+    "ParetoRow",
+    "ReopenRow",
+    "Report",
+    "SLARow",
+    "ServiceReport",
+    "ShopSection",
+    "VolumeRow",
+    "human_duration",
+    "load",
+    "monthly_report",
+]
