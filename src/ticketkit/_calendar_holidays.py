@@ -129,8 +129,8 @@ def country_holidays(
     Example:
         >>> from datetime import date
         >>> cn = country_holidays("CN", years=[2025])
-        >>> sorted(cn.dates_in(2025)[1])[:2]
-        [datetime.date(2025, 1, 26), datetime.date(2025, 2, 8)]
+        >>> print(*sorted(cn.dates_in(2025)[1])[:2])
+        2025-01-26 2025-02-08
     """
     import holidays  # noqa: PLC0415  (heavy; only when asked for)
 
