@@ -258,7 +258,6 @@ class _Step:
         "dest",
         "dest_kind",
         "guard",
-        "guard_is_condition",
         "hooks",
         "plain",
         "stamp",
@@ -278,7 +277,6 @@ class _Step:
         self.dest = dest.name
         self.dest_kind = dest.kind
         self.guard = guard
-        self.guard_is_condition = isinstance(guard, Condition)
         self.hooks = hooks
         self.plain = guard is None and not hooks
         # Shared by every event of this step: it is read-only, so sharing is safe.
@@ -756,7 +754,7 @@ class Workflow:
                 state[name] = at
             for name in step.clear:
                 state[name] = None
-        new = _new(Ticket)
+        new = _new(ticket.__class__)
         _set(new, "__dict__", state)
         event = _new(Event)
         _set(
