@@ -596,3 +596,24 @@ class TestRange:
     def test_country_sources_shared(self) -> None:
         """country_holidays returns one shared source per country, so years load once."""
         assert country_holidays("CN") is country_holidays("cn")
+
+
+class TestConcurrency:
+    def test_threads_agree(self) -> None:
+        """Threads filling the same calendar's caches at once get the same answers as one thread."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        starts = [sh(y, m, 3, 17) for y in range(2024, 2028) for m in range(1, 13)]
+        shared = BusinessCalendar("Asia/Shanghai", LUNCH, holidays=country_holidays("DE", subdiv="BY"))
+        alone = BusinessCalendar(
+            "Asia/Shanghai", LUNCH, holidays=holidays_pkg.country_holidays("DE", subdiv="BY")
+        )
+        expected = [alone.add(s, 30 * H) for s in starts]
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda s: shared.add(s, 30 * H), starts))
+        assert expected == got
+
+    def test_positional_arguments(self) -> None:
+        """The published positional order works: tz, hours, holidays, workdays, overrides, name."""
+        cal = BusinessCalendar("UTC", LUNCH, ["2025-03-03"], ["2025-03-08"], {"2025-03-04": []}, "x")
+        assert (frozenset({date(2025, 3, 3)}), "x") == (cal.holidays, cal.name)

@@ -265,6 +265,18 @@ class BusinessCalendar:
             it takes, or a list of windows. Default: Monday's hours (or, when Monday is
             closed, the first weekday that is open).
 
+    Attributes:
+        tz: the zone, a ``ZoneInfo``.
+        hours: the weekly windows, normalized: seven tuples (Monday first) of
+            ``(start, end)`` seconds after local midnight; an end past 86400 runs into
+            the next day.
+        holidays: the dates given by hand as holidays.
+        sources: holiday sources (countries, ``holidays`` objects).
+        workdays: the dates given by hand as make-up working days.
+        overrides: ``(date, windows)`` pairs, sorted by date.
+        workday_hours: the windows of a make-up working day.
+        name: the label.
+
     Raises:
         ValidationError: every bad part of the definition, each with its path
             (``hours.mon-fri[1]``, ``tz``, ``holidays[2].country``, ``overrides.2025-12-31[0]``).
@@ -302,11 +314,10 @@ class BusinessCalendar:
         {"tz", "hours", "holidays", "workdays", "overrides", "name", "workday_hours"}
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917  (positional order as in the published signature)
         self,
         tz: str | ZoneInfo,
         hours: Mapping[str, Any],
-        *,
         holidays: Any = None,
         workdays: Iterable[date | str] = (),
         overrides: Mapping[date | str, Any] | None = None,

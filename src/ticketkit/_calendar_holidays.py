@@ -8,6 +8,7 @@ package is imported only when a source is made, never by ``import ticketkit``.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 YearDates = tuple[frozenset[date], frozenset[date]]
+_LOAD_LOCK = threading.RLock()
 _EMPTY: YearDates = (frozenset(), frozenset())
 
 
@@ -43,9 +45,10 @@ def _year_dates(obj: Any, year: int) -> YearDates:
     is looked up, and ``weekend_workdays`` also holds dates of other years: so look up
     1 January first, then keep only that year's dates.
     """
-    _ = date(year, 1, 1) in obj
-    hol = frozenset(d for d in obj if d.year == year)
-    work = frozenset(d for d in getattr(obj, "weekend_workdays", ()) if d.year == year)
+    with _LOAD_LOCK:  # filling a year mutates the object; one thread at a time
+        _ = date(year, 1, 1) in obj
+        hol = frozenset(d for d in list(obj) if d.year == year)
+        work = frozenset(d for d in list(getattr(obj, "weekend_workdays", ())) if d.year == year)
     return hol, work
 
 
@@ -75,11 +78,12 @@ class CountryHolidays:
     _obj: list[Any] = attrs.field(factory=list, eq=False, repr=False, alias="_obj")
 
     def _holidays_object(self) -> Any:
-        if not self._obj:
-            import holidays  # noqa: PLC0415  (heavy; only when a calendar first needs it)
+        with _LOAD_LOCK:
+            if not self._obj:
+                import holidays  # noqa: PLC0415  (heavy; only when a calendar first needs it)
 
-            self._obj.append(holidays.country_holidays(self.code, subdiv=self.subdiv))
-        return self._obj[0]
+                self._obj.append(holidays.country_holidays(self.code, subdiv=self.subdiv))
+            return self._obj[0]
 
     def dates_in(self, year: int) -> YearDates:
         """The holidays and the make-up working days in ``year``.
