@@ -167,6 +167,13 @@ class TestValidation:
         assert "no way from state 'stuck' to a final state" in str(err.value)
         assert "state 'island' cannot be reached from the initial state 'new'" in str(err.value)
 
+    def test_graph_checked_beside_other_problems(self) -> None:
+        """A misspelt destination is reported, and so is the state it leaves unreachable."""
+        with pytest.raises(ValidationError) as err:
+            small(transitions=[Transition("open", "new", "open"), Transition("finish", "open", "dne")])
+        assert ["transitions[1].dest", "states[0]", "states[1]", "states[2]"] == paths(err)
+        assert "state 'done' cannot be reached" in str(err.value)
+
     def test_no_final_state(self) -> None:
         """A workflow without a final state is refused."""
         with pytest.raises(ValidationError) as err:
@@ -196,7 +203,7 @@ class TestValidation:
         assert ["states"] == paths(err)
         with pytest.raises(ValidationError) as err:
             small(transitions=[Transition("open", "new", "open"), "finish"])
-        assert ["transitions[1]"] == paths(err)
+        assert "transitions[1]" == paths(err)[0]
 
     def test_bad_name(self) -> None:
         """The workflow needs a name."""

@@ -1021,6 +1021,7 @@ def _compile(
 
     table: dict[tuple[str, str], _Step] = {}
     defined_at: dict[tuple[str, str], int] = {}
+    edges: list[tuple[str, str]] = []
     triggers: dict[str, list[str]] = {}
     transitions: object = wf.transitions
     if not isinstance(transitions, tuple):
@@ -1063,6 +1064,8 @@ def _compile(
         if guard is False or hooks is None:
             ok = False
         for src in sources:
+            if dest is not None:
+                edges.append((src.name, dest.name))
             pair = (src.name, tr.trigger)
             if pair in defined_at:
                 problems.append(
@@ -1079,8 +1082,10 @@ def _compile(
                 table[pair] = _Step(tr, src, dest, guard, hooks)
                 triggers.setdefault(src.name, []).append(tr.trigger)
 
-    if not problems:
-        _graph_problems(wf, by_name, index_of, table, problems)
+    # The graph is checked even when other problems were found (every problem is listed),
+    # over every transition whose states exist.
+    if wf.initial in by_name:
+        _graph_problems(wf, by_name, index_of, edges, problems)
     if problems:
         raise ValidationError(problems)
     return (
@@ -1129,14 +1134,14 @@ def _graph_problems(
     wf: Workflow,
     by_name: Mapping[str, State],
     index_of: Mapping[str, int],
-    table: Mapping[tuple[str, str], _Step],
+    edges: Iterable[tuple[str, str]],
     problems: list[ErrorDetail],
 ) -> None:
     forward: dict[str, set[str]] = {name: set() for name in by_name}
     backward: dict[str, set[str]] = {name: set() for name in by_name}
-    for (src, _), step in table.items():
-        forward[src].add(step.dest)
-        backward[step.dest].add(src)
+    for src, dest in edges:
+        forward[src].add(dest)
+        backward[dest].add(src)
     reachable = _closure([wf.initial], forward)
     finishing = _closure([n for n, s in by_name.items() if s.final], backward)
     for name in by_name:
