@@ -17,13 +17,7 @@ import attrs
 
 from ticketkit.errors import ErrorDetail, ValidationError
 
-__all__ = [
-    "CountryHolidays",
-    "HolidaySource",
-    "country_holidays",
-    "is_holidays_object",
-    "wrap_holidays_object",
-]
+__all__ = ["CountryHolidays", "country_holidays"]
 
 YearDates = tuple[frozenset[date], frozenset[date]]
 _LOAD_LOCK = threading.RLock()

@@ -13,14 +13,8 @@ from typing import Any
 
 from ticketkit.errors import ErrorDetail, join_path
 
-__all__ = [
-    "DAY_NAMES",
-    "Window",
-    "format_windows",
-    "parse_date",
-    "parse_days",
-    "parse_windows",
-]
+# Internal helpers of the calendar; nothing here is public.
+__all__: list[str] = []
 
 DAY = 86400
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
