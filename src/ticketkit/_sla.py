@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 
 import attrs
@@ -63,7 +64,7 @@ class CalendarLike(Protocol):
 # --------------------------------------------------------------------------- status
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class SLAStatus:
     """What one SLA clock is doing at an instant, and why.
 
@@ -73,8 +74,9 @@ class SLAStatus:
     spent in the current cycle; ``remaining`` is ``target - elapsed`` (negative
     when overdue). ``due_at`` is when the target is (or was) reached while the
     clock runs; None while paused or met. ``warnings`` lists the warning fractions
-    crossed, ``escalations`` the escalation levels reached. ``reason`` says it in
-    words ("paused: status is pending").
+    crossed, ``escalations`` the escalation levels reached. ``paused_by`` says what
+    pauses the clock; :attr:`reason` says it all in words ("paused: status is
+    pending; 1h of 8h used").
 
     Example:
         >>> from datetime import datetime, timedelta, timezone
@@ -89,6 +91,8 @@ class SLAStatus:
         >>> s = policy.status(t, at=t0 + timedelta(hours=2))["resolution"]
         >>> s.state, s.remaining, s.due_at.hour
         ('running', datetime.timedelta(seconds=21600), 17)
+        >>> s.reason
+        'running: 2h of 8h used, due 2025-03-03T17:00:00+00:00'
     """
 
     metric: str
@@ -102,22 +106,43 @@ class SLAStatus:
     warnings: tuple[float, ...]
     escalations: tuple[int, ...]
     cycle: int
-    reason: str
     at: datetime
     policy: str
+    stopped_at: datetime | None = None
+    paused_by: str | None = None
 
     @property
     def breached(self) -> bool:
         """Whether the target was reached before the clock stopped."""
         return self.state == "breached"
 
+    @property
+    def reason(self) -> str:
+        """The state in words: ``"paused: status is pending; 1h of 8h used"``."""
+        used = f"{_human(self.elapsed)} of {_human(self.target)} used"
+        paused = f"paused: {self.paused_by or 'the pause condition holds'}"
+        if self.state == "idle":
+            return "not started"
+        if self.state == "breached":
+            head = f"breached at {self.breached_at.isoformat() if self.breached_at else '?'}"
+            if self.clock == "running":
+                return f"{head}, {_human(self.elapsed - self.target)} overdue; still running"
+            if self.clock == "paused":
+                return f"{head}; {paused}"
+            return f"{head}; stopped at {self.stopped_at.isoformat() if self.stopped_at else '?'}"
+        if self.state == "running":
+            return f"running: {used}, due {self.due_at.isoformat()}" if self.due_at else f"running: {used}"
+        if self.state == "paused":
+            return f"{paused}; {used}"
+        return f"met at {self.stopped_at.isoformat() if self.stopped_at else '?'}: {used}"
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form (durations as ISO 8601, datetimes with offsets).
+        """The JSON-ready form (durations as ISO 8601, datetimes with offsets), with the reason.
 
         Example:
             >>> from datetime import datetime, timedelta, timezone
             >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
-            >>> SLAStatus(
+            >>> d = SLAStatus(
             ...     metric="resolution",
             ...     state="idle",
             ...     clock="idle",
@@ -129,12 +154,16 @@ class SLAStatus:
             ...     warnings=(),
             ...     escalations=(),
             ...     cycle=0,
-            ...     reason="not started",
             ...     at=at,
             ...     policy="std",
-            ... ).to_dict()["remaining"]
-            'PT1H'
+            ... ).to_dict()
+            >>> d["remaining"], d["reason"]
+            ('PT1H', 'not started')
         """
+
+        def moment(d: datetime | None) -> str | None:
+            return None if d is None else d.isoformat()
+
         return {
             "metric": self.metric,
             "state": self.state,
@@ -142,15 +171,24 @@ class SLAStatus:
             "target": format_duration(self.target),
             "elapsed": format_duration(self.elapsed),
             "remaining": format_duration(self.remaining),
-            "due_at": None if self.due_at is None else self.due_at.isoformat(),
-            "breached_at": None if self.breached_at is None else self.breached_at.isoformat(),
+            "due_at": moment(self.due_at),
+            "breached_at": moment(self.breached_at),
             "warnings": list(self.warnings),
             "escalations": list(self.escalations),
             "cycle": self.cycle,
-            "reason": self.reason,
             "at": self.at.isoformat(),
             "policy": self.policy,
+            "stopped_at": moment(self.stopped_at),
+            "paused_by": self.paused_by,
+            "reason": self.reason,
         }
+
+
+def _status(**fields: Any) -> SLAStatus:
+    """An SLAStatus built from engine-made values, without running attrs' __init__."""
+    obj = object.__new__(SLAStatus)
+    object.__setattr__(obj, "__dict__", fields)
+    return obj
 
 
 # --------------------------------------------------------------------------- internals
@@ -195,6 +233,15 @@ def _event_id(instant: datetime, *parts: object) -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def _trusted_event(**fields: Any) -> Event:
+    """An Event from engine-made, JSON-safe values, without re-validating them."""
+    if not hasattr(Event, "__slots__"):
+        obj = object.__new__(Event)
+        object.__setattr__(obj, "__dict__", fields)
+        return obj
+    return Event(**fields)  # pragma: no cover - a slotted Event is built the checked way
 
 
 def _new_state(template: ClockState, **changes: Any) -> ClockState:
@@ -871,7 +918,7 @@ class SLAPolicy:
         target = plan.target
         st = cs.state
         if st == "idle":
-            return SLAStatus(
+            return _status(
                 metric=spec.metric,
                 state="idle",
                 clock="idle",
@@ -883,9 +930,10 @@ class SLAPolicy:
                 warnings=(),
                 escalations=(),
                 cycle=cs.cycle,
-                reason="not started",
                 at=at,
                 policy=self.name,
+                stopped_at=None,
+                paused_by=None,
             )
         if cs.target != target:
             cs = self._refresh(cs, target)
@@ -917,27 +965,16 @@ class SLAPolicy:
                 warnings.append(cp.fraction)  # type: ignore[arg-type]
             elif cp.kind == "escalation":
                 levels.append(cp.level)  # type: ignore[arg-type]
-        used = f"{_human(live)} of {_human(target)} used"
         if breached_at is not None:
             state = "breached"
-            over = _human(live - target)
-            if running:
-                reason = f"breached at {breached_at.isoformat()}, {over} overdue; still running"
-            elif st == "paused":
-                reason = f"breached at {breached_at.isoformat()}; paused: {self._pause_reason(spec, ticket)}"
-            else:
-                reason = f"breached at {breached_at.isoformat()}; stopped at {cs.stopped_at.isoformat()}"  # type: ignore[union-attr]
             due = breached_at
         elif running:
             state = "running"
-            reason = f"running: {used}, due {due.isoformat()}" if due is not None else f"running: {used}"
         elif st == "paused":
             state = "paused"
-            reason = f"paused: {self._pause_reason(spec, ticket)}; {used}"
         else:
             state = "met"
-            reason = f"met at {cs.stopped_at.isoformat()}: {used}"  # type: ignore[union-attr]
-        return SLAStatus(
+        return _status(
             metric=spec.metric,
             state=state,
             clock=st,
@@ -949,9 +986,10 @@ class SLAPolicy:
             warnings=tuple(warnings),
             escalations=tuple(levels),
             cycle=cs.cycle,
-            reason=reason,
             at=at,
             policy=self.name,
+            stopped_at=cs.stopped_at,
+            paused_by=self._pause_reason(spec, ticket) if st == "paused" else None,
         )
 
     def next_checkpoint(self, ticket: Ticket) -> datetime | None:
@@ -1073,19 +1111,21 @@ class SLAPolicy:
             e = cp.escalation
             assert e is not None
             data["level"] = cp.level
-            data["notify"] = [self._expand(r, ticket) for r in e.notify]
-            data["actions"] = [
-                {k: self._expand(v, ticket) if isinstance(v, str) else v for k, v in a.items()}
+            data["notify"] = tuple(self._expand(r, ticket) for r in e.notify)
+            data["actions"] = tuple(
+                MappingProxyType(
+                    {k: self._expand(v, ticket) if isinstance(v, str) else v for k, v in a.items()}
+                )
                 for a in e.actions()
-            ]
+            )
             if e.name:
                 data["name"] = e.name
-        return Event(
+        return _trusted_event(
             ticket_id=ticket.id,
             kind=_KIND_OF[cp.kind],
             actor=ACTOR,
             at=max(at, inst),
-            data=data,
+            data=MappingProxyType(data),
             version=ticket.version,
             tenant=ticket.tenant,
             id=_event_id(inst, ticket.id, metric, cycle, cp.key),
@@ -1143,12 +1183,12 @@ class SLAPolicy:
     def _replay(self, ticket: Ticket, events: Sequence[Event], until: datetime | None) -> Ticket:
         evs = [e for e in events if until is None or e.at <= until]
         created = any(e.kind == TICKET_CREATED for e in evs)
-        base = initial_ticket(ticket, evs)
+        base = initial_ticket(ticket, events)
         current = base
         if not created and (until is None or ticket.created_at <= until):
             current = self.start(base, ticket.created_at)
         sla = current.sla
-        for state, e in replay_states(ticket, evs):
+        for state, e in replay_states(base, evs):
             current = self.apply(replace_trusted(state, sla=sla), e)
             sla = current.sla
         return current

@@ -135,9 +135,9 @@ def advance(ticket: Ticket, event: Event) -> Ticket:
     return ticket
 
 
-def replay_states(ticket: Ticket, events: Sequence[Event]) -> Iterator[tuple[Ticket, Event]]:
-    """Each event with the ticket as it stood just after it."""
-    current = initial_ticket(ticket, events)
+def replay_states(initial: Ticket, events: Sequence[Event]) -> Iterator[tuple[Ticket, Event]]:
+    """Each event with the ticket (from ``initial``, see :func:`initial_ticket`) as it stood just after it."""
+    current = initial
     for e in events:
         current = advance(current, e)
         yield current, e
