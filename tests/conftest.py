@@ -22,3 +22,7 @@ settings.register_profile(
 )
 settings.register_profile("deep", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# A PostgreSQL server for the PostgresStore tests and the docs page that runs on one
+# (fixtures in tests/postgres_fixture.py; skipped where none can be started, never in CI).
+pytest_plugins = ["tests.postgres_fixture"]

@@ -236,3 +236,30 @@ def make_postgres_store(postgres_dsn: str) -> Iterator[Callable[..., Any]]:
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         for name in schemas:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+# The docs page that runs on PostgreSQL reads the server from HELPDESK_DSN and keeps its
+# tables in this schema; its docs test gets the session's server (or is skipped like the
+# other PostgreSQL tests) and a clean schema.
+DOCS_PAGE = "postgres-workers"
+DOCS_SCHEMA = "desk_demo"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_for_docs_page(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    if DOCS_PAGE not in request.node.nodeid or "test_docs" not in request.node.nodeid:
+        yield
+        return
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    import psycopg
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{DOCS_SCHEMA}" CASCADE')
+
+    drop()
+    monkeypatch.setenv("HELPDESK_DSN", dsn)
+    yield
+    drop()
