@@ -458,6 +458,17 @@ class TestGuards:
             wf.fire(ticket(status="open", status_kind="open"), "finish", at=T0, actor="li", workflow="x")
         assert ["context.workflow"] == paths(err)
 
+    def test_time_guard_needs_at(self) -> None:
+        """A guard on ages needs at: asking without one is a clear error, not a crash."""
+        wf = self.guarded(F.created_at.age_over(timedelta(hours=4)))
+        t = ticket(status="open", status_kind="open")
+        with pytest.raises(ValidationError) as err:
+            wf.allowed(t)
+        assert ["at"] == paths(err)
+        assert not wf.can(t, "finish", at=T0 + timedelta(hours=1))
+        assert wf.can(t, "finish", at=T0 + timedelta(hours=5))
+        assert "done" == wf.fire(t, "finish", at=T0 + timedelta(hours=5), actor="li")[0].status
+
     def test_naive_at_in_allowed(self) -> None:
         """Guards are not evaluated with a naive at."""
         wf = self.guarded(released)

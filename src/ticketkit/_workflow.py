@@ -821,6 +821,12 @@ class Workflow:
     ) -> str | None:
         guard = step.guard
         if isinstance(guard, Condition):
+            if at is None and guard.needs_at:
+                raise ValidationError.one(
+                    "at",
+                    f"the guard of {step.transition.trigger!r} compares with the current time; "
+                    "pass at=<aware datetime>",
+                )
             failure = guard.explain(ticket, at=at, context=ctx)
             return None if failure is None else f"guard failed: {failure}"
         assert guard is not None
