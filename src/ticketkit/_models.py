@@ -24,6 +24,7 @@ __all__ = [
     "AUTHOR_KINDS",
     "STATUS_KINDS",
     "Agent",
+    "ClockSegment",
     "ClockState",
     "Comment",
     "Customer",
@@ -474,14 +475,49 @@ class Link:
 
 
 @attrs.frozen(kw_only=True)
+class ClockSegment:
+    """One stretch of time an SLA clock ran, within its current cycle.
+
+    ``elapsed_before`` is the business time the clock had counted when the stretch
+    began at ``start``; ``end`` is when it paused or stopped (None while it runs).
+    Kept so that the instant any threshold was reached can be found again without
+    replaying events, whatever target applies later.
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> ClockSegment(start=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).end is None
+        True
+    """
+
+    start: datetime
+    end: datetime | None = None
+    elapsed_before: timedelta = timedelta(0)
+
+    def __attrs_post_init__(self) -> None:
+        me: Any = self
+        p = _Problems()
+        p.moment("start", me.start)
+        p.moment("end", me.end, optional=True)
+        p.duration("elapsed_before", me.elapsed_before)
+        p.raise_if_any()
+
+
+# Dict-backed like Ticket: the SLA engine makes a new clock state per event, and a
+# dict-backed object is copied with one C-level dict copy.
+@attrs.frozen(kw_only=True, slots=False)
 class ClockState:
     """Where one SLA clock stands, kept on the ticket so status needs no replay.
 
     ``elapsed`` is the business time counted up to ``running_since`` (or up to the
     pause or stop); while running, the live elapsed time is ``elapsed`` plus the
     business time since ``running_since``. ``cycle`` counts restarts of clocks that
-    restart (next response, periodic update). ``fired`` holds the keys of the
-    warnings, breaches and escalations already emitted for this cycle.
+    restart (next response, periodic update). ``segments`` are the stretches the
+    clock ran in this cycle. ``fired`` holds the keys of the warnings, breaches and
+    escalations already emitted for this cycle; ``carried`` those of earlier cycles
+    that fell due but were not emitted yet, as ``("<cycle>/<key>", instant)``.
+    ``target``, ``due_at`` and ``breached_at`` cache the deadline for the target
+    the clock was last updated with (the SLA engine recomputes them when the
+    target changes).
 
     Example:
         >>> from datetime import datetime, timezone
@@ -498,18 +534,38 @@ class ClockState:
     cycle: int = 0
     breached_at: datetime | None = None
     fired: frozenset[str] = attrs.field(default=frozenset(), converter=_to_str_set)
+    segments: tuple[ClockSegment, ...] = attrs.field(default=(), converter=_to_tuple)
+    carried: tuple[tuple[str, datetime], ...] = attrs.field(default=(), converter=_to_tuple)
+    target: timedelta | None = None
+    due_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
+        me: Any = self
         p = _Problems()
-        p.text("metric", self.metric, empty=False)
-        p.duration("elapsed", self.elapsed)
-        p.moment("running_since", self.running_since, optional=True)
-        p.moment("paused_since", self.paused_since, optional=True)
-        p.moment("stopped_at", self.stopped_at, optional=True)
-        p.moment("started_at", self.started_at, optional=True)
-        p.moment("breached_at", self.breached_at, optional=True)
-        p.integer("cycle", self.cycle, minimum=0)
-        p.str_set("fired", self.fired)
+        p.text("metric", me.metric, empty=False)
+        p.duration("elapsed", me.elapsed)
+        p.moment("running_since", me.running_since, optional=True)
+        p.moment("paused_since", me.paused_since, optional=True)
+        p.moment("stopped_at", me.stopped_at, optional=True)
+        p.moment("started_at", me.started_at, optional=True)
+        p.moment("breached_at", me.breached_at, optional=True)
+        p.moment("due_at", me.due_at, optional=True)
+        p.integer("cycle", me.cycle, minimum=0)
+        p.str_set("fired", me.fired)
+        p.instances("segments", me.segments, ClockSegment)
+        if not isinstance(me.carried, tuple):
+            p.add("carried", f"expected a list of [key, instant] pairs, got {me.carried!r}")
+        else:
+            for i, item in enumerate(me.carried):
+                if (
+                    not isinstance(item, tuple)
+                    or len(item) != 2
+                    or not isinstance(item[0], str)
+                    or aware_problem(item[1]) is not None
+                ):
+                    p.add(f"carried[{i}]", f"expected a [key, aware datetime] pair, got {item!r}")
+        if me.target is not None and not isinstance(me.target, timedelta):
+            p.add("target", f"expected a timedelta or None, got {me.target!r}")
         p.raise_if_any()
 
     @property
@@ -528,8 +584,9 @@ class ClockState:
 class SLAState:
     """The SLA clocks of one ticket: which policy applies and where each clock stands.
 
-    ``next_due_at`` is the earliest future instant at which a warning, breach or
-    escalation falls due; stores index it so a worker wakes exactly then.
+    ``next_due_at`` is the earliest instant at which a warning, breach or
+    escalation not yet emitted falls due; stores index it so a worker wakes
+    exactly then.
 
     Example:
         >>> SLAState(policy="standard").clocks
