@@ -51,8 +51,6 @@ GuardFn: TypeAlias = Callable[[Ticket, Mapping[str, Any]], bool]
 HookFn: TypeAlias = Callable[[Ticket, "Transition", Mapping[str, Any]], "Mapping[str, Any] | None"]
 """A hook callable: ``hook(ticket, transition, context) -> field changes or None``."""
 
-Guard: TypeAlias = "Condition | str | GuardFn | None"
-Hook: TypeAlias = "str | HookFn"
 
 ANY_STATE: Final = "*"
 """A transition ``source`` meaning every non-final state other than its ``dest``."""
