@@ -115,12 +115,12 @@ def bench_writes(n: int, batch: int, folder: Path) -> dict[str, float]:
     events = [created_event(t) for t in tickets]
 
     store = SQLiteStore(folder / "writes.db")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for k in range(0, n, batch):
         store.save_many(
             [(t, [e], None) for t, e in zip(tickets[k : k + batch], events[k : k + batch], strict=True)]
         )
-    create_s = time.perf_counter() - start
+    create_s, create_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     updated = [
         replace_trusted(
@@ -150,12 +150,12 @@ def bench_writes(n: int, batch: int, folder: Path) -> dict[str, float]:
         )
         for t in updated
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for k in range(0, n, batch):
         store.save_many(
             [(t, [e], 1) for t, e in zip(updated[k : k + batch], changes[k : k + batch], strict=True)]
         )
-    save_s = time.perf_counter() - start
+    save_s, save_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     # Agreement: what went in comes out.
     for i in (0, n // 2, n - 1):
@@ -170,7 +170,7 @@ def bench_writes(n: int, batch: int, folder: Path) -> dict[str, float]:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("CREATE TABLE kv (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
     conn.execute("CREATE TABLE ev (seq INTEGER PRIMARY KEY, ticket_id TEXT, body TEXT)")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for k in range(0, n, batch):
         conn.execute("BEGIN")
         conn.executemany(
@@ -182,10 +182,17 @@ def bench_writes(n: int, batch: int, folder: Path) -> dict[str, float]:
             [(e.ticket_id, json.dumps(to_dict(e), ensure_ascii=False)) for e in events[k : k + batch]],
         )
         conn.execute("COMMIT")
-    peer_s = time.perf_counter() - start
+    peer_s, peer_cpu = time.perf_counter() - start, time.process_time() - cpu
     assert n == conn.execute("SELECT COUNT(*) FROM kv").fetchone()[0]
     conn.close()
-    return {"create_s": create_s, "save_s": save_s, "peer_s": peer_s}
+    return {
+        "create_s": create_s,
+        "save_s": save_s,
+        "peer_s": peer_s,
+        "create_cpu": create_cpu,
+        "save_cpu": save_cpu,
+        "peer_cpu": peer_cpu,
+    }
 
 
 # --------------------------------------------------------------------------- 2. due query
@@ -220,13 +227,17 @@ def bench_due(total: int, due: int, repeats: int, folder: Path) -> dict[str, flo
         found.sort(key=lambda t: (t.next_due_at, t.id))
         return [t.id for t in found[:due]]
 
+    cold = SQLiteStore(folder / "due.db", cache_size=0)  # decodes every ticket every time
+    cold_ms, cold_result = median_ms(lambda: cold.due(at, limit=due), repeats)
+    cold.close()
+    sq.due(at, limit=due)  # fill the decode cache, as a worker's earlier ticks would
     sq_ms, sq_result = median_ms(lambda: sq.due(at, limit=due), repeats)
     mem_ms, mem_result = median_ms(lambda: mem.due(at, limit=due), repeats)
     ref_ms, ref_ids = median_ms(reference, max(1, repeats // 3))
     assert ref_ids == [t.id for t in sq_result] == [t.id for t in mem_result]
-    assert sq_result == mem_result
+    assert sq_result == mem_result == cold_result
     sq.close()
-    return {"load_s": load_s, "sqlite_ms": sq_ms, "memory_ms": mem_ms, "scan_ms": ref_ms}
+    return {"load_s": load_s, "cold_ms": cold_ms, "sqlite_ms": sq_ms, "memory_ms": mem_ms, "scan_ms": ref_ms}
 
 
 # --------------------------------------------------------------------------- 3. memory
@@ -288,25 +299,33 @@ def main(argv: list[str] | None = None) -> int:
     r = run(**sizes, repeats=args.repeats)
     w, d, m = r["writes"], r["due"], r["memory"]
     n = sizes["writes"]
-    print(f"SQLiteStore writes, {n:,} tickets, batches of 1,000:")
-    print(f"  create with events  {w['create_s']:7.2f} s  {w['create_s'] / n * 1e6:6.1f} µs/ticket")
-    print(f"  save with events    {w['save_s']:7.2f} s  {w['save_s'] / n * 1e6:6.1f} µs/ticket")
+    print(f"SQLiteStore writes, {n:,} tickets, batches of 1,000 (wall time, and CPU time of this process):")
+    for label, key in (
+        ("create with events", "create"),
+        ("save with events  ", "save"),
+        ("peer: bare sqlite3", "peer"),
+    ):
+        print(
+            f"  {label}  {w[key + '_s']:7.2f} s  {w[key + '_s'] / n * 1e6:6.1f} µs/ticket"
+            f"   CPU {w[key + '_cpu']:6.2f} s  {w[key + '_cpu'] / n * 1e6:6.1f} µs/ticket"
+        )
     print(
-        f"  peer: bare sqlite3  {w['peer_s']:7.2f} s  {w['peer_s'] / n * 1e6:6.1f} µs/ticket"
-        f"   (create costs {w['create_s'] / w['peer_s']:.2f}x the bare floor)"
+        f"  in CPU, create costs {w['create_cpu'] / w['peer_cpu']:.2f}x and save "
+        f"{w['save_cpu'] / w['peer_cpu']:.2f}x the bare floor"
     )
     print(f"due query, {sizes['due_total']:,} tickets, {sizes['due']:,} due (median of {args.repeats}):")
     print(f"  (loading the SQLite file took {d['load_s']:.1f} s)")
-    print(f"  SQLiteStore.due     {d['sqlite_ms']:8.2f} ms")
+    print(f"  SQLiteStore.due     {d['cold_ms']:8.2f} ms   cold: every ticket decoded from JSON")
+    print(f"  SQLiteStore.due     {d['sqlite_ms']:8.2f} ms   warm: unchanged tickets from the decode cache")
     print(f"  InMemoryStore.due   {d['memory_ms']:8.2f} ms")
     print(
-        f"  full scan (ref.)    {d['scan_ms']:8.2f} ms   (SQLite {d['scan_ms'] / d['sqlite_ms']:.0f}x, "
+        f"  full scan (ref.)    {d['scan_ms']:8.2f} ms   (SQLite cold {d['scan_ms'] / d['cold_ms']:.0f}x, "
         f"memory {d['scan_ms'] / d['memory_ms']:.0f}x faster than scanning)"
     )
     print(f"InMemoryStore, {sizes['memory']:,} tickets with one event each (tracemalloc):")
     print(f"  held in memory      {m['bytes']:8.0f} bytes/ticket (ticket value, its event, store structures)")
     print(f"  the same as JSON    {m['json_bytes']:8.0f} bytes/ticket")
-    ok = w["create_s"] < 10 and w["save_s"] < 10 and d["sqlite_ms"] < 50
+    ok = w["create_s"] < 10 and w["save_s"] < 10 and d["cold_ms"] < 50
     if not args.quick:
         print("targets (writes < 10 s, due < 50 ms):", "met" if ok else "NOT met")
     return 0

@@ -89,8 +89,8 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
     2: (
         "CREATE INDEX tickets_updated ON tickets (updated_us, id)",
-        "CREATE INDEX tickets_team ON tickets (team, status_kind)",
-        "CREATE INDEX tickets_assignee ON tickets (assignee, status_kind)",
+        "CREATE INDEX tickets_team ON tickets (team)",
+        "CREATE INDEX tickets_assignee ON tickets (assignee)",
         "CREATE INDEX tickets_customer ON tickets (customer)",
         "CREATE INDEX tickets_parent ON tickets (parent_id)",
     ),
@@ -135,15 +135,12 @@ def _row(ticket: Ticket) -> tuple[Any, ...]:
     )
 
 
-_TAGS: Final = 14  # index of the tags column in _row()
+_COLUMNS: Final = tuple(c.strip() for c in _UPSERT_COLUMNS.split(","))
+_TENANT, _VERSION, _TAGS, _BODY = 0, 1, 14, 15  # positions in _COLUMNS and _row()
+_COLUMNS_BUT_BODY: Final = ", ".join(_COLUMNS[:_BODY])
 _Prepared: TypeAlias = "tuple[Ticket, tuple[Any, ...], list[tuple[str, str]], int | None]"
 
 _INSERT: Final = f"INSERT INTO tickets ({_UPSERT_COLUMNS}, id) VALUES ({', '.join('?' * 17)})"
-_UPDATE: Final = (
-    "UPDATE tickets SET "
-    + ", ".join(f"{c.strip()} = ?" for c in _UPSERT_COLUMNS.split(","))
-    + " WHERE id = ? AND version = ? AND tenant = ?"
-)
 
 
 def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
@@ -173,7 +170,9 @@ class SQLiteStore(TicketStore):
 
     ``path`` is a file in an existing folder (created when missing) or
     ``":memory:"``. The file is put in WAL mode; ``timeout`` is how long a
-    writer waits for another one (``busy_timeout``). A file written by an older
+    writer waits for another one (``busy_timeout``). Up to ``cache_size``
+    decoded tickets are kept, keyed by their stored JSON, so reading an
+    unchanged ticket again skips decoding (0 turns this off). A file written by an older
     ticketkit is migrated forward; a file from a newer one, a file that is not an
     SQLite database, or a database of something else is refused with a
     ``ValidationError`` and left untouched.
@@ -193,7 +192,9 @@ class SQLiteStore(TicketStore):
         True
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, cache_size: int = 2048
+    ) -> None:
         self._memory = str(path) == ":memory:"
         self._path = str(path) if self._memory else os.fspath(Path(path).expanduser())
         self._timeout = timeout
@@ -204,6 +205,11 @@ class SQLiteStore(TicketStore):
         weakref.finalize(self, _close_all, self._conns)
         self._guard = threading.RLock()  # serialises the single ":memory:" connection
         self._closed = False
+        # Tickets decoded from row JSON, keyed by that JSON: equal text is an equal
+        # (immutable) ticket, so a hit is always right, whoever wrote the row.
+        self._cache_size = cache_size
+        self._cache: dict[str, Ticket] = {}
+        self._cache_lock = threading.Lock()
         if not self._memory:
             self._check_path(Path(self._path))
         conn = self._conn()
@@ -302,6 +308,17 @@ class SQLiteStore(TicketStore):
             self._closed = True
             _close_all(self._conns)
 
+    def _ticket(self, body: str) -> Ticket:
+        ticket = self._cache.get(body)
+        if ticket is None:
+            ticket = parse_ticket_json(body)
+            if self._cache_size > 0:
+                with self._cache_lock:
+                    if len(self._cache) >= self._cache_size:
+                        del self._cache[next(iter(self._cache))]
+                    self._cache[body] = ticket
+        return ticket
+
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
@@ -351,23 +368,23 @@ class SQLiteStore(TicketStore):
         """Write prepared changes inside the caller's transaction; raise before any conflict lands."""
         creates = [p for p in prepared if p[3] is None]
         updates = [p for p in prepared if p[3] is not None]
-        old: dict[str, tuple[int, str, str]] = {}
+        old: dict[str, tuple[Any, ...]] = {}
         update_ids = [p[0].id for p in updates]
         for k in range(0, len(update_ids), 500):
             chunk = update_ids[k : k + 500]
-            sql = f"SELECT id, version, tenant, tags FROM tickets WHERE id IN ({', '.join('?' * len(chunk))})"
-            for tid, version, tenant, tags in conn.execute(sql, chunk):
-                old[tid] = (version, tenant, tags)
+            sql = f"SELECT id, {_COLUMNS_BUT_BODY} FROM tickets WHERE id IN ({', '.join('?' * len(chunk))})"
+            for row in conn.execute(sql, chunk):
+                old[row[0]] = row[1:]
         for ticket, _, _, expected in updates:
             stored = old.get(ticket.id)
             if stored is None:
                 raise ConflictError(ticket.id, expected, None)
-            if stored[0] != expected:
-                raise ConflictError(ticket.id, expected, stored[0])
-            if stored[1] != ticket.tenant:
+            if stored[_VERSION] != expected:
+                raise ConflictError(ticket.id, expected, stored[_VERSION])
+            if stored[_TENANT] != ticket.tenant:
                 raise ValidationError.one(
                     "ticket.tenant",
-                    f"ticket {ticket.id!r} belongs to tenant {stored[1]!r}; "
+                    f"ticket {ticket.id!r} belongs to tenant {stored[_TENANT]!r}; "
                     f"it cannot move to {ticket.tenant!r}",
                 )
         if creates:
@@ -381,9 +398,17 @@ class SQLiteStore(TicketStore):
                             ticket.id, None, found[0], detail="a ticket with this id exists already"
                         ) from None
                 raise
-        if updates:
-            conn.executemany(_UPDATE, [(*p[1], p[3], p[0].tenant) for p in updates])
-        retag = [p[0] for p in updates if old[p[0].id][2] != p[1][_TAGS]]
+        # Set only the columns that changed, grouped by which ones: SQLite then touches
+        # only the indexes on those columns (a status change leaves most of them alone).
+        groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+        for ticket, row, _, expected in updates:
+            before = old[ticket.id]
+            changed = (*(i for i in range(_BODY) if row[i] != before[i]), _BODY)
+            groups.setdefault(changed, []).append((*(row[i] for i in changed), ticket.id, expected))
+        for changed, params in groups.items():
+            sets = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
+            conn.executemany(f"UPDATE tickets SET {sets} WHERE id = ? AND version = ?", params)
+        retag = [p[0] for p in updates if old[p[0].id][_TAGS] != p[1][_TAGS]]
         if retag:
             conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", [(t.id,) for t in retag])
         tag_rows = [(t.id, g) for t in (*(p[0] for p in creates), *retag) for g in t.tags]
@@ -471,7 +496,7 @@ class SQLiteStore(TicketStore):
         claimed = []
         with self._write() as conn:
             for row in self._due_rows(conn, instant_key(at), limit, tenant):
-                ticket = parse_ticket_json(row[0])
+                ticket = self._ticket(row[0])
                 claimed.append(leased(ticket, until))
             self._apply(conn, self._prepare([(t, (), t.version - 1) for t in claimed]))
         return claimed
@@ -493,7 +518,7 @@ class SQLiteStore(TicketStore):
             row = conn.execute("SELECT body, tenant FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None or (tenant is not None and row[1] != tenant):
             raise NotFoundError("ticket", ticket_id)
-        return parse_ticket_json(row[0])
+        return self._ticket(row[0])
 
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
         """The ticket's events in stored order (see :meth:`TicketStore.events`).
@@ -528,7 +553,7 @@ class SQLiteStore(TicketStore):
                 rows = conn.execute("SELECT body FROM tickets").fetchall()
             else:
                 rows = conn.execute("SELECT body FROM tickets WHERE tenant = ?", (tenant,)).fetchall()
-        return (parse_ticket_json(r[0]) for r in rows)
+        return (self._ticket(r[0]) for r in rows)
 
     @staticmethod
     def _where(query: Query) -> tuple[list[str], list[Any]]:
@@ -591,7 +616,7 @@ class SQLiteStore(TicketStore):
         sql = f"SELECT body FROM tickets {where} {order} LIMIT ?"
         with self._read() as conn:
             rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
-        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+        return query.make_page([self._ticket(r[0]) for r in rows])
 
     def run_count(self, query: Query) -> int:
         """Count for a checked query with one SELECT COUNT(*)."""
@@ -620,7 +645,7 @@ class SQLiteStore(TicketStore):
         check_due_args(at, limit)
         with self._read() as conn:
             rows = self._due_rows(conn, instant_key(at), limit, tenant)
-        return [parse_ticket_json(r[0]) for r in rows]
+        return [self._ticket(r[0]) for r in rows]
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write everything (of ``tenant``) as JSON Lines from one consistent snapshot.
