@@ -463,7 +463,7 @@ class Report(Generic[R]):
         """
         try:
             pd = importlib.import_module("pandas")
-        except ImportError as exc:  # pragma: no cover - exercised with pandas hidden
+        except ImportError as exc:
             raise ImportError(
                 "Report.to_pandas() needs pandas, which is not installed: pip install 'ticketkit[pandas]'"
             ) from exc
@@ -553,7 +553,7 @@ class Report(Generic[R]):
         """
         try:
             from matplotlib.figure import Figure  # noqa: PLC0415 - optional extra
-        except ImportError as exc:  # pragma: no cover - exercised with matplotlib hidden
+        except ImportError as exc:
             raise ImportError(
                 "Report.plot() needs matplotlib, which is not installed: pip install 'ticketkit[plot]'"
             ) from exc
