@@ -19,6 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
@@ -173,10 +174,15 @@ def _unknown_field_message(path: object) -> str:
 # --------------------------------------------------------------------------- getters
 
 
+_PLAIN_MAPPINGS: Final[frozenset[Any]] = frozenset({dict, MappingProxyType})
+
+
 def _step(obj: Any, key: str) -> Any:
     """One step down a path inside JSON-like data or an attrs value (events in context)."""
     if obj is None:
         return None
+    if obj.__class__ in _PLAIN_MAPPINGS:
+        return obj.get(key)
     if isinstance(obj, Mapping):
         return obj.get(key)
     if isinstance(obj, list | tuple):
@@ -193,7 +199,7 @@ def _walker(keys: tuple[str, ...]) -> Callable[[Any], Any]:
         (k,) = keys
 
         def walk1(obj: Any) -> Any:
-            if isinstance(obj, Mapping):
+            if obj.__class__ in _PLAIN_MAPPINGS:  # skips the slow ABC check for the usual case
                 return obj.get(k)
             return _step(obj, k)
 

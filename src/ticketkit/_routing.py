@@ -638,14 +638,15 @@ class Decision:
     fallback: str | None = None
     tie_break: str = ""
     _trace: Any = attrs.field(default=None, eq=False, repr=False)
-    _cache: list[DecisionRecord] = attrs.field(factory=list, eq=False, repr=False)
+    _cache: DecisionRecord | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def record(self) -> DecisionRecord:
         """The full decision record (computed once, on first access)."""
-        if not self._cache:
-            self._cache.append(_build_record(self))
-        return self._cache[0]
+        if self._cache is None:
+            object.__setattr__(self, "_cache", _build_record(self))
+        assert self._cache is not None
+        return self._cache
 
     def apply(self, ticket: Ticket) -> Ticket:
         """The ticket with the decision's changes made (SLA policy is left to the caller).
@@ -916,6 +917,7 @@ class Router:
         init=False, eq=False, hash=False, repr=False
     )
     _simple: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _sets: tuple[RuleChanges | None, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         out = self._problems()
@@ -943,6 +945,7 @@ class Router:
             },
         )
         setter(self, "_simple", all(r.stop for r in self.rules))
+        setter(self, "_sets", tuple(r.set if r.set else None for r in self.rules))
 
     def _problems(self) -> list[ErrorDetail]:
         out: list[ErrorDetail] = []
@@ -1151,6 +1154,17 @@ class Router:
             >>> d.team, d.fallback
             ('triage', 'no rule assigned it: fallback team')
         """
+        return self._route(ticket, at, load, context, last_agent, self.cursor)
+
+    def _route(  # noqa: PLR0917 - the hot path: positional arguments are cheaper
+        self,
+        ticket: Ticket,
+        at: datetime,
+        load: Mapping[str, int] | None,
+        context: Mapping[str, Any] | None,
+        last_agent: str | None,
+        cursor: RoundRobinCursor,
+    ) -> Decision:
         if at.__class__ is not datetime or at.tzinfo is None:
             require_aware(at, "at")
         work = ticket
@@ -1180,8 +1194,8 @@ class Router:
         changes: dict[str, Any] = {}
         if matched:
             for i in matched:
-                s = self.rules[i].set
-                if s:
+                s = self._sets[i]
+                if s is not None:
                     if s.priority is not None:
                         changes["priority"] = s.priority
                     if s.category is not None:
@@ -1191,7 +1205,7 @@ class Router:
                     if s.sla_policy is not None:
                         changes["sla_policy"] = s.sla_policy
         team, agent, fallback, tie, cands = self._assign(
-            work, assign_at=assign_at, at=at, ctx=context, load=load, last_agent=last_agent
+            work, assign_at=assign_at, at=at, ctx=context, load=load, last_agent=last_agent, cursor=cursor
         )
         if team != ticket.team:
             changes["team"] = team
@@ -1200,7 +1214,11 @@ class Router:
         for k in ("priority", "category", "tags"):
             if k in changes and changes[k] == getattr(ticket, k):
                 del changes[k]
-        names = tuple(self.rules[i].name for i in matched)
+        names = (
+            (self.rules[matched[0]].name,)
+            if len(matched) == 1
+            else tuple(self.rules[i].name for i in matched)
+        )
         return Decision(
             team=team,
             agent=agent,
@@ -1221,6 +1239,7 @@ class Router:
         ctx: Mapping[str, Any] | None,
         load: Mapping[str, int] | None,
         last_agent: str | None,
+        cursor: RoundRobinCursor,
     ) -> tuple[str | None, str | None, str | None, str, tuple[tuple[str, str, int, int, str | None], ...]]:
         """(team, agent, fallback reason, tie-break, candidates as tuples)."""
         if assign_at < 0:
@@ -1246,12 +1265,20 @@ class Router:
         if assign.strategy == "queue" and assign.agent is None:
             return team, None, None, "strategy queue: the team's queue", ()
         cands: list[tuple[str, str, int, int, str | None]] = []
-        agent, tie = self._pick(team, assign=assign, at=at, load=load, last_agent=last_agent, cands=cands)
+        agent, tie = self._pick(
+            team, assign=assign, at=at, load=load, last_agent=last_agent, cands=cands, cursor=cursor
+        )
         if agent is not None:
             return team, agent, None, tie, tuple(cands)
         if assign.overflow is not None:
             agent, tie = self._pick(
-                assign.overflow, assign=assign, at=at, load=load, last_agent=last_agent, cands=cands
+                assign.overflow,
+                assign=assign,
+                at=at,
+                load=load,
+                last_agent=last_agent,
+                cands=cands,
+                cursor=cursor,
             )
             reason = f"nobody in {team!r} can take it: overflow team {assign.overflow!r}"
             if agent is None:
@@ -1275,6 +1302,7 @@ class Router:
         load: Mapping[str, int] | None,
         last_agent: str | None,
         cands: list[tuple[str, str, int, int, str | None]],
+        cursor: RoundRobinCursor,
     ) -> tuple[str | None, str]:
         roster = self._rosters.get(team, ())
         statuses = self.available_statuses
@@ -1292,11 +1320,11 @@ class Router:
                 if open_now is None:
                     open_now = shifts[a.shift] = bool(self.calendars[a.shift].is_open(at))
                 if not open_now:
-                    why = f"off shift ({a.shift})"
+                    why = _OFF_SHIFT
             if why is None and n >= a.capacity:
-                why = f"at capacity ({n}/{a.capacity})"
+                why = _AT_CAPACITY
             if why is None and required and not required <= a.skills:
-                why = "missing skill: " + ", ".join(sorted(required - a.skills))
+                why = _MISSING_SKILL
             cands.append((a.id, team, n, a.capacity, why))
             if why is None:
                 eligible.append(a)
@@ -1319,7 +1347,7 @@ class Router:
         else:
             note = ""
         if strategy in ("round_robin", "queue"):
-            chosen = self.cursor.next_agent(team, [a.id for a in eligible])
+            chosen = cursor.next_agent(team, [a.id for a in eligible])
             return chosen, note + "round-robin"
         if strategy == "skills":  # the most specialised agents first, then the least loaded
             extra = min(len(a.skills - required) for a in eligible)
@@ -1336,7 +1364,7 @@ class Router:
                 tied.append(a.id)
         if len(tied) == 1:
             return tied[0], note + f"least loaded ({best:.0%} of capacity)"
-        chosen = self.cursor.next_agent(team, tied)
+        chosen = cursor.next_agent(team, tied)
         return (
             chosen,
             note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
@@ -1377,8 +1405,7 @@ class Router:
             fallback: no rule assigned it: fallback team
             changes: team='desk'
         """
-        frozen = attrs.evolve(self, cursor=_PeekCursor(self.cursor))
-        return frozen.route(ticket, at=at, load=load, context=context, last_agent=last_agent).record
+        return self._route(ticket, at, load, context, last_agent, _PeekCursor(self.cursor)).record
 
     def check(self) -> list[RouterFinding]:
         """Static checks: shadowed and unsatisfiable rules, teams nobody staffs, no fallback.
@@ -1465,6 +1492,24 @@ def _apply_set(ticket: Ticket, s: RuleChanges) -> Ticket:
     return replace_trusted(ticket, **changes) if changes else ticket
 
 
+_OFF_SHIFT: Final = "\x00off shift"
+_AT_CAPACITY: Final = "\x00at capacity"
+_MISSING_SKILL: Final = "\x00missing skill"
+
+
+def _reason(
+    router: Router, agent: str, load: int, capacity: int, why: str | None, *, skills: frozenset[str]
+) -> str | None:
+    """The readable reason for an exclusion code recorded on the hot path."""
+    if why == _OFF_SHIFT:
+        return f"off shift ({router._agent_by_id[agent].shift})"
+    if why == _AT_CAPACITY:
+        return f"at capacity ({load}/{capacity})"
+    if why == _MISSING_SKILL:
+        return "missing skill: " + ", ".join(sorted(skills - router._agent_by_id[agent].skills))
+    return why
+
+
 def _build_record(decision: Decision) -> DecisionRecord:
     router, ticket, at, ctx, matched, cands, assign_at = decision._trace
     trials: list[RuleTrial] = []
@@ -1493,6 +1538,8 @@ def _build_record(decision: Decision) -> DecisionRecord:
     else:
         source = "fallback" if router.fallback is not None else "unchanged"
         strategy = None
+    assign = router.rules[assign_at].assign if assign_at >= 0 else None
+    skills = assign.skills if assign is not None else frozenset()
     if decision.fallback and assign_at >= 0 and decision.team != (rule.assign.team if rule.assign else None):
         source += " -> fallback"
     return DecisionRecord(
@@ -1504,7 +1551,10 @@ def _build_record(decision: Decision) -> DecisionRecord:
         agent=decision.agent,
         strategy=strategy,
         candidates=tuple(
-            Candidate(agent=a, team=t, load=n, capacity=c, excluded=w) for a, t, n, c, w in cands
+            Candidate(
+                agent=a, team=t, load=n, capacity=c, excluded=_reason(router, a, n, c, w, skills=skills)
+            )
+            for a, t, n, c, w in cands
         ),
         tie_break=decision.tie_break,
         fallback=decision.fallback,
