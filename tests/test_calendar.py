@@ -159,6 +159,13 @@ class TestInputs:
             BusinessCalendar.always_open().is_open(value)  # type: ignore[arg-type]
         assert ["at"] == paths(exc)
 
+    @pytest.mark.parametrize("value", [date(2025, 1, 1), time(9, tzinfo=UTC), datetime(2025, 1, 1), None])
+    def test_between_not_aware(self, value: object) -> None:
+        """between names a bad first argument too."""
+        with pytest.raises(ValidationError) as exc:
+            BusinessCalendar.always_open().between(value, utc(2025, 1, 1))  # type: ignore[arg-type]
+        assert ["a"] == paths(exc)
+
     def test_duration_forms(self) -> None:
         """Durations may be timedeltas, seconds or duration strings."""
         cal = BusinessCalendar.always_open()

@@ -61,6 +61,7 @@ _K_MAX = (date.max.toordinal() - date(1970, 1, 1).toordinal()) * 86400 // CHUNK_
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
 _FLOAT_EXACT = 2**52
 _ONE_US = timedelta(microseconds=1)  # timedelta * int is the quickest way to make one
+_ZERO = timedelta(0)
 _MIN_ORD = date.min.toordinal() + 2
 _MAX_ORD = date.max.toordinal() - 2
 _Week = tuple[tuple[Window, ...], ...]
@@ -90,21 +91,31 @@ class _Chunk:
         self.total = acc
 
 
+# utcoffset() timedelta -> microseconds; zoneinfo hands out the same few offsets over and over.
+_OFFSETS: dict[timedelta | None, int] = {}
+
+
+def _offset_us(o: timedelta | None, value: Any, path: str) -> int:
+    if o is None:
+        require_aware(value, path)
+        raise AssertionError  # pragma: no cover - require_aware raised
+    us = (o.days * DAY + o.seconds) * _US + o.microseconds
+    if len(_OFFSETS) < 4096:
+        _OFFSETS[o] = us
+    return us
+
+
 def _to_us(value: Any, path: str) -> int:
     """Epoch microseconds of an aware datetime, in exact integer arithmetic."""
     try:
         o = value.utcoffset()
-        if o is None:
-            require_aware(value, path)
+        off = _OFFSETS.get(o)
+        if off is None:
+            off = _offset_us(o, value, path)
         seconds: int = (
-            (value.toordinal() - _EPOCH_ORD) * DAY
-            + value.hour * 3600
-            + value.minute * 60
-            + value.second
-            - o.days * DAY
-            - o.seconds
+            (value.toordinal() - _EPOCH_ORD) * DAY + value.hour * 3600 + value.minute * 60 + value.second
         )
-        return seconds * _US + value.microsecond - o.microseconds  # type: ignore[no-any-return]
+        return seconds * _US + value.microsecond - off  # type: ignore[no-any-return]
     except AttributeError:
         require_aware(value, path)
         raise  # pragma: no cover - require_aware raised
@@ -693,11 +704,37 @@ class BusinessCalendar:
             ... )
             datetime.timedelta(seconds=7200)
         """
-        ta = _to_us(a, "a")
+        # _to_us and the one-chunk case of _between_us, inlined: this is the hot path.
+        try:
+            o = a.utcoffset()
+            off = _OFFSETS.get(o)
+            if off is None:
+                off = _offset_us(o, a, "a")
+            ta = (
+                ((a.toordinal() - _EPOCH_ORD) * DAY + a.hour * 3600 + a.minute * 60 + a.second) * _US
+                + a.microsecond
+                - off
+            )
+        except AttributeError:
+            ta = _to_us(a, "a")
         tb = _to_us(b, "b")
-        if tb >= ta:
+        if tb < ta:
+            return _ONE_US * -self._between_us(tb, ta)
+        k = ta // CHUNK_US
+        if k != tb // CHUNK_US:
             return _ONE_US * self._between_us(ta, tb)
-        return _ONE_US * -self._between_us(tb, ta)
+        c = self._chunks.get(k) or self._build(k)
+        starts, ends, cum = c.starts, c.ends, c.cum
+        i = bisect_right(starts, tb) - 1
+        if i < 0:
+            return _ZERO
+        e = ends[i]
+        fb = cum[i] + (tb if tb < e else e) - starts[i]
+        i = bisect_right(starts, ta, 0, i + 1) - 1
+        if i < 0:
+            return _ONE_US * fb
+        e = ends[i]
+        return _ONE_US * (fb - cum[i] - (ta if ta < e else e) + starts[i])
 
     def is_open(self, at: datetime) -> bool:
         """Whether the business is open at the instant ``at`` (windows are ``[start, end)``).
