@@ -122,6 +122,30 @@ class TestOpening:
             store.get("T0001")
 
 
+class TestAtomicity:
+    def test_a_failure_midway_rolls_back_the_whole_save(self, tmp_path: Path) -> None:
+        """When the database fails on the second event, the ticket and the first event are not written."""
+        path = tmp_path / "desk.db"
+        store = SQLiteStore(path)
+        t1 = store.create(ticket())
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.body LIKE '%\"boom\"%' "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+        conn.commit()
+        conn.close()
+        t2 = attrs.evolve(t1, status="open", version=2)
+        ok = Event(ticket_id=t1.id, kind="fine", actor="system", at=T0, version=2)
+        boom = Event(ticket_id=t1.id, kind="boom", actor="system", at=T0, version=2)
+        with pytest.raises(sqlite3.IntegrityError):
+            store.save(t2, [ok, boom], 1)
+        assert t1 == store.get(t1.id)
+        assert [] == store.events(t1.id)
+        assert t2 == store.save(t2, [ok], 1)  # the store is usable afterwards
+        store.close()
+
+
 # --------------------------------------------------------------------------- two processes
 
 
