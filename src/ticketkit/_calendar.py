@@ -19,6 +19,8 @@ means its first occurrence; a wall time the clocks skip means the instant they j
 
 from __future__ import annotations
 
+import difflib
+import zoneinfo
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -136,11 +138,9 @@ def _zone(value: object, problems: list[ErrorDetail]) -> ZoneInfo | None:
             return ZoneInfo(value.strip())
         except (ZoneInfoNotFoundError, ValueError):
             pass
-        problems.append(
-            ErrorDetail(
-                "tz", f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai' or 'UTC'"
-            )
-        )
+        close = difflib.get_close_matches(value.strip(), zoneinfo.available_timezones(), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as 'Asia/Shanghai' or 'UTC'"
+        problems.append(ErrorDetail("tz", f"unknown time zone {value!r}; {hint}"))
         return None
     problems.append(ErrorDetail("tz", f"expected an IANA time zone name or a ZoneInfo, got {value!r}"))
     return None

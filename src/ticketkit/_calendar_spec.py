@@ -6,6 +6,7 @@ the path of the offending value, so a bad definition is reported all at once.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
@@ -48,10 +49,12 @@ def parse_days(key: object, path: str, problems: list[ErrorDetail]) -> list[int]
         nums = [_DAY_ALIASES.get(b) for b in bounds]
         if len(bounds) > 2 or any(n is None for n in nums):
             bad = next((b for b, n in zip(bounds, nums, strict=True) if n is None), part)
+            close = difflib.get_close_matches(bad, DAY_NAMES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
                 ErrorDetail(
                     path,
-                    f"unknown weekday {bad!r} in {key!r} (expected mon, tue, wed, thu, fri, sat, sun, "
+                    f"unknown weekday {bad!r} in {key!r}{hint} (expected mon, tue, wed, thu, fri, sat, sun, "
                     "a range such as 'mon-fri', a list such as 'sat,sun', or 'daily')",
                 )
             )
