@@ -86,8 +86,8 @@ class InMemoryCursor:
 
     Example:
         >>> c = InMemoryCursor()
-        >>> [c.next_agent("t", ["a", "b", "c"]) for _ in range(4)]
-        ['a', 'b', 'c', 'a']
+        >>> " ".join(c.next_agent("t", ["a", "b", "c"]) for _ in range(4))
+        'a b c a'
         >>> c.next_agent("t", ["a", "c"])  # b is away: after 'a' comes 'c'
         'c'
     """
@@ -145,7 +145,7 @@ def _to_str_set(value: Any) -> Any:
 class Assign:
     """Where a matching rule sends a ticket: a team (or the field naming it) and how to pick an agent.
 
-    Args:
+    Attributes:
         team: the team id.
         team_ref: a field path whose value is the team id (``customer.store``), so one
             rule sends each shop's tickets to that shop's team.
@@ -860,7 +860,7 @@ def _cross_problems(
 class Router:
     """Ordered rules, the agents and teams they route to, and a fallback team.
 
-    Args:
+    Attributes:
         rules: tried in order; see :class:`Rule`.
         agents: who can take tickets (their ``teams``, ``skills``, ``capacity``,
             ``status``, ``shift``).

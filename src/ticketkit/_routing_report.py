@@ -389,8 +389,8 @@ def compare(
         ...     for c in ("exam-result", "billing")
         ... ]
         >>> c = compare(old, new, ts)
-        >>> [(ch.before[0], ch.after[0]) for ch in c.changes]
-        [('desk', 'lab')]
+        >>> len(c.changes), c.changes[0].before[0], c.changes[0].after[0]
+        (1, 'desk', 'lab')
     """
     items = list(tickets)
     a = simulate(router_a, items, at=at, load=load)
