@@ -187,3 +187,88 @@ class TestConcurrentTickers:
         assert len(emitted) == len(set(emitted))
         assert 15 * 6 == len(emitted)
         assert set(ids) == {e[0] for e in emitted}
+
+
+class TestSweepEdges:
+    def test_user_write_between_claim_and_save(self) -> None:
+        """A change saved while the sweep holds a claim wins; the sweep applies itself on top."""
+        desk, clock, rec = make()
+        t = desk.open(subject="x", team="after-sales")
+        other, _, _ = make(desk.store, clock)
+        original = desk.store.claim_due
+
+        def claim_then_race(*args: object, **kwargs: object) -> list[tk.Ticket]:
+            claimed = original(*args, **kwargs)  # type: ignore[arg-type]
+            other.tag(t.id, "racer", actor=ADMIN)
+            return claimed
+
+        desk.store.claim_due = claim_then_race  # type: ignore[method-assign]
+        clock.advance(timedelta(hours=3))
+        emitted = desk.tick()
+        final = desk.get(t.id, actor=ADMIN)
+        assert (["sla.warning", "sla.breached"], {"racer"}) == ([e.kind for e in emitted], set(final.tags))
+        assert 2 == len([n for n in rec.sent if n.kind.startswith("sla.")])
+
+    def test_unknown_policy_clears_checkpoint(self) -> None:
+        """A ticket whose policy is no longer configured stops falling due."""
+        desk, clock, _ = make()
+        desk.open(subject="x")
+        bare = tk.Helpdesk(store=desk.store, clock=clock)
+        clock.advance(timedelta(hours=3))
+        assert [] == bare.tick()
+        assert bare.next_wakeup() is None
+
+    def test_failing_ticket_does_not_stop_the_sweep(self) -> None:
+        """An automation that raises on one ticket leaves the others swept; the bad one comes back."""
+
+        def broken(ticket: tk.Ticket) -> dict[str, object]:
+            if ticket.subject == "bad":
+                raise RuntimeError("integration down")
+            return {"ok": True}
+
+        rule = tk.Automation(
+            name="check",
+            on="sla.breached",
+            when=tk.F.context.crm.ok == True,
+            actions=[tk.Action.tag("b")],  # noqa: E712
+        )
+        clock = ManualClock(T0)
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(),
+            policies=[policy()],
+            clock=clock,
+            automations=[rule],
+            integrations={"crm": broken},
+        )
+        bad = desk.open(subject="bad")
+        good = desk.open(subject="good")
+        clock.advance(timedelta(hours=3))
+        emitted = desk.tick()
+        assert {good.id} == {e.ticket_id for e in emitted}
+        assert bad.next_due_at is not None
+        assert T0 + timedelta(hours=3) + desk.lease == desk.store.get(bad.id).next_due_at
+
+    def test_escalation_to_agent_and_router(self) -> None:
+        """Escalations may reassign to an agent, or through the router with team:router."""
+        ladder = tk.SLAPolicy(
+            name="ladder",
+            calendar=tk.BusinessCalendar.always_open(),
+            targets={"default": tk.SLATarget(resolution=timedelta(hours=1))},
+            escalations=[
+                tk.Escalation(metric="resolution", at=1.0, reassign="agent:senior-li"),
+                tk.Escalation(metric="resolution", after=timedelta(hours=1), reassign="team:router"),
+            ],
+        )
+        router = tk.Router(rules=[], teams=[tk.Team(id="duty")], fallback="duty")
+        clock = ManualClock(T0)
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), policies=[ladder], router=router, clock=clock)
+        t = desk.open(subject="x", team="after-sales")
+        clock.advance(timedelta(hours=1, minutes=1))
+        desk.tick()
+        assert ("after-sales", "senior-li") == (
+            desk.get(t.id, actor=ADMIN).team,
+            desk.get(t.id, actor=ADMIN).assignee,
+        )
+        clock.advance(timedelta(hours=1))
+        desk.tick()
+        assert "duty" == desk.get(t.id, actor=ADMIN).team

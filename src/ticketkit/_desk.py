@@ -1498,7 +1498,10 @@ class Helpdesk:
         claimed = self.store.claim_due(now, worker=self.worker, lease=self.lease, limit=limit, tenant=tenant)
         out: list[Event] = []
         for ticket in claimed:
-            out.extend(self._sweep_one(ticket, now))
+            try:
+                out.extend(self._sweep_one(ticket, now))
+            except Exception:  # one bad ticket must not stop the sweep; its lease brings it back
+                log.exception("sweeping ticket %s failed; it falls due again when its lease ends", ticket.id)
         return out
 
     def _sweep_one(self, claimed: Ticket, now: datetime) -> list[Event]:
