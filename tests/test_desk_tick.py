@@ -229,8 +229,8 @@ class TestSweepEdges:
         rule = tk.Automation(
             name="check",
             on="sla.breached",
-            when=tk.F.context.crm.ok == True,
-            actions=[tk.Action.tag("b")],  # noqa: E712
+            when=tk.F.context.crm.ok.in_([True]),
+            actions=[tk.Action.tag("b")],
         )
         clock = ManualClock(T0)
         desk = tk.Helpdesk(
