@@ -555,3 +555,22 @@ class TestSQLite:
             c.parent_id,
         )
         store.close()
+
+
+class TestIntakeEdges:
+    def test_automation_firing_on_a_new_ticket_keeps_version_one(self) -> None:
+        """A transition fired by an automation at intake is part of the first version."""
+        rule = tk.Automation(name="auto-open", on="ticket.created", actions=[tk.Action.fire("open")])
+        d, _, _ = make_desk(automations=[rule])
+        t = d.open(subject="x")
+        assert ("open", 1) == (t.status, t.version)
+        assert {1} == {e.version for e in d.history(t.id, actor=ADMIN)}
+        assert 2 == d.fire(t.id, "wait", actor=ADMIN).version
+
+    def test_dedupe_only_into_what_the_actor_may_touch(self) -> None:
+        """An agent of another team opening for the same customer makes a new ticket."""
+        d, _, _ = make_desk()
+        first = d.open(subject="Too small", customer="c-1", category="size")
+        wu = tk.Actor(id="wu", roles={"agent"}, teams={"billing"})
+        second = d.open(subject="Too small", customer="c-1", category="size", actor=wu)
+        assert first.id != second.id

@@ -623,12 +623,15 @@ class Helpdesk:
             limit=100,
         )
         since = work.now - self.dedupe_window if self.dedupe_window is not None else None
-        for other in page:
+        # Only into a ticket the actor could comment on themselves (an agent taking a call may
+        # not see the customer's ticket of another team; then the request becomes its own ticket).
+        visible = [other for other in page if self.access.check(work.actor, "comment", other) is None]
+        for other in visible:
             if ticket.external_ref is not None and other.external_ref == ticket.external_ref:
                 return other
         if since is None or ticket.category is None:
             return None
-        for other in page:
+        for other in visible:
             if other.category == ticket.category and other.created_at >= since and other.type == ticket.type:
                 return other
         return None

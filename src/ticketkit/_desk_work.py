@@ -458,8 +458,8 @@ class Work:
         changes: list[tuple[Ticket, list[Event], int | None]] = []
         for draft in self.drafts.values():
             if draft.created:
-                version = draft.ticket.version if draft.ticket.version >= 1 else 1
-                ticket = replace_trusted(draft.ticket, version=version)
+                version = 1  # however many transitions an automation fired on the new ticket
+                ticket = replace_trusted(draft.ticket, version=version, updated_at=draft.ticket.created_at)
                 events = [replace_trusted(e, version=version) for e in draft.events]
                 changes.append((ticket, events, None))
             elif draft.events or draft.ticket is not draft.base:
