@@ -385,7 +385,16 @@ def format_cell(name: str, value: Any) -> str:
 
 @attrs.frozen(kw_only=True)
 class Chart:
-    """How :meth:`Report.plot` draws a report: kind, x column, y columns, series column."""
+    """How :meth:`Report.plot` draws a report.
+
+    ``kind`` is ``bar`` (bars of each ``y`` column per ``x``), ``line`` (one line per
+    value of ``series``), ``pareto`` (bars and the cumulative share) or ``stacked``
+    (the ``y`` columns stacked per ``x``). Durations are drawn in hours.
+
+    Example:
+        >>> Chart(kind="bar", x="key", y=("median", "p90"), ylabel="hours").y
+        ('median', 'p90')
+    """
 
     kind: str  # "bar", "line", "pareto", "stacked"
     x: str
