@@ -632,6 +632,14 @@ class TestCheckpointsAndDueEvents:
         assert [e.id for e in seen] == [e.id for e in p.due_events(s.ticket, None, cuts[-1])]
         assert 4 == len(seen)
 
+    def test_moved_next_due_at_does_not_hide_due_events(self) -> None:
+        """A store that moves ticket.next_due_at (a claim lease) cannot make due events disappear."""
+        s = Sim(policy(resolution=H), status="open")
+        assert s.ticket.sla is not None
+        leased = attrs.evolve(s.ticket, sla=attrs.evolve(s.ticket.sla, next_due_at=T0 + 10 * H))
+        assert 1 == len(s.policy.due_events(leased, None, T0 + 2 * H))
+        assert T0 + H == s.policy.next_checkpoint(leased)
+
     def test_emitted_events_are_not_returned_again(self) -> None:
         """Applying an emitted event marks it fired; a later call skips it."""
         s = Sim(policy(resolution=H), status="open")

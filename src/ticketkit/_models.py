@@ -517,7 +517,8 @@ class ClockState:
     that fell due but were not emitted yet, as ``("<cycle>/<key>", instant)``.
     ``target``, ``due_at`` and ``breached_at`` cache the deadline for the target
     the clock was last updated with (the SLA engine recomputes them when the
-    target changes).
+    target changes), and ``next_at`` the clock's earliest checkpoint not yet
+    emitted.
 
     Example:
         >>> from datetime import datetime, timezone
@@ -538,6 +539,7 @@ class ClockState:
     carried: tuple[tuple[str, datetime], ...] = attrs.field(default=(), converter=_to_tuple)
     target: timedelta | None = None
     due_at: datetime | None = None
+    next_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
         me: Any = self
@@ -550,6 +552,7 @@ class ClockState:
         p.moment("started_at", me.started_at, optional=True)
         p.moment("breached_at", me.breached_at, optional=True)
         p.moment("due_at", me.due_at, optional=True)
+        p.moment("next_at", me.next_at, optional=True)
         p.integer("cycle", me.cycle, minimum=0)
         p.str_set("fired", me.fired)
         p.instances("segments", me.segments, ClockSegment)

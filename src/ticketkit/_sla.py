@@ -754,33 +754,42 @@ class SLAPolicy:
             return cs.due_at
         return _reached(self.calendar, cs, thr)
 
-    def _next_due(self, clocks: Sequence[ClockState], priority: Priority) -> datetime | None:
+    def _clock_next(self, cs: ClockState, priority: Priority) -> datetime | None:
+        """The earliest checkpoint of ``cs`` not yet emitted (carried ones included)."""
         best: datetime | None = None
-        for cs in clocks:
-            for _, carried_at in cs.carried:
-                if best is None or carried_at < best:
-                    best = carried_at
-            if cs.state == "idle":
+        for _, carried_at in cs.carried:
+            if best is None or carried_at < best:
+                best = carried_at
+        if cs.state == "idle":
+            return best
+        plan = self._plans.get((priority, cs.metric))
+        if plan is None:
+            return best
+        for cp in plan.checkpoints:
+            if cp.key in cs.fired:
                 continue
-            plan = self._plans.get((priority, cs.metric))
-            if plan is None:
-                continue
-            for cp in plan.checkpoints:
-                if cp.key in cs.fired:
-                    continue
-                inst = self._instant(cs, cp.threshold, plan.target)
-                if inst is not None and (best is None or inst < best):
-                    best = inst
-                break
+            inst = self._instant(cs, cp.threshold, plan.target)
+            if inst is not None and (best is None or inst < best):
+                best = inst
+            break
         return best
 
     def _finish(self, ticket: Ticket, clocks: Sequence[ClockState]) -> Ticket:
         row = self._targets_by[ticket.priority]
-        fresh = tuple(self._refresh(cs, row[i]) for i, cs in enumerate(clocks))
+        fresh: list[ClockState] = []
+        best: datetime | None = None
+        for i, cs in enumerate(clocks):
+            cs = self._refresh(cs, row[i])  # noqa: PLW2901 - the refreshed state replaces it
+            due = self._clock_next(cs, ticket.priority)
+            if due != cs.next_at:
+                cs = _new_state(cs, next_at=due)  # noqa: PLW2901
+            if due is not None and (best is None or due < best):
+                best = due
+            fresh.append(cs)
         sla = SLAState.__new__(SLAState)
         object.__setattr__(sla, "policy", self.name)
-        object.__setattr__(sla, "clocks", fresh)
-        object.__setattr__(sla, "next_due_at", self._next_due(fresh, ticket.priority))
+        object.__setattr__(sla, "clocks", tuple(fresh))
+        object.__setattr__(sla, "next_due_at", best)
         return replace_trusted(ticket, sla=sla)
 
     def start(self, ticket: Ticket, at: datetime | None = None) -> Ticket:
@@ -1015,8 +1024,12 @@ class SLAPolicy:
         """
         sla = self._state_of(ticket)
         row = self._targets_by[ticket.priority]
-        clocks = [self._refresh(cs, row[i]) for i, cs in enumerate(sla.clocks)]
-        return self._next_due(clocks, ticket.priority)
+        best: datetime | None = None
+        for i, cs in enumerate(sla.clocks):
+            due = self._clock_next(self._refresh(cs, row[i]), ticket.priority)
+            if due is not None and (best is None or due < best):
+                best = due
+        return best
 
     def due_events(self, ticket: Ticket, since: datetime | None, at: datetime) -> list[Event]:
         """The warnings, breaches and escalations that fell due in ``(since, at]``, as events.
@@ -1054,12 +1067,12 @@ class SLAPolicy:
         pr = ticket.priority
         row = self._targets_by[pr]
         clocks = sla.clocks
-        fresh = True
+        # Fast path: each clock keeps its own next checkpoint (stores may move
+        # ticket.next_due_at, e.g. for claim leases, so it is not trusted here).
         for i, cs in enumerate(clocks):
-            if cs.target != row[i]:
-                fresh = False
+            if cs.target != row[i] or (cs.next_at is not None and cs.next_at <= at):
                 break
-        if fresh and (sla.next_due_at is None or sla.next_due_at > at):
+        else:
             return []
         found: list[tuple[datetime, int, int, Event]] = []
         for i, cs in enumerate(clocks):
