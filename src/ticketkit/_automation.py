@@ -293,7 +293,8 @@ class Action:
         """Set custom fields (JSON-safe values; None removes a field).
 
         Example:
-            >>> Action.set_fields(rma=True).params["fields"]["rma"]
+            >>> fields = Action.set_fields(rma=True).params["fields"]
+            >>> fields["rma"]
             True
         """
         return cls(kind="set_fields", params={"fields": fields})
@@ -603,7 +604,8 @@ class Automation:
             ...         "actions": [{"tag": ["vip"]}, {"set_priority": "+1"}],
             ...     }
             ... )
-            >>> [x.kind for x in a.actions]
+            >>> kinds = [x.kind for x in a.actions]
+            >>> kinds
             ['tag', 'set_priority']
         """
         if isinstance(data, Automation):

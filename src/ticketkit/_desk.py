@@ -121,11 +121,13 @@ class Helpdesk:
         dedupe_window: how far back a new request of the same customer and category
             counts as a duplicate of an open ticket (None turns that check off; an
             equal ``external_ref`` always counts).
-        wait_trigger / resume_trigger: the triggers that park a parent waiting on
-            sub-tickets and bring it back; merge_trigger closes a merged ticket.
+        wait_trigger: the trigger that parks a parent waiting on its sub-tickets.
+        resume_trigger: the trigger that brings it back when they are done.
+        merge_trigger: the trigger that closes a ticket merged into another.
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
             :meth:`progress`.
-        worker: this process's name when claiming due tickets; lease: how long a claim holds.
+        worker: this process's name when claiming due tickets.
+        lease: how long a claim holds before another worker may take the ticket.
         max_attempts: how often a change is applied again after a concurrent write.
 
     Example:
@@ -448,7 +450,8 @@ class Helpdesk:
             >>> again = desk.open(
             ...     subject="Refund still missing", channel="phone", customer="c-7", category="refund"
             ... )
-            >>> again.id == t.id, [e.kind for e in desk.history(t.id, actor=tk.Actor.system())][-2:]
+            >>> kinds = [e.kind for e in desk.history(t.id, actor=tk.Actor.system())]
+            >>> again.id == t.id, kinds[-2:]
             (True, ['ticket.deduplicated', 'comment.added'])
         """
         problems: list[ErrorDetail] = []
@@ -710,7 +713,8 @@ class Helpdesk:
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> a = desk.open(subject="A", customer="c-1")
             >>> b = desk.open(subject="B", customer="c-2")
-            >>> [t.subject for t in desk.tickets(actor=tk.Actor.customer("c-2"))]
+            >>> mine = [t.subject for t in desk.tickets(actor=tk.Actor.customer("c-2"))]
+            >>> mine
             ['B']
         """
         if _wrong(actor, Actor):
@@ -737,7 +741,8 @@ class Helpdesk:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
-            >>> [e.kind for e in desk.history(t.id, actor=tk.Actor.system())]
+            >>> kinds = [e.kind for e in desk.history(t.id, actor=tk.Actor.system())]
+            >>> kinds
             ['ticket.created']
         """
         ticket = self._read(ticket_id, actor)
@@ -753,7 +758,8 @@ class Helpdesk:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", customer="c-1", transcript=[("bot", "Hi!")])
-            >>> [c.body for c in desk.comments(t.id, actor=tk.Actor.customer("c-1"))]
+            >>> bodies = [c.body for c in desk.comments(t.id, actor=tk.Actor.customer("c-1"))]
+            >>> bodies
             ['Hi!']
         """
         from ticketkit._serialization import from_dict  # noqa: PLC0415 - a cold path
@@ -894,7 +900,9 @@ class Helpdesk:
 
         Raises:
             InvalidTransitionError: the trigger cannot fire now (``allowed`` lists what can).
-            PermissionDeniedError, NotFoundError, ConflictError.
+            PermissionDeniedError: the actor may not update the ticket.
+            NotFoundError: no such ticket in the actor's tenant.
+            ConflictError: ``expected_version`` is stale.
 
         Example:
             >>> import ticketkit as tk
@@ -1488,8 +1496,9 @@ class Helpdesk:
             >>> desk.next_wakeup().hour
             11
             >>> _ = clock.advance(timedelta(hours=3))
-            >>> [e.kind for e in desk.tick()], desk.tick()
-            (['sla.breached'], [])
+            >>> first, second = desk.tick(), desk.tick()
+            >>> len(first), first[0].kind, len(second)
+            (1, 'sla.breached', 0)
         """
         tenant: str | None = None
         if actor is not None:
