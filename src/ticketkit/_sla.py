@@ -774,13 +774,19 @@ class SLAPolicy:
             break
         return best
 
-    def _finish(self, ticket: Ticket, clocks: Sequence[ClockState]) -> Ticket:
+    def _finish(
+        self, ticket: Ticket, clocks: Sequence[ClockState], before: Sequence[ClockState] = ()
+    ) -> Ticket:
+        """Refresh the deadline caches and checkpoints; ``before`` are clocks known to be up to date."""
         row = self._targets_by[ticket.priority]
         fresh: list[ClockState] = []
         best: datetime | None = None
         for i, cs in enumerate(clocks):
-            cs = self._refresh(cs, row[i])  # noqa: PLW2901 - the refreshed state replaces it
-            due = self._clock_next(cs, ticket.priority)
+            if i < len(before) and cs is before[i] and cs.target == row[i]:
+                due = cs.next_at  # untouched by the event and the target is the same: still valid
+            else:
+                cs = self._refresh(cs, row[i])  # noqa: PLW2901 - the refreshed state replaces it
+                due = self._clock_next(cs, ticket.priority)
             if due != cs.next_at:
                 cs = _new_state(cs, next_at=due)  # noqa: PLW2901
             if due is not None and (best is None or due < best):
@@ -864,13 +870,14 @@ class SLAPolicy:
             )
         else:
             clocks = self._state_of(ticket).clocks
+        before = clocks if sla is not None else ()
         if event.kind in _SLA_EVENT_KINDS:
             clocks = self._mark(clocks, event)
         else:
             clocks = [
                 self._step(spec, cs, ticket, event) for spec, cs in zip(self._specs, clocks, strict=True)
             ]
-        return self._finish(ticket, clocks)
+        return self._finish(ticket, clocks, before)
 
     def _mark(self, clocks: Sequence[ClockState], event: Event) -> list[ClockState]:
         out = list(clocks)
