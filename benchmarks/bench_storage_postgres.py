@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -551,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sizes = {"n": 20_000, "singles": 300, "due_total": 200_000, "due": 1000}
         load = {"tickets": 150, "seconds": 40.0}
+    # A polite stop (SIGTERM) still stops the throw-away server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with server(args.dsn) as dsn:
         if not args.load_only:
             r = bench_stores(dsn, **sizes, repeats=args.repeats)

@@ -373,3 +373,17 @@ class TestSeveralProcesses:
             claimed = store.claim_due(T0, worker="other", lease=timedelta(minutes=1))
             time.sleep(0.05)
         assert [f"T{i:04d}" for i in range(5)] == [t.id for t in claimed]
+
+
+class TestServerFixture:
+    def test_missing_server_fails_in_ci_and_skips_elsewhere(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without a server the PostgreSQL tests fail in CI (never a silent skip) and skip elsewhere."""
+        from tests import postgres_fixture
+
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception, match="in CI the server must be there"):
+            postgres_fixture._unavailable("no initdb")
+        for value in ("", "false", "0"):
+            monkeypatch.setenv("CI", value)
+            with pytest.raises(pytest.skip.Exception, match="no initdb"):
+                postgres_fixture._unavailable("no initdb")

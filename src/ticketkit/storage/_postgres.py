@@ -244,7 +244,9 @@ class PostgresStore(TicketStore):
     advisory lock so that workers starting together do not race. A schema from a
     newer ticketkit, or one holding other tables, is refused and left untouched.
     ``migrate=False`` refuses to change the schema at all (for deployments
-    that migrate in a separate step; see :meth:`schema_sql`).
+    that migrate in a separate step; see :meth:`schema_sql`). Up to
+    ``cache_size`` decoded tickets are kept, keyed by their stored JSON, so
+    reading an unchanged ticket again skips decoding (0 turns this off).
 
     Safe for threads (one pool); each process opens its own store (connections
     must not cross ``fork``). ``claim_due`` uses ``FOR UPDATE SKIP LOCKED``.
@@ -273,6 +275,7 @@ class PostgresStore(TicketStore):
         max_size: int = 8,
         timeout: float = 30.0,
         migrate: bool = True,
+        cache_size: int = 2048,
     ) -> None:
         problems = []
         if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
@@ -292,6 +295,11 @@ class PostgresStore(TicketStore):
             raise ValidationError([ErrorDetail(p, m) for p, m in problems])
         psycopg, psycopg_pool = _import_psycopg()
         self._psycopg = psycopg
+        # Tickets decoded from row JSON, keyed by that JSON: equal text is an equal
+        # (immutable) ticket, so a hit is right whichever process wrote the row.
+        self._cache_size = cache_size
+        self._cache: dict[str, Ticket] = {}
+        self._cache_lock = threading.Lock()
         self._schema = schema
         self._closed = False
         self._lock = threading.Lock()
@@ -454,6 +462,17 @@ class PostgresStore(TicketStore):
             ).fetchone()
         return row is not None
 
+    def _ticket(self, body: str) -> Ticket:
+        ticket = self._cache.get(body)
+        if ticket is None:
+            ticket = parse_ticket_json(body)
+            if self._cache_size > 0:
+                with self._cache_lock:
+                    if len(self._cache) >= self._cache_size:
+                        del self._cache[next(iter(self._cache))]
+                    self._cache[body] = ticket
+        return ticket
+
     # ------------------------------------------------------------------ connections
 
     @contextmanager
@@ -474,38 +493,61 @@ class PostgresStore(TicketStore):
 
     # ------------------------------------------------------------------ writes
 
-    def _insert(self, conn: psycopg.Connection[Any], ticket: Ticket, events: Sequence[Event]) -> None:
-        row = _row(ticket)
-        bodies = [dump_json(e) for e in events]
-        got = conn.execute(self._sql.create, (*row, bodies)).fetchone()
-        if got is None or got[0] == 0:
-            old = conn.execute(self._sql.version_of, (row[0],)).fetchone()
-            raise ConflictError(
-                ticket.id, None, old[0] if old else None, detail="a ticket with this id exists already"
-            )
+    @staticmethod
+    def _create_params(ticket: Ticket, events: Sequence[Event]) -> tuple[Any, ...]:
+        return (*_row(ticket), [dump_json(e) for e in events])
 
-    def _update(
-        self,
-        conn: psycopg.Connection[Any],
-        ticket: Ticket,
-        events: Sequence[Event],
-        expected: int,
-        worker: str | None = None,
-    ) -> None:
+    @staticmethod
+    def _update_params(
+        ticket: Ticket, events: Sequence[Event], expected: int, worker: str | None = None
+    ) -> tuple[Any, ...]:
         row = _row(ticket)
-        bodies = [dump_json(e) for e in events]
-        got = conn.execute(self._sql.update, (*row[1:], worker, row[0], expected, row[1], bodies)).fetchone()
-        if got is not None and got[0] == 1:
-            return
-        old = conn.execute(self._sql.version_of, (row[0],)).fetchone()
+        return (*row[1:], worker, row[0], expected, row[1], [dump_json(e) for e in events])
+
+    def _create_failed(self, conn: psycopg.Connection[Any], ticket: Ticket) -> ConflictError:
+        old = conn.execute(self._sql.version_of, (_text(ticket.id),)).fetchone()
+        return ConflictError(
+            ticket.id, None, old[0] if old else None, detail="a ticket with this id exists already"
+        )
+
+    def _update_failed(self, conn: psycopg.Connection[Any], ticket: Ticket, expected: int) -> TicketkitError:
+        old = conn.execute(self._sql.version_of, (_text(ticket.id),)).fetchone()
         if old is None:
-            raise ConflictError(ticket.id, expected, None)
+            return ConflictError(ticket.id, expected, None)
         if old[0] != expected:
-            raise ConflictError(ticket.id, expected, old[0])
-        raise ValidationError.one(
+            return ConflictError(ticket.id, expected, old[0])
+        return ValidationError.one(
             "ticket.tenant",
             f"ticket {ticket.id!r} belongs to tenant {old[1]!r}; it cannot move to {ticket.tenant!r}",
         )
+
+    def _insert(self, conn: psycopg.Connection[Any], ticket: Ticket, events: Sequence[Event]) -> None:
+        got = conn.execute(self._sql.create, self._create_params(ticket, events)).fetchone()
+        if got is None or got[0] != 1:
+            raise self._create_failed(conn, ticket)
+
+    def _update(
+        self, conn: psycopg.Connection[Any], ticket: Ticket, events: Sequence[Event], expected: int
+    ) -> None:
+        got = conn.execute(self._sql.update, self._update_params(ticket, events, expected)).fetchone()
+        if got is None or got[0] != 1:
+            raise self._update_failed(conn, ticket, expected)
+
+    @staticmethod
+    def _failures(conn: psycopg.Connection[Any], sql: str, params: list[tuple[Any, ...]]) -> list[int]:
+        """Run ``sql`` for every parameter set in one pipeline; the positions that wrote no row."""
+        cur = conn.cursor()
+        cur.executemany(sql, params, returning=True)
+        failed = []
+        i = 0
+        while True:
+            row = cur.fetchone()
+            if row is None or row[0] != 1:
+                failed.append(i)
+            i += 1
+            if not cur.nextset():
+                break
+        return failed
 
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
         """Store a new ticket and its first events in one statement (see :meth:`TicketStore.create`)."""
@@ -529,12 +571,20 @@ class PostgresStore(TicketStore):
         checked = validate_changes(changes)
         if not checked:
             return []
+        creates = [(t, e) for t, e, x in checked if x is None]
+        updates = [(t, e, x) for t, e, x in checked if x is not None]
         with self._conn() as conn, conn.transaction():
-            for ticket, events, expected in checked:
-                if expected is None:
-                    self._insert(conn, ticket, events)
-                else:
-                    self._update(conn, ticket, events, expected)
+            if creates:
+                params = [self._create_params(t, e) for t, e in creates]
+                failed = self._failures(conn, self._sql.create, params)
+                if failed:
+                    raise self._create_failed(conn, creates[failed[0]][0])
+            if updates:
+                params = [self._update_params(t, e, x) for t, e, x in updates]
+                failed = self._failures(conn, self._sql.update, params)
+                if failed:
+                    ticket, _, expected = updates[failed[0]]
+                    raise self._update_failed(conn, ticket, expected)
         return [c[0] for c in checked]
 
     def claim_due(
@@ -554,7 +604,6 @@ class PostgresStore(TicketStore):
         """
         _check_claim_args(at, worker, lease, limit)
         until = at + lease
-        claimed: list[Ticket] = []
         with self._conn() as conn, conn.transaction():
             if tenant is None:
                 rows = conn.execute(self._sql.claim, (instant_key(at), limit)).fetchall()
@@ -562,11 +611,13 @@ class PostgresStore(TicketStore):
                 rows = conn.execute(
                     self._sql.claim_tenant, (_text(tenant), instant_key(at), limit)
                 ).fetchall()
-            for (body,) in rows:
-                ticket = parse_ticket_json(body)
-                new = leased(ticket, until)
-                self._update(conn, new, (), ticket.version, worker=worker)
-                claimed.append(new)
+            olds = [self._ticket(body) for (body,) in rows]
+            claimed = [leased(t, until) for t in olds]
+            if claimed:
+                params = [self._update_params(t, (), t.version - 1, worker) for t in claimed]
+                failed = self._failures(conn, self._sql.update, params)
+                if failed:  # pragma: no cover - the rows are locked by this transaction
+                    raise self._update_failed(conn, claimed[failed[0]], claimed[failed[0]].version - 1)
         return claimed
 
     # ------------------------------------------------------------------ reads
@@ -579,7 +630,7 @@ class PostgresStore(TicketStore):
             row = conn.execute(self._sql.get, (_text(ticket_id),)).fetchone()
         if row is None or (tenant is not None and row[1] != _text(tenant)):
             raise NotFoundError("ticket", ticket_id)
-        return parse_ticket_json(row[0])
+        return self._ticket(row[0])
 
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
         """The ticket's events in stored order, read in one statement (see :meth:`TicketStore.events`)."""
@@ -598,7 +649,7 @@ class PostgresStore(TicketStore):
                 rows = conn.execute(self._sql.scan).fetchall()
             else:
                 rows = conn.execute(self._sql.scan_tenant, (_text(tenant),)).fetchall()
-        return (parse_ticket_json(r[0]) for r in rows)
+        return (self._ticket(r[0]) for r in rows)
 
     @staticmethod
     def _where(query: Query) -> tuple[list[str], list[Any]]:
@@ -648,7 +699,7 @@ class PostgresStore(TicketStore):
         sql, params = self._query_sql(query)
         with self._conn() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return query.make_page([parse_ticket_json(r[0]) for r in rows])
+        return query.make_page([self._ticket(r[0]) for r in rows])
 
     def _query_sql(self, query: Query) -> tuple[str, list[Any]]:
         clauses, params = self._where(query)
@@ -687,7 +738,7 @@ class PostgresStore(TicketStore):
                 rows = conn.execute(self._sql.due, (instant_key(at), limit)).fetchall()
             else:
                 rows = conn.execute(self._sql.due_tenant, (_text(tenant), instant_key(at), limit)).fetchall()
-        return [parse_ticket_json(r[0]) for r in rows]
+        return [self._ticket(r[0]) for r in rows]
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write everything (of ``tenant``) as JSON Lines from one snapshot, streamed."""
