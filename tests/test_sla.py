@@ -811,6 +811,18 @@ class TestCheckPolicies:
         ]
         assert ["big vip orders"] == [i.policy for i in check_policies(ps) if i.kind == "shadowed"]
 
+    def test_priority_order_tests_are_understood(self) -> None:
+        """priority >= high covers urgent; priority < normal contradicts priority == urgent."""
+        ps = [
+            _p("high and up", F.priority >= "high"),
+            _p("urgent vip", (F.priority == "urgent") & (F.customer.tier == "vip")),
+            _p("odd", (F.priority < "normal") & (F.priority == "urgent")),
+            _p("std"),
+        ]
+        assert [("shadowed", "urgent vip"), ("never_matches", "odd")] == [
+            (i.kind, i.policy) for i in check_policies(ps)
+        ]
+
     def test_duplicate_names_and_no_fallback(self) -> None:
         """Two policies with one name, and a list without a catch-all at the end, are reported."""
         issues = check_policies([_p("a", F.category == "x"), _p("a", F.category == "y")])

@@ -2,8 +2,8 @@
 
 Conditions are read in their data form and brought to a disjunction of
 conjunctions of tests. Tests that pin a field to constants (``eq``, ``in``,
-``ne``, ``not_in``) are understood: two of them on one field may contradict each
-other, and one may imply another. Any other test (``gt``, ``contains``,
+``ne``, ``not_in``, and order tests on ``priority``) are understood: two of
+them on one field may contradict each other, and one may imply another. Any other test (``gt``, ``contains``,
 ``matches``, a ``ref`` to another field, time tests) is opaque: it implies only
 an identical test, and never contradicts anything. So every problem reported is
 real, but some are missed (see the docs: "Limits of the static check").
@@ -12,7 +12,8 @@ real, but some are missed (see the docs: "Limits of the static check").
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -79,7 +80,38 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+_PRIORITIES: Final = ("low", "normal", "high", "urgent")
+_ORDER_OPS: Final[dict[str, Callable[[int, int], bool]]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+
+
+def _priority_leaf(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``priority >= "high"`` as ``priority in [high, urgent]`` (priorities are a small ordered set)."""
+    value = data.get("value")
+    if data.get("field") != "priority" or "ref" in data:
+        return data
+    if data.get("op") in _ORDER_OPS and isinstance(value, str) and value.lower() in _PRIORITIES:
+        rank = _PRIORITIES.index(value.lower())
+        test = _ORDER_OPS[data["op"]]
+        return {
+            "field": "priority",
+            "op": "in",
+            "value": [p for i, p in enumerate(_PRIORITIES) if test(i, rank)],
+        }
+    if data.get("op") in _NEGATE:
+        if isinstance(value, str):
+            return {**data, "value": value.lower()}
+        if isinstance(value, list | tuple):
+            return {**data, "value": [v.lower() if isinstance(v, str) else v for v in value]}
+    return data
+
+
 def _leaf_term(data: Mapping[str, Any], negate: bool) -> _Term:
+    data = _priority_leaf(data)
     field = data.get("field")
     op = data.get("op")
     if negate and op in _NEGATE:
