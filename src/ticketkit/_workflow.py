@@ -490,8 +490,9 @@ class Workflow:
                 by name (a callable has no data form).
 
         Example:
-            >>> default_workflow().to_dict()["transitions"][0]
-            {'trigger': 'open', 'source': 'new', 'dest': 'open'}
+            >>> data = default_workflow().to_dict()
+            >>> data["initial"], len(data["states"]), data["transitions"].pop(0)
+            ('new', 6, {'trigger': 'open', 'source': 'new', 'dest': 'open'})
         """
         problems: list[ErrorDetail] = []
         transitions = []
@@ -1361,8 +1362,8 @@ def default_workflow() -> Workflow:
 
     Example:
         >>> wf = default_workflow()
-        >>> [s.name for s in wf.states]
-        ['new', 'open', 'pending', 'resolved', 'closed', 'cancelled']
+        >>> print(", ".join(s.name for s in wf.states))
+        new, open, pending, resolved, closed, cancelled
         >>> wf.allowed_from("resolved")
         ['close', 'reopen', 'cancel']
     """
