@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_conditions import conditions, random_tickets, slow_eval
@@ -764,13 +765,15 @@ class TestCompare:
 # --------------------------------------------------------------------------- properties
 
 TEAMS = ["a", "b", "c"]
+# whole routers are costly to draw and build: a quarter of the profile's examples each
+ROUTER_EXAMPLES = settings(max_examples=max(10, settings().max_examples // 4))
 categories = st.sampled_from(["x", "y", "complaint", "web", "sh-01", "vip"])
 
 
 @st.composite
 def routers(draw: st.DrawFn) -> Router:
     """Random routers: enough pinned rules to build an index, random conditions, random agents."""
-    n = draw(st.integers(1, 14))
+    n = draw(st.integers(1, 10))
     rules = []
     for i in range(n):
         cond = Condition.from_dict(draw(conditions))
@@ -804,9 +807,10 @@ def decision_key(d: Decision) -> tuple[Any, ...]:
 
 
 class TestProperties:
+    @ROUTER_EXAMPLES
     @given(
         routers(),
-        st.lists(random_tickets(), max_size=6),
+        st.lists(random_tickets(), max_size=4),
         st.dictionaries(st.sampled_from(["ag0", "ag1", "ag2"]), st.integers(0, 3)),
     )
     def test_round_trip_routes_the_same(
@@ -820,6 +824,7 @@ class TestProperties:
                 again.route(t, at=T0, load=load, last_agent="ag1")
             )
 
+    @ROUTER_EXAMPLES
     @given(routers(), random_tickets())
     def test_index_agrees_with_linear_scan(self, router: Router, t: Ticket) -> None:
         """The indexed match finds the same rule as testing every rule in order with the slow interpreter."""
@@ -827,6 +832,7 @@ class TestProperties:
         found = router.match(t, at=T0)
         assert expected == (found.name if found else None)
 
+    @ROUTER_EXAMPLES
     @given(routers(), random_tickets())
     def test_record_agrees_with_decision(self, router: Router, t: Ticket) -> None:
         """The record's matched rule, team and agent are the decision's; failed rules have a failure."""
@@ -848,3 +854,97 @@ class TestProperties:
         assert "category" == r._index.field
         assert r.rules[7] is r.match(ticket(category="c7"))
         assert None is r.match(ticket(category="zzz"))
+
+
+@st.composite
+def sequential_routers(draw: st.DrawFn) -> Router:
+    """Random routers mixing stop=False rules that change priority, category and tags."""
+    rules = []
+    for i in range(draw(st.integers(1, 12))):
+        cond = Condition.from_dict(draw(conditions))
+        if draw(st.booleans()):
+            cond = F.category.in_(draw(st.lists(categories, min_size=1, max_size=2))) & cond
+        stop = draw(st.booleans())
+        changes = RuleChanges(
+            priority=draw(st.none() | st.sampled_from(["low", "normal", "high", "urgent"])),
+            category=draw(st.none() | categories),
+            tags=draw(st.frozensets(categories, max_size=2)),
+        )
+        assign = draw(
+            st.none() | st.builds(lambda t: Assign(team=t, strategy="queue"), st.sampled_from(TEAMS))
+        )
+        if assign is None and not changes:
+            changes = RuleChanges(tags={"x"})
+        rules.append(Rule(name=f"r{i}", when=cond, assign=assign, set=changes, stop=stop))
+    return Router(rules=rules, fallback="fb")
+
+
+def slow_route(router: Router, t: Ticket) -> tuple[list[str], str | None, Ticket]:
+    """Rules in order, each tested with the slow interpreter on the ticket as earlier rules left it."""
+    matched: list[str] = []
+    decided = None
+    work = t
+    for rule in router.rules:
+        if not slow_eval(rule.when.to_dict(), work, T0, None):
+            continue
+        matched.append(rule.name)
+        if rule.assign is not None:
+            decided = rule.name
+        if rule.set.priority is not None:
+            work = attrs.evolve(work, priority=rule.set.priority)
+        if rule.set.category is not None:
+            work = attrs.evolve(work, category=rule.set.category)
+        if rule.set.tags:
+            work = attrs.evolve(work, tags=work.tags | rule.set.tags)
+        if rule.stop:
+            break
+    return matched, decided, work
+
+
+class TestSequentialProperties:
+    @ROUTER_EXAMPLES
+    @given(sequential_routers(), random_tickets())
+    def test_route_agrees_with_slow_sequential_reference(self, router: Router, t: Ticket) -> None:
+        """Indexed routing with stop=False rules matches a rule-by-rule slow reference."""
+        matched, decided, work = slow_route(router, t)
+        d = router.route(t, at=T0)
+        assert matched == list(d.matched)
+        assert (decided or (matched[-1] if matched else None)) == d.rule
+        routed = d.apply(t)
+        assert (work.priority, work.category, work.tags) == (routed.priority, routed.category, routed.tags)
+        assert matched == [x.name for x in d.record.rules if x.matched]
+
+
+@st.composite
+def pinned_rule_sets(draw: st.DrawFn) -> list[Rule]:
+    """Many rules pinning category, channel and priority, so the index nests several levels."""
+    rules = []
+    for i in range(draw(st.integers(6, 40))):
+        parts = []
+        if draw(st.integers(0, 4)):
+            parts.append(F.category.in_(draw(st.lists(categories, min_size=1, max_size=2))))
+        if draw(st.booleans()):
+            parts.append(F.channel == draw(categories))
+        if draw(st.booleans()):
+            parts.append(
+                F.priority.in_(draw(st.lists(st.sampled_from(["low", "high", "urgent"]), min_size=1)))
+            )
+        if draw(st.booleans()):
+            parts.append(F.tags.contains(draw(categories)))
+        cond = Condition.always()
+        for p in parts:
+            cond = cond & p
+        rules.append(Rule(name=f"r{i}", when=cond, assign=Assign(team="t", strategy="queue")))
+    return rules
+
+
+class TestIndexProperties:
+    @ROUTER_EXAMPLES
+    @given(pinned_rule_sets(), st.lists(random_tickets(), min_size=1, max_size=5))
+    def test_nested_index_agrees_with_linear_scan(self, rules: list[Rule], tickets: list[Ticket]) -> None:
+        """With many pinned rules the nested index still finds the first matching rule."""
+        router = Router(rules=rules)
+        for t in tickets:
+            expected = next((r.name for r in rules if r.when.evaluate(t, at=T0)), None)
+            found = router.match(t, at=T0)
+            assert expected == (found.name if found else None)
