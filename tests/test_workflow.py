@@ -77,6 +77,7 @@ class TestTransition:
         assert ("open",) == Transition("x", "open", "done").source
         assert ("a", "b") == Transition("x", ["a", "b"], "done").source
         assert "*" == Transition("x", "*", "done").source
+        assert ("a", "b", "c") == Transition("x", {"c", "a", "b"}, "done").source
 
     def test_hook_forms(self) -> None:
         """One hook name becomes a one-item tuple."""

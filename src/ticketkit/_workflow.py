@@ -127,8 +127,10 @@ def _state_problems(state: State, path: str) -> list[ErrorDetail]:
 def _to_source(value: Any) -> Any:
     if isinstance(value, str):
         return value if value == ANY_STATE else (value,)
-    if isinstance(value, list | tuple | frozenset | set):
+    if isinstance(value, list | tuple):
         return tuple(value)
+    if isinstance(value, frozenset | set):
+        return tuple(sorted(value, key=str))  # a stable order for to_dict and diagrams
     return value
 
 
