@@ -803,3 +803,40 @@ class TestProperties:
             "eq", "ne", "in", "not_in", "contains", "startswith", "matches", "gt", "ge", "lt", "le",
             "between", "exists", "age_over", "age_under",
         }  # fmt: skip
+
+
+class TestBusinessCalendar:
+    def test_real_calendar_by_name(self) -> None:
+        """in_business_hours works with a BusinessCalendar passed by name."""
+        from ticketkit import BusinessCalendar
+
+        cal = BusinessCalendar("Asia/Shanghai", {"mon-fri": ["09:00-12:00", "13:00-18:00"]}, name="sh")
+        c = Condition.from_dict(
+            {"field": "at", "op": "in_business_hours", "value": "sh"}, calendars={"sh": cal}
+        )
+        # T0 is 17:00 in Shanghai on a Monday; 12:30 is lunch
+        assert [True, False, False] == [
+            c.evaluate(ticket(), at=at)
+            for at in (T0, T0 - timedelta(hours=4, minutes=30), T0 + timedelta(hours=2))
+        ]
+        assert {"field": "at", "op": "in_business_hours", "value": "sh"} == c.to_dict()
+
+    def test_calendar_as_data(self) -> None:
+        """A calendar without a name is written as data and read back."""
+        from ticketkit import BusinessCalendar
+
+        cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
+        c = F.created_at.in_business_hours(cal)
+        data = c.to_dict()
+        assert {"tz": "UTC"}.items() <= data["value"].items()
+        again = Condition.from_dict(data)
+        assert again == c
+        assert again.evaluate(ticket())
+
+    def test_bad_calendar_data(self) -> None:
+        """Calendar data with problems is reported under the value's path."""
+        with pytest.raises(ValidationError) as exc:
+            Condition.from_dict(
+                {"field": "at", "op": "in_business_hours", "value": {"tz": "Mars/Base", "hours": {}}}
+            )
+        assert all(p.startswith("value") for p in paths(exc))
