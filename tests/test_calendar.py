@@ -94,7 +94,7 @@ class TestDefinition:
     def test_bad_tz_type(self) -> None:
         """A time zone that is neither a name nor a ZoneInfo is reported at tz."""
         with pytest.raises(ValidationError) as exc:
-            BusinessCalendar(timezone(timedelta(hours=8)), LUNCH)  # type: ignore[arg-type]
+            BusinessCalendar(timezone(timedelta(hours=8)), LUNCH)
         assert ["tz"] == paths(exc)
 
     def test_day_spellings(self) -> None:
@@ -624,3 +624,73 @@ class TestConcurrency:
         """The published positional order works: tz, hours, holidays, workdays, overrides, name."""
         cal = BusinessCalendar("UTC", LUNCH, ["2025-03-03"], ["2025-03-08"], {"2025-03-04": []}, "x")
         assert (frozenset({date(2025, 3, 3)}), "x") == (cal.holidays, cal.name)
+
+
+class CompanyDays:
+    """A custom holiday source: the company's own closing days and working Saturdays."""
+
+    def dates_in(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        return frozenset({date(year, 3, 3)}), frozenset({date(year, 3, 8)})
+
+
+class TestMore:
+    def test_custom_source(self) -> None:
+        """Any object with dates_in(year) is a holiday source."""
+        cal = BusinessCalendar("UTC", LUNCH, holidays=[CompanyDays()])
+        assert not cal.is_open(utc(2025, 3, 3, 10))
+        assert cal.is_open(utc(2025, 3, 8, 10))
+        with pytest.raises(ValidationError) as exc:
+            cal.to_dict()
+        assert ["holidays"] == paths(exc)
+
+    def test_next_close_across_chunks(self) -> None:
+        """An open stretch running over many months ends at the next holiday."""
+        cal = BusinessCalendar("UTC", {"daily": ["00:00-24:00"]}, holidays=["2027-06-01"])
+        assert utc(2027, 6, 1) == cal.next_close(utc(2025, 3, 3, 10))
+        assert utc(2027, 6, 2) == cal.next_open(utc(2027, 6, 1, 10))
+
+    def test_between_before_first_opening_of_a_chunk(self) -> None:
+        """Instants in a chunk before its first opening have no business time between them."""
+        from ticketkit._calendar import CHUNK_S
+
+        cal = BusinessCalendar("UTC", {"mon": ["09:00-10:00"]})
+        lo = datetime.fromtimestamp(56 * CHUNK_S, UTC)  # 2029-07-18 05:49:52, a Wednesday
+        assert 2 == lo.weekday()
+        assert timedelta(0) == cal.between(lo + timedelta(seconds=1), lo + timedelta(hours=1))
+        assert H == cal.between(lo - timedelta(days=6), lo + timedelta(hours=1))
+        assert H == cal.between(lo + timedelta(seconds=1), lo + timedelta(days=6))
+        assert [] == cal.open_intervals(lo, lo + timedelta(days=1))
+
+    @pytest.mark.parametrize(
+        ("hours", "path", "fragment"),
+        [
+            ({5: ["09:00-10:00"]}, "hours.5", "expected weekday names"),
+            ({"mon": [(time(9, 0, 0, 5), time(10))]}, "hours.mon[0]", "whole seconds"),
+            ({"mon": [(9, 10)]}, "hours.mon[0]", "expected a time"),
+            ({"mon": [None]}, "hours.mon[0]", "expected a window"),
+        ],
+    )
+    def test_more_bad_windows(self, hours: object, path: str, fragment: str) -> None:
+        """Odd window values are reported at their path."""
+        with pytest.raises(ValidationError) as exc:
+            BusinessCalendar("UTC", hours)  # type: ignore[arg-type]
+        assert {path} == set(paths(exc))
+        assert fragment in exc.value.errors[0].message
+
+    def test_time_pairs(self) -> None:
+        """A day's windows may be a pair of times, or a list of pairs."""
+        a = BusinessCalendar("UTC", {"mon": (time(9), time(12))})
+        b = BusinessCalendar("UTC", {"mon": [(time(9), time(12))]})
+        assert a == b
+
+    def test_timezone_utc(self) -> None:
+        """datetime.timezone.utc is taken as the UTC zone."""
+        assert "UTC" == BusinessCalendar(UTC, LUNCH).to_dict()["tz"]
+
+    def test_repr_all_parts(self) -> None:
+        """The repr summarizes holidays, workdays, overrides and the name."""
+        cal = BusinessCalendar("UTC", LUNCH, ["2025-03-03"], ["2025-03-08"], {"2025-03-04": []}, "desk")
+        assert (
+            "BusinessCalendar(name='desk', tz='UTC', hours={'mon-fri': ['09:00-12:00', '13:00-18:00']}, "
+            "holidays=<0 source(s), 1 date(s)>, workdays=<1 date(s)>, overrides=<1 date(s)>)"
+        ) == repr(cal)

@@ -23,7 +23,7 @@ import difflib
 import zoneinfo
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -237,9 +237,7 @@ def _wall_to_us(tz: ZoneInfo, ordinal: int, seconds: int) -> int:
         return guess * _US
     # Skipped: find the first instant whose local time is at or after the wall time.
     lo = wall - int(tz.utcoffset(naive.replace(fold=1)).total_seconds())  # type: ignore[union-attr]
-    hi = guess
-    if lo > hi:
-        lo, hi = hi, lo
+    hi = guess  # clocks jump forward over a gap, so the fold=1 reading is the earlier one
     while lo < hi:
         mid = (lo + hi) // 2
         if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= naive:
@@ -261,7 +259,8 @@ class BusinessCalendar:
     it starts: closing that day closes the whole shift.
 
     Args:
-        tz: IANA time zone name (``"Asia/Shanghai"``) or a ``ZoneInfo``.
+        tz: IANA time zone name (``"Asia/Shanghai"``) or a ``ZoneInfo`` (``timezone.utc``
+            is taken as ``"UTC"``).
         hours: windows per weekday: ``{"mon-fri": ["09:00-12:00", "13:00-18:00"],
             "sat": ["10:00-16:00"]}``. Keys are weekday names, ranges (``"mon-fri"``),
             lists (``"sat,sun"``) or ``"daily"``; ``"24:00"`` ends a day; an end before
@@ -327,7 +326,7 @@ class BusinessCalendar:
 
     def __init__(  # noqa: PLR0917  (positional order as in the published signature)
         self,
-        tz: str | ZoneInfo,
+        tz: str | tzinfo,
         hours: Mapping[str, Any],
         holidays: Any = None,
         workdays: Iterable[date | str] = (),
@@ -401,7 +400,7 @@ class BusinessCalendar:
     # ------------------------------------------------------------------ constructors
 
     @classmethod
-    def always_open(cls, tz: str | ZoneInfo = "UTC") -> BusinessCalendar:
+    def always_open(cls, tz: str | tzinfo = "UTC") -> BusinessCalendar:
         """A calendar open around the clock, every day (24/7).
 
         Example:
@@ -444,8 +443,6 @@ class BusinessCalendar:
         if problems:
             raise ValidationError(problems)
         args = {k: v for k, v in data.items() if v is not None or k in ("holidays", "overrides")}
-        if "workdays" in args and args["workdays"] is None:
-            args["workdays"] = ()
         return cls(**args)
 
     def to_dict(self) -> dict[str, Any]:
@@ -456,7 +453,14 @@ class BusinessCalendar:
             {'tz': 'UTC', 'hours': {'mon-fri': ['09:00-17:00'], 'sat': ['10:00-14:00']}}
         """
         out: dict[str, Any] = {"tz": self.tz.key, "hours": format_weekly(self.hours)}
-        hol: list[Any] = [src.to_dict() for src in self.sources]  # type: ignore[attr-defined]
+        hol: list[Any] = []
+        for src in self.sources:
+            dump = getattr(src, "to_dict", None)
+            if dump is None:
+                raise ValidationError.one(
+                    "holidays", f"the holiday source {src!r} has no data form (give it a to_dict method)"
+                )
+            hol.append(dump())
         hol += [d.isoformat() for d in sorted(self.holidays)]
         if hol:
             out["holidays"] = hol
