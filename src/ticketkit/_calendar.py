@@ -266,7 +266,9 @@ class BusinessCalendar:
             lists (``"sat,sun"``) or ``"daily"``; ``"24:00"`` ends a day; an end before
             the start crosses midnight. Days not named are closed.
         holidays: dates (``date`` or ``"2025-10-01"``), :func:`country_holidays`, an
-            object of the ``holidays`` package, or a list mixing them.
+            object of the ``holidays`` package, your own source (any object with a
+            ``dates_in(year)`` method returning ``(holidays, make-up workdays)`` as two
+            sets of dates), or a list mixing them.
         workdays: extra make-up working days, open with ``workday_hours``.
         overrides: special windows for given dates: ``{"2025-12-31": ["09:00-13:00"]}``;
             ``[]`` closes the date.
