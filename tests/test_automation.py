@@ -276,3 +276,35 @@ class TestLoops:
             if e.kind == "automation.stopped"
         ]
         assert 1 == len(stopped)
+
+
+class TestPolicyFollowsAutomations:
+    def test_category_set_at_intake_chooses_the_policy(self) -> None:
+        """An automation that sets the category of a new ticket moves it to that category's policy."""
+        fast = tk.SLAPolicy(
+            name="repairs",
+            calendar=tk.BusinessCalendar.always_open(),
+            when=tk.F.category == "repair",
+            targets={"default": tk.SLATarget(first_response=timedelta(minutes=15))},
+        )
+        std = tk.SLAPolicy(
+            name="std",
+            calendar=tk.BusinessCalendar.always_open(),
+            targets={"default": tk.SLATarget(first_response=timedelta(hours=4))},
+        )
+        rule = tk.Automation(
+            name="repair words",
+            on="ticket.created",
+            when=tk.F.subject.matches("(?i)broken"),
+            actions=[tk.Action.set_category("repair")],
+        )
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(), policies=[fast, std], automations=[rule], clock=ManualClock(T0)
+        )
+        t = desk.open(subject="Broken zip")
+        assert ("repairs", T0 + timedelta(minutes=15)) == (t.sla.policy, t.next_due_at)
+        applied = [
+            e.data["policy"] for e in desk.history(t.id, actor=ADMIN) if e.kind == "sla.policy_applied"
+        ]
+        assert ["std", "repairs"] == applied
+        assert "std" == desk.open(subject="Question").sla.policy

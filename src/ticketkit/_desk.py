@@ -308,6 +308,7 @@ class Helpdesk:
 
     def sla_start(self, work: Work, draft: Draft, policy_name: str | None = None) -> None:
         """Choose the policy for a new ticket (or the one named) and start its clocks."""
+        draft.sla_ready = True
         if policy_name is not None:
             policy = self._policy_by_name.get(policy_name)
             if policy is None:
@@ -325,15 +326,15 @@ class Helpdesk:
 
     def sla_reselect(self, work: Work, draft: Draft, reason: str) -> None:
         """After a change that may pick another policy, move the clocks to it (recomputed from history)."""
-        if not self.policies or draft.created:
+        if not self.policies or not draft.sla_ready:
             return
         t = draft.ticket
         chosen = select_policy(self.policies, t, work.now)
         current = t.sla.policy if t.sla is not None else None
         if (chosen.name if chosen is not None else None) == current:
             return
-        assert draft.base is not None
-        history = [*self.store.events(t.id, tenant=t.tenant), *draft.events]
+        stored = self.store.events(t.id, tenant=t.tenant) if not draft.created else []
+        history = [*stored, *draft.events]
         updated, events = reselect_policy(self.policies, t, history, at=work.now)
         draft.ticket = updated
         for e in events:

@@ -37,7 +37,7 @@ MAX_AUTOMATION_RUNS: Final = 200
 class Draft:
     """A ticket being changed: as loaded (``base``), as it stands now, and its new events."""
 
-    __slots__ = ("base", "depth", "events", "policy_hint", "seen", "ticket", "told")
+    __slots__ = ("base", "depth", "events", "policy_hint", "seen", "sla_ready", "ticket", "told")
 
     def __init__(self, base: Ticket | None, ticket: Ticket, *, depth: int = 0) -> None:
         self.base = base
@@ -47,6 +47,7 @@ class Draft:
         self.depth = depth  # generations of spawning from the change's first ticket
         self.told = 0  # events already checked for "a child finished"
         self.policy_hint: str | None = None  # an SLA policy a routing rule named
+        self.sla_ready = base is not None  # a new ticket's policy is chosen once intake has placed it
 
     @property
     def created(self) -> bool:
