@@ -308,3 +308,23 @@ class TestPolicyFollowsAutomations:
         ]
         assert ["std", "repairs"] == applied
         assert "std" == desk.open(subject="Question").sla.policy
+
+
+class TestIntegrationFailure:
+    def test_a_failing_integration_loses_nothing(self) -> None:
+        """When the stock system is down the change is saved and the automation's stop recorded."""
+
+        def down(ticket: tk.Ticket) -> dict[str, Any]:
+            raise ConnectionError("stock system down")
+
+        rule = tk.Automation(
+            name="restock",
+            on="ticket.created",
+            when=tk.F.context.stock.in_stock == False,  # noqa: E712
+            actions=[tk.Action.tag("restock")],
+        )
+        desk, _, _ = desk_with(rule, integrations={"stock": down})
+        t = desk.open(subject="Press down")
+        stopped = [e for e in desk.history(t.id, actor=ADMIN) if e.kind == "automation.stopped"]
+        assert (frozenset(), 1) == (t.tags, len(stopped))
+        assert "stock system down" in stopped[0].data["reason"]

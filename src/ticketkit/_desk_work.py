@@ -9,6 +9,7 @@ SLA policies and the router do the thinking.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from ticketkit._desk import Helpdesk
 
 __all__ = ["CHILD_RESOLVED", "DEDUPLICATED", "OPEN_KINDS"]
+
+log = logging.getLogger("ticketkit.desk")
 
 DEDUPLICATED: Final = "ticket.deduplicated"  # channel, reason, external_ref, subject
 CHILD_RESOLVED: Final = "ticket.child_resolved"  # child, status, status_kind, waiting (ids still open)
@@ -61,12 +64,18 @@ class _LazyContext(Mapping[str, Any]):
         self._integrations = integrations
         self._ticket = ticket
         self._cache: dict[str, Any] = {}
+        self.failures: list[str] = []
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._integrations:
             raise KeyError(key)
         if key not in self._cache:
-            self._cache[key] = self._integrations[key](self._ticket)
+            try:
+                self._cache[key] = self._integrations[key](self._ticket)
+            except Exception as exc:  # another system being down must not lose the change
+                log.warning("integration %r failed for ticket %s: %r", key, self._ticket.id, exc)
+                self.failures.append(f"integration {key!r} failed: {exc!r}")
+                self._cache[key] = None
         return self._cache[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -339,9 +348,25 @@ class Work:
                         if not automation.listens_to(event.kind):
                             continue
                         context = _LazyContext(self.desk.integrations, draft.ticket)
-                        if not automation.matches(draft.ticket, event, at=self.now, context=context):
+                        matched = automation.matches(draft.ticket, event, at=self.now, context=context)
+                        if context.failures:
+                            self._stop(draft, automation.name, event, "; ".join(context.failures))
                             continue
-                        self._apply_automation(draft, automation.name, automation.actions, event, context)
+                        if matched:
+                            self._apply_automation(draft, automation.name, automation.actions, event, context)
+
+    def _stop(self, draft: Draft, name: str, event: Event, reason: str) -> None:
+        key = (name, draft.ticket.id)
+        if key in self.stopped:
+            return
+        self.stopped.add(key)
+        self.emit(
+            draft,
+            AUTOMATION_STOPPED,
+            {"automation": name, "event": event.kind, "reason": reason},
+            actor=f"system:automation/{name}",
+        )
+        self.desk.log_stop(name, draft.ticket.id, reason)
 
     def _apply_automation(
         self, draft: Draft, name: str, actions: tuple[Action, ...], event: Event, context: Mapping[str, Any]
@@ -349,19 +374,10 @@ class Work:
         key = (name, draft.ticket.id)
         actor = f"system:automation/{name}"
         if key in self.fired or self.automation_runs >= MAX_AUTOMATION_RUNS:
-            if key in self.stopped:
-                return
-            self.stopped.add(key)
             reason = (
                 "already ran in this change (a loop)" if key in self.fired else "too many automation runs"
             )
-            self.emit(
-                draft,
-                AUTOMATION_STOPPED,
-                {"automation": name, "event": event.kind, "reason": reason},
-                actor=actor,
-            )
-            self.desk.log_stop(name, draft.ticket.id, reason)
+            self._stop(draft, name, event, reason)
             return
         self.fired.add(key)
         self.automation_runs += 1
