@@ -570,6 +570,28 @@ class TestHooks:
         with pytest.raises(RuntimeError):
             self.hooked(boom).fire(ticket(), "open", at=T0, actor="li")
 
+    def test_stamps_on_the_hook_path(self) -> None:
+        """Transitions with hooks set and clear resolved_at and closed_at like the others."""
+        wf = Workflow(
+            "stamps",
+            [State("open", "open"), State("done", "resolved"), State("shut", "closed", final=True)],
+            [
+                Transition("solve", "open", "done", hooks="tag"),
+                Transition("reopen", "done", "open", hooks="tag"),
+                Transition("close", "done", "shut", hooks="tag"),
+            ],
+            "open",
+            hooks={"tag": tag_it},
+        )
+        t = ticket(status="open", status_kind="open")
+        t, _ = wf.fire(t, "solve", at=T0 + timedelta(hours=1), actor="li")
+        assert (T0 + timedelta(hours=1), None) == (t.resolved_at, t.closed_at)
+        t, _ = wf.fire(t, "reopen", at=T0 + timedelta(hours=2), actor="li")
+        assert (None, None, 3) == (t.resolved_at, t.closed_at, t.version)
+        t, _ = wf.fire(t, "solve", at=T0 + timedelta(hours=3), actor="li")
+        t, _ = wf.fire(t, "close", at=T0 + timedelta(hours=4), actor="li")
+        assert (T0 + timedelta(hours=3), T0 + timedelta(hours=4)) == (t.resolved_at, t.closed_at)
+
     def test_no_op_changes_make_no_events(self) -> None:
         """Returning the current values records nothing extra."""
         wf = self.hooked("same", same=lambda t, tr, ctx: {"team": t.team, "tags": t.tags})
