@@ -136,8 +136,15 @@ class TestOpen:
         """Blank subject, blank channel, bad priority and a bad transcript entry are reported together."""
         d, _, _ = desk
         with pytest.raises(ValidationError) as info:
-            d.open(subject=" ", channel="", priority="asap", transcript=[42], fields={"x": object()})  # type: ignore[list-item]
-        assert ["subject", "channel", "fields.x", "priority", "transcript[0]"] == [
+            d.open(
+                subject=" ",
+                channel="",
+                priority="asap",
+                transcript=[42],  # type: ignore[list-item]
+                fields={"x": object()},
+                tags=["ok", ""],
+            )
+        assert ["subject", "channel", "fields.x", "tags[1]", "priority", "transcript[0]"] == [
             e.path for e in info.value.errors
         ]
 

@@ -473,6 +473,16 @@ class Helpdesk:
                 problems.append(ErrorDetail("fields", f"expected a mapping, got {fields!r}"))
             else:
                 problems.extend(json_problems(fields, "fields"))
+        tag_list: list[str] = []
+        if isinstance(tags, str | bytes) or not isinstance(tags, Iterable):
+            problems.append(ErrorDetail("tags", f"expected a list of tags, got {tags!r}"))
+        else:
+            tag_list = list(tags)
+            problems.extend(
+                ErrorDetail(f"tags[{i}]", f"expected a non-empty string, got {x!r}")
+                for i, x in enumerate(tag_list)
+                if not isinstance(x, str) or not x
+            )
         prio: Priority = Priority.NORMAL
         if priority is not None:
             try:
@@ -505,7 +515,7 @@ class Helpdesk:
                 priority=prio,
                 team=team,
                 assignee=assignee,
-                tags=frozenset(tags),
+                tags=frozenset(tag_list),
                 fields=freeze(dict(fields or {})),
                 external_ref=external_ref,
             )
@@ -533,7 +543,7 @@ class Helpdesk:
                 work.comment(draft, self._as_comment(message, ticket, record, now))
             if team is None and assignee is None:
                 work.route(draft)
-            elif team is not None or assignee is not None:
+            else:
                 work.emit(
                     draft,
                     ev.ASSIGNED,
