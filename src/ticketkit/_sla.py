@@ -223,16 +223,16 @@ def _human(d: timedelta) -> str:
     return sign + " ".join(parts)
 
 
+_PAIRS: Final = tuple(a + b for a in _ALPHABET for b in _ALPHABET)  # 10 bits -> two characters
+
+
 def _event_id(instant: datetime, *parts: object) -> str:
     """A ULID-shaped id fixed by its parts, so the same due event always has the same id."""
     ms = max(0, int(instant.timestamp() * 1000))
-    digest = hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=10).digest()
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=10).digest()
     value = (ms << 80) | int.from_bytes(digest, "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 def _trusted_event(**fields: Any) -> Event:
