@@ -288,3 +288,25 @@ class TestRepairWaitingForParts:
         d.fire("finish", sh(2025, 3, 11, 11, 0))
         assert "met" == d.status(sh(2025, 3, 12, 9, 0))["resolution"].state
         assert d.policy.status_as_of(d.ticket, d.events, sh(2025, 3, 6, 12, 0)) == {"resolution": paused}
+
+
+class TestTimeZones:
+    def test_deadline_across_spring_forward(self) -> None:
+        """A 24/7 clock across New York's spring-forward night counts real time: due at 13:00 EDT."""
+        ny = ZoneInfo("America/New_York")
+        policy = SLAPolicy(
+            name="24/7",
+            calendar=BusinessCalendar.always_open("America/New_York"),
+            targets={"default": SLATarget(resolution=24 * H)},
+        )
+        t = policy.start(Ticket(subject="outage", created_at=datetime(2025, 3, 8, 12, 0, tzinfo=ny)))
+        st = policy.status(t, datetime(2025, 3, 9, 12, 0, tzinfo=ny))["resolution"]
+        assert (datetime(2025, 3, 9, 13, 0, tzinfo=ny), 23 * H) == (st.due_at, st.elapsed)
+
+    def test_inputs_in_any_zone(self) -> None:
+        """Events and instants in other zones are the same instants: status does not depend on the zone."""
+        t0 = sh(2025, 3, 3, 9, 0)
+        d = Desk([STANDARD], Ticket(subject="x", created_at=t0.astimezone(ZoneInfo("Europe/Berlin"))))
+        d.comment(sh(2025, 3, 3, 10, 30).astimezone(ZoneInfo("UTC")))
+        st = d.status(sh(2025, 3, 3, 12, 0).astimezone(ZoneInfo("America/Los_Angeles")))["first_response"]
+        assert ("met", 90 * M) == (st.state, st.elapsed)
