@@ -581,3 +581,30 @@ class TestIntakeEdges:
         wu = tk.Actor(id="wu", roles={"agent"}, teams={"billing"})
         second = d.open(subject="Too small", customer="c-1", category="size", actor=wu)
         assert first.id != second.id
+
+
+class TestWhoIsTold:
+    def test_sub_tickets_are_not_for_the_customer(self) -> None:
+        """A spawned sub-ticket tells its team, never the customer; the parent's agent hears it finished."""
+        d, _, rec = make_desk()
+        p = d.open(subject="Machine down", customer="c-1", team="after-sales", assignee="li")
+        d.fire(p.id, "open", actor=ADMIN)
+        rec.clear()
+        child = d.spawn(p.id, subject="Check stock", team="warehouse", actor=ADMIN)
+        d.fire(child.id, "open", actor=ADMIN)
+        d.fire(child.id, "resolve", actor=ADMIN)
+        assert [] == [n.kind for n in rec.to("customer:c-1") if n.ticket.id == child.id]
+        assert ["ticket.assigned"] == [n.kind for n in rec.to("team:warehouse")]
+        assert "ticket.child_resolved" in [n.kind for n in rec.to("agent:li")]
+
+    def test_customer_and_agent_hear_about_each_other(self) -> None:
+        """A public reply goes to the customer, the customer's message to the agent; notes to nobody."""
+        d, _, rec = make_desk()
+        t = d.open(subject="Too small", customer="c-1", category="size")
+        rec.clear()
+        d.comment(t.id, "internal", actor=ADMIN, public=False)
+        d.comment(t.id, "Hello", actor=ADMIN)
+        d.comment(t.id, "Thanks", actor=tk.Actor.customer("c-1"))
+        assert [("comment.added", ("customer:c-1",)), ("comment.added", (f"agent:{t.assignee}",))] == [
+            (n.kind, n.recipients) for n in rec.sent
+        ]

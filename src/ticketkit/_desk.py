@@ -1666,7 +1666,7 @@ class Helpdesk:
         d = event.data
         who: list[str] = []
         if kind == ev.TICKET_CREATED:
-            who = ["customer"] if ticket.channel != "internal" else []
+            who = ["customer"]
         elif kind == ev.ASSIGNED:
             who = (
                 [f"agent:{d['agent']}"] if d.get("agent") else [f"team:{d['team']}"] if d.get("team") else []
@@ -1687,10 +1687,10 @@ class Helpdesk:
             who = ["assignee", "team", "lead"]
         elif kind == ev.SLA_ESCALATED:
             who = [str(r) for r in d.get("notify") or ()] or ["lead"]
-        elif kind in (ev.PRIORITY_CHANGED, ev.MERGED, DEDUPLICATED, CHILD_RESOLVED) or (
-            kind == ev.SPAWNED and d.get("parent")
-        ):
+        elif kind in (ev.PRIORITY_CHANGED, ev.MERGED, DEDUPLICATED, CHILD_RESOLVED):
             who = ["assignee"] if ticket.assignee else ["team"]
+        if ticket.channel == "internal":  # sub-tickets are between departments, not for the customer
+            who = [w for w in who if w != "customer"]
         return self.resolve_recipients(ticket, who)
 
     def _deliver(self, notes: Sequence[Notification]) -> None:
