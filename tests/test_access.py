@@ -153,6 +153,12 @@ class TestTenancy:
         exported = [json.loads(line)["ticket"] for line in buf.getvalue().splitlines()[1:]]
         assert expected == {t["id"] for t in exported}
 
+    def test_unknown_filter(self) -> None:
+        """An unknown filter is a ValidationError naming it, not a TypeError."""
+        with pytest.raises(ValidationError) as info:
+            list(DESK.tickets(actor=tk.Actor(id="r", roles={"admin"}, tenant="acme"), colour="red"))
+        assert ["colour"] == [e.path for e in info.value.errors]
+
     def test_tenant_filter_cannot_be_overridden(self) -> None:
         """Asking tickets() for another tenant is refused."""
         with pytest.raises(ValidationError):

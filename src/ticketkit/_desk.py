@@ -46,6 +46,26 @@ CHANNELS: Final = ("email", "phone", "web", "app", "wechat", "chatbot", "api")
 """The channels ticketkit names; any other non-empty name works too."""
 
 _SYSTEM_INTAKE: Final = "intake"
+_QUERY_FILTERS: Final = frozenset(
+    {
+        "status",
+        "status_kind",
+        "team",
+        "assignee",
+        "customer",
+        "category",
+        "priority",
+        "tags",
+        "created_since",
+        "created_before",
+        "updated_since",
+        "updated_before",
+        "text",
+        "next_due_before",
+        "parent_id",
+        "order_by",
+    }
+)
 
 
 class Routed(NamedTuple):
@@ -735,6 +755,17 @@ class Helpdesk:
         filters.pop("tenant", None)
         filters.pop("cursor", None)
         limit = filters.pop("limit", 200)
+        unknown = sorted(set(filters) - _QUERY_FILTERS)
+        if unknown:
+            raise ValidationError(
+                [
+                    ErrorDetail(
+                        name,
+                        f"unknown filter {name!r} (expected one of: {', '.join(sorted(_QUERY_FILTERS))})",
+                    )
+                    for name in unknown
+                ]
+            )
         cursor: str | None = None
         while True:
             page = self.store.query(tenant=actor.tenant, limit=limit, cursor=cursor, **filters)
