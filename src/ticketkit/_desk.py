@@ -31,6 +31,7 @@ from ticketkit._ids import new_id
 from ticketkit._json import freeze, json_problems, thaw
 from ticketkit._models import Comment, Customer, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit._notify import Notification, Notifier
+from ticketkit._routing import Router
 from ticketkit._serialization import to_dict
 from ticketkit._sla import SLAPolicy, SLAStatus, reselect_policy, select_policy
 from ticketkit._workflow import Workflow, Workflows
@@ -177,7 +178,7 @@ class Helpdesk:
         *,
         store: TicketStore,
         workflows: Workflows | Workflow | Mapping[str, Workflow] | None = None,
-        router: Any = None,
+        router: Router | None = None,
         policies: Sequence[SLAPolicy] = (),
         notifier: Notifier | None = None,
         clock: Clock | Callable[[], datetime] | None = None,
