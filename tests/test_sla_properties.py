@@ -82,7 +82,6 @@ class Reference:
         self.now = created
         for m in ("first_response", "periodic_update", "resolution"):
             self._start(m, created)
-        self.finish_instant()
 
     def target(self, metric: str) -> int:
         row = TARGETS.get(self.priority, TARGETS["default"])
@@ -103,6 +102,8 @@ class Reference:
 
     def advance(self, to: datetime) -> None:
         """Count the open minutes up to ``to``; the instant ``to`` itself is sampled after its events."""
+        if self.now < to:
+            self.finish_instant()  # every event of the current instant has been applied
         while self.now < to:
             for c in self.clocks.values():
                 if c.mode == "running" and is_open(self.now):
@@ -146,7 +147,7 @@ class Reference:
             self.priority = arg
 
     def finish_instant(self) -> None:
-        """Record which clocks run at ``now``, once its events are applied."""
+        """Record which clocks run at ``now``, once all its events are applied."""
         for c in self.clocks.values():
             if c.mode == "running" and (not c.running_at or c.running_at[-1][0] != self.now):
                 c.running_at.append((self.now, c.count))
@@ -214,7 +215,6 @@ def run(steps: list[tuple[int, tuple[str, Any]]]) -> tuple[Sim, Reference, list[
             sim.customer(now)
         elif action == "move":
             if arg == sim.ticket.status:
-                ref.finish_instant()
                 continue
             sim.move(now, arg)
         elif action == "priority":
@@ -222,7 +222,6 @@ def run(steps: list[tuple[int, tuple[str, Any]]]) -> tuple[Sim, Reference, list[
         elif action == "tick":
             sim.tick(now)
         ref.event(action, arg)
-        ref.finish_instant()
     ref.finish_instant()
     return sim, ref, snapshots
 
