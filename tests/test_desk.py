@@ -608,3 +608,34 @@ class TestWhoIsTold:
         assert [("comment.added", ("customer:c-1",)), ("comment.added", (f"agent:{t.assignee}",))] == [
             (n.kind, n.recipients) for n in rec.sent
         ]
+
+
+class TestRealConcurrency:
+    def test_two_writers_on_sqlite_lose_nothing(self, tmp_path: object) -> None:
+        """Two desks tagging one ticket at once on one SQLite file: every tag lands, one version each."""
+        import threading
+        from pathlib import Path
+
+        db = Path(str(tmp_path)) / "race.db"
+        first = tk.SQLiteStore(db)
+        d, clock, _ = make_desk(store=first)
+        t = d.open(subject="shared")
+        desks = [make_desk(store=tk.SQLiteStore(db), clock=clock, max_attempts=100)[0] for _ in range(2)]
+        barrier = threading.Barrier(2)
+
+        def work(i: int) -> None:
+            barrier.wait()
+            for n in range(15):
+                desks[i].tag(t.id, f"w{i}-{n}", actor=ADMIN)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        final = d.get(t.id, actor=ADMIN)
+        assert (30, 31) == (len(final.tags), final.version)
+        assert 30 == len([e for e in d.history(t.id, actor=ADMIN) if e.kind == "tags.changed"])
+        for desk in desks:
+            desk.store.close()
+        first.close()
