@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,27 @@ class TestThreads:
             th.join()
         assert ["T0001"] * 5 == seen
         store.close()
+
+
+class TestFork:
+    def test_a_forked_child_opens_its_own_connection(self, tmp_path: Path) -> None:
+        """A store inherited through fork() works in the child, which writes through its own connection."""
+        if not hasattr(os, "fork"):
+            pytest.skip("no fork on this platform")
+        store = SQLiteStore(tmp_path / "desk.db")
+        store.create(ticket())
+        ctx = multiprocessing.get_context("fork")
+        proc = ctx.Process(target=_child_save, args=(store,))
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads; this child only saves.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            proc.start()
+        proc.join(timeout=60)
+        assert 0 == proc.exitcode
+        assert ("open", 2) == (store.get("T0001").status, store.get("T0001").version)
+        store.close()
+
+
+def _child_save(store: SQLiteStore) -> None:
+    current = store.get("T0001")
+    store.save(attrs.evolve(current, status="open", version=2), [], 1)

@@ -205,6 +205,7 @@ class SQLiteStore(TicketStore):
         weakref.finalize(self, _close_all, self._conns)
         self._guard = threading.RLock()  # serialises the single ":memory:" connection
         self._closed = False
+        self._pid = os.getpid()
         # Tickets decoded from row JSON, keyed by that JSON: equal text is an equal
         # (immutable) ticket, so a hit is always right, whoever wrote the row.
         self._cache_size = cache_size
@@ -268,6 +269,11 @@ class SQLiteStore(TicketStore):
             raise StoreClosedError(f"the SQLiteStore on {self._path!r} is closed")
         if self._memory and self._conns:
             return self._conns[0]
+        if self._pid != os.getpid() and not self._memory:
+            # A forked child must not use its parent's connections: start afresh.
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._conns.clear()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
