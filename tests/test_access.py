@@ -264,3 +264,15 @@ class TestMasking:
         desk.export(raw, actor=admin, mask=False)
         assert "wang@example.com" in raw.getvalue()
         assert t.id in raw.getvalue()
+
+
+class TestCustomerExport:
+    def test_customer_export_has_no_internal_notes(self) -> None:
+        """A customer's export holds their tickets with the public conversation only."""
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), clock=ManualClock(T0))
+        t = desk.open(subject="Refund", customer="c1")
+        desk.open(subject="Other", customer="c2")
+        desk.comment(t.id, "customer seems upset", actor=tk.Actor(id="r", roles={"admin"}), public=False)
+        buf = io.StringIO()
+        assert 1 == desk.export(buf, actor=tk.Actor.customer("c1"))
+        assert "upset" not in buf.getvalue()

@@ -29,7 +29,7 @@ from ticketkit._desk_work import CHILD_RESOLVED, DEDUPLICATED, DONE_KINDS, OPEN_
 from ticketkit._directory import CustomerDirectory, Integration
 from ticketkit._ids import new_id
 from ticketkit._json import freeze, json_problems, thaw
-from ticketkit._models import Comment, Customer, Event, Link, Priority, Ticket, replace_trusted
+from ticketkit._models import Comment, Customer, Event, Link, Priority, Team, Ticket, replace_trusted
 from ticketkit._notify import Notification, Notifier
 from ticketkit._routing import Router
 from ticketkit._serialization import to_dict
@@ -186,7 +186,7 @@ class Helpdesk:
         access: AccessPolicy | None = None,
         automations: Iterable[Automation | Mapping[str, Any]] = (),
         integrations: Mapping[str, Integration | Callable[[Ticket], Mapping[str, Any]]] | None = None,
-        teams: Iterable[Any] | None = None,
+        teams: Iterable[Team] | None = None,
         dedupe_window: timedelta | None = timedelta(days=1),
         wait_trigger: str = "wait",
         resume_trigger: str = "resume",
@@ -1805,7 +1805,7 @@ class Helpdesk:
         fp.write(export_header())
         n = 0
         for stored in self.tickets(actor=actor, order_by="id"):
-            events = self.store.events(stored.id, tenant=actor.tenant)
+            events = self.history(stored.id, actor=actor)  # customers get no internal notes
             ticket = stored
             if mask:
                 ticket = mask_ticket(stored)
