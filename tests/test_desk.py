@@ -639,3 +639,26 @@ class TestRealConcurrency:
         for desk in desks:
             desk.store.close()
         first.close()
+
+
+class TestReopen:
+    def test_customer_reply_reopens_resolved(self) -> None:
+        """The customer writing on a resolved ticket reopens it; the resolution clock resumes."""
+        d, clock, _ = make_desk()
+        t = d.open(subject="Zip broke", customer="c-1")
+        d.fire(t.id, "open", actor=ADMIN)
+        clock.advance(timedelta(hours=1))
+        d.fire(t.id, "resolve", actor=ADMIN)
+        clock.advance(timedelta(hours=1))
+        t = d.comment(t.id, "It broke again", actor=tk.Actor.customer("c-1"))
+        s = d.sla_status(t.id, actor=ADMIN)["resolution"]
+        assert ("open", "running", timedelta(hours=1)) == (t.status, s.state, s.elapsed)
+
+    def test_agent_note_does_not_reopen(self) -> None:
+        """Staff comments on a resolved ticket leave it resolved; reopen_trigger=None turns it off."""
+        d, _, _ = make_desk(reopen_trigger=None)
+        t = d.open(subject="Zip broke", customer="c-1")
+        d.fire(t.id, "open", actor=ADMIN)
+        d.fire(t.id, "resolve", actor=ADMIN)
+        assert "resolved" == d.comment(t.id, "closing note", actor=ADMIN).status
+        assert "resolved" == d.comment(t.id, "thanks", actor=tk.Actor.customer("c-1")).status

@@ -145,6 +145,7 @@ class Helpdesk:
         wait_trigger: the trigger that parks a parent waiting on its sub-tickets.
         resume_trigger: the trigger that brings it back when they are done.
         merge_trigger: the trigger that closes a ticket merged into another.
+        reopen_trigger: fired when the customer writes on a resolved ticket (None: never).
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
             :meth:`progress`.
         worker: this process's name when claiming due tickets.
@@ -191,6 +192,7 @@ class Helpdesk:
         wait_trigger: str = "wait",
         resume_trigger: str = "resume",
         merge_trigger: str = "cancel",
+        reopen_trigger: str | None = "reopen",
         labels: Mapping[str, Mapping[str, str]] | None = None,
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=5),
@@ -259,6 +261,7 @@ class Helpdesk:
         self.wait_trigger = wait_trigger
         self.resume_trigger = resume_trigger
         self.merge_trigger = merge_trigger
+        self.reopen_trigger = reopen_trigger
         self.labels: Mapping[str, Mapping[str, str]] = {k: dict(v) for k, v in (labels or {}).items()}
         self.worker = worker or f"desk-{new_id(self._now())[-8:]}"
         self.lease = lease
@@ -974,7 +977,9 @@ class Helpdesk:
         """Add a comment: a public reply (``public=True``) or an internal note.
 
         Who wrote it follows from the actor (an agent, the customer, the system).
-        An agent's first public reply stops the first-response clock.
+        An agent's first public reply stops the first-response clock. The customer
+        writing on a resolved ticket reopens it (``reopen_trigger``), and its
+        resolution clock resumes with the time already spent.
 
         Example:
             >>> import ticketkit as tk
@@ -1003,6 +1008,13 @@ class Helpdesk:
                     author_kind=kind,
                 ),
             )
+            if (
+                kind == "customer"
+                and self.reopen_trigger is not None
+                and draft.ticket.status_kind == "resolved"
+                and work.can_fire(draft, self.reopen_trigger)
+            ):
+                work.fire(draft, self.reopen_trigger)
             return draft.ticket.id
 
         return self._run(actor, change, strict=expected_version is not None)
