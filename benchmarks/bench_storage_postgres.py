@@ -13,9 +13,11 @@ started on 127.0.0.1 (as the tests do) and removed afterwards.
 2. The load test of issue 11: 4 worker processes open tickets through a
    ``Helpdesk`` (routing by rules, SLA clocks started), comment, change status and
    tag, half of the tags on a few shared tickets that all of them update at once,
-   while 2 processes run ``Helpdesk.tick``. Time runs on a virtual clock shared by
-   all processes (one real second is ``speed`` virtual seconds), frozen at the end
-   of the run so the tick workers can finish what fell due. Then it checks: no lost
+   while 2 processes run ``Helpdesk.tick`` (and a third claims due tickets and dies
+   without handling them, so the others must take them over when its lease ends).
+   Time runs on a virtual clock shared by all processes (one real second is
+   ``speed`` virtual seconds), frozen at the end of the run so the tick workers can
+   finish what fell due. Then it checks: no lost
    update (every tag and comment a worker saw succeed is in the final state), no
    duplicate notification (each SLA checkpoint notified once), no missed checkpoint
    (nothing due is left, and every SLA event in the store was notified). Bounded in
@@ -80,6 +82,15 @@ def new_schema() -> str:
     return f"tk_bench_{uuid.uuid4().hex[:10]}"
 
 
+def analyze(dsn: str, schema: str) -> None:
+    """Refresh the planner's statistics of the store's tables."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'ANALYZE "{schema}".tickets')
+        conn.execute(f'ANALYZE "{schema}".events')
+
+
 def drop_schema(dsn: str, schema: str) -> None:
     import psycopg
 
@@ -111,9 +122,20 @@ def _status_change(t: Ticket) -> tuple[Ticket, Event]:
 
 
 def store_work(
-    store: TicketStore, *, n: int, singles: int, due_total: int, due: int, repeats: int
+    store: TicketStore,
+    *,
+    n: int,
+    singles: int,
+    due_total: int,
+    due: int,
+    repeats: int,
+    settle: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """The same work on any store; returns timings (ms) and the answers to compare."""
+    """The same work on any store; returns timings (ms) and the answers to compare.
+
+    ``settle`` runs after each bulk load (for PostgreSQL: ANALYZE, which autovacuum
+    does on its own in a running system, so the planner knows the new rows).
+    """
     out: dict[str, Any] = {}
     tickets = [make_ticket(i, T0 + timedelta(hours=4, seconds=i)) for i in range(n)]
     events = [created_event(t) for t in tickets]
@@ -128,6 +150,7 @@ def store_work(
     for k in range(0, n, 1000):
         store.save_many([(t, [e], 1) for t, e in changed[k : k + 1000]])
     out["batch_save_us"] = (time.perf_counter() - start) / n * 1e6
+    settle()
 
     # One transaction per call: what an application's request pays.
     base = n
@@ -174,6 +197,7 @@ def store_work(
         many.append(make_ticket(10_000_000 + i, when))
     for k in range(0, due_total, 5000):
         store.save_many([(t, (), None) for t in many[k : k + 5000]])
+    settle()
     ms, found = median_ms(lambda: store.due(at, limit=due), repeats)
     out["due_ms"] = ms
     out["due_ids"] = [t.id for t in found]
@@ -195,7 +219,15 @@ def bench_stores(dsn: str, *, n: int, singles: int, due_total: int, due: int, re
             lite = store_work(sq, n=n, singles=singles, due_total=due_total, due=due, repeats=repeats)
             sq.close()
         pg = PostgresStore(dsn, schema=schema)
-        post = store_work(pg, n=n, singles=singles, due_total=due_total, due=due, repeats=repeats)
+        post = store_work(
+            pg,
+            n=n,
+            singles=singles,
+            due_total=due_total,
+            due=due,
+            repeats=repeats,
+            settle=lambda: analyze(dsn, schema),
+        )
         pg.close()
     finally:
         drop_schema(dsn, schema)
@@ -252,11 +284,25 @@ def _desk(
 _TEAMS = {"repairs": ["li", "wang", "zhao"], "billing": ["chen", "sun"]}
 
 
-def _clock(start_wall: float, freeze: datetime, speed: float) -> Callable[[], datetime]:
+class _Start:
+    """When the run starts (wall clock), the same for every process once the parent says go."""
+
+    wall = time.time()
+
+
+def _clock(start: type[_Start] | float, freeze: datetime, speed: float) -> Callable[[], datetime]:
     def now() -> datetime:
-        return min(T0 + timedelta(seconds=(time.time() - start_wall) * speed), freeze)
+        wall = start if isinstance(start, float) else start.wall
+        return min(T0 + timedelta(seconds=(time.time() - wall) * speed), freeze)
 
     return now
+
+
+def _ready_and_wait() -> float:
+    """Tell the parent this process is set up; wait for the common start time."""
+    print("ready", flush=True)
+    _Start.wall = float(sys.stdin.readline())
+    return _Start.wall
 
 
 _CHECKPOINTS = frozenset({"sla.warning", "sla.breached", "sla.escalated"})
@@ -276,7 +322,7 @@ def _checkpoint(ticket_id: str, data: Any) -> str:
 def app_worker(args: dict[str, Any]) -> dict[str, Any]:
     """One application process: open, route, comment, change status and tag tickets."""
     w = args["index"]
-    clock = _clock(args["start_wall"], datetime.fromisoformat(args["freeze"]), args["speed"])
+    clock = _clock(_Start, datetime.fromisoformat(args["freeze"]), args["speed"])
     desk, notifier = _desk(args["dsn"], args["schema"], clock, f"app-{w}")
     agent = tk.Actor(id=_TEAMS["repairs"][w % 3], roles={"agent", "admin"}, teams={"repairs", "billing"})
     lat: dict[str, list[float]] = {"open": [], "comment": [], "fire": [], "tag": [], "tag_shared": []}
@@ -284,7 +330,7 @@ def app_worker(args: dict[str, Any]) -> dict[str, Any]:
     comments: list[str] = []
     opened: list[str] = []
     shared: list[str] = args["shared"]
-    deadline = args["deadline_wall"]
+    deadline = _ready_and_wait() + args["deadline_after"]
 
     def timed(op: str, fn: Callable[..., Ticket], *a: Any, **kw: Any) -> Ticket:
         start = time.perf_counter()
@@ -326,8 +372,9 @@ def app_worker(args: dict[str, Any]) -> dict[str, Any]:
 def tick_worker(args: dict[str, Any]) -> dict[str, Any]:
     """One tick process: claim due tickets and emit their checkpoints until nothing is left due."""
     freeze = datetime.fromisoformat(args["freeze"])
-    clock = _clock(args["start_wall"], freeze, args["speed"])
+    clock = _clock(_Start, freeze, args["speed"])
     desk, notifier = _desk(args["dsn"], args["schema"], clock, f"tick-{args['index']}")
+    hard_deadline = _ready_and_wait() + args["hard_deadline_after"]
     lat: list[float] = []
     emitted = 0
     timed_out = False
@@ -340,7 +387,7 @@ def tick_worker(args: dict[str, Any]) -> dict[str, Any]:
             if clock() >= freeze and not desk.store.due(freeze, limit=1):
                 break
             time.sleep(0.005)
-        if time.time() > args["hard_deadline_wall"]:
+        if time.time() > hard_deadline:
             timed_out = True
             break
     keys = [k for k in map(_sla_key, notifier.sent) if k]
@@ -348,13 +395,35 @@ def tick_worker(args: dict[str, Any]) -> dict[str, Any]:
     return {"lat": lat, "emitted": emitted, "sla_notes": keys, "timed_out": timed_out}
 
 
+def crash_worker(args: dict[str, Any]) -> dict[str, Any]:
+    """A tick worker that dies right after claiming: its tickets must still be handled, once."""
+    freeze = datetime.fromisoformat(args["freeze"])
+    clock = _clock(_Start, freeze, args["speed"])
+    store = PostgresStore(args["dsn"], schema=args["schema"], max_size=1)
+    claimed: list[Ticket] = []
+    deadline = _ready_and_wait() + args["deadline_after"]
+    while not claimed and time.time() < deadline:
+        claimed = store.claim_due(clock(), worker="doomed", lease=timedelta(minutes=2), limit=5)
+        time.sleep(0.01)
+    # Dies here: no save, no close. The claims' leases run out and other workers take over.
+    print(json.dumps({"claimed": [t.id for t in claimed]}), flush=True)
+    os._exit(0)
+
+
 def _spawn(role: str, args: dict[str, Any]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--child", role, json.dumps(args)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _stderr(proc: subprocess.Popen[str]) -> str:
+    proc.kill()
+    _, err = proc.communicate(timeout=30)
+    return err[-4000:]
 
 
 def _collect(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
@@ -381,6 +450,7 @@ def run_load(
     shared: int = 3,
     seconds: float = 20.0,
     speed: float = _SPEED,
+    crashes: int = 1,
 ) -> dict[str, Any]:
     """The load test; returns its figures after asserting no lost update, duplicate or missed checkpoint.
 
@@ -396,26 +466,37 @@ def run_load(
         for k in range(shared)
     ]
     desk.store.close()
-    start_wall = time.time() + 1.0  # everyone starts on the same virtual time
     freeze = T0 + timedelta(seconds=seconds * speed)
     common = {
         "dsn": dsn,
         "schema": schema,
-        "start_wall": start_wall,
         "speed": speed,
         "freeze": freeze.isoformat(),
-        "deadline_wall": start_wall + seconds * 0.9,
-        "hard_deadline_wall": start_wall + seconds * 2 + 30,
+        "deadline_after": seconds * 0.9,
+        "hard_deadline_after": seconds * 2 + 30,
     }
+    everyone: list[subprocess.Popen[str]] = []
     try:
-        began = time.perf_counter()
         app_procs = [
             _spawn("app", {**common, "index": w, "tickets": tickets, "shared": shared_ids})
             for w in range(apps)
         ]
         tick_procs = [_spawn("tick", {**common, "index": k}) for k in range(ticks)]
+        crash_procs = [_spawn("crash", common) for _ in range(crashes)]
+        everyone += [*app_procs, *tick_procs, *crash_procs]
+        for proc in everyone:  # all set up (imports, pools) before the clock starts
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"a load worker failed to start:\n{_stderr(proc)}")
+        began = time.perf_counter()
+        start_wall = time.time()
+        for proc in everyone:
+            assert proc.stdin is not None
+            proc.stdin.write(f"{start_wall!r}\n")
+            proc.stdin.flush()
         app_results = [_collect(p, seconds * 3 + 60) for p in app_procs]
         app_s = time.perf_counter() - began
+        crash_results = [_collect(p, seconds * 3 + 60) for p in crash_procs]
         tick_results = [_collect(p, seconds * 3 + 90) for p in tick_procs]
         total_s = time.perf_counter() - began
 
@@ -425,6 +506,10 @@ def run_load(
         finally:
             check.close()
     finally:
+        for proc in everyone:
+            if proc.poll() is None:  # only after a failure: stop what is left
+                proc.kill()
+                proc.communicate(timeout=30)
         drop_schema(dsn, schema)
     ops = {op: [x for r in app_results for x in r["lat"][op]] for op in app_results[0]["lat"]}
     all_ops = [x for v in ops.values() for x in v]
@@ -443,6 +528,7 @@ def run_load(
             "tick_calls": len(tick_lat),
             "tick_p99_ms": _pct(tick_lat, 0.99),
             "emitted": sum(r["emitted"] for r in tick_results),
+            "crash_claimed": sum(len(r["claimed"]) for r in crash_results),
         }
     )
     return report
@@ -527,6 +613,10 @@ def _print_load(r: dict[str, Any]) -> None:
         f"{r['emitted']:,} checkpoints emitted"
     )
     print(
+        f"  a tick worker died right after claiming {r['crash_claimed']} due tickets; "
+        "the others took them over"
+    )
+    print(
         f"  checked: no lost update, {r['checkpoints']:,} SLA checkpoints each notified exactly once "
         f"({r['notifications']:,} notifications), none missed"
     )
@@ -543,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         role, raw = args.child
-        result = (app_worker if role == "app" else tick_worker)(json.loads(raw))
+        worker = {"app": app_worker, "tick": tick_worker, "crash": crash_worker}[role]
+        result = worker(json.loads(raw))
         print(json.dumps(result))
         return 0
     if args.quick:

@@ -21,7 +21,7 @@ import attrs
 import pytest
 
 from ticketkit import SLAState, Ticket, TicketStore
-from ticketkit.errors import TicketkitError, ValidationError
+from ticketkit.errors import NotFoundError, TicketkitError, ValidationError
 from ticketkit.storage import POSTGRES_SCHEMA_VERSION, PostgresStore, Query, StoreClosedError
 from ticketkit.testing import StoreContract
 
@@ -220,6 +220,21 @@ class TestData:
         assert t == store.get(t.id)
         assert ["T0001"] == [x.id for x in store.query(text="\x00B REF")]
         assert ["T0001"] == [x.id for x in store.query(status="x\x00y", tags=["t\x00"])]
+
+    def test_small_cache_and_odd_reads(self, make_postgres_store: Any) -> None:
+        """A one-ticket cache still reads every ticket right; odd ids are simply not found."""
+        store = make_postgres_store(cache_size=1)
+        made = [
+            store.create(_ticket(i, tenant="a" if i % 2 else "b", fields={"l": [["\x00"]]})) for i in range(4)
+        ]
+        assert made == [store.get(t.id) for t in made]
+        assert {"T0001", "T0003"} == {t.id for t in store.scan(tenant="a")}
+        with pytest.raises(NotFoundError):
+            store.get(42)  # type: ignore[arg-type]
+        with pytest.raises(NotFoundError):
+            store.events(None)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            PostgresStore.schema_sql("no-dashes")
 
     def test_like_wildcards_in_text_are_literal(self, make_postgres_store: Any) -> None:
         """%, _ and backslash in a text filter match themselves only."""
