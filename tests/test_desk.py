@@ -662,3 +662,16 @@ class TestReopen:
         d.fire(t.id, "resolve", actor=ADMIN)
         assert "resolved" == d.comment(t.id, "closing note", actor=ADMIN).status
         assert "resolved" == d.comment(t.id, "thanks", actor=tk.Actor.customer("c-1")).status
+
+
+class TestSticky:
+    def test_returning_customer_gets_the_same_agent(self) -> None:
+        """With a sticky rule, the agent who served the customer last gets their next ticket."""
+        router = tk.Router(
+            rules=[tk.Rule(name="sticky", assign=tk.Assign(team="after-sales", strategy="sticky"))],
+            agents=[tk.Agent(id=a, teams={"after-sales"}) for a in ("li", "wu", "zhou")],
+        )
+        d = tk.Helpdesk(store=tk.InMemoryStore(), router=router, clock=ManualClock(MONDAY))
+        first = d.open(subject="a", customer="c-1", dedupe=False)
+        others = {d.open(subject="b", customer="c-1", dedupe=False).assignee for _ in range(3)}
+        assert {first.assignee} == others

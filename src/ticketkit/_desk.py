@@ -249,6 +249,10 @@ class Helpdesk:
             raise ValidationError(problems)
         self.store = store
         self.router = router
+        self._sticky = any(
+            getattr(getattr(rule, "assign", None), "strategy", None) == "sticky"
+            for rule in getattr(router, "rules", ())
+        )
         self.policies: tuple[SLAPolicy, ...] = policies
         self._policy_by_name = {p.name: p for p in policies}
         self.notifier = notifier
@@ -390,7 +394,7 @@ class Helpdesk:
 
     def _last_agent(self, ticket: Ticket) -> str | None:
         """The agent who last worked a ticket of this customer (for sticky routing)."""
-        if ticket.customer is None:
+        if ticket.customer is None or not self._sticky:
             return None
         page = self.store.query(
             tenant=ticket.tenant, customer=ticket.customer.id, order_by="-updated_at", limit=5
