@@ -473,7 +473,15 @@ class Dataset:
             self._resolved = array(
                 "d", [NAN if (x := t.resolved_at) is None else x.timestamp() for t in tickets]
             )
-            self._closed = array("d", [NAN if (x := t.closed_at) is None else x.timestamp() for t in tickets])
+            # closed_at matters only for tickets closed without a resolution (the backlog's
+            # end); the others are never read, so save the conversion.
+            self._closed = array(
+                "d",
+                [
+                    NAN if r == r or (x := t.closed_at) is None else x.timestamp()  # noqa: PLR0124
+                    for t, r in zip(tickets, self._resolved, strict=True)
+                ],
+            )
             self._columns: dict[Any, list[Any]] = {}
             self._derived: dict[str, Any] = {}
             self._slices: dict[Any, Any] = {}
@@ -858,7 +866,7 @@ class Dataset:
         stop = _midnight(d, tz).timestamp()
         b0 = bounds[0]
         bucket = functools.partial(bisect_right, bounds)
-        if b0 <= min(created) and max(created) < stop:
+        if created and b0 <= min(created) and max(created) < stop:
             counts: Counter[tuple[int, Any]] = Counter(zip(map(bucket, created), keys, strict=True))
         else:
             idx = [i for i, c in enumerate(created) if b0 <= c < stop]
@@ -1034,9 +1042,11 @@ class Dataset:
             esc: Counter[Any] = Counter()
             for col, acc in ((warn_col, warn), (esc_col, esc)):
                 if col is not None:
-                    for k, c in zip(keys, self._take(None, col, idx), strict=True):
-                        if c:
-                            acc[k] += c
+                    counts_col = self._take(None, col, idx)
+                    for k, c in zip(
+                        itertools.compress(keys, counts_col), filter(None, counts_col), strict=True
+                    ):
+                        acc[k] += c
             for k in _sorted_keys(counts):
                 n, b = counts[k], broken[k]
                 rows.append(
@@ -1062,10 +1072,10 @@ class Dataset:
         when = require_aware(at, "at").timestamp()
         ends = self._derived.get("end")
         if ends is None:
-            # the earlier of resolved_at and closed_at; NaN when neither
+            # resolved_at, or closed_at for tickets closed without a resolution; NaN when open
             ends = array(
                 "d",
-                [r if r <= x or x != x else x for r, x in zip(self._resolved, self._closed, strict=False)],  # noqa: PLR0124
+                [x if r != r else r for r, x in zip(self._resolved, self._closed, strict=True)],  # noqa: PLR0124
             )
             self._derived["end"] = ends
         open_ = [
@@ -1088,9 +1098,10 @@ class Dataset:
     def backlog(self, at: datetime, *, by: KeySpec = None, business: bool = False) -> Report[BacklogRow]:
         """Tickets open at ``at`` (created by then, not yet resolved or closed), per key.
 
-        A ticket counts as open from its creation until its ``resolved_at`` (or
-        ``closed_at``); a ticket reopened and resolved again counts as open in
-        between. Ages are wall time, or business time with ``business=True``.
+        A ticket counts as open from its creation until its ``resolved_at`` (or its
+        ``closed_at`` when it was closed without a resolution, e.g. cancelled); a
+        ticket reopened and resolved again counts as open in between. Ages are wall
+        time, or business time with ``business=True``.
 
         Example:
             >>> from datetime import datetime, timedelta, timezone
@@ -1459,7 +1470,10 @@ class Dataset:
             >>> r.agent, r.resolved, r.per_day, r.handling_median
             ('li', 2, 2.0, datetime.timedelta(seconds=7200))
         """
-        names = self.column(agent) if by is None else self.column((by, agent))  # type: ignore[arg-type]
+        if by is None:
+            names = self.column(agent)
+        else:
+            names = list(zip(self.column(by), self.column(agent), strict=True))
         lo = _bound(start, "start", -math.inf)
         hi = _bound(end, "end", math.inf)
         cohort = self._cohort(start, end)
@@ -1468,21 +1482,24 @@ class Dataset:
         handling = self._metric("handling")
         scores = self.column("satisfaction")
         reopen_counts = self._event_column("reopens")
-        resolved: Counter[Any] = Counter()
-        reopened: Counter[Any] = Counter()
-        times: dict[Any, list[float]] = {}
+        who = list(map(names.__getitem__, resolved_idx))
+        resolved: Counter[Any] = Counter(who)
+        reopened: Counter[Any] = Counter(
+            itertools.compress(who, map(reopen_counts.__getitem__, resolved_idx))
+        )
+        score_counts = Counter(zip(who, map(scores.__getitem__, resolved_idx), strict=True))
         rated: dict[Any, list[int]] = {}
-        for i in resolved_idx:
-            k = names[i]
-            resolved[k] += 1
-            if reopen_counts[i]:
-                reopened[k] += 1
-            h = handling[i]
-            if h == h:  # noqa: PLR0124
-                times.setdefault(k, []).append(h)
-            s = scores[i]
-            if s is not None:
-                rated.setdefault(k, []).append(s)
+        for (k, score), c in score_counts.items():
+            if score is not None:
+                rated.setdefault(k, []).extend([score] * c)
+        times: dict[Any, list[float]] = {}
+        for k, h in zip(who, map(handling.__getitem__, resolved_idx), strict=True):
+            if h == h:  # noqa: PLR0124 - NaN: not measured
+                bucket = times.get(k)
+                if bucket is None:
+                    times[k] = [h]
+                else:
+                    bucket.append(h)
         for k in [k for k in [*assigned, *resolved] if not self._agent(k)]:
             assigned.pop(k, None)
             resolved.pop(k, None)

@@ -290,6 +290,7 @@ def monthly_report(
     department too), SLA compliance, the top ``top`` categories and faults, the
     channel mix, CSAT, reopens, per-agent throughput and the backlog age at month end.
     ``trend`` counts tickets per month and shop over the last ``trend_months`` months.
+    In each section, ``departments`` lists per metric the slowest department first.
 
     Raises:
         ValidationError: a bad month, field path, time zone or calendar.
@@ -410,10 +411,7 @@ def monthly_report(
                 response=_sub(frt, response, "Response and resolution times"),
                 departments=_sub(
                     frt,
-                    sorted(
-                        [*dept_frt.get(shop, []), *dept_res.get(shop, [])],
-                        key=lambda r: (_sk(r.key), r.metric),
-                    ),
+                    _slowest_first([*dept_frt.get(shop, []), *dept_res.get(shop, [])]),
                     "Departments",
                 ),
                 sla=_sub(sla, sla_by.get(shop, []), "SLA compliance"),
@@ -437,6 +435,14 @@ def monthly_report(
         ),
         trend=trend,
         sections=tuple(sections),
+    )
+
+
+def _slowest_first(rows: list[DurationRow]) -> list[DurationRow]:
+    """Per metric, the slowest department (by median) first: where it goes slow."""
+    return sorted(
+        rows,
+        key=lambda r: (r.metric, -(r.median.total_seconds() if r.median is not None else 0.0), _sk(r.key)),
     )
 
 
