@@ -246,13 +246,12 @@ DOCS_SCHEMA = "desk_demo"
 
 
 @pytest.fixture(autouse=True)
-def _postgres_for_docs_page(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+def _postgres_for_docs_page(request: pytest.FixtureRequest) -> Iterator[None]:
     if DOCS_PAGE not in request.node.nodeid or "test_docs" not in request.node.nodeid:
         yield
         return
     dsn: str = request.getfixturevalue("postgres_dsn")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     import psycopg
 
     def drop() -> None:
