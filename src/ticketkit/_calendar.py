@@ -723,13 +723,24 @@ class BusinessCalendar:
             )
         except AttributeError:
             ta = _to_us(a, "a")
-        tb = _to_us(b, "b")
+        try:
+            o = b.utcoffset()
+            off = _OFFSETS.get(o)
+            if off is None:
+                off = _offset_us(o, b, "b")
+            tb = (
+                ((b.toordinal() - _EPOCH_ORD) * DAY + b.hour * 3600 + b.minute * 60 + b.second) * _US
+                + b.microsecond
+                - off
+            )
+        except AttributeError:
+            tb = _to_us(b, "b")
         if tb < ta:
             return _ONE_US * -self._between_us(tb, ta)
         k = ta // CHUNK_US
-        if k != tb // CHUNK_US:
+        c = self._chunks.get(k)
+        if c is None or tb >= c.hi:
             return _ONE_US * self._between_us(ta, tb)
-        c = self._chunks.get(k) or self._build(k)
         starts, ends, cum = c.starts, c.ends, c.cum
         i = bisect_right(starts, tb) - 1
         if i < 0:
