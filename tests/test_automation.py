@@ -328,3 +328,49 @@ class TestIntegrationFailure:
         stopped = [e for e in desk.history(t.id, actor=ADMIN) if e.kind == "automation.stopped"]
         assert (frozenset(), 1) == (t.tags, len(stopped))
         assert "stock system down" in stopped[0].data["reason"]
+
+
+class TestActionChecks:
+    @pytest.mark.parametrize(
+        ("data", "path"),
+        [
+            ({"set_fields": {}}, "set_fields.fields"),
+            ({"set_category": ""}, "set_category.category"),
+            ({"fire": 3}, "fire.trigger"),
+            ({"comment": {"body": "x", "public": "yes"}}, "comment.public"),
+            ({"comment": {"body": ""}}, "comment.body"),
+            ({"assign": {"team": ""}}, "assign.team"),
+            ({"spawn": {"subject": "s", "priority": "asap"}}, "spawn.priority"),
+            ({"spawn": {"subject": "s", "tags": [1]}}, "spawn.tags"),
+            ({"spawn": {"subject": "s", "fields": 1}}, "spawn.fields"),
+            ({"spawn": {"subject": "s", "wait": "no"}}, "spawn.wait"),
+            ({"spawn": {"subject": "s", "team": ""}}, "spawn.team"),
+            ({"notify": "boss"}, "notify"),
+            ({"set_fields": {"x": float("nan")}}, "set_fields.fields.x"),
+        ],
+    )
+    def test_bad_parameters(self, data: dict[str, Any], path: str) -> None:
+        """Each bad parameter is reported at its path."""
+        with pytest.raises(ValidationError) as info:
+            tk.Action.from_dict(data)
+        assert path == info.value.errors[0].path
+
+    def test_automation_checks(self) -> None:
+        """Bad on/actions/when/enabled values and a non-mapping are reported."""
+        with pytest.raises(ValidationError):
+            tk.Automation.from_dict("x")
+        with pytest.raises(ValidationError) as info:
+            tk.Automation.from_dict({"name": "x", "on": "*", "actions": "tag"})
+        assert ["actions"] == [e.path for e in info.value.errors]
+        with pytest.raises(ValidationError) as info:
+            tk.Automation(name="x", on="*", actions=[tk.Action.tag("a"), "b"], when="c", enabled=1)  # type: ignore[list-item,arg-type]
+        assert ["actions[1]", "when", "enabled"] == [e.path for e in info.value.errors]
+
+    def test_render(self) -> None:
+        """Templates fill priorities, times, tags and missing values."""
+        from ticketkit._automation import render
+
+        t = tk.Ticket(subject="s", id="T1", created_at=T0, tags={"b", "a"}, priority="high")
+        assert f"high {T0.isoformat()} a, b  {{x}}" == render(
+            "{priority} {created_at} {tags} {category} {x}", t
+        )
