@@ -407,11 +407,18 @@ class TestChina:
         tue_sat = BusinessCalendar("UTC", {"tue-sat": ["10:00-11:00"]})
         assert ((36000, 39600),) == tue_sat.workday_hours
 
-    def test_bad_workday_hours(self) -> None:
-        """A bad workday_hours is reported at its path."""
+    @pytest.mark.parametrize("spec", ["someday", "sun", ["25:00-26:00"]])
+    def test_bad_workday_hours(self, spec: object) -> None:
+        """A bad workday_hours (or a closed weekday's) is reported at its path."""
         with pytest.raises(ValidationError) as exc:
-            BusinessCalendar("UTC", LUNCH, workday_hours="someday")
-        assert ["workday_hours"] == paths(exc)
+            BusinessCalendar("UTC", LUNCH, workday_hours=spec)  # type: ignore[arg-type]
+        assert {"workday_hours"} == {p.split("[")[0] for p in paths(exc)}
+
+    def test_override_given_twice(self) -> None:
+        """The same date written twice in overrides is an error, not a silent overwrite."""
+        with pytest.raises(ValidationError) as exc:
+            BusinessCalendar("UTC", LUNCH, overrides={"2025-01-01": [], date(2025, 1, 1): ["09:00-10:00"]})
+        assert ["overrides.2025-01-01"] == paths(exc)
 
 
 class TestOverrides:

@@ -353,7 +353,9 @@ class BusinessCalendar:
                     kpath = join_path("overrides", str(key))
                     d = parse_date(key, kpath, problems)
                     windows = parse_windows(spec, kpath, problems) if spec else ()
-                    if d is not None and windows is not None:
+                    if d is not None and d in over:
+                        problems.append(ErrorDetail(kpath, f"{d.isoformat()} is given twice"))
+                    elif d is not None and windows is not None:
                         over[d] = windows
         name_obj: object = name
         if not isinstance(name_obj, str):
@@ -388,7 +390,12 @@ class BusinessCalendar:
         if spec is None:
             return week[0] or next((w for w in week if w), ())
         if isinstance(spec, str) and spec.strip().lower() in DAY_NAMES:
-            return week[DAY_NAMES.index(spec.strip().lower())]
+            day = spec.strip().lower()
+            if not week[DAY_NAMES.index(day)]:
+                problems.append(
+                    ErrorDetail("workday_hours", f"{day} has no hours, so make-up workdays would be closed")
+                )
+            return week[DAY_NAMES.index(day)]
         if isinstance(spec, str) and "-" not in spec:
             problems.append(
                 ErrorDetail(
