@@ -673,7 +673,15 @@ def _value_test(op: str, value: Any, ftype: str) -> Callable[[Any], bool]:
         search = re.compile(value).search
         return lambda a: isinstance(a, str) and search(a) is not None
     if op in _PY_ORDER:
-        return lambda a: _order(op, a, value)
+        cmp = _PY_ORDER[op]
+        same = (int, float) if _is_number(value) else (value.__class__,)
+
+        def order(a: Any) -> bool:
+            if a.__class__ in same:  # the common case, without the general checks
+                return bool(cmp(a, value))
+            return _order(op, a, value)
+
+        return order
     if op == "between":
         lo, hi = value
         return lambda a: _order("ge", a, lo) and _order("le", a, hi)
