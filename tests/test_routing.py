@@ -713,6 +713,9 @@ class TestSimulate:
         assert (2, 1, 1) == (sim.load["chen"], sim.load["zhou"], sim.load["li"])
         assert ((ts[4].id,), (ts[4].id,), 2) == (sim.unmatched, sim.fallbacks, sim.unassigned)
         assert 2.0 == sim.load_spread["max"]
+        assert {"ticket": ts[4].id, "rule": None, "team": "triage", "agent": None} == {
+            k: v for k, v in sim.rows()[4].items() if k in ("ticket", "rule", "team", "agent")
+        }
         text = str(sim)
         assert "per rule" in text
         assert "vip complaints" in text

@@ -154,6 +154,29 @@ class Simulation:
     unassigned: int
     load: Mapping[str, int]
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per ticket (ticket, rule, team, agent, fallback, tie_break), e.g. for pandas.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Assign, Router, Rule, Ticket
+            >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
+            >>> t = Ticket(subject="s", id="T1", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            >>> r.simulate([t]).rows()[0]["team"]
+            't'
+        """
+        return [
+            {
+                "ticket": tid,
+                "rule": d.rule,
+                "team": d.team,
+                "agent": d.agent,
+                "fallback": d.fallback,
+                "tie_break": d.tie_break,
+            }
+            for tid, d in self.decisions
+        ]
+
     @property
     def load_spread(self) -> dict[str, float]:
         """min, max, mean and standard deviation of the final open load over all agents."""
