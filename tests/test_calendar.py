@@ -701,3 +701,14 @@ class TestMore:
             "BusinessCalendar(name='desk', tz='UTC', hours={'mon-fri': ['09:00-12:00', '13:00-18:00']}, "
             "holidays=<0 source(s), 1 date(s)>, workdays=<1 date(s)>, overrides=<1 date(s)>)"
         ) == repr(cal)
+
+
+class TestImport:
+    def test_holidays_not_loaded_by_import(self) -> None:
+        """import ticketkit does not import the holidays package (it loads on first use)."""
+        import subprocess
+        import sys
+
+        code = "import sys, ticketkit; print('holidays' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert "False" == out.stdout.strip()
