@@ -280,6 +280,10 @@ class TestBuilder:
         c = ((F.category == "a") | (F.team == F.customer.store)) & F.assignee.exists(False)
         assert "(category eq 'a' or team eq customer.store) and assignee missing" == str(c)
 
+    def test_sets_make_equal_conditions(self) -> None:
+        """in_ with a set sorts it, so equal sets give equal conditions and data."""
+        assert F.category.in_({"b", "a", "c"}) == F.category.in_(["a", "b", "c"])
+
     def test_leaf_constructor(self) -> None:
         """Condition.leaf builds one test."""
         assert (F.category == "x") == Condition.leaf("category", "eq", "x")

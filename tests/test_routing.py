@@ -510,6 +510,12 @@ class TestLoadErrors:
         ] == paths(exc)
         assert "unknown team 'nowhere' (known: t)" == exc.value.errors[4].message
 
+    def test_available_statuses(self) -> None:
+        """available_statuses must name known agent statuses."""
+        with pytest.raises(ValidationError) as exc:
+            Router(rules=[], available_statuses={"busy"})
+        assert ["available_statuses"] == paths(exc)
+
     def test_not_rules(self) -> None:
         """Non-rule items are refused with their index."""
         with pytest.raises(ValidationError) as exc:

@@ -1340,11 +1340,11 @@ class FieldRef:
 
     def in_(self, values: Iterable[Any] | FieldRef) -> Condition:
         """The field's value is one of ``values`` (or of the list another field holds)."""
-        return self._test("in", values if isinstance(values, FieldRef) else tuple(values))
+        return self._test("in", values if isinstance(values, FieldRef) else _ordered(values))
 
     def not_in(self, values: Iterable[Any] | FieldRef) -> Condition:
         """The field's value is none of ``values``."""
-        return self._test("not_in", values if isinstance(values, FieldRef) else tuple(values))
+        return self._test("not_in", values if isinstance(values, FieldRef) else _ordered(values))
 
     def contains(self, value: Any) -> Condition:
         """A text field contains the substring, or a list/tag set contains the item."""
@@ -1377,6 +1377,13 @@ class FieldRef:
     def in_business_hours(self, calendar: CalendarLike) -> Condition:
         """This datetime field (``F.at`` for the evaluation instant) falls in the calendar's open hours."""
         return self._test("in_business_hours", calendar)
+
+
+def _ordered(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Values as a tuple; a set is sorted so equal sets make equal conditions."""
+    if isinstance(values, set | frozenset):
+        return tuple(sorted(values, key=repr))
+    return tuple(values)
 
 
 F: Final = FieldRef()

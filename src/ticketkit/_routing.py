@@ -31,7 +31,7 @@ from ticketkit._conditions import (
     _ticket_getter,
     field_type,
 )
-from ticketkit._models import Agent, Priority, Team, Ticket, replace_trusted
+from ticketkit._models import AGENT_STATUSES, Agent, Priority, Team, Ticket, replace_trusted
 from ticketkit._time import require_aware
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 
@@ -965,6 +965,14 @@ class Router:
                 ErrorDetail(f"{name}[{i}]", f"expected a {cls.__name__}, got {x!r}")
                 for i, x in enumerate(items)
                 if not isinstance(x, cls)
+            )
+        statuses: object = self.available_statuses
+        if not isinstance(statuses, frozenset) or not statuses or not statuses <= AGENT_STATUSES:
+            out.append(
+                ErrorDetail(
+                    "available_statuses",
+                    f"expected a non-empty list of agent statuses (online, away, offline), got {statuses!r}",
+                )
             )
         if out:
             return out
