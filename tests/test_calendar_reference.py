@@ -161,6 +161,32 @@ def ref_next_open(spec: Spec, t: datetime) -> datetime:
     return max(a, t)
 
 
+def ref_next_close(spec: Spec, t: datetime) -> datetime:
+    t = t.astimezone(UTC)
+    cur = t
+    for a, b in forward(spec, t):
+        if a > cur:
+            return cur
+        cur = max(cur, b)
+    raise AssertionError  # pragma: no cover
+
+
+def ref_open_intervals(spec: Spec, x: datetime, y: datetime) -> list[tuple[datetime, datetime]]:
+    x, y = x.astimezone(UTC), y.astimezone(UTC)
+    out: list[tuple[datetime, datetime]] = []
+    if y <= x:
+        return out
+    for start, end in forward(spec, x):
+        if start >= y:
+            return out
+        a, b = max(start, x), min(end, y)
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    raise AssertionError  # pragma: no cover
+
+
 # ---------------------------------------------------------------------------- calendars
 
 
@@ -292,6 +318,10 @@ class TestAgreesWithReference:
                 assert ref_between(spec, s, near) == cal.between(s, near)
                 assert ref_is_open(spec, s) == cal.is_open(s)
                 assert ref_next_open(spec, s) == u(cal.next_open(s))
+                if spec is not NY_ALWAYS:
+                    assert ref_next_close(spec, s) == u(cal.next_close(s))  # type: ignore[arg-type]
+                got = [(u(x), u(y)) for x, y in cal.open_intervals(s, near)]
+                assert ref_open_intervals(spec, s, near) == got
 
     def test_dst_days(self) -> None:
         """Every hour around both 2025 New York changes agrees, for the night shift and 24/7."""
@@ -306,7 +336,7 @@ class TestAgreesWithReference:
 
     @given(spec=specs(), s=instants, d=durations.filter(lambda d: d < timedelta(hours=400)), t=instants)
     def test_random_calendars(self, spec: Spec, s: datetime, d: timedelta, t: datetime) -> None:
-        """Random calendars agree with the reference on add, subtract, between, is_open, next_open."""
+        """Random calendars agree with the reference on every question a calendar answers."""
         cal = build(spec)
         assert ref_add(spec, s, d) == u(cal.add(s, d))
         assert ref_subtract(spec, s, d) == u(cal.subtract(s, d))
@@ -314,6 +344,10 @@ class TestAgreesWithReference:
         assert ref_between(spec, s, t) == cal.between(s, t)
         assert ref_is_open(spec, s) == cal.is_open(s)
         assert ref_next_open(spec, s) == u(cal.next_open(s))
+        close = cal.next_close(s)
+        if close is not None:  # None only for a calendar open around the clock
+            assert ref_next_close(spec, s) == u(close)
+        assert ref_open_intervals(spec, s, t) == [(u(x), u(y)) for x, y in cal.open_intervals(s, t)]
 
 
 # ---------------------------------------------------------------------------- laws
