@@ -712,3 +712,16 @@ class TestImport:
         code = "import sys, ticketkit; print('holidays' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert "False" == out.stdout.strip()
+
+
+class TestMemory:
+    def test_chunk_cache_is_bounded(self) -> None:
+        """Questions about scattered years keep a bounded number of chunks, with the same answers."""
+        from ticketkit._calendar import _MAX_CHUNKS
+
+        cal = BusinessCalendar("UTC", LUNCH)
+        fresh = BusinessCalendar("UTC", LUNCH)
+        starts = [utc(y, 3, 3, 11) for y in range(1900, 2200)]
+        got = [cal.add(s, 2 * H) for s in starts]
+        assert _MAX_CHUNKS >= len(cal._chunks)
+        assert got[:5] == [fresh.add(s, 2 * H) for s in starts[:5]]

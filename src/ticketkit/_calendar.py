@@ -58,6 +58,8 @@ _US = 1_000_000
 CHUNK_US = CHUNK_S * _US
 # How many empty chunks (about 388 days each) a search crosses before giving up.
 _HORIZON = 40
+# Chunks kept per calendar (about 270 years); the oldest built is dropped beyond that.
+_MAX_CHUNKS = 256
 _K_MIN = (date.min.toordinal() - date(1970, 1, 1).toordinal()) * 86400 // CHUNK_S + 1
 _K_MAX = (date.max.toordinal() - date(1970, 1, 1).toordinal()) * 86400 // CHUNK_S - 1
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
@@ -563,6 +565,8 @@ class BusinessCalendar:
             else:
                 merged.append((s, e))
         chunk = _Chunk(lo, hi, merged)
+        if len(self._chunks) >= _MAX_CHUNKS:  # bound memory when asked about scattered years
+            self._chunks.pop(next(iter(self._chunks)), None)
         self._chunks[k] = chunk
         return chunk
 
