@@ -11,8 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ticketkit import InMemoryStore, SLAState, SQLiteStore, Ticket, TicketStore, ValidationError, to_dict
+from ticketkit import (
+    ClockState,
+    InMemoryStore,
+    SLAState,
+    SQLiteStore,
+    Ticket,
+    TicketStore,
+    ValidationError,
+    from_dict,
+    to_dict,
+)
 from ticketkit.storage import MAX_LIMIT, ORDER_KEYS, Page, Query, instant_key
+from ticketkit.storage._decode import trusted_ticket
+
+from . import strategies
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
@@ -193,3 +206,48 @@ class TestAgainstReference:
             assert want == got
             assert {t.id: t for t in model.values()} == {t.id: t for t in store.scan()}
             store.close()
+
+
+# --------------------------------------------------------------------------- trusted decoding
+
+_clocks = st.builds(
+    ClockState,
+    metric=st.sampled_from(["first_response", "resolution", "next_response"]),
+    elapsed=st.timedeltas(timedelta(0), timedelta(days=30)),
+    running_since=st.none() | strategies.aware_datetimes,
+    paused_since=st.none() | strategies.aware_datetimes,
+    stopped_at=st.none() | strategies.aware_datetimes,
+    started_at=st.none() | strategies.aware_datetimes,
+    cycle=st.integers(0, 5),
+    breached_at=st.none() | strategies.aware_datetimes,
+    fired=strategies.str_sets,
+)
+_slas = st.none() | st.builds(
+    SLAState,
+    policy=st.none() | strategies.names,
+    clocks=st.lists(_clocks, max_size=3).map(tuple),
+    next_due_at=st.none() | strategies.aware_datetimes,
+)
+
+
+class TestTrustedDecoding:
+    @given(t=strategies.tickets(), sla=_slas)
+    def test_equals_from_dict(self, t: Ticket, sla: SLAState | None) -> None:
+        """The fast reader of a store's own JSON builds exactly what from_dict builds."""
+        t = attrs.evolve(t, sla=sla)
+        data = json.loads(json.dumps(to_dict(t)))
+        fast = trusted_ticket(data)
+        assert from_dict(Ticket, data) == fast
+        assert to_dict(t) == to_dict(fast)
+        assert t == fast
+
+    def test_unexpected_data_goes_through_from_dict(self) -> None:
+        """Missing or unknown keys and naive datetimes fall back to the checking path."""
+        data = to_dict(ticket(1))
+        assert ticket(1) == trusted_ticket(dict(data))
+        with pytest.raises(ValidationError):
+            trusted_ticket({**data, "surprise": 1})
+        with pytest.raises(ValidationError):
+            trusted_ticket({k: v for k, v in data.items() if k != "subject"})
+        with pytest.raises(ValidationError):
+            trusted_ticket({**data, "created_at": "2025-03-03T09:00:00"})

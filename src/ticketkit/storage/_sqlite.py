@@ -10,6 +10,7 @@ killed mid-write leaves the last committed state.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -36,11 +37,11 @@ from ticketkit.storage._base import (
     instant_key,
     leased,
     parse_event_json,
-    parse_ticket_json,
     validate_changes,
     validate_create,
     validate_save,
 )
+from ticketkit.storage._decode import trusted_ticket
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -317,7 +318,7 @@ class SQLiteStore(TicketStore):
     def _ticket(self, body: str) -> Ticket:
         ticket = self._cache.get(body)
         if ticket is None:
-            ticket = parse_ticket_json(body)
+            ticket = trusted_ticket(json.loads(body))
             if self._cache_size > 0:
                 with self._cache_lock:
                     if len(self._cache) >= self._cache_size:
