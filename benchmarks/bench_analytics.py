@@ -79,7 +79,7 @@ def make_data(n: int, seed: int = 7) -> tuple[list[Ticket], list[Event]]:
         first = created + timedelta(seconds=300 + rnd() * 172800) if rnd() < 0.9 else None
         resolved = created + timedelta(seconds=1800 + rnd() * 864000) if rnd() < 0.8 else None
         closed = resolved + timedelta(days=2) if resolved is not None and rnd() < 0.5 else None
-        assignee = AGENTS[rng.randrange(200)] if rnd() < 0.95 else None
+        assignee = AGENTS[shop * 4 + rng.randrange(4)] if rnd() < 0.95 else None  # 4 agents a shop
         tid = f"T{i:08d}"
         ticket = replace_trusted(
             template,

@@ -36,7 +36,7 @@ import math
 import operator
 from array import array
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
@@ -339,12 +339,14 @@ class _BusinessIndex:
     Instants outside the range fall back to ``calendar.between``.
     """
 
-    __slots__ = ("calendar", "cums", "ends", "hi", "lo", "starts")
+    __slots__ = ("_bases", "_ends1", "calendar", "cums", "ends", "hi", "lo", "starts")
 
     def __init__(self, calendar: Any, lo: float, hi: float) -> None:
         self.calendar = calendar
         self.lo = lo
         self.hi = hi
+        self._bases: array[float] | None = None
+        self._ends1 = array("d")
         raw = calendar.open_intervals(datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC))
         merged: list[list[float]] = []
         for s_dt, e_dt in sorted((s.timestamp(), e.timestamp()) for s, e in raw):
@@ -355,6 +357,9 @@ class _BusinessIndex:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
+        # A zero-length sentinel at ``lo`` makes every instant of the range fall after
+        # some interval, so cum() needs no "before the first interval" branch.
+        merged.insert(0, [lo, lo])
         self.starts = array("d", (m[0] for m in merged))
         self.ends = array("d", (m[1] for m in merged))
         cums = array("d")
@@ -368,17 +373,23 @@ class _BusinessIndex:
         return self.lo <= lo and hi <= self.hi
 
     def cum_many(self, xs: Iterable[float]) -> array[float]:
-        starts, ends, cums = self.starts, self.ends, self.cums
-        out = array("d")
-        push = out.append
-        for x in xs:
-            j = bisect_right(starts, x) - 1
-            if j < 0 or x != x:  # noqa: PLR0124 - NaN (no such instant) stays NaN
-                push(0.0 if x == x else NAN)  # noqa: PLR0124
-            else:
-                e = ends[j]
-                push(cums[j] + (e if x > e else x) - starts[j])
-        return out
+        """``cum(x)`` for each instant of the range (NaN stays NaN).
+
+        The binary searches run in C through ``map``; with ``j`` the number of
+        intervals starting at or before ``x``, ``cum(x)`` is the business time before
+        interval ``j - 1`` starts (``bases``, minus its start) plus ``x`` clipped to its
+        end. NaN compares false everywhere and comes out NaN by the arithmetic itself.
+        """
+        if self._bases is None:
+            # shifted by one so that position j reads interval j - 1 directly
+            self._bases = array("d", [0.0, *(c - s for c, s in zip(self.cums, self.starts, strict=True))])
+            self._ends1 = array("d", [0.0, *self.ends])
+        bases, ends = self._bases, self._ends1
+        xs = xs if isinstance(xs, array | list) else list(xs)
+        positions = map(functools.partial(bisect_right, self.starts), xs)
+        return array(
+            "d", [bases[j] + (ends[j] if x > ends[j] else x) for j, x in zip(positions, xs, strict=True)]
+        )
 
 
 class Dataset:
@@ -717,10 +728,9 @@ class Dataset:
     def _span(self) -> tuple[float, float]:
         if self._span_cache is None:
             lo = min(self._created, default=0.0)
-            hi = lo
-            for col in (self._created, self._first, self._resolved, self._closed):
-                top = max((x for x in col if x == x), default=lo)  # noqa: PLR0124 - skip NaN
-                hi = max(hi, top)
+            # max() keeps its first item when comparing with NaN, so starting from a
+            # real number skips every NaN, at C speed
+            hi = max(itertools.chain((lo,), self._created, self._first, self._resolved, self._closed))
             self._span_cache = (lo, hi)
         return self._span_cache
 
@@ -936,13 +946,11 @@ class Dataset:
             if not groups[ALL]:
                 del groups[ALL]
         else:
+            grouped: defaultdict[Any, list[float]] = defaultdict(list)
             for k, v in zip(self._keys(by, idx), values, strict=True):
-                if v == v:  # noqa: PLR0124
-                    bucket = groups.get(k)
-                    if bucket is None:
-                        groups[k] = [v]
-                    else:
-                        bucket.append(v)
+                if v == v:  # noqa: PLR0124 - NaN: not measured
+                    grouped[k].append(v)
+            groups = grouped
         rows = []
         for k in _sorted_keys(groups):
             vs = groups[k]
@@ -1070,6 +1078,9 @@ class Dataset:
 
     def _open_at(self, at: datetime) -> tuple[float, list[int]]:
         when = require_aware(at, "at").timestamp()
+        cached = self._derived.get("open_at")
+        if cached is not None and cached[0] == when:
+            return cached  # type: ignore[no-any-return]
         ends = self._derived.get("end")
         if ends is None:
             # resolved_at, or closed_at for tickets closed without a resolution; NaN when open
@@ -1079,10 +1090,9 @@ class Dataset:
             )
             self._derived["end"] = ends
         open_ = [
-            i
-            for i, (c, e) in enumerate(zip(self._created, ends, strict=False))
-            if c <= when and not e <= when
+            i for i, (c, e) in enumerate(zip(self._created, ends, strict=True)) if c <= when and not e <= when
         ]
+        self._derived["open_at"] = (when, open_)
         return when, open_
 
     def _ages(self, when: float, idx: list[int], business: bool) -> list[float]:

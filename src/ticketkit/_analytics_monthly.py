@@ -319,21 +319,19 @@ def monthly_report(
         trend_first = _prev(trend_first, "month")
     shop_dept: KeySpec = (by, department)
 
-    volume = ds.volume("month", by=by, start=start, end=end)
-    volume_all = ds.volume("month", start=start, end=end)
+    # One pass for the trend; the month's rows and every "all" figure that is a sum are
+    # taken from the per-shop rows (counts add up), not computed again.
     trend = ds.volume("month", by=by, start=_midnight(trend_first, zone), end=end)
+    volume = _sub(trend, [r for r in trend if r.period == label], "Ticket volume")
     frt = ds.durations("first_response", by=by, start=start, end=end)
     res = ds.durations("resolution", by=by, start=start, end=end)
-    frt_all = ds.durations("first_response", start=start, end=end)
+    frt_all = ds.durations("first_response", start=start, end=end)  # medians do not add up
     res_all = ds.durations("resolution", start=start, end=end)
     dept_frt = _split(ds.durations("first_response", by=shop_dept, start=start, end=end))
     dept_res = _split(ds.durations("resolution", by=shop_dept, start=start, end=end))
     sla = ds.sla(by=by, start=start, end=end)
-    sla_all = ds.sla(start=start, end=end)
     csat = ds.csat(by=by, start=start, end=end)
-    csat_all = ds.csat(start=start, end=end)
     reopens = ds.reopens(by=by, start=start, end=end)
-    reopens_all = ds.reopens(start=start, end=end)
     categories = _rows_by_key(ds.pareto("category", by=by, top=top, start=start, end=end), "group")
     faults = _rows_by_key(ds.top_values(fault, top, by=by, start=start, end=end), "group")
     channels = _rows_by_key(ds.pareto("channel", by=by, start=start, end=end), "group")
@@ -378,12 +376,12 @@ def monthly_report(
     rows = [
         overview(
             key=ALL,
-            vol=list(volume_all.rows),
+            vol=_total_volume(volume.rows),
             fr=list(frt_all.rows),
             rs=list(res_all.rows),
-            sl=list(sla_all.rows),
-            cs=list(csat_all.rows),
-            ro=list(reopens_all.rows),
+            sl=list(sla.rows),
+            cs=_total_csat(csat.rows),
+            ro=_total_reopens(reopens.rows),
             open_now=backlog_all,
         )
     ]
@@ -436,6 +434,63 @@ def monthly_report(
         trend=trend,
         sections=tuple(sections),
     )
+
+
+def _total_volume(rows: Iterable[VolumeRow]) -> list[VolumeRow]:
+    rows = list(rows)
+    if not rows:
+        return []
+    n, prev = sum(r.count for r in rows), sum(r.previous for r in rows)
+    return [
+        VolumeRow(
+            period=rows[0].period,
+            start=rows[0].start,
+            key=ALL,
+            count=n,
+            previous=prev,
+            change=n - prev,
+            change_pct=(n - prev) / prev if prev else None,
+        )
+    ]
+
+
+def _total_csat(rows: Iterable[CSATRow]) -> list[CSATRow]:
+    rows = list(rows)
+    if not rows:
+        return []
+    per = [sum(getattr(r, f"score_{s}") for r in rows) for s in range(1, 6)]
+    rated, resolved = sum(per), sum(r.resolved for r in rows)
+    return [
+        CSATRow(
+            key=ALL,
+            resolved=resolved,
+            rated=rated,
+            average=sum(s * c for s, c in enumerate(per, start=1)) / rated if rated else None,
+            csat=(per[3] + per[4]) / rated if rated else None,
+            response_rate=rated / resolved if resolved else None,
+            score_1=per[0],
+            score_2=per[1],
+            score_3=per[2],
+            score_4=per[3],
+            score_5=per[4],
+        )
+    ]
+
+
+def _total_reopens(rows: Iterable[ReopenRow]) -> list[ReopenRow]:
+    rows = list(rows)
+    if not rows:
+        return []
+    resolved, reopened = sum(r.resolved for r in rows), sum(r.reopened for r in rows)
+    return [
+        ReopenRow(
+            key=ALL,
+            resolved=resolved,
+            reopened=reopened,
+            reopens=sum(r.reopens for r in rows),
+            rate=reopened / resolved if resolved else None,
+        )
+    ]
 
 
 def _slowest_first(rows: list[DurationRow]) -> list[DurationRow]:
