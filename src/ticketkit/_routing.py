@@ -1200,18 +1200,22 @@ class Router:
                     work = _apply_set(work, rule.set)
                 start = i + 1
         changes: dict[str, Any] = {}
-        if matched:
-            for i in matched:
-                s = self._sets[i]
-                if s is not None:
-                    if s.priority is not None:
-                        changes["priority"] = s.priority
-                    if s.category is not None:
-                        changes["category"] = s.category
-                    if s.tags:
-                        changes["tags"] = changes.get("tags", ticket.tags) | s.tags
-                    if s.sla_policy is not None:
-                        changes["sla_policy"] = s.sla_policy
+        sets = self._sets
+        for i in matched:
+            s = sets[i]
+            if s is not None:
+                if s.priority is not None:
+                    changes["priority"] = s.priority
+                if s.category is not None:
+                    changes["category"] = s.category
+                if s.tags:
+                    changes["tags"] = changes.get("tags", ticket.tags) | s.tags
+                if s.sla_policy is not None:
+                    changes["sla_policy"] = s.sla_policy
+        if changes:
+            for k in ("priority", "category", "tags"):
+                if k in changes and changes[k] == getattr(ticket, k):
+                    del changes[k]
         team, agent, fallback, tie, cands = self._assign(
             work, assign_at=assign_at, at=at, ctx=context, load=load, last_agent=last_agent, cursor=cursor
         )
@@ -1219,14 +1223,8 @@ class Router:
             changes["team"] = team
         if agent != ticket.assignee:
             changes["assignee"] = agent
-        for k in ("priority", "category", "tags"):
-            if k in changes and changes[k] == getattr(ticket, k):
-                del changes[k]
-        names = (
-            (self.rules[matched[0]].name,)
-            if len(matched) == 1
-            else tuple(self.rules[i].name for i in matched)
-        )
+        rules = self.rules
+        names = (rules[matched[0]].name,) if len(matched) == 1 else tuple(rules[i].name for i in matched)
         return Decision(
             team=team,
             agent=agent,
