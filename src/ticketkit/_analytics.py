@@ -71,15 +71,8 @@ from ticketkit._models import Customer, Event, Ticket
 from ticketkit._time import require_aware
 from ticketkit.errors import ErrorDetail, ValidationError
 
-__all__ = [
-    "DEFAULT_AGE_BUCKETS",
-    "METRICS",
-    "PERIODS",
-    "CalendarLike",
-    "Dataset",
-    "KeySpec",
-    "load",
-]
+# No __all__: the public names are re-exported from ticketkit.analytics (a sub-namespace,
+# deliberately not from ticketkit itself).
 
 NAN: Final = math.nan
 PERIODS: Final = ("day", "week", "month")

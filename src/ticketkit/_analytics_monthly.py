@@ -46,7 +46,8 @@ from ticketkit._analytics_table import (
 from ticketkit._models import Event
 from ticketkit.errors import ValidationError
 
-__all__ = ["ServiceReport", "ShopSection", "monthly_report"]
+# No __all__: the public names are re-exported from ticketkit.analytics (a sub-namespace,
+# deliberately not from ticketkit itself).
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

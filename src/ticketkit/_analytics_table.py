@@ -19,22 +19,8 @@ import attrs
 if TYPE_CHECKING:  # pragma: no cover - optional extras, for annotations only
     from matplotlib.axes import Axes
 
-__all__ = [
-    "AgeingRow",
-    "AgentRow",
-    "BacklogRow",
-    "CSATRow",
-    "DurationRow",
-    "LinkRow",
-    "OverviewRow",
-    "ParetoRow",
-    "ReopenRow",
-    "Report",
-    "SLARow",
-    "VolumeRow",
-    "format_cell",
-    "human_duration",
-]
+# No __all__: the public names are re-exported from ticketkit.analytics (a sub-namespace,
+# deliberately not from ticketkit itself).
 
 R = TypeVar("R")
 
