@@ -21,7 +21,16 @@ class TestInMemoryStore(StoreContract):
 
 
 class TestSQLiteStoreFile(StoreContract):
-    """SQLiteStore on a file keeps the contract."""
+    """SQLiteStore on a file keeps the contract (decode cache off: every read decodes the file)."""
+
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> Callable[[], TicketStore]:
+        counter = itertools.count()
+        return lambda: SQLiteStore(tmp_path / f"store-{next(counter)}.db", cache_size=0)
+
+
+class TestSQLiteStoreFileCached(StoreContract):
+    """SQLiteStore on a file with its decode cache keeps the contract."""
 
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], TicketStore]:

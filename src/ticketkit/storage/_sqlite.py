@@ -319,12 +319,18 @@ class SQLiteStore(TicketStore):
         ticket = self._cache.get(body)
         if ticket is None:
             ticket = trusted_ticket(json.loads(body))
-            if self._cache_size > 0:
-                with self._cache_lock:
-                    if len(self._cache) >= self._cache_size:
-                        del self._cache[next(iter(self._cache))]
-                    self._cache[body] = ticket
+            self._remember([(body, ticket)])
         return ticket
+
+    def _remember(self, items: Sequence[tuple[str, Ticket]]) -> None:
+        """Keep decoded tickets (and tickets just written) by their JSON, oldest out first."""
+        if self._cache_size <= 0:
+            return
+        with self._cache_lock:
+            for body, ticket in items[-self._cache_size :]:
+                if len(self._cache) >= self._cache_size:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[body] = ticket
 
     # ------------------------------------------------------------------ transactions
 
@@ -441,6 +447,7 @@ class SQLiteStore(TicketStore):
         prepared = self._prepare([(ticket, events, None)])
         with self._write() as conn:
             self._apply(conn, prepared)
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
@@ -463,6 +470,7 @@ class SQLiteStore(TicketStore):
         prepared = self._prepare([(ticket, events, expected_version)])
         with self._write() as conn:
             self._apply(conn, prepared)
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
@@ -477,6 +485,7 @@ class SQLiteStore(TicketStore):
         prepared = self._prepare(checked)
         with self._write() as conn:
             self._apply(conn, prepared)
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return [c[0] for c in checked]
 
     def claim_due(
