@@ -26,6 +26,7 @@ from ticketkit._events import (
     STATUS_CHANGED,
     TICKET_CREATED,
 )
+from ticketkit._json import EMPTY
 from ticketkit._models import ClockSegment, ClockState, Event, Priority, SLAState, Ticket, replace_trusted
 from ticketkit._serialization import format_duration
 from ticketkit._sla_config import (
@@ -244,6 +245,15 @@ def _trusted_event(**fields: Any) -> Event:
     return Event(**fields)  # pragma: no cover - a slotted Event is built the checked way
 
 
+def _segment(start: datetime, elapsed_before: timedelta) -> ClockSegment:
+    """A running ClockSegment from engine-made values, without re-validating them."""
+    seg = object.__new__(ClockSegment)
+    object.__setattr__(seg, "start", start)
+    object.__setattr__(seg, "end", None)
+    object.__setattr__(seg, "elapsed_before", elapsed_before)
+    return seg
+
+
 def _new_state(template: ClockState, **changes: Any) -> ClockState:
     return replace_trusted(template, **changes)
 
@@ -385,6 +395,9 @@ class SLAPolicy:
     clocks: tuple[SLAClock, ...] = attrs.field(default=(), converter=_to_tuple)
     _specs: tuple[SLAClock, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _plans: dict[tuple[Priority, str], _Plan] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _plan_rows: dict[Priority, tuple[_Plan | None, ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
     _targets_by: dict[Priority, tuple[timedelta | None, ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
     )
@@ -496,6 +509,7 @@ class SLAPolicy:
                     plans[(pr, spec.metric)] = _Plan(target, me._checkpoints(spec.metric, target))
             targets_by[pr] = tuple(row)
         setter(self, "_plans", plans)
+        setter(self, "_plan_rows", {pr: tuple(plans.get((pr, c.metric)) for c in specs) for pr in Priority})
         setter(self, "_targets_by", targets_by)
         setter(self, "_template", ClockState(metric="template"))
 
@@ -628,7 +642,7 @@ class SLAPolicy:
         started_at: datetime | None = None,
     ) -> ClockState:
         if not paused:
-            segments = (*segments, ClockSegment(start=t, end=None, elapsed_before=elapsed))
+            segments = (*segments, _segment(t, elapsed))
         return _new_state(
             cs,
             elapsed=elapsed,
@@ -818,14 +832,15 @@ class SLAPolicy:
             ('std', 'running', 10)
         """
         at = ticket.created_at if at is None else require_aware(at, "at")
-        event = Event(
+        event = _trusted_event(
             ticket_id=ticket.id,
             kind=TICKET_CREATED,
             actor=ACTOR,
             at=at,
-            tenant=ticket.tenant,
+            data=EMPTY,
             version=ticket.version,
-            id=_event_id(at, ticket.id, "start"),
+            tenant=ticket.tenant,
+            id=ticket.id + "-sla-start",
         )
         return self.apply(replace_trusted(ticket, sla=None), event)
 
@@ -921,9 +936,7 @@ class SLAPolicy:
         sla = self._state_of(ticket)
         out: dict[str, SLAStatus] = {}
         pr = ticket.priority
-        plans = self._plans
-        for spec, cs in zip(self._specs, sla.clocks, strict=True):
-            plan = plans.get((pr, spec.metric))
+        for spec, cs, plan in zip(self._specs, sla.clocks, self._plan_rows[pr], strict=True):
             if plan is not None:
                 out[spec.metric] = self._status_one(spec, cs, plan, ticket, at)
         return out

@@ -500,10 +500,14 @@ class EventMatch:
         for keys, accepted in self._tests:
             value: Any = event.data
             for k in keys:
-                if not isinstance(value, Mapping):
+                get = getattr(value, "get", None)  # a mapping (plain, frozen); cheaper than an ABC check
+                if get is None:
                     return False
-                value = value.get(k)
-            if not any(_same(value, a) for a in accepted):
+                value = get(k)
+            for a in accepted:
+                if _same(value, a):
+                    break
+            else:
                 return False
         if self.status_kinds is not None:
             kind = ticket.status_kind
