@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 @pytest.fixture(scope="module")
 def bench() -> Any:
     """The benchmark module benchmarks/bench_storage_postgres.py."""
-    pytest.importorskip("psycopg")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:  # pragma: no cover - the test extra installs psycopg
+        if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}:
+            raise
+        pytest.skip("psycopg is not installed: pip install 'ticketkit[postgres]'")
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import bench_storage_postgres
