@@ -28,7 +28,7 @@ from ticketkit._events import (
 )
 from ticketkit._json import EMPTY
 from ticketkit._models import ClockSegment, ClockState, Event, Priority, SLAState, Ticket, replace_trusted
-from ticketkit._serialization import format_duration
+from ticketkit._serialization import format_duration, parse_duration
 from ticketkit._sla_config import (
     METRICS,
     ConditionLike,
@@ -289,7 +289,7 @@ def _reached(cal: CalendarLike, cs: ClockState, thr: timedelta) -> datetime | No
     return None
 
 
-def _priority_key(key: Any) -> Priority | str:
+def _priority_key(key: Any) -> Any:
     if isinstance(key, Priority):
         return key
     if isinstance(key, str):
@@ -299,7 +299,7 @@ def _priority_key(key: Any) -> Priority | str:
             return Priority.parse(key)
         except ValidationError:
             return key
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 def _to_targets(value: Any) -> Any:
@@ -990,10 +990,10 @@ class SLAPolicy:
                 crossed = False
             if not crossed:
                 break
-            if cp.kind == "warning":
-                warnings.append(cp.fraction)  # type: ignore[arg-type]
-            elif cp.kind == "escalation":
-                levels.append(cp.level)  # type: ignore[arg-type]
+            if cp.fraction is not None and cp.kind == "warning":
+                warnings.append(cp.fraction)
+            elif cp.level is not None:
+                levels.append(cp.level)
         if breached_at is not None:
             state = "breached"
             due = breached_at
@@ -1183,8 +1183,6 @@ class SLAPolicy:
             kind_name = "warning"
         else:
             kind_name = "breach"
-        from ticketkit._serialization import parse_duration  # noqa: PLC0415 - rare path
-
         thr = parse_duration(thr_text) if thr_text else ZERO
         cp = _Checkpoint(thr, key, kind_name, fraction, level, escalation)
         if kind_name == "warning" and fraction:
@@ -1407,26 +1405,17 @@ class SLAPolicy:
                         )
                 warn_at = tuple(raw)
         escalations: list[Escalation] = []
+        for item, p in cls._items(data, "escalations", path, out):
+            try:
+                escalations.append(Escalation.from_dict(item, path=p))
+            except ValidationError as err:
+                out.extend(err.errors)
         clocks: list[SLAClock] = []
-        for key, loader, sink in (
-            ("escalations", Escalation.from_dict, escalations),
-            ("clocks", None, clocks),
-        ):
-            raw = data.get(key)
-            if raw is None:
-                continue
-            if not isinstance(raw, list | tuple):
-                out.append(ErrorDetail(join_path(path, key), f"expected a list, got {raw!r}"))
-                continue
-            for i, item in enumerate(raw):
-                p = join_path(join_path(path, key), i)
-                try:
-                    if loader is not None:
-                        sink.append(loader(item, path=p))  # type: ignore[arg-type]
-                    else:
-                        sink.append(SLAClock.from_dict(item, path=p, calendars=calendars))  # type: ignore[arg-type]
-                except ValidationError as err:
-                    out.extend(err.errors)
+        for item, p in cls._items(data, "clocks", path, out):
+            try:
+                clocks.append(SLAClock.from_dict(item, path=p, calendars=calendars))
+            except ValidationError as err:
+                out.extend(err.errors)
         if out:
             raise ValidationError(out)
         try:
@@ -1442,6 +1431,17 @@ class SLAPolicy:
             )
         except ValidationError as err:
             raise err.prefixed(path) if path else err from None
+
+    @staticmethod
+    def _items(data: Mapping[str, Any], key: str, path: str, out: list[ErrorDetail]) -> list[tuple[Any, str]]:
+        """The items of the list ``data[key]`` with their paths (not a list: a problem in ``out``)."""
+        raw = data.get(key)
+        if raw is None:
+            return []
+        if not isinstance(raw, list | tuple):
+            out.append(ErrorDetail(join_path(path, key), f"expected a list, got {raw!r}"))
+            return []
+        return [(item, join_path(join_path(path, key), i)) for i, item in enumerate(raw)]
 
     @staticmethod
     def _load_calendar(
