@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from ticketkit._models import Customer, Ticket
-from ticketkit._serialization import to_json
 from ticketkit._version import __version__
 
 
@@ -34,22 +31,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    tz = ZoneInfo("Asia/Shanghai")
-    start = datetime(2025, 3, 3, 9, 0, tzinfo=tz)
-    samples = [
-        ("Jeans arrived one size too small", "wechat", "size", "vip"),
-        ("Refund not received after 10 days", "app", "refund", "standard"),
-        ("Zip broke on first wear", "phone", "quality", "standard"),
-    ]
-    for i, (subject, channel, category, tier) in enumerate(samples):
-        ticket = Ticket(
-            subject=subject,
-            channel=channel,
-            category=category,
-            customer=Customer(id=f"c-{100 + i}", tier=tier, data={"store": "sh-01"}),
-            created_at=start + timedelta(minutes=17 * i),
-        )
-        print(to_json(ticket, indent=2))
+    from ticketkit._demo import run  # noqa: PLC0415 - keep --help and --version fast
+
+    problems = []
+    if args.days < 1:
+        problems.append(f"--days: expected 1 or more, got {args.days}")
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    result = run(db=args.db, days=args.days, seed=args.seed, out=sys.stdout)
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n{result.tickets} tickets over {len(result.business_days)} business day(s) in {elapsed:.1f} s; "
+        f"the desk is in {args.db} (inspect it with sqlite3 or ticketkit.SQLiteStore)",
+        file=sys.stderr,
+    )
     return 0
 
 
