@@ -411,7 +411,8 @@ class Dataset:
         ...         Ticket(subject="b", created_at=t0, channel="phone"),
         ...     ]
         ... )
-        >>> [(r.key, r.count) for r in ds.volume(period="month", by="channel")]
+        >>> rows = [(r.key, r.count) for r in ds.volume(period="month", by="channel")]
+        >>> rows
         [('phone', 1), ('wechat', 1)]
         >>> ds.durations("resolution")[0].median
         datetime.timedelta(seconds=7200)
@@ -843,7 +844,8 @@ class Dataset:
             ...     Ticket(subject="x", created_at=datetime(2025, m, 2, tzinfo=timezone.utc))
             ...     for m in (2, 3, 3)
             ... ]
-            >>> [(r.period, r.count, r.change) for r in Dataset(ts).volume("month")]
+            >>> rows = [(r.period, r.count, r.change) for r in Dataset(ts).volume("month")]
+            >>> rows
             [('2025-02', 1, 1), ('2025-03', 2, 1)]
         """
         if period not in PERIODS:
@@ -1154,7 +1156,8 @@ class Dataset:
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
             >>> r = Dataset([Ticket(subject="a", created_at=t0)]).ageing(t0 + timedelta(days=2))
-            >>> [(row.bucket, row.count) for row in r]
+            >>> buckets = [(row.bucket, row.count) for row in r]
+            >>> buckets
             [('<1d', 0), ('1-3d', 1), ('3-7d', 0), ('7-14d', 0), ('14-30d', 0), ('30d+', 0)]
         """
         bounds = list(buckets)
@@ -1318,7 +1321,8 @@ class Dataset:
             >>> rows = Dataset([Ticket(subject="x", created_at=t0, category=c) for c in cats]).pareto(
             ...     "category"
             ... )
-            >>> [(r.key, r.count, r.vital) for r in rows]
+            >>> table = [(r.key, r.count, r.vital) for r in rows]
+            >>> table
             [('size', 3, True), ('broken', 1, True), ('late', 1, False)]
         """
         if not 0.0 < threshold <= 1.0:
@@ -1386,7 +1390,8 @@ class Dataset:
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
             >>> faults = ["zip", "zip", None, "seam"]
             >>> ts = [Ticket(subject="x", created_at=t0, fields={"fault": f} if f else {}) for f in faults]
-            >>> [(r.key, r.count) for r in Dataset(ts).top_values("fields.fault", 1)]
+            >>> top = [(r.key, r.count) for r in Dataset(ts).top_values("fields.fault", 1)]
+            >>> top
             [('zip', 2)]
         """
         report = self.pareto(field, by=by, start=start, end=end, top=n, skip_none=True)

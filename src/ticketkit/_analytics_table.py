@@ -398,7 +398,7 @@ class Report(Generic[R]):
     Example:
         >>> rows = (ReopenRow(key="all", resolved=10, reopened=1, reopens=1, rate=0.1),)
         >>> r = Report(title="Reopen rate", rows=rows)
-        >>> [row.rate for row in r], r.to_dicts()[0]["resolved"]
+        >>> [row.rate for row in r], r.to_dicts()[0].get("resolved")
         ([0.1], 10)
         >>> print(r)
         Reopen rate
