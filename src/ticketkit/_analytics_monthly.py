@@ -264,8 +264,11 @@ def _rows_by_key(report: Report[Any], attr: str = "key") -> dict[Any, list[Any]]
     return out
 
 
-def _sub(report: Report[Any], rows: Iterable[Any], title: str) -> Report[Any]:
-    return Report(title=title, rows=tuple(rows), columns=report.columns, chart=report.chart)
+def _sub(report: Report[Any], rows: Iterable[Any], title: str, *, drop: str = "") -> Report[Any]:
+    """``rows`` under ``title`` with the columns and chart of ``report``, less column ``drop``
+    (the shop, which the section's heading already names)."""
+    columns = tuple(c for c in report.columns if c != drop)
+    return Report(title=title, rows=tuple(rows), columns=columns, chart=report.chart)
 
 
 def monthly_report(
@@ -404,9 +407,11 @@ def monthly_report(
             ShopSection(
                 key=shop,
                 overview=row,
-                channels=_sub(_pareto_template(), channels.get(shop, []), "Channels"),
-                categories=_sub(_pareto_template(), categories.get(shop, []), "Top problem types"),
-                faults=_sub(_pareto_template(), faults.get(shop, []), "Most frequent faults"),
+                channels=_sub(_pareto_template(), channels.get(shop, []), "Channels", drop="group"),
+                categories=_sub(
+                    _pareto_template(), categories.get(shop, []), "Top problem types", drop="group"
+                ),
+                faults=_sub(_pareto_template(), faults.get(shop, []), "Most frequent faults", drop="group"),
                 response=_sub(frt, response, "Response and resolution times"),
                 departments=_sub(
                     frt,
@@ -417,7 +422,7 @@ def monthly_report(
                 csat=_sub(csat, csat_by.get(shop, []), "Customer satisfaction"),
                 reopens=_sub(reopens, reopen_by.get(shop, []), "Reopened tickets"),
                 agents=_sub(_agents_template(), agents.get(shop, []), "Agents"),
-                ageing=_sub(_ageing_template(), ageing.get(shop, []), "Backlog age at month end"),
+                ageing=_sub(_ageing_template(), ageing.get(shop, []), "Backlog age at month end", drop="key"),
             )
         )
     return ServiceReport(
