@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import attrs
@@ -804,6 +805,12 @@ def _items(data: Mapping[str, Any], key: str) -> Sequence[Any]:
     return value if isinstance(value, list | tuple) else ()
 
 
+_RosterEntry = tuple[str, int, frozenset[str], "str | None", "str | None"]
+"""An agent as routing reads it: id, capacity, skills, shift, and the status that rules them out (or None)."""
+
+_NO_LOAD: Final[Mapping[str, int]] = MappingProxyType({})
+
+
 def _cross_problems(
     rules: Sequence[tuple[int, Rule]],
     agents: Sequence[tuple[int, Agent]],
@@ -910,7 +917,7 @@ class Router:
     cursor: RoundRobinCursor = attrs.field(factory=InMemoryCursor, eq=False, hash=False, repr=False)
     _index: Any = attrs.field(init=False, eq=False, hash=False, repr=False)
     _fns: tuple[Predicate, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
-    _rosters: dict[str, tuple[Agent, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _rosters: dict[str, tuple[_RosterEntry, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
     _agent_by_id: dict[str, Agent] = attrs.field(init=False, eq=False, hash=False, repr=False)
     _team_ids: frozenset[str] = attrs.field(init=False, eq=False, hash=False, repr=False)
     _team_ref_getters: dict[int, Callable[[Ticket, Any, Any], Any]] = attrs.field(
@@ -932,7 +939,18 @@ class Router:
         for a in self.agents:
             for t in a.teams:
                 rosters.setdefault(t, []).append(a)
-        setter(self, "_rosters", {t: tuple(sorted(v, key=lambda a: a.id)) for t, v in rosters.items()})
+        statuses = self.available_statuses
+        setter(
+            self,
+            "_rosters",
+            {
+                t: tuple(
+                    (a.id, a.capacity, a.skills, a.shift, None if a.status in statuses else a.status)
+                    for a in sorted(v, key=lambda a: a.id)
+                )
+                for t, v in rosters.items()
+            },
+        )
         setter(self, "_agent_by_id", {a.id: a for a in self.agents})
         setter(self, "_team_ids", frozenset(t.id for t in self.teams))
         setter(
@@ -1310,64 +1328,60 @@ class Router:
         cands: list[tuple[str, str, int, int, str | None]],
         cursor: RoundRobinCursor,
     ) -> tuple[str | None, str]:
-        roster = self._rosters.get(team, ())
-        statuses = self.available_statuses
         required = assign.skills
         shifts: dict[str, bool] = {}
-        eligible: list[Agent] = []
-        loads = load or {}
-        for a in roster:
-            n = loads.get(a.id, 0)
-            why: str | None = None
-            if a.status not in statuses:
-                why = a.status
-            elif a.shift is not None:
-                open_now = shifts.get(a.shift)
-                if open_now is None:
-                    open_now = shifts[a.shift] = bool(self.calendars[a.shift].is_open(at))
-                if not open_now:
-                    why = _OFF_SHIFT
-            if why is None and n >= a.capacity:
-                why = _AT_CAPACITY
-            if why is None and required and not required <= a.skills:
-                why = _MISSING_SKILL
-            cands.append((a.id, team, n, a.capacity, why))
+        # (id, share of capacity in use, skills) of each agent who can take the ticket now
+        eligible: list[tuple[str, float, frozenset[str]]] = []
+        loads = load or _NO_LOAD
+        for aid, capacity, skills, shift, status in self._rosters.get(team, ()):
+            n = loads.get(aid, 0)
+            why = status
             if why is None:
-                eligible.append(a)
+                if shift is not None:
+                    open_now = shifts.get(shift)
+                    if open_now is None:
+                        open_now = shifts[shift] = bool(self.calendars[shift].is_open(at))
+                    if not open_now:
+                        why = _OFF_SHIFT
+                if why is None:
+                    if n >= capacity:
+                        why = _AT_CAPACITY
+                    elif required and not required <= skills:
+                        why = _MISSING_SKILL
+                    else:
+                        eligible.append((aid, n / capacity, skills))
+            cands.append((aid, team, n, capacity, why))
         if not eligible:
             return None, ""
         if assign.agent is not None:
-            for a in eligible:
-                if a.id == assign.agent:
-                    return a.id, "named by the rule"
+            for e in eligible:
+                if e[0] == assign.agent:
+                    return e[0], "named by the rule"
         strategy = assign.strategy
+        note = ""
         if strategy == "sticky":
             if last_agent is not None:
-                for a in eligible:
-                    if a.id == last_agent:
-                        return a.id, "sticky: last served this customer"
+                for e in eligible:
+                    if e[0] == last_agent:
+                        return e[0], "sticky: last served this customer"
             strategy = "least_loaded"
             note = (
                 "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
             )
-        else:
-            note = ""
         if strategy in ("round_robin", "queue"):
-            chosen = cursor.next_agent(team, [a.id for a in eligible])
-            return chosen, note + "round-robin"
+            return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
         if strategy == "skills":  # the most specialised agents first, then the least loaded
-            extra = min(len(a.skills - required) for a in eligible)
-            eligible = [a for a in eligible if len(a.skills - required) == extra]
+            extra = min(len(e[2] - required) for e in eligible)
+            eligible = [e for e in eligible if len(e[2] - required) == extra]
             note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
         best = 2.0
         tied: list[str] = []
-        for a in eligible:
-            share = loads.get(a.id, 0) / a.capacity  # eligible agents have capacity > load >= 0
+        for aid, share, _ in eligible:
             if share < best:
                 best = share
-                tied = [a.id]
+                tied = [aid]
             elif share == best:
-                tied.append(a.id)
+                tied.append(aid)
         if len(tied) == 1:
             return tied[0], note + f"least loaded ({best:.0%} of capacity)"
         chosen = cursor.next_agent(team, tied)
