@@ -371,6 +371,18 @@ class TestPolicyConfig:
         with pytest.raises(ValidationError, match="start"):
             a.status(Ticket(subject="x", created_at=T0), T0)
 
+    def test_edited_policy_keeps_what_it_can(self) -> None:
+        """A policy edited to add a clock still reads tickets set up before; the new clock waits idle."""
+        before = policy(resolution=8 * H)
+        after = policy(resolution=8 * H, first_response=H)
+        t = before.start(Ticket(subject="x", created_at=T0, status="open", status_kind="open"))
+        st = after.status(t, T0 + H)
+        assert ("idle", "running") == (st["first_response"].state, st["resolution"].state)
+        recomputed = after.recompute(t, [])
+        assert recomputed.sla is not None
+        assert ("first_response", "resolution") == tuple(c.metric for c in recomputed.sla.clocks)
+        assert "running" == after.status(recomputed, T0 + 30 * M)["first_response"].state
+
     def test_naive_at(self) -> None:
         """A naive instant is refused, naming the parameter."""
         p = policy(resolution=H)

@@ -600,12 +600,24 @@ class SLAPolicy:
             raise ValidationError.one(
                 "ticket.sla", f"ticket {ticket.id!r} has no SLA clocks; call policy.start(ticket, at) first"
             )
-        if sla.policy != self.name or len(sla.clocks) != len(self._specs):
+        if sla.policy != self.name:
             raise ValidationError.one(
                 "ticket.sla",
                 f"ticket {ticket.id!r} runs under SLA policy {sla.policy!r}, not {self.name!r}; "
                 "move it with recompute(ticket, events) or reselect_policy(...)",
             )
+        clocks = sla.clocks
+        if len(clocks) != len(self._specs) or any(
+            c.metric != s.metric for c, s in zip(clocks, self._specs, strict=False)
+        ):
+            # The policy was edited since the clocks were set up: keep the clocks it still
+            # has, add the new ones idle (recompute() measures them over the history).
+            by_metric = {c.metric: c for c in clocks}
+            adapted = tuple(
+                by_metric.get(s.metric) or _new_state(self._template, metric=s.metric, fired=frozenset())
+                for s in self._specs
+            )
+            return replace_trusted(sla, clocks=adapted)
         return sla
 
     def _should_pause(self, spec: SLAClock, ticket: Ticket, event: Event | None) -> bool:
@@ -1276,7 +1288,9 @@ class SLAPolicy:
         was already emitted (the ``sla.*`` events in ``events``, and the
         checkpoints fired under the old state) is not emitted again unless its
         threshold moved. A priority change alone needs no recompute:
-        :meth:`apply` gives the same result in O(1).
+        :meth:`apply` gives the same result in O(1). Without a recompute, a ticket
+        whose policy was edited keeps the clocks the policy still has, and clocks the
+        edit added wait idle for their next start event.
 
         Example:
             >>> from datetime import datetime, timedelta, timezone
