@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -198,6 +199,16 @@ class TestOpening:
             store.close()
             assert not pool.closed
             assert 1 == PostgresStore(pool, schema=name).count()
+
+    def test_a_dropped_store_closes_its_pool(self, make_postgres_store: Any, postgres_dsn: str) -> None:
+        """A store garbage-collected without close() closes the pool it made."""
+        name = make_postgres_store().schema
+        store = PostgresStore(postgres_dsn, schema=name)
+        pool = store._pool
+        assert "schema='" + name + "') [open]" in repr(store)
+        del store
+        gc.collect()
+        assert pool.closed
 
     def test_closed_store_refuses_use(self, make_postgres_store: Any) -> None:
         """After close() every call raises StoreClosedError; closing twice is fine."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -328,6 +329,8 @@ class PostgresStore(TicketStore):
                 name=f"ticketkit-{schema}",
             )
             self._owns_pool = True
+            # A store dropped without close() (or still open at exit) closes its pool.
+            weakref.finalize(self, self._pool.close)
         else:
             raise ValidationError.one(
                 "conninfo", f"expected a connection string or a psycopg_pool.ConnectionPool, got {conninfo!r}"
@@ -481,6 +484,10 @@ class PostgresStore(TicketStore):
             raise StoreClosedError(f"the PostgresStore on {self._place!r} is closed")
         with self._pool.connection() as conn:
             yield conn
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"PostgresStore({self._place!r}, schema={self._schema!r}) [{state}]"
 
     def close(self) -> None:
         """Close the connection pool (when the store made it); later use raises an error."""
