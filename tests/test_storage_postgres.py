@@ -210,6 +210,21 @@ class TestOpening:
         gc.collect()
         assert pool.closed
 
+    def test_a_lost_connection_is_a_ticketkit_error_and_the_store_recovers(
+        self, make_postgres_store: Any, postgres_dsn: str
+    ) -> None:
+        """A connection killed by the server raises TicketkitError; the next call gets a new one."""
+        store = make_postgres_store(max_size=1)
+        store.create(_ticket(1))
+        with store._pool.connection() as conn:
+            pid = conn.info.backend_pid
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            assert (True,) == conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+        time.sleep(0.3)
+        with pytest.raises(TicketkitError, match="failed"):
+            store.get("T0001")
+        assert "ticket 1" == store.get("T0001").subject
+
     def test_closed_store_refuses_use(self, make_postgres_store: Any) -> None:
         """After close() every call raises StoreClosedError; closing twice is fine."""
         store = make_postgres_store()

@@ -482,8 +482,14 @@ class PostgresStore(TicketStore):
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
         if self._closed:
             raise StoreClosedError(f"the PostgresStore on {self._place!r} is closed")
-        with self._pool.connection() as conn:
-            yield conn
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except self._psycopg.OperationalError as exc:  # the server or the network, pool timeouts too
+            raise TicketkitError(
+                f"PostgreSQL at {self._place!r} failed: {exc}; nothing of this call was written "
+                "unless the server committed it before the failure"
+            ) from exc
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
