@@ -38,7 +38,8 @@ PRIORITIES = ["low", "normal", "normal", "normal", "high", "urgent"]
 
 
 def make_data(n: int, seed: int = 7) -> tuple[list[Ticket], list[Event]]:
-    """``n`` tickets in March 2025 and ``n // 10`` in February, with a sparse event stream.
+    """``n`` tickets in March 2025 and ``n // 10`` in February, in creation order, with a
+    sparse event stream.
 
     Tickets are made from a few validated templates with ``replace_trusted`` so that
     building a million of them takes seconds; all values are valid.
@@ -69,12 +70,12 @@ def make_data(n: int, seed: int = 7) -> tuple[list[Ticket], list[Event]]:
     rnd = rng.random
     month_seconds = 31 * 86400
     feb_seconds = 28 * 86400
-    for i in range(n + n // 10):
-        created = (
-            base + timedelta(seconds=rnd() * month_seconds)
-            if i < n
-            else feb + timedelta(seconds=rnd() * feb_seconds)
-        )
+    # in creation order, as a store's query(order_by="created_at") returns them
+    offsets = sorted([rnd() * feb_seconds for _ in range(n // 10)]) + sorted(
+        [feb_seconds + rnd() * month_seconds for _ in range(n)]
+    )
+    for i, offset in enumerate(offsets):
+        created = feb + timedelta(seconds=offset)
         shop = rng.randrange(50)
         first = created + timedelta(seconds=300 + rnd() * 172800) if rnd() < 0.9 else None
         resolved = created + timedelta(seconds=1800 + rnd() * 864000) if rnd() < 0.8 else None

@@ -35,7 +35,7 @@ import itertools
 import math
 import operator
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -490,7 +490,7 @@ class Dataset:
             self._columns: dict[Any, list[Any]] = {}
             self._derived: dict[str, Any] = {}
             self._slices: dict[Any, Any] = {}
-            self._cohort_cache: tuple[float, float, list[int] | None] | None = None
+            self._cohort_cache: tuple[float, float, Sequence[int] | None] | None = None
             self._span_cache: tuple[float, float] | None = None
             self._index_cache: _BusinessIndex | None = None
             self._reopens: dict[int, int] = {}
@@ -549,7 +549,10 @@ class Dataset:
         return cls(tickets, all_events() if events else None, tz=tz, calendar=calendar)
 
     def _read_events(self, events: Iterable[Event]) -> None:
-        index = {t.id: i for i, t in enumerate(self._tickets)}
+        events = events if isinstance(events, list | tuple) else list(events)
+        # index only the tickets that have events: far fewer inserts than every id
+        wanted = {e.ticket_id for e in events}
+        index = {t.id: i for i, t in enumerate(self._tickets) if t.id in wanted}
         tickets = self._tickets
         reopens = self._reopens
         resolved_ever = self._resolved_ever
@@ -686,27 +689,46 @@ class Dataset:
             self._derived["was_resolved"] = col
         return col
 
-    def _cohort(self, start: datetime | None, end: datetime | None) -> list[int] | None:
-        """Positions of the tickets created in ``[start, end)``; None means all of them."""
+    def _cohort(self, start: datetime | None, end: datetime | None) -> Sequence[int] | None:
+        """Positions of the tickets created in ``[start, end)``; None means all of them.
+
+        Tickets in creation order (as stores return them) give a ``range``, which
+        columns are cut with by slicing; any other order gives a list of positions.
+        """
         lo = _bound(start, "start", -math.inf)
         hi = _bound(end, "end", math.inf)
         cached = self._cohort_cache
         if cached is not None and cached[0] == lo and cached[1] == hi:
             return cached[2]
+        created = self._created
+        idx: Sequence[int] | None
         if lo == -math.inf and hi == math.inf:
             idx = None
+        elif self._in_order():
+            idx = range(bisect_left(created, lo), bisect_left(created, hi))
         else:
-            idx = [i for i, c in enumerate(self._created) if lo <= c < hi]
-            if len(idx) == len(self._created):
-                idx = None
+            idx = [i for i, c in enumerate(created) if lo <= c < hi]
+        if idx is not None and len(idx) == len(created):
+            idx = None
         self._cohort_cache = (lo, hi, idx)
         self._slices.clear()
         return idx
 
-    def _take(self, name: Any, col: Sequence[Any], idx: list[int] | None) -> Sequence[Any]:
+    def _in_order(self) -> bool:
+        """Whether the tickets are in creation order (checked once)."""
+        flag = self._derived.get("in_order")
+        if flag is None:
+            created = self._created
+            flag = all(itertools.starmap(operator.le, itertools.pairwise(created)))
+            self._derived["in_order"] = flag
+        return bool(flag)
+
+    def _take(self, name: Any, col: Sequence[Any], idx: Sequence[int] | None) -> Sequence[Any]:
         """``col`` restricted to the cohort ``idx`` (cached per cohort under ``name``)."""
         if idx is None:
             return col
+        if isinstance(idx, range):
+            return col[idx.start : idx.stop]
         cached = self._slices.get(name)
         if cached is None:
             cached = list(map(col.__getitem__, idx))
@@ -714,7 +736,7 @@ class Dataset:
                 self._slices[name] = cached
         return cached
 
-    def _keys(self, by: KeySpec, idx: list[int] | None) -> Sequence[Any]:
+    def _keys(self, by: KeySpec, idx: Sequence[int] | None) -> Sequence[Any]:
         col = self.column(by)
         name = ("key", by) if by is None or isinstance(by, str | tuple) else None
         return self._take(name, col, idx)
