@@ -52,7 +52,11 @@ def load_desk(config: Mapping[str, Any], **services: Any) -> tk.Helpdesk:
         for name, data in config.get("workflows", {}).items()
         if (wf := build(f"workflows.{name}", tk.Workflow.from_dict, data)) is not None
     }
-    router = build("router", tk.Router.from_dict, config["router"], calendars=calendars)
+    router = (
+        build("router", tk.Router.from_dict, config["router"], calendars=calendars)
+        if "router" in config
+        else None
+    )
     policies = [
         build(f"policies[{i}]", tk.SLAPolicy.from_dict, data, calendars=calendars)
         for i, data in enumerate(config.get("policies", []))
