@@ -202,7 +202,16 @@ def _policies(cal: BusinessCalendar) -> list[SLAPolicy]:
                 },
                 pause_in={"pending"},
                 warn_at=(0.75,),
-                escalations=[Escalation(metric="resolution", at=1.0, notify="role:service-manager")],
+                escalations=[
+                    Escalation(
+                        metric="first_response",
+                        at=1.0,
+                        notify="role:service-manager",
+                        reassign=f"agent:{DESK_AGENTS[0]}",
+                        raise_priority="high",
+                    ),
+                    Escalation(metric="resolution", at=1.0, notify="role:service-manager"),
+                ],
             ),
             SLAPolicy(
                 name="standard 4h/40h",
