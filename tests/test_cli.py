@@ -117,6 +117,17 @@ class TestDemo:
         status, _, err = self.run(capsys, "--days", "0")
         assert (2, "error: --days: expected 1 or more, got 0\n") == (status, err)
 
+    def test_bad_db_paths(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A folder, or a file in a folder that does not exist, is refused before anything runs."""
+        status, out, err = self.run(capsys, "--db", str(tmp_path), "--days", "1")
+        assert (2, "") == (status, out)
+        assert f"error: --db: {str(tmp_path)!r} is a folder" in err
+        status, _, err = self.run(capsys, "--db", str(tmp_path / "no" / "d.db"), "--days", "1")
+        assert (2, f"error: --db: folder {str(tmp_path / 'no')!r} does not exist; create it first\n") == (
+            status,
+            err,
+        )
+
     def test_default_run_is_fast(self, tmp_path: Path) -> None:
         """The default run (5 business days through a subprocess) finishes well under 30 s."""
         started = time.perf_counter()

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from ticketkit._version import __version__
 
@@ -36,6 +37,11 @@ def _demo(args: argparse.Namespace) -> int:
     problems = []
     if args.days < 1:
         problems.append(f"--days: expected 1 or more, got {args.days}")
+    db = Path(args.db)
+    if db.is_dir():
+        problems.append(f"--db: {str(db)!r} is a folder; name a file such as {str(db / 'demo.db')!r}")
+    elif not db.absolute().parent.is_dir():
+        problems.append(f"--db: folder {str(db.absolute().parent)!r} does not exist; create it first")
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
