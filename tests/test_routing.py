@@ -240,6 +240,23 @@ class TestStrategies:
         assert ["a", "b", "a", "b"] == [r.route(ticket(), at=T0).agent for r in (r1, r2, r1, r2)]
         assert {"t": "b"} == cursor.state()
 
+    def test_cursor_threads(self) -> None:
+        """Threads sharing one cursor take strict turns: every agent gets the same number."""
+        import threading
+
+        cursor = InMemoryCursor()
+        got: list[str] = []
+
+        def worker() -> None:
+            got.extend(cursor.next_agent("t", ["a", "b", "c", "d"]) for _ in range(250))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert {"a": 250, "b": 250, "c": 250, "d": 250} == {x: got.count(x) for x in "abcd"}
+
     def test_custom_cursor(self) -> None:
         """Any object with next_agent(key, eligible) serves as a cursor."""
 

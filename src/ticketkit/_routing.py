@@ -14,6 +14,7 @@ ticket is tested only against the rules that can match it.
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
@@ -83,7 +84,7 @@ class RoundRobinCursor(Protocol):
 
 
 class InMemoryCursor:
-    """A round-robin cursor in a dict: for one process, and for simulations.
+    """A round-robin cursor in a dict: for one process (thread-safe), and for simulations.
 
     Example:
         >>> c = InMemoryCursor()
@@ -93,29 +94,32 @@ class InMemoryCursor:
         'c'
     """
 
-    __slots__ = ("_last",)
+    __slots__ = ("_last", "_lock")
 
     def __init__(self, last: Mapping[str, str] | None = None) -> None:
         self._last: dict[str, str] = dict(last or {})
+        self._lock = threading.Lock()
 
     def next_agent(self, key: str, eligible: Sequence[str]) -> str:
         """The first eligible id after the last one chosen for ``key`` (wrapping)."""
-        last = self._last.get(key)
-        if last is None:
-            chosen = eligible[0]
-        else:
-            i = bisect.bisect_right(eligible, last)
-            chosen = eligible[i] if i < len(eligible) else eligible[0]
-        self._last[key] = chosen
-        return chosen
+        with self._lock:  # read and move in one step, so two threads never get the same turn
+            last = self._last.get(key)
+            if last is None:
+                chosen = eligible[0]
+            else:
+                i = bisect.bisect_right(eligible, last)
+                chosen = eligible[i] if i < len(eligible) else eligible[0]
+            self._last[key] = chosen
+            return chosen
 
     def state(self) -> dict[str, str]:
         """The last agent chosen per key (a copy)."""
-        return dict(self._last)
+        with self._lock:
+            return dict(self._last)
 
     def copy(self) -> InMemoryCursor:
         """An independent cursor at the same position."""
-        return InMemoryCursor(self._last)
+        return InMemoryCursor(self.state())
 
 
 # --------------------------------------------------------------------------- rule parts
