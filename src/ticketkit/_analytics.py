@@ -89,6 +89,9 @@ DEFAULT_AGE_BUCKETS: Final = (
 """Upper bounds of the default ageing buckets: <1d, 1-3d, 3-7d, 7-14d, 14-30d, 30d+."""
 
 _OPEN_KINDS: Final = frozenset({"new", "open", "pending"})
+_READ_KINDS: Final = frozenset(
+    {STATUS_CHANGED, ASSIGNED, SLA_BREACHED, SLA_WARNING, SLA_ESCALATED, MERGED, SPAWNED, SPLIT}
+)
 _DONE_KINDS: Final = frozenset({"resolved", "closed"})
 
 KeySpec: TypeAlias = "str | tuple[str, ...] | Callable[[Ticket], Hashable] | None"
@@ -338,8 +341,8 @@ class _BusinessIndex:
         self.calendar = calendar
         self.lo = lo
         self.hi = hi
-        self._bases: array[float] | None = None
-        self._ends1 = array("d")
+        self._bases: list[float] | None = None
+        self._ends1: list[float] = []
         raw = calendar.open_intervals(datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC))
         merged: list[list[float]] = []
         for s_dt, e_dt in sorted((s.timestamp(), e.timestamp()) for s, e in raw):
@@ -375,8 +378,9 @@ class _BusinessIndex:
         """
         if self._bases is None:
             # shifted by one so that position j reads interval j - 1 directly
-            self._bases = array("d", [0.0, *(c - s for c, s in zip(self.cums, self.starts, strict=True))])
-            self._ends1 = array("d", [0.0, *self.ends])
+            # plain lists: reading an item returns a stored float, where an array makes one
+            self._bases = [0.0, *(c - s for c, s in zip(self.cums, self.starts, strict=True))]
+            self._ends1 = [0.0, *self.ends]
         bases, ends = self._bases, self._ends1
         xs = xs if isinstance(xs, array | list) else list(xs)
         positions = map(functools.partial(bisect_right, self.starts), xs)
@@ -556,6 +560,7 @@ class Dataset:
         tickets = self._tickets
         reopens = self._reopens
         resolved_ever = self._resolved_ever
+        assigned: dict[int, datetime] = {}
         orphans = 0
         for e in events:
             i = index.get(e.ticket_id)
@@ -563,6 +568,8 @@ class Dataset:
                 orphans += 1
                 continue
             kind = e.kind
+            if kind not in _READ_KINDS:
+                continue
             if kind == STATUS_CHANGED:
                 data = e.data
                 to_kind = data.get("to_kind")
@@ -573,9 +580,10 @@ class Dataset:
             elif kind == ASSIGNED:
                 agent = e.data.get("agent")
                 if agent is not None and agent == tickets[i].assignee:
-                    at = e.at.timestamp()
-                    if at > self._assigned.get(i, -math.inf):
-                        self._assigned[i] = at
+                    at = e.at
+                    last = assigned.get(i)
+                    if last is None or at > last:
+                        assigned[i] = at
             elif kind.startswith("sla."):
                 metric = str(e.data.get("metric", ""))
                 if kind == SLA_BREACHED:
@@ -596,6 +604,10 @@ class Dataset:
             elif kind == SPLIT and "into" in e.data:
                 self._split.add(i)
         self.orphan_events += orphans
+        for i, at in assigned.items():  # one conversion per ticket, not per event
+            ts = at.timestamp()
+            if ts > self._assigned.get(i, -math.inf):
+                self._assigned[i] = ts
 
     def __len__(self) -> int:
         return len(self._tickets)
@@ -954,20 +966,36 @@ class Dataset:
             >>> r.count, r.median, r.p90
             (3, datetime.timedelta(seconds=1200), datetime.timedelta(seconds=3120))
         """
+        return self._duration_report(metric, by, self._duration_groups(metric, by, start, end))
+
+    def _duration_groups(
+        self, metric: str, by: KeySpec, start: datetime | None, end: datetime | None
+    ) -> dict[Any, list[float]]:
+        """The measured business seconds of ``metric`` per key, each list sorted.
+
+        Sorted lists of a finer grouping roll up to a coarser one by concatenating and
+        sorting again, which Python's sort does as a cheap merge of sorted runs.
+        """
         column = self._metric(metric)
         idx = self._cohort(start, end)
         values = self._take(f"metric:{metric}", column, idx)
         groups: dict[Any, list[float]] = {}
         if by is None:
-            groups[ALL] = [v for v in values if v == v]  # noqa: PLR0124 - NaN: not measured
-            if not groups[ALL]:
-                del groups[ALL]
+            measured = [v for v in values if v == v]  # noqa: PLR0124 - NaN: not measured
+            if measured:
+                groups[ALL] = measured
         else:
             grouped: defaultdict[Any, list[float]] = defaultdict(list)
             for k, v in zip(self._keys(by, idx), values, strict=True):
                 if v == v:  # noqa: PLR0124 - NaN: not measured
                     grouped[k].append(v)
             groups = grouped
+        for vs in groups.values():
+            vs.sort()
+        return dict(groups)
+
+    @staticmethod
+    def _duration_report(metric: str, by: KeySpec, groups: Mapping[Any, list[float]]) -> Report[DurationRow]:
         rows = []
         for k in _sorted_keys(groups):
             vs = groups[k]

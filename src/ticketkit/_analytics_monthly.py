@@ -327,12 +327,16 @@ def monthly_report(
     # taken from the per-shop rows (counts add up), not computed again.
     trend = ds.volume("month", by=by, start=_midnight(trend_first, zone), end=end)
     volume = _sub(trend, [r for r in trend if r.period == label], "Ticket volume")
-    frt = ds.durations("first_response", by=by, start=start, end=end)
-    res = ds.durations("resolution", by=by, start=start, end=end)
-    frt_all = ds.durations("first_response", start=start, end=end)  # medians do not add up
-    res_all = ds.durations("resolution", start=start, end=end)
-    dept_frt = _split(ds.durations("first_response", by=shop_dept, start=start, end=end))
-    dept_res = _split(ds.durations("resolution", by=shop_dept, start=start, end=end))
+    # Durations are grouped once per (shop, department); shops and the total roll up
+    # from those sorted groups (medians do not add up, sorted runs merge cheaply).
+    frt_groups = ds._duration_groups("first_response", shop_dept, start, end)
+    res_groups = ds._duration_groups("resolution", shop_dept, start, end)
+    frt = Dataset._duration_report("first_response", by, _roll_up(frt_groups))
+    res = Dataset._duration_report("resolution", by, _roll_up(res_groups))
+    frt_all = Dataset._duration_report("first_response", None, _roll_up(frt_groups, total=True))
+    res_all = Dataset._duration_report("resolution", None, _roll_up(res_groups, total=True))
+    dept_frt = _split(Dataset._duration_report("first_response", shop_dept, frt_groups))
+    dept_res = _split(Dataset._duration_report("resolution", shop_dept, res_groups))
     sla = ds.sla(by=by, start=start, end=end)
     csat = ds.csat(by=by, start=start, end=end)
     reopens = ds.reopens(by=by, start=start, end=end)
@@ -440,6 +444,16 @@ def monthly_report(
         trend=trend,
         sections=tuple(sections),
     )
+
+
+def _roll_up(groups: Mapping[Any, list[float]], *, total: bool = False) -> dict[Any, list[float]]:
+    """Sorted values per (shop, department) merged per shop, or into one total."""
+    out: dict[Any, list[float]] = {}
+    for (shop, _), values in groups.items():
+        out.setdefault(ALL if total else shop, []).extend(values)
+    for values in out.values():
+        values.sort()
+    return out
 
 
 def _total_volume(rows: Iterable[VolumeRow]) -> list[VolumeRow]:
