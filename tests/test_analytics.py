@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -512,3 +513,71 @@ class TestMonthlyReport:
         """Months look like 2025-03."""
         with pytest.raises(ValidationError, match="month"):
             monthly_report(ds, month="March")
+
+
+class TestEdges:
+    def test_nested_and_structured_fields(self) -> None:
+        """Nested custom fields are reachable; lists and mappings become hashable keys."""
+        ts = [
+            Ticket(
+                subject="x", created_at=at(3, 9), fields={"product": {"line": "shoes"}, "parts": ["a", "b"]}
+            ),
+            Ticket(subject="x", created_at=at(3, 9), fields={"product": "flat", "meta": {"k": 1}}),
+        ]
+        ds = Dataset(ts)
+        assert ["shoes", None] == ds.column("fields.product.line")
+        assert [("a", "b"), None] == ds.column("fields.parts")
+        assert [None, (("k", 1),)] == ds.column("fields.meta")
+
+    def test_bad_key_type(self, ds: Dataset) -> None:
+        """A key that is neither a path, a tuple of paths nor a function is refused."""
+        with pytest.raises(ValidationError, match="expected a field path"):
+            ds.volume(by=42)  # type: ignore[arg-type]
+
+    def test_unknown_period(self, ds: Dataset) -> None:
+        """Periods are day, week or month."""
+        with pytest.raises(ValidationError, match="day, week, month"):
+            ds.volume("quarter")
+
+    def test_split_events_and_tickets(self) -> None:
+        """A split counts on the ticket that was split; the dataset keeps its tickets."""
+        ts = fixture_tickets()
+        ev = [Event(ticket_id="A", kind="ticket.split", actor="li", at=at(3, 12), data={"into": "Z"})]
+        ds = Dataset(ts, ev)
+        assert 1 == ds.links()[0].split
+        assert ts == list(ds.tickets)
+
+    def test_business_seconds_of_nothing(self) -> None:
+        """A missing instant gives NaN."""
+        assert math.isnan(Dataset([], calendar=CAL).business_seconds(math.nan, 0.0))
+
+    def test_between_only_calendar_everywhere(self, ds: Dataset) -> None:
+        """Handling times and business ages work with a calendar that has only between()."""
+
+        class Between:
+            def between(self, a: datetime, b: datetime) -> timedelta:
+                return CAL.between(a, b)
+
+        slow = Dataset(fixture_tickets(), fixture_events(), calendar=Between())
+        assert [r.mean for r in ds.durations("handling", by="assignee", **MARCH)] == [
+            r.mean for r in slow.durations("handling", by="assignee", **MARCH)
+        ]
+        assert 4.0 == hours(slow.backlog(at(10, 12), business=True)[0].oldest_age)
+
+    def test_volume_window_inside_the_data(self, ds: Dataset) -> None:
+        """A window narrower than the data counts only its periods (and the one before)."""
+        rows = [(r.period, r.count, r.previous) for r in ds.volume("day", start=at(7, 0), end=at(9, 0))]
+        assert [("2025-03-07", 1, 0), ("2025-03-08", 1, 1)] == rows
+
+    def test_minute_buckets(self, ds: Dataset) -> None:
+        """Bucket bounds below an hour are named in minutes."""
+        names = [r.bucket for r in ds.ageing(at(10, 12), buckets=[timedelta(minutes=30), timedelta(hours=1)])]
+        assert ["<30m", "30m-1h", "1h+"] == names
+
+    def test_load_a_store(self) -> None:
+        """load() reads a store page by page."""
+        import ticketkit as tk
+
+        store = tk.InMemoryStore()
+        store.create(fixture_tickets()[0])
+        assert 1 == len(load(store, calendar=CAL))

@@ -237,10 +237,6 @@ def _zone(tz: str | tzinfo) -> tzinfo:
     )
 
 
-def _ts(value: datetime | None) -> float:
-    return NAN if value is None else value.timestamp()
-
-
 def _bound(value: datetime | None, path: str, default: float) -> float:
     if value is None:
         return default
