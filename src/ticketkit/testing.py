@@ -376,7 +376,11 @@ class StoreContract:
 
     def fresh_store(self) -> TicketStore:
         """Another new, empty store (within a test that uses ``store``)."""
-        return self._make()
+        make = getattr(self, "_make", None)
+        if make is None:
+            pytest.fail("StoreContract needs a `make_store` fixture (do not override `store` itself)")
+        store: TicketStore = make()
+        return store
 
     @pytest.fixture
     def dataset(self, store: TicketStore) -> dict[int, Ticket]:
