@@ -89,9 +89,12 @@ DEFAULT_AGE_BUCKETS: Final = (
 """Upper bounds of the default ageing buckets: <1d, 1-3d, 3-7d, 7-14d, 14-30d, 30d+."""
 
 _OPEN_KINDS: Final = frozenset({"new", "open", "pending"})
-_READ_KINDS: Final = frozenset(
+EVENT_KINDS: Final = frozenset(
     {STATUS_CHANGED, ASSIGNED, SLA_BREACHED, SLA_WARNING, SLA_ESCALATED, MERGED, SPAWNED, SPLIT}
 )
+"""The event kinds a :class:`Dataset` reads; others (comments, ...) are skipped, so a
+store or export may be filtered to these before reading."""
+_READ_KINDS: Final = EVENT_KINDS
 _DONE_KINDS: Final = frozenset({"resolved", "closed"})
 
 KeySpec: TypeAlias = "str | tuple[str, ...] | Callable[[Ticket], Hashable] | None"
@@ -550,21 +553,20 @@ class Dataset:
 
     def _read_events(self, events: Iterable[Event]) -> None:
         events = events if isinstance(events, list | tuple) else list(events)
+        ids = [e.ticket_id for e in events]
         # index only the tickets that have events: far fewer inserts than every id
-        wanted = {e.ticket_id for e in events}
+        wanted = set(ids)
         index = {t.id: i for i, t in enumerate(self._tickets) if t.id in wanted}
+        self.orphan_events += sum(1 for tid in ids if tid not in index)
         tickets = self._tickets
         reopens = self._reopens
         resolved_ever = self._resolved_ever
         assigned: dict[int, datetime] = {}
-        orphans = 0
-        for e in events:
-            i = index.get(e.ticket_id)
+        for e, i in zip(events, map(index.get, ids), strict=True):
             if i is None:
-                orphans += 1
                 continue
             kind = e.kind
-            if kind not in _READ_KINDS:
+            if kind not in _READ_KINDS:  # comments and the like: most events, skipped cheaply
                 continue
             if kind == STATUS_CHANGED:
                 data = e.data
@@ -599,7 +601,6 @@ class Dataset:
                     self._spawned[i] = self._spawned.get(i, 0) + 1
             elif kind == SPLIT and "into" in e.data:
                 self._split.add(i)
-        self.orphan_events += orphans
         for i, at in assigned.items():  # one conversion per ticket, not per event
             ts = at.timestamp()
             if ts > self._assigned.get(i, -math.inf):

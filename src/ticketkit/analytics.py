@@ -19,7 +19,16 @@ Example:
 
 from __future__ import annotations
 
-from ticketkit._analytics import DEFAULT_AGE_BUCKETS, METRICS, PERIODS, CalendarLike, Dataset, KeySpec, load
+from ticketkit._analytics import (
+    DEFAULT_AGE_BUCKETS,
+    EVENT_KINDS,
+    METRICS,
+    PERIODS,
+    CalendarLike,
+    Dataset,
+    KeySpec,
+    load,
+)
 from ticketkit._analytics_monthly import ServiceReport, ShopSection, monthly_report
 from ticketkit._analytics_table import (
     AgeingRow,
@@ -40,6 +49,7 @@ from ticketkit._analytics_table import (
 
 __all__ = [
     "DEFAULT_AGE_BUCKETS",
+    "EVENT_KINDS",
     "METRICS",
     "PERIODS",
     "AgeingRow",
