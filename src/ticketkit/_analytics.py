@@ -1525,36 +1525,44 @@ class Dataset:
             >>> r.agent, r.resolved, r.per_day, r.handling_median
             ('li', 2, 2.0, datetime.timedelta(seconds=7200))
         """
-        if by is None:
-            names = self.column(agent)
-        else:
-            names = list(zip(self.column(by), self.column(agent), strict=True))
         lo = _bound(start, "start", -math.inf)
         hi = _bound(end, "end", math.inf)
         cohort = self._cohort(start, end)
-        assigned: Counter[Any] = Counter(self._take(None, names, cohort))
-        resolved_idx = [i for i, r in enumerate(self._resolved) if lo <= r < hi]
-        handling = self._metric("handling")
-        scores = self.column("satisfaction")
-        reopen_counts = self._event_column("reopens")
-        who = list(map(names.__getitem__, resolved_idx))
-        resolved: Counter[Any] = Counter(who)
-        reopened: Counter[Any] = Counter(
-            itertools.compress(who, map(reopen_counts.__getitem__, resolved_idx))
+        agents = self.column(agent)
+        groups = None if by is None else self.column(by)
+
+        def keys(cut: Callable[[str, Sequence[Any]], Sequence[Any]]) -> Iterator[Any]:
+            # zip reuses its tuple while Counter only keeps new keys: no tuple per ticket
+            mine = cut("agent", agents)
+            return iter(mine) if groups is None else zip(cut("group", groups), mine, strict=True)
+
+        assigned: Counter[Any] = Counter(
+            keys(lambda name, col: self._take(("key", agent if name == "agent" else by), col, cohort))
         )
-        score_counts = Counter(zip(who, map(scores.__getitem__, resolved_idx), strict=True))
+        resolved_idx = [i for i, r in enumerate(self._resolved) if lo <= r < hi]
+
+        def cut_resolved(_: str, col: Sequence[Any]) -> Sequence[Any]:
+            return list(map(col.__getitem__, resolved_idx))
+
+        handling = cut_resolved("", self._metric("handling"))
+        scores = cut_resolved("", self.column("satisfaction"))
+        reopen_counts = cut_resolved("", self._event_column("reopens"))
+        mine, theirs = cut_resolved("", agents), None if groups is None else cut_resolved("", groups)
+
+        def who() -> Iterator[Any]:
+            return iter(mine) if theirs is None else zip(theirs, mine, strict=True)
+
+        resolved: Counter[Any] = Counter(who())
+        reopened: Counter[Any] = Counter(itertools.compress(who(), reopen_counts))
+        score_counts = Counter(zip(who(), scores, strict=True))
         rated: dict[Any, list[int]] = {}
         for (k, score), c in score_counts.items():
             if score is not None:
                 rated.setdefault(k, []).extend([score] * c)
-        times: dict[Any, list[float]] = {}
-        for k, h in zip(who, map(handling.__getitem__, resolved_idx), strict=True):
+        times: defaultdict[Any, list[float]] = defaultdict(list)
+        for k, h in zip(who(), handling, strict=True):
             if h == h:  # noqa: PLR0124 - NaN: not measured
-                bucket = times.get(k)
-                if bucket is None:
-                    times[k] = [h]
-                else:
-                    bucket.append(h)
+                times[k].append(h)
         for k in [k for k in [*assigned, *resolved] if not self._agent(k)]:
             assigned.pop(k, None)
             resolved.pop(k, None)
