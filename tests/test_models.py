@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
-from types import MappingProxyType
 
 import attrs
 import pytest
@@ -125,9 +126,15 @@ class TestTicket:
         t = Ticket(subject="x", created_at=T0, fields=src)
         src["order"]["lines"].append(3)
         assert (1, 2) == t.fields["order"]["lines"]
-        assert isinstance(t.fields, MappingProxyType)
+        assert isinstance(t.fields, dict)
         with pytest.raises(TypeError):
             t.fields["x"] = 1  # type: ignore[index]
+
+    @given(tickets())
+    def test_pickle_and_copy(self, t: Ticket) -> None:
+        """Tickets pickle and deep-copy to equal values (for multiprocessing and caches)."""
+        assert t == pickle.loads(pickle.dumps(t))
+        assert t == copy.deepcopy(t)
 
     def test_frozen(self) -> None:
         """Tickets cannot be changed in place; evolve makes a new one."""

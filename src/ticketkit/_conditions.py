@@ -24,6 +24,7 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
+from ticketkit._json import FrozenDict
 from ticketkit._models import Priority, Ticket
 from ticketkit._serialization import format_duration, parse_duration
 from ticketkit._time import aware_problem, require_aware
@@ -174,7 +175,7 @@ def _unknown_field_message(path: object) -> str:
 # --------------------------------------------------------------------------- getters
 
 
-_PLAIN_MAPPINGS: Final[frozenset[Any]] = frozenset({dict, MappingProxyType})
+_PLAIN_MAPPINGS: Final[frozenset[Any]] = frozenset({dict, FrozenDict, MappingProxyType})
 
 
 def _step(obj: Any, key: str) -> Any:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 from ticketkit.errors import ErrorDetail, join_path
 
@@ -46,10 +45,49 @@ def _walk(value: object, path: str, out: list[ErrorDetail]) -> None:
     )
 
 
+class FrozenDict(dict[str, Any]):
+    """A read-only dict for the JSON-safe data on frozen models (custom fields, event data).
+
+    It is a real ``dict`` underneath, so ``json.dumps`` and fast type checks work, it
+    pickles and copies, and every method that would change it raises ``TypeError``.
+
+    Example:
+        >>> d = FrozenDict({"order": "A-1009"})
+        >>> d["order"], isinstance(d, dict)
+        ('A-1009', True)
+        >>> d["order"] = "B"
+        Traceback (most recent call last):
+        TypeError: this mapping is read-only; make a new value (attrs.evolve) instead
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("this mapping is read-only; make a new value (attrs.evolve) instead")
+
+    __setitem__ = _read_only
+    __delitem__ = _read_only
+    __ior__ = _read_only
+    clear = _read_only
+    pop = _read_only
+    popitem = _read_only
+    setdefault = _read_only
+    update = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
 def freeze(value: Any) -> Any:
-    """A deep read-only copy: dicts become mappingproxies, lists tuples."""
+    """A deep read-only copy: dicts become ``FrozenDict``, lists tuples."""
     if isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(freeze(v) for v in value)
     return value
@@ -64,4 +102,4 @@ def thaw(value: Any) -> Any:
     return value
 
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
+EMPTY: Mapping[str, Any] = FrozenDict()

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any, TypeVar, cast, get_origin
 
 import cattrs
@@ -23,7 +22,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from ticketkit._json import thaw
+from ticketkit._json import FrozenDict, thaw
 from ticketkit._models import (
     Agent,
     ClockState,
@@ -217,7 +216,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_unstructure_hook_func(_is_frozenset_type, lambda s: sorted(s, key=_sort_key))
     conv.register_structure_hook_func(lambda t: t == frozenset[str], _structure_str_set)
-    conv.register_unstructure_hook(MappingProxyType, thaw)
+    conv.register_unstructure_hook(FrozenDict, thaw)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_mapping)
     return conv
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 
 import attrs
@@ -26,7 +25,7 @@ from ticketkit._events import (
     STATUS_CHANGED,
     TICKET_CREATED,
 )
-from ticketkit._json import EMPTY
+from ticketkit._json import EMPTY, FrozenDict
 from ticketkit._models import ClockSegment, ClockState, Event, Priority, SLAState, Ticket, replace_trusted
 from ticketkit._serialization import format_duration, parse_duration
 from ticketkit._sla_config import (
@@ -1158,9 +1157,7 @@ class SLAPolicy:
             data["level"] = cp.level
             data["notify"] = tuple(self._expand(r, ticket) for r in e.notify)
             data["actions"] = tuple(
-                MappingProxyType(
-                    {k: self._expand(v, ticket) if isinstance(v, str) else v for k, v in a.items()}
-                )
+                FrozenDict({k: self._expand(v, ticket) if isinstance(v, str) else v for k, v in a.items()})
                 for a in e.actions()
             )
             if e.name:
@@ -1170,7 +1167,7 @@ class SLAPolicy:
             kind=_KIND_OF[cp.kind],
             actor=ACTOR,
             at=max(at, inst),
-            data=MappingProxyType(data),
+            data=FrozenDict(data),
             version=ticket.version,
             tenant=ticket.tenant,
             id=_event_id(inst, ticket.id, metric, cycle, cp.key),

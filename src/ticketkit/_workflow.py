@@ -28,7 +28,7 @@ import attrs
 from ticketkit import _events
 from ticketkit._conditions import Condition
 from ticketkit._ids import new_id
-from ticketkit._json import freeze, thaw
+from ticketkit._json import FrozenDict, freeze, thaw
 from ticketkit._models import STATUS_KINDS, Event, Ticket, replace_trusted
 from ticketkit._time import require_aware
 from ticketkit.errors import ErrorDetail, InvalidTransitionError, ValidationError, join_path
@@ -36,8 +36,6 @@ from ticketkit.errors import ErrorDetail, InvalidTransitionError, ValidationErro
 __all__ = [
     "ANY_STATE",
     "HOOK_FIELDS",
-    "GuardFn",
-    "HookFn",
     "State",
     "Transition",
     "Workflow",
@@ -280,7 +278,7 @@ class _Step:
         self.hooks = hooks
         self.plain = guard is None and not hooks
         # Shared by every event of this step: it is read-only, so sharing is safe.
-        self.data: Mapping[str, Any] = MappingProxyType(
+        self.data: Mapping[str, Any] = FrozenDict(
             {
                 "from": source.name,
                 "to": dest.name,
