@@ -287,6 +287,12 @@ class AgentRow:
 class OverviewRow:
     """One line of the monthly service quality report: a shop or department at a glance.
 
+    ``tickets`` were created in the month, ``previous`` in the month before;
+    ``first_response_median``, ``resolution_median`` and ``resolution_p90`` are business
+    time; ``compliance`` is the share of SLA targets met over every metric together;
+    ``csat`` the share of ratings of 4 or 5; ``reopen_rate`` reopened per resolved
+    ticket; ``backlog`` the tickets still open when the month ended.
+
     Example:
         >>> OverviewRow(
         ...     key="shanghai-01",
