@@ -22,6 +22,7 @@ from ticketkit._analytics import (
     Dataset,
     KeySpec,
     _by_title,
+    _gc_paused,
     _label,
     _midnight,
     _next,
@@ -314,6 +315,32 @@ def monthly_report(
         ('sh-01', 3, datetime.timedelta(seconds=7200))
     """
     ds = source if isinstance(source, Dataset) else load(source, events, tz=tz, calendar=calendar)
+    with _gc_paused():  # many acyclic rows and counters; no full collections meanwhile
+        return _monthly(
+            ds,
+            month=month,
+            by=by,
+            department=department,
+            agent=agent,
+            fault=fault,
+            top=top,
+            trend_months=trend_months,
+            title=title,
+        )
+
+
+def _monthly(
+    ds: Dataset,
+    *,
+    month: str | date,
+    by: str,
+    department: str,
+    agent: str,
+    fault: str,
+    top: int,
+    trend_months: int,
+    title: str,
+) -> ServiceReport:
     zone = ds.tz
     first, label = _month_bounds(month, zone)
     start = _midnight(first, zone)
