@@ -450,6 +450,27 @@ class TestSources:
         assert 6 == len(ds)
         assert 1 == ds.reopens(**MARCH)[0].reopened
 
+    def test_from_sqlite_store(self, tmp_path: object) -> None:
+        """The SQLite store gives the same figures as the list it was filled from."""
+        import ticketkit as tk
+
+        store = tk.SQLiteStore(str(tmp_path / "desk.db"))  # type: ignore[operator]
+        by_ticket: dict[str, list[Event]] = {}
+        for e in fixture_events():
+            by_ticket.setdefault(e.ticket_id, []).append(e)
+        for t in fixture_tickets():
+            store.create(t, [e for e in by_ticket.get(t.id, []) if e.kind != "ticket.created"])
+        from_store = Dataset.from_store(store, calendar=CAL)
+        from_list = Dataset(fixture_tickets(), fixture_events(), calendar=CAL)
+        for make in (
+            lambda d: d.durations("resolution", by="team", **MARCH),
+            lambda d: d.sla(**MARCH),
+            lambda d: d.reopens(**MARCH),
+            lambda d: d.links(**MARCH),
+        ):
+            assert make(from_list).rows == make(from_store).rows
+        store.close()
+
     def test_load(self) -> None:
         """load() passes a Dataset through and wraps anything else."""
         ds = Dataset([])
