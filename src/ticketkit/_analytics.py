@@ -1443,7 +1443,7 @@ class Dataset:
         """
         report = self.pareto(field, by=by, start=start, end=end, top=n, skip_none=True)
         name = field if isinstance(field, str) else "value"
-        return attrs_evolve_title(report, f"Most frequent {name}" + _by_title(by))
+        return _retitle(report, f"Most frequent {name}" + _by_title(by))
 
     def csat(
         self, *, by: KeySpec = None, start: datetime | None = None, end: datetime | None = None
@@ -1603,7 +1603,7 @@ class Dataset:
         return name is not None and not (isinstance(name, tuple) and name[-1] is None)
 
 
-def attrs_evolve_title(report: Report[Any], title: str) -> Report[Any]:
+def _retitle(report: Report[Any], title: str) -> Report[Any]:
     """The same report under another title."""
     return Report(title=title, rows=report.rows, columns=report.columns, chart=report.chart)
 
