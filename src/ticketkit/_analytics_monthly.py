@@ -52,6 +52,17 @@ from ticketkit.errors import ValidationError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
+# Scoped to the report's own classes, so the fragment can sit inside any page.
+_STYLE = (
+    "<style>"
+    ".ticketkit-service-report{font-family:system-ui,sans-serif;max-width:72rem}"
+    ".ticketkit-report{border-collapse:collapse;margin:.5rem 0 1.5rem}"
+    ".ticketkit-report th,.ticketkit-report td{border-bottom:1px solid #ddd;padding:.25rem .6rem}"
+    ".ticketkit-report th{text-align:left;background:#f5f5f7}"
+    ".ticketkit-report td{font-variant-numeric:tabular-nums}"
+    "</style>"
+)
+
 _HEADERS: Mapping[str, str] = {
     "tickets": "tickets",
     "previous": "last month",
@@ -177,6 +188,7 @@ class ServiceReport:
         """The report as an HTML fragment (headings, paragraphs and tables)."""
         unit = "business time" if self.business_time else "wall-clock time"
         out = [
+            _STYLE,
             f'<div class="ticketkit-service-report"><h1>{html.escape(self.title)}, {self.month}</h1>',
             (
                 f"<p>Tickets created from {self.start.date().isoformat()} to "
