@@ -6,7 +6,7 @@ re-exported here; each name has exactly this one public path (plus the sub-names
 ``ticketkit.errors``, ``ticketkit.storage``, ``ticketkit.testing`` and
 ``ticketkit.analytics``).
 
-Example:
+Examples:
     >>> import ticketkit as tk
     >>> from datetime import datetime, timezone
     >>> t = tk.Ticket(

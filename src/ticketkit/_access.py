@@ -80,7 +80,7 @@ class Actor:
     ``ref`` is how the actor appears in events and notifications (``agent:li``,
     ``customer:c-1``, ``system:ticketkit``).
 
-    Example:
+    Examples:
         >>> li = Actor(id="li", roles={"agent"}, teams={"after-sales"})
         >>> li.ref, li.is_staff
         ('agent:li', True)
@@ -143,7 +143,7 @@ class Actor:
     def system(cls, tenant: str = "default", id: str = "ticketkit") -> Actor:  # noqa: A002
         """The helpdesk itself, acting for automations, the SLA sweep and intake.
 
-        Example:
+        Examples:
             >>> Actor.system("acme").ref
             'system:ticketkit'
         """
@@ -153,7 +153,7 @@ class Actor:
     def customer(cls, id: str, tenant: str = "default") -> Actor:  # noqa: A002
         """A customer acting on their own tickets.
 
-        Example:
+        Examples:
             >>> Actor.customer("c-9").kind
             'customer'
         """
@@ -163,7 +163,7 @@ class Actor:
     def from_agent(cls, agent: Agent) -> Actor:
         """The actor for an :class:`~ticketkit.Agent`: its id, roles, teams and tenant.
 
-        Example:
+        Examples:
             >>> from ticketkit import Agent
             >>> Actor.from_agent(Agent(id="zhao", teams={"after-sales"}, roles={"lead"})).ref
             'agent:zhao'
@@ -180,7 +180,7 @@ class AccessPolicy(Protocol):
     tenant-wide actions (``admin``). Tenancy is enforced by the helpdesk before the
     policy is asked, so a policy cannot leak another tenant's tickets.
 
-    Example:
+    Examples:
         >>> class ReadOnly:
         ...     def check(self, actor, action, ticket):
         ...         return None if action == "read" else "this desk is read-only"
@@ -196,7 +196,7 @@ class AccessPolicy(Protocol):
 class DefaultAccess:
     """The access policy the helpdesk uses unless told otherwise (see the module table).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(
         ...     subject="Late parcel",
@@ -286,7 +286,7 @@ def mask_personal(text: str) -> str:
     first three and last four digits of a mobile number, the region and the last
     four characters of an ID number).
 
-    Example:
+    Examples:
         >>> mask_personal("Call 13812345678 or mail wang.fang@example.com")
         'Call 138****5678 or mail w***@example.com'
         >>> mask_personal("ID 110101199003071234")
@@ -313,7 +313,7 @@ def mask_ticket(ticket: Ticket) -> Ticket:
     The customer's e-mail and phone, and any e-mail address, phone number or ID
     number in the subject, description, custom fields and customer data.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Customer
         >>> t = Ticket(

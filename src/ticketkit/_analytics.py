@@ -404,7 +404,7 @@ class Dataset:
         ValidationError: an unknown time zone, a calendar without ``between``, or a
             ticket that is not a Ticket.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> from ticketkit import Ticket
         >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -528,7 +528,7 @@ class Dataset:
         ``filters`` go to ``store.query`` (``tenant``, ``team``, ``created_since``,
         ``created_before``, ...). With ``events=False`` no ``store.events`` call is made.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> store = tk.InMemoryStore()
@@ -632,7 +632,7 @@ class Dataset:
         Raises:
             ValidationError: an unknown field path, with the known ones.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Customer, Ticket
             >>> t = Ticket(
@@ -777,7 +777,7 @@ class Dataset:
 
         Wall seconds without a calendar; NaN when either instant is NaN.
 
-        Example:
+        Examples:
             >>> Dataset([]).business_seconds(0.0, 90.0)
             90.0
         """
@@ -868,7 +868,7 @@ class Dataset:
         Raises:
             ValidationError: an unknown period or field, or naive ``start``/``end``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Ticket
             >>> ts = [
@@ -951,7 +951,7 @@ class Dataset:
         Tickets without the end instant are not measured. Percentiles interpolate
         linearly between ranks (as pandas' ``quantile`` does).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -1063,7 +1063,7 @@ class Dataset:
         an ``sla.*`` event names the metric; it breached when the clock has a
         ``breached_at`` or an ``sla.breached`` event exists.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import ClockState, SLAState, Ticket
             >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -1155,7 +1155,7 @@ class Dataset:
         ticket reopened and resolved again counts as open in between. Ages are wall
         time, or business time with ``business=True``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1198,7 +1198,7 @@ class Dataset:
 
         ``buckets`` are increasing upper bounds; the last bucket is open-ended.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1245,7 +1245,7 @@ class Dataset:
         A reopen is a ``status.changed`` event from a resolved or closed kind to a new,
         open or pending kind (so it needs events).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Event, Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1302,7 +1302,7 @@ class Dataset:
         (``into``) and ``ticket.spawned`` (on the parent, ``child``) events, and
         ``parent_id`` for children.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Event, Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1360,7 +1360,7 @@ class Dataset:
         (``tags``, a list in ``fields``) counts each element. ``top`` keeps the first
         rows of each group; ``skip_none`` leaves out tickets without a value.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1431,7 +1431,7 @@ class Dataset:
     ) -> Report[ParetoRow]:
         """The ``n`` most frequent values of ``field`` (e.g. fault types), tickets without one left out.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1450,7 +1450,7 @@ class Dataset:
     ) -> Report[CSATRow]:
         """Customer satisfaction: ratings, average score, share of 4-5 and the distribution.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -1513,7 +1513,7 @@ class Dataset:
 
         With ``by``, the agent column holds ``(by value, agent)`` pairs.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> from ticketkit import Ticket
             >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -1653,7 +1653,7 @@ def load(
     A store is anything with ``query`` and ``events`` methods; its tickets are read page
     by page and ``events`` is ignored (the store's own events are read).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Ticket
         >>> len(load([Ticket(subject="a", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))]))

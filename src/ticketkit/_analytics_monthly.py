@@ -84,7 +84,7 @@ class ShopSection:
     Each table is a :class:`~ticketkit.analytics.Report` restricted to the shop; in
     ``departments`` and ``agents`` the key is the department or agent.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), category="size")
@@ -116,7 +116,7 @@ class ServiceReport:
     are :class:`~ticketkit.analytics.Report` s, so each can be printed, turned into a
     DataFrame or plotted on its own.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
@@ -151,7 +151,7 @@ class ServiceReport:
     def to_markdown(self, *, images: Mapping[str, str] | None = None) -> str:
         """The report as Markdown; ``images`` maps a chart name (``trend``) to an image path.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> t = tk.Ticket(subject="x", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
@@ -312,7 +312,7 @@ def monthly_report(
     Raises:
         ValidationError: a bad month, field path, time zone or calendar.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)

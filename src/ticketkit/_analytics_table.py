@@ -42,7 +42,7 @@ class VolumeRow:
 
     ``change_pct`` is ``change / previous`` (None when there was nothing before).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> VolumeRow(
         ...     period="2025-03",
@@ -73,7 +73,7 @@ class DurationRow:
     the statistics are None when it is 0. ``metric`` is ``first_response``,
     ``resolution`` or ``handling``.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> h = timedelta(hours=1)
         >>> DurationRow(metric="resolution", key="after-sales", count=3, mean=h, median=h, p90=h).count
@@ -95,7 +95,7 @@ class SLARow:
     ``compliance`` is ``met / tickets`` (None when no ticket was measured);
     ``warnings`` and ``escalations`` count the events.
 
-    Example:
+    Examples:
         >>> SLARow(
         ...     metric="resolution",
         ...     key="all",
@@ -123,7 +123,7 @@ class SLARow:
 class BacklogRow:
     """Tickets open at an instant for one key, with their mean and oldest age.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> BacklogRow(key="all", count=2, mean_age=timedelta(days=1), oldest_age=timedelta(days=2)).count
         2
@@ -139,7 +139,7 @@ class BacklogRow:
 class AgeingRow:
     """How many open tickets of one key fall in one age bucket at an instant.
 
-    Example:
+    Examples:
         >>> AgeingRow(key="all", bucket="1-3d", count=4, share=0.5).bucket
         '1-3d'
     """
@@ -157,7 +157,7 @@ class ReopenRow:
     ``reopened`` counts tickets reopened at least once, ``reopens`` every reopening;
     ``rate`` is ``reopened / resolved``.
 
-    Example:
+    Examples:
         >>> ReopenRow(key="all", resolved=10, reopened=1, reopens=2, rate=0.1).rate
         0.1
     """
@@ -176,7 +176,7 @@ class LinkRow:
     ``merged`` counts tickets merged into another one, ``split`` tickets split, ``spawned``
     child tickets spawned from them, ``children`` tickets that have a parent.
 
-    Example:
+    Examples:
         >>> LinkRow(key="all", tickets=9, merged=1, split=0, spawned=2, children=2).spawned
         2
     """
@@ -197,7 +197,7 @@ class ParetoRow:
     ``threshold`` (80 % by default) of all tickets. ``group`` is the value of the
     ``by`` field when the table is made per group (else ``"all"``).
 
-    Example:
+    Examples:
         >>> ParetoRow(
         ...     group="all", rank=1, key="size", count=6, share=0.6, cumulative_share=0.6, vital=True
         ... ).vital
@@ -220,7 +220,7 @@ class CSATRow:
     ``csat`` is the share of ratings of 4 or 5; ``response_rate`` is ratings per
     resolved ticket. ``score_1`` to ``score_5`` count each score.
 
-    Example:
+    Examples:
         >>> r = CSATRow(
         ...     key="all",
         ...     resolved=4,
@@ -258,7 +258,7 @@ class AgentRow:
     ``handling_*`` measure the business time from the ticket's last assignment to
     the agent (or its creation when no assignment event is known) to its resolution.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> AgentRow(
         ...     agent="li",
@@ -293,7 +293,7 @@ class OverviewRow:
     ``csat`` the share of ratings of 4 or 5; ``reopen_rate`` reopened per resolved
     ticket; ``backlog`` the tickets still open when the month ended.
 
-    Example:
+    Examples:
         >>> OverviewRow(
         ...     key="shanghai-01",
         ...     tickets=120,
@@ -329,7 +329,7 @@ class OverviewRow:
 def human_duration(value: timedelta) -> str:
     """A short human form of a duration: ``2d 3h``, ``4h 05m``, ``12m 30s``, ``45s``.
 
-    Example:
+    Examples:
         >>> human_duration(timedelta(hours=4, minutes=5)), human_duration(timedelta(days=2, hours=3))
         ('4h 05m', '2d 3h')
     """
@@ -351,7 +351,7 @@ def human_duration(value: timedelta) -> str:
 def format_cell(name: str, value: Any) -> str:
     """How a value shows in text, Markdown and HTML tables, by column name and type.
 
-    Example:
+    Examples:
         >>> format_cell("share", 0.256), format_cell("key", None), format_cell("average", 4.25)
         ('25.6%', '(none)', '4.25')
     """
@@ -383,7 +383,7 @@ class Chart:
     value of ``series``), ``pareto`` (bars and the cumulative share) or ``stacked``
     (the ``y`` columns stacked per ``x``). Durations are drawn in hours.
 
-    Example:
+    Examples:
         >>> Chart(kind="bar", x="key", y=("median", "p90"), ylabel="hours").y
         ('median', 'p90')
     """
@@ -401,7 +401,7 @@ class Report(Generic[R]):
 
     Iterate over it for the rows; ``len(report)``, ``report[0]`` work as on a tuple.
 
-    Example:
+    Examples:
         >>> rows = (ReopenRow(key="all", resolved=10, reopened=1, reopens=1, rate=0.1),)
         >>> r = Report(title="Reopen rate", rows=rows)
         >>> [row.rate for row in r], r.to_dicts()[0].get("resolved")
@@ -442,7 +442,7 @@ class Report(Generic[R]):
     def to_dicts(self) -> list[dict[str, Any]]:
         """The rows as plain dicts, one per row, keys in column order.
 
-        Example:
+        Examples:
             >>> Report(title="t", rows=(AgeingRow(key="all", bucket="<1d", count=1, share=1.0),)).to_dicts()
             [{'key': 'all', 'bucket': '<1d', 'count': 1, 'share': 1.0}]
         """
@@ -455,7 +455,7 @@ class Report(Generic[R]):
         Raises:
             ImportError: pandas is not installed; the message says how to install it.
 
-        Example:
+        Examples:
             >>> df = Report(
             ...     title="t", rows=(AgeingRow(key="all", bucket="<1d", count=1, share=1.0),)
             ... ).to_pandas()
@@ -498,7 +498,7 @@ class Report(Generic[R]):
     def to_markdown(self, *, headers: Mapping[str, str] | None = None) -> str:
         """The rows as a Markdown table (without the title); ``headers`` renames columns.
 
-        Example:
+        Examples:
             >>> print(
             ...     Report(
             ...         title="t", rows=(AgeingRow(key="all", bucket="<1d", count=1, share=1.0),)
@@ -544,7 +544,7 @@ class Report(Generic[R]):
         Raises:
             ImportError: matplotlib is not installed; the message says how to install it.
 
-        Example:
+        Examples:
             >>> rows = (ReopenRow(key="all", resolved=10, reopened=1, reopens=1, rate=0.1),)
             >>> ax = Report(
             ...     title="Reopen rate", rows=rows, chart=Chart(kind="bar", x="key", y=("rate",))

@@ -85,7 +85,7 @@ def render(template: str, ticket: Ticket, *, context: Mapping[str, Any] | None =
 
     Unknown paths stay as written; a missing value becomes an empty string.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(
         ...     subject="Motor fault",
@@ -244,7 +244,7 @@ class Action:
     ``{"fire": "wait"}``, ``{"notify": {"to": ["role:lead"], "message": "..."}}``,
     ``{"spawn": {"subject": "...", "type": "restock", "team": "production"}}``.
 
-    Example:
+    Examples:
         >>> Action.tag("vip").to_dict()
         {'tag': ['vip']}
         >>> Action.from_dict({"notify": {"to": "lead", "message": "Breached: {id}"}}).params["to"]
@@ -272,7 +272,7 @@ class Action:
     def tag(cls, *tags: str) -> Action:
         """Add tags.
 
-        Example:
+        Examples:
             >>> Action.tag("waiting-parts").params["tags"]
             ('waiting-parts',)
         """
@@ -282,7 +282,7 @@ class Action:
     def untag(cls, *tags: str) -> Action:
         """Remove tags.
 
-        Example:
+        Examples:
             >>> Action.untag("new").kind
             'untag'
         """
@@ -292,7 +292,7 @@ class Action:
     def set_fields(cls, **fields: Any) -> Action:
         """Set custom fields (JSON-safe values; None removes a field).
 
-        Example:
+        Examples:
             >>> fields = Action.set_fields(rma=True).params["fields"]
             >>> fields["rma"]
             True
@@ -303,7 +303,7 @@ class Action:
     def set_priority(cls, priority: Priority | str) -> Action:
         """Set the priority, or raise it one step with ``"+1"``.
 
-        Example:
+        Examples:
             >>> Action.set_priority("+1").params["priority"]
             '+1'
         """
@@ -313,7 +313,7 @@ class Action:
     def set_category(cls, category: str) -> Action:
         """Set the category (the SLA policy is chosen again).
 
-        Example:
+        Examples:
             >>> Action.set_category("repair").params["category"]
             'repair'
         """
@@ -323,7 +323,7 @@ class Action:
     def fire(cls, trigger: str) -> Action:
         """Fire a workflow trigger; skipped (and recorded) when the workflow does not allow it now.
 
-        Example:
+        Examples:
             >>> Action.fire("wait").params["trigger"]
             'wait'
         """
@@ -333,7 +333,7 @@ class Action:
     def comment(cls, body: str, *, public: bool = False) -> Action:
         """Add a comment by the system (internal unless ``public``); ``body`` may name fields.
 
-        Example:
+        Examples:
             >>> Action.comment("Part {fields.part} ordered").params["public"]
             False
         """
@@ -344,7 +344,7 @@ class Action:
         """Notify recipients: ``agent:<id>``, ``team:<id>``, ``role:<name>``,
         ``customer:<id>``, or the ticket's own ``assignee``, ``lead`` (its team) and ``customer``.
 
-        Example:
+        Examples:
             >>> Action.notify(["role:lead", "assignee"], "VIP ticket {id}").params["to"]
             ('role:lead', 'assignee')
         """
@@ -354,7 +354,7 @@ class Action:
     def assign(cls, *, team: str | None = None, agent: str | None = None) -> Action:
         """Assign to a team and/or agent; with neither, route the ticket again with the router.
 
-        Example:
+        Examples:
             >>> Action.assign(team="production").params["team"]
             'production'
         """
@@ -382,7 +382,7 @@ class Action:
         The child gets its own SLA policy (by its conditions, or the one named by
         ``policy``), so "due in 48 business hours" is a policy for the child's type.
 
-        Example:
+        Examples:
             >>> a = Action.spawn("Restock {fields.part}", type="restock", team="production")
             >>> a.params["type"], a.params["wait"]
             ('restock', True)
@@ -411,7 +411,7 @@ class Action:
         Raises:
             ValidationError: every problem, with its path under ``path``.
 
-        Example:
+        Examples:
             >>> Action.from_dict({"set_priority": "urgent"}).params["priority"]
             'urgent'
         """
@@ -454,7 +454,7 @@ class Action:
     def to_dict(self) -> dict[str, Any]:
         """The data form; :meth:`from_dict` reads it back.
 
-        Example:
+        Examples:
             >>> Action.fire("resolve").to_dict()
             {'fire': 'resolve'}
         """
@@ -502,7 +502,7 @@ class Automation:
     the context (``context.event.kind``, ``context.event.data.<key>``,
     ``context.event.actor``) and the helpdesk's integrations (``context.<name>``).
 
-    Example:
+    Examples:
         >>> from ticketkit import F
         >>> rule = Automation(
         ...     name="restock when out of stock",
@@ -557,7 +557,7 @@ class Automation:
     def listens_to(self, kind: str) -> bool:
         """True when an event of ``kind`` can trigger this automation.
 
-        Example:
+        Examples:
             >>> Automation(name="a", on="*", actions=[Action.tag("x")]).listens_to("sla.breached")
             True
         """
@@ -568,7 +568,7 @@ class Automation:
     ) -> bool:
         """True when ``event`` triggers this automation on ``ticket`` (the ticket after the event).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import F
             >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -595,7 +595,7 @@ class Automation:
         Raises:
             ValidationError: every problem with its path.
 
-        Example:
+        Examples:
             >>> a = Automation.from_dict(
             ...     {
             ...         "name": "vip tag",
@@ -657,7 +657,7 @@ class Automation:
     def to_dict(self) -> dict[str, Any]:
         """The data form; :meth:`from_dict` reads it back.
 
-        Example:
+        Examples:
             >>> Automation(name="a", on="status.changed", actions=[Action.fire("close")]).to_dict()
             {'name': 'a', 'on': ['status.changed'], 'when': {'all': []},
              'actions': [{'fire': 'close'}], 'enabled': True}

@@ -295,7 +295,7 @@ class BusinessCalendar:
         ValidationError: every bad part of the definition, each with its path
             (``hours.mon-fri[1]``, ``tz``, ``holidays[2].country``, ``overrides.2025-12-31[0]``).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta
         >>> from zoneinfo import ZoneInfo
         >>> cal = BusinessCalendar(
@@ -414,7 +414,7 @@ class BusinessCalendar:
     def always_open(cls, tz: str | tzinfo = "UTC") -> BusinessCalendar:
         """A calendar open around the clock, every day (24/7).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> cal = BusinessCalendar.always_open()
             >>> cal.add(datetime(2025, 1, 1, tzinfo=timezone.utc), timedelta(days=2)).isoformat()
@@ -432,7 +432,7 @@ class BusinessCalendar:
             ValidationError: unknown keys, a missing ``tz`` or ``hours``, and every problem
                 the constructor finds, each with its path.
 
-        Example:
+        Examples:
             >>> cal = BusinessCalendar.from_dict(
             ...     {
             ...         "tz": "Asia/Shanghai",
@@ -459,7 +459,7 @@ class BusinessCalendar:
     def to_dict(self) -> dict[str, Any]:
         """The data form: plain JSON-ready values that :meth:`from_dict` reads back.
 
-        Example:
+        Examples:
             >>> BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"], "sat": "10:00-14:00"}).to_dict()
             {'tz': 'UTC', 'hours': {'mon-fri': ['09:00-17:00'], 'sat': ['10:00-14:00']}}
         """
@@ -518,7 +518,7 @@ class BusinessCalendar:
 
         An end past 86400 runs into the next day. Useful to draw or audit a schedule.
 
-        Example:
+        Examples:
             >>> from datetime import date
             >>> cal = BusinessCalendar("Asia/Shanghai", {"mon-fri": ["09:00-12:00"]}, workdays=["2025-01-26"])
             >>> cal.windows_on(date(2025, 1, 26)), cal.windows_on(date(2025, 1, 25))
@@ -646,7 +646,7 @@ class BusinessCalendar:
         Raises:
             ValidationError: a naive ``start`` or a bad ``duration``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-12:00", "13:00-18:00"]})
             >>> cal.add(datetime(2025, 3, 3, 11, tzinfo=timezone.utc), timedelta(hours=1)).isoformat()
@@ -674,7 +674,7 @@ class BusinessCalendar:
         The mirror of :meth:`add`: an answer that falls exactly on an opening returns that
         opening; ``subtract(end, 0)`` is ``end``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
             >>> cal.subtract(datetime(2025, 3, 10, 10, tzinfo=timezone.utc), timedelta(hours=2)).isoformat()
@@ -712,7 +712,7 @@ class BusinessCalendar:
     def between(self, a: datetime, b: datetime) -> timedelta:
         """Business time in ``[a, b)``; negative when ``b`` is before ``a``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-12:00", "13:00-18:00"]})
             >>> cal.between(
@@ -767,7 +767,7 @@ class BusinessCalendar:
     def is_open(self, at: datetime) -> bool:
         """Whether the business is open at the instant ``at`` (windows are ``[start, end)``).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
             >>> (
@@ -788,7 +788,7 @@ class BusinessCalendar:
         Raises:
             ValidationError: the calendar has no open time in the next decades.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
             >>> cal.next_open(datetime(2025, 3, 8, 12, tzinfo=timezone.utc)).isoformat()
@@ -816,7 +816,7 @@ class BusinessCalendar:
 
         Returns None when the calendar never closes (24/7 with no holidays).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
             >>> cal.next_close(datetime(2025, 3, 3, 10, tzinfo=timezone.utc)).isoformat()
@@ -848,7 +848,7 @@ class BusinessCalendar:
     def open_intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
         """The open intervals within ``[a, b)``, clipped to it, in order.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> cal = BusinessCalendar("UTC", {"mon-fri": ["09:00-12:00", "13:00-18:00"]})
             >>> for s, e in cal.open_intervals(

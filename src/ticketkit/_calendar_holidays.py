@@ -58,7 +58,7 @@ class CountryHolidays:
         code: ISO 3166-1 alpha-2 country code, e.g. ``"CN"``.
         subdiv: a subdivision code the ``holidays`` package knows, or None.
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> cn = country_holidays("CN")
         >>> hol, work = cn.dates_in(2025)
@@ -82,7 +82,7 @@ class CountryHolidays:
     def dates_in(self, year: int) -> YearDates:
         """The holidays and the make-up working days in ``year``.
 
-        Example:
+        Examples:
             >>> from datetime import date
             >>> date(2025, 10, 1) in country_holidays("CN").dates_in(2025)[0]
             True
@@ -96,7 +96,7 @@ class CountryHolidays:
     def to_dict(self) -> dict[str, Any]:
         """The data form: ``{"country": code}`` plus ``"subdiv"`` when set.
 
-        Example:
+        Examples:
             >>> country_holidays("CN").to_dict()
             {'country': 'CN'}
         """
@@ -124,7 +124,7 @@ def country_holidays(
     Raises:
         ValidationError: an unknown country or subdivision (paths ``code``, ``subdiv``).
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> cn = country_holidays("CN", years=[2025])
         >>> print(*sorted(cn.dates_in(2025)[1])[:2])

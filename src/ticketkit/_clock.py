@@ -24,7 +24,7 @@ class Clock(Protocol):
     A plain zero-argument callable returning an aware datetime works wherever a
     clock is expected too.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> class Fixed:
         ...     def now(self) -> datetime:
@@ -41,7 +41,7 @@ class Clock(Protocol):
 class SystemClock:
     """The real time, in UTC: the clock to use in production.
 
-    Example:
+    Examples:
         >>> SystemClock().now().tzinfo
         datetime.timezone.utc
     """
@@ -65,7 +65,7 @@ def as_now(clock: Clock | Callable[[], datetime] | None, path: str = "clock") ->
     ``None`` means the system clock. Anything that is neither a clock nor a
     callable is a ``ValidationError`` naming ``path``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> now = as_now(lambda: datetime(2025, 1, 1, tzinfo=timezone.utc))
         >>> now().year

@@ -142,7 +142,7 @@ _KNOWN_ROOTS: Final = ", ".join(sorted(_TICKET_FIELDS))
 def field_type(path: str) -> str | None:
     """The type of the value a field path reaches, or None when the path is unknown.
 
-    Example:
+    Examples:
         >>> field_type("priority"), field_type("customer.store"), field_type("colour")
         ('priority', 'any', None)
     """
@@ -272,7 +272,7 @@ def read_field(
     Raises:
         ValidationError: when the path is not a field.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Customer
         >>> t = Ticket(
@@ -783,7 +783,7 @@ class ConditionFailure:
     ``path`` addresses the leaf inside the condition's data form (``all[1]``);
     ``alternatives`` holds each branch's failure when an ``any`` had none that held.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc), category="billing")
         >>> print((F.category == "complaint").explain(t))
@@ -830,7 +830,7 @@ class Condition:
     ``customer.<attr>`` (else ``customer.data[<attr>]``), ``fields.<key>`` and
     ``context.<key>``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Customer
         >>> c = Condition.from_dict(
@@ -912,7 +912,7 @@ class Condition:
     def always(cls) -> Condition:
         """The condition that always holds (``{"all": []}``).
 
-        Example:
+        Examples:
             >>> Condition.always().to_dict()
             {'all': []}
         """
@@ -922,7 +922,7 @@ class Condition:
     def never(cls) -> Condition:
         """The condition that never holds (``{"any": []}``).
 
-        Example:
+        Examples:
             >>> Condition.never().to_dict()
             {'any': []}
         """
@@ -932,7 +932,7 @@ class Condition:
     def leaf(cls, field: str, op: str, value: Any = None, *, ref: str | None = None) -> Condition:
         """One test on one field.
 
-        Example:
+        Examples:
             >>> Condition.leaf("category", "eq", "complaint").to_dict()
             {'field': 'category', 'op': 'eq', 'value': 'complaint'}
         """
@@ -948,7 +948,7 @@ class Condition:
         Raises:
             ValidationError: listing every problem with its path under ``path``.
 
-        Example:
+        Examples:
             >>> Condition.from_dict(
             ...     {
             ...         "any": [
@@ -982,7 +982,7 @@ class Condition:
     def to_dict(self) -> dict[str, Any]:
         """The data form, JSON-safe; :meth:`from_dict` reads it back.
 
-        Example:
+        Examples:
             >>> (~(F.tags.contains("spam"))).to_dict()
             {'not': {'field': 'tags', 'op': 'contains', 'value': 'spam'}}
         """
@@ -1025,7 +1025,7 @@ class Condition:
     def predicate(self) -> Predicate:
         """The compiled closure ``fn(ticket, at, context) -> bool`` (no checks on its arguments).
 
-        Example:
+        Examples:
             >>> callable((F.category == "x").predicate)
             True
         """
@@ -1044,7 +1044,7 @@ class Condition:
         Raises:
             ValidationError: ``at`` is naive, or missing while the condition needs it.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> t0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
             >>> old = F.created_at.age_over(timedelta(hours=4))
@@ -1064,7 +1064,7 @@ class Condition:
     ) -> ConditionFailure | None:
         """The first leaf that failed, with the value it saw; None when the condition holds.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Customer
             >>> t = Ticket(
@@ -1134,7 +1134,7 @@ class Condition:
     def fields(self) -> frozenset[str]:
         """Every field path the condition reads (including ``ref`` targets).
 
-        Example:
+        Examples:
             >>> sorted(((F.category == "a") | (F.team == F.customer.store)).fields())
             ['category', 'customer.store', 'team']
         """
@@ -1152,7 +1152,7 @@ class Condition:
         Routers use it to index rules (``category == "complaint"`` -> ``{"category":
         {"complaint"}}``); a field not listed may hold anything.
 
-        Example:
+        Examples:
             >>> ((F.category == "a") & F.channel.in_(["web", "app"])).pinned()["channel"] == {"web", "app"}
             True
         """
@@ -1280,7 +1280,7 @@ class FieldRef:
     ``F["fields"]["contains"]`` for keys that clash with method names. Comparing with
     another ``FieldRef`` makes a ``ref`` test.
 
-    Example:
+    Examples:
         >>> (F.fields.order_total > 100).to_dict()
         {'field': 'fields.order_total', 'op': 'gt', 'value': 100}
         >>> (F.team == F.customer.store).to_dict()

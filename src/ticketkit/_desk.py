@@ -84,7 +84,7 @@ class Routed(NamedTuple):
 class FailedNotification:
     """A notification the notifier could not send, kept for :meth:`Helpdesk.retry_notifications`.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Notification, Ticket
         >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -152,7 +152,7 @@ class Helpdesk:
         lease: how long a claim holds before another worker may take the ticket.
         max_attempts: how often a change is applied again after a concurrent write.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> from ticketkit.testing import ManualClock
@@ -278,7 +278,7 @@ class Helpdesk:
     def now(self) -> datetime:
         """The desk's clock reading.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.Helpdesk(store=tk.InMemoryStore()).now().tzinfo is not None
             True
@@ -462,7 +462,7 @@ class Helpdesk:
             ValidationError: bad arguments, every problem listed.
             PermissionDeniedError: the actor may not open tickets (for this customer).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> from ticketkit.testing import ManualClock
@@ -727,7 +727,7 @@ class Helpdesk:
             NotFoundError: no such ticket in the actor's tenant.
             PermissionDeniedError: the actor may not read it.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", customer="c-1")
@@ -747,7 +747,7 @@ class Helpdesk:
 
         Only the actor's tenant is ever searched; ``tenant`` cannot be overridden.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> a = desk.open(subject="A", customer="c-1")
@@ -787,7 +787,7 @@ class Helpdesk:
     def history(self, ticket_id: str, *, actor: Actor) -> list[Event]:
         """Every event of the ticket, in order (customers do not see internal notes or automation records).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
@@ -804,7 +804,7 @@ class Helpdesk:
     def comments(self, ticket_id: str, *, actor: Actor) -> list[Comment]:
         """The ticket's comments in order (customers see public ones only).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", customer="c-1", transcript=[("bot", "Hi!")])
@@ -823,7 +823,7 @@ class Helpdesk:
     def children(self, ticket_id: str, *, actor: Actor) -> list[Ticket]:
         """The sub-tickets of a ticket the actor may read, oldest first.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Machine down")
@@ -839,7 +839,7 @@ class Helpdesk:
     def sla_status(self, ticket_id: str, *, actor: Actor) -> dict[str, SLAStatus]:
         """Each SLA clock's :class:`~ticketkit.SLAStatus` now (empty when no policy applies).
 
-        Example:
+        Examples:
             >>> from datetime import timedelta
             >>> import ticketkit as tk
             >>> policy = tk.SLAPolicy(
@@ -863,7 +863,7 @@ class Helpdesk:
         The expected time comes from the SLA: the resolution clock if it runs,
         else the first-response clock.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> from ticketkit.testing import ManualClock
@@ -954,7 +954,7 @@ class Helpdesk:
             NotFoundError: no such ticket in the actor's tenant.
             ConflictError: ``expected_version`` is stale.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
@@ -985,7 +985,7 @@ class Helpdesk:
         writing on a resolved ticket reopens it (``reopen_trigger``), and its
         resolution clock resumes with the time already spent.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", customer="c-1")
@@ -1037,7 +1037,7 @@ class Helpdesk:
         An agent may only take a ticket of their team for themselves
         (``agent=<their id>``); leads and admins assign freely.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", team="after-sales")
@@ -1066,7 +1066,7 @@ class Helpdesk:
     ) -> Ticket:
         """Change the priority; the SLA targets follow (the time already spent counts).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
@@ -1087,7 +1087,7 @@ class Helpdesk:
     ) -> Ticket:
         """Change the category; the SLA policy is chosen again (clocks recomputed when it changes).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
@@ -1114,7 +1114,7 @@ class Helpdesk:
     ) -> Ticket:
         """Add ``tags`` (and take away ``remove``).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", tags=["new"])
@@ -1138,7 +1138,7 @@ class Helpdesk:
     ) -> Ticket:
         """Set custom fields (None removes one); the SLA policy is chosen again.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello")
@@ -1169,7 +1169,7 @@ class Helpdesk:
     ) -> Ticket:
         """Record the customer's satisfaction: a score from 1 to 5 and an optional remark.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Hello", customer="c-1")
@@ -1200,7 +1200,7 @@ class Helpdesk:
     ) -> Ticket:
         """Link the ticket to another one the actor can read (``related``, ``duplicate``, ``blocks``, ...).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> a, b = desk.open(subject="A"), desk.open(subject="B")
@@ -1231,7 +1231,7 @@ class Helpdesk:
         source's subject, description and SLA state, plus an internal note. Both
         tickets change in one atomic save. Returns the target.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> a, b = desk.open(subject="Broken zip"), desk.open(subject="Zip broke (again)")
@@ -1298,7 +1298,7 @@ class Helpdesk:
         counts); both get a ``ticket.split`` event and links (``split_from`` /
         ``split_into``). Returns the new ticket.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> t = desk.open(subject="Refund and a broken zip", customer="c-1")
@@ -1376,7 +1376,7 @@ class Helpdesk:
         is told (a ``ticket.child_resolved`` event and a notification) each time
         a child finishes. Returns the child.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> admin = tk.Actor(id="a", roles={"admin"})
@@ -1540,7 +1540,7 @@ class Helpdesk:
         until :meth:`next_wakeup`. ``actor`` (an admin) limits it to one tenant;
         None sweeps every tenant as the system.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> from ticketkit.testing import ManualClock
@@ -1652,7 +1652,7 @@ class Helpdesk:
 
         It may be in the past: something is due now, so call :meth:`tick`.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.Helpdesk(store=tk.InMemoryStore()).next_wakeup() is None
             True
@@ -1766,7 +1766,7 @@ class Helpdesk:
     def failed_notifications(self) -> list[FailedNotification]:
         """Notifications that could not be sent yet (a copy), oldest first.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.Helpdesk(store=tk.InMemoryStore()).failed_notifications
             []
@@ -1777,7 +1777,7 @@ class Helpdesk:
     def retry_notifications(self) -> int:
         """Send the failed notifications again; how many went through (the rest stay queued).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.Helpdesk(store=tk.InMemoryStore(), notifier=tk.RecordingNotifier()).retry_notifications()
             0
@@ -1806,7 +1806,7 @@ class Helpdesk:
         (the default) phone numbers, e-mail addresses and ID numbers are masked
         in tickets and in event data. Returns the number of tickets written.
 
-        Example:
+        Examples:
             >>> import io, ticketkit as tk
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
             >>> _ = desk.open(subject="Call me on 13812345678")

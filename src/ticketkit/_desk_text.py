@@ -37,7 +37,7 @@ class Progress:
     both None when no deadline applies. ``overdue`` is True once it has passed.
     ``message`` is one sentence in ``lang``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> p = Progress(
         ...     ticket_id="T1",
@@ -79,7 +79,7 @@ def _check_lang(lang: str) -> None:
 def describe_wait(delta: timedelta, lang: str = "en") -> str:
     """A short human duration: minutes under an hour, hours under two days, else days (rounded up).
 
-    Example:
+    Examples:
         >>> describe_wait(timedelta(minutes=95)), describe_wait(timedelta(hours=2), "zh")
         ('2 hours', '2 小时')
         >>> describe_wait(timedelta(minutes=20)), describe_wait(timedelta(days=3), "zh")
@@ -108,7 +108,7 @@ def progress_message(
 ) -> str:
     """The one-sentence progress message for a customer.
 
-    Example:
+    Examples:
         >>> progress_message(
         ...     lang="zh",
         ...     status_kind="open",
@@ -162,7 +162,7 @@ def status_text(status_kind: str, lang: str) -> str:
 def notification_message(event: Event, ticket: Ticket, extra: Mapping[str, Any] | None = None) -> str:
     """A short English line describing ``event`` on ``ticket`` (for notifications).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
         >>> t = Ticket(subject="Zip broke", id="T1", created_at=at)

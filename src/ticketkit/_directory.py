@@ -31,7 +31,7 @@ class CustomerDirectory(abc.ABC):
     e-mail or phone (the default finds nothing). Return None for an unknown
     customer: the helpdesk then keeps what the request itself said.
 
-    Example:
+    Examples:
         >>> class Crm(CustomerDirectory):
         ...     def get(self, customer_id, *, tenant="default"):
         ...         return Customer(id=customer_id, tier="vip") if customer_id == "c-1" else None
@@ -48,7 +48,7 @@ class CustomerDirectory(abc.ABC):
     ) -> Customer | None:
         """The customer with this e-mail address or phone number, or None.
 
-        Example:
+        Examples:
             >>> InMemoryDirectory([Customer(id="c-1", email="a@example.com")]).find(email="A@example.com").id
             'c-1'
         """
@@ -63,7 +63,7 @@ class CustomerDirectory(abc.ABC):
         directory knows nobody, the record given is returned as it is (a bare id
         becomes ``Customer(id=...)``).
 
-        Example:
+        Examples:
             >>> d = InMemoryDirectory([Customer(id="c-1", tier="vip", phone="13812345678")])
             >>> d.resolve("c-1").tier, d.resolve(Customer(id="wx-77", phone="13812345678")).id
             ('vip', 'c-1')
@@ -91,7 +91,7 @@ class InMemoryDirectory(CustomerDirectory):
     e-mail addresses match case-insensitively, phone numbers by their last 11
     digits (so ``+86 138 1234 5678`` finds ``13812345678``).
 
-    Example:
+    Examples:
         >>> d = InMemoryDirectory([Customer(id="p-1", name="Li Lei", data={"visits": ["2025-02-27 lab"]})])
         >>> d.get("p-1").data["visits"]
         ('2025-02-27 lab',)
@@ -144,7 +144,7 @@ class Integration(Protocol):
     integrations={"stock": inventory})``); automations see the answer as
     ``context.<name>``. A plain function works too.
 
-    Example:
+    Examples:
         >>> def order_state(ticket):
         ...     return {"delivered": ticket.fields.get("order") == "A-1"}
         >>> isinstance(InMemoryInventory({}), Integration)
@@ -163,7 +163,7 @@ class InMemoryInventory:
     and answers ``{"part": ..., "available": n, "in_stock": n >= 1}`` (``part`` is
     None and ``in_stock`` False when the ticket names no part).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> stock = InMemoryInventory({"MOTOR-7": 0, "BELT-2": 12})
         >>> t = Ticket(

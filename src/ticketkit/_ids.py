@@ -15,7 +15,7 @@ def new_id(at: datetime) -> str:
     The time comes from the caller, never from a hidden clock, so ids made in a
     replay or a simulation sort by simulated time.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> a = new_id(datetime(2025, 1, 1, tzinfo=timezone.utc))
         >>> b = new_id(datetime(2025, 1, 2, tzinfo=timezone.utc))

@@ -51,7 +51,7 @@ class FrozenDict(dict[str, Any]):
     It is a real ``dict`` underneath, so ``json.dumps`` and fast type checks work, it
     pickles and copies, and every method that would change it raises ``TypeError``.
 
-    Example:
+    Examples:
         >>> d = FrozenDict({"order": "A-1009"})
         >>> d["order"], isinstance(d, dict)
         ('A-1009', True)

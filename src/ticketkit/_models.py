@@ -45,7 +45,7 @@ class Priority(enum.Enum):
     A priority can be given by its name in any case (``"urgent"``) wherever a
     ``Priority`` is expected; it serializes as the lower-case name.
 
-    Example:
+    Examples:
         >>> Priority.LOW < Priority.URGENT
         True
         >>> Priority.parse("High")
@@ -269,7 +269,7 @@ class Customer:
     (the shop where they bought, a patient number); conditions reach it as
     ``customer.<key>``.
 
-    Example:
+    Examples:
         >>> c = Customer(id="c-1", name="Wang Fang", tier="vip", data={"store": "shanghai-01"})
         >>> c.tier, c.data["store"]
         ('vip', 'shanghai-01')
@@ -303,7 +303,7 @@ class Agent:
     availability; ``shift`` names a business calendar the router knows, for agents
     who work other hours than their team.
 
-    Example:
+    Examples:
         >>> a = Agent(id="li", teams={"after-sales"}, skills={"returns", "zh"}, capacity=8)
         >>> sorted(a.skills), a.status
         (['returns', 'zh'], 'online')
@@ -340,7 +340,7 @@ class Team:
 
     ``lead`` is the agent escalations go to; ``parent`` the department above it.
 
-    Example:
+    Examples:
         >>> Team(id="after-sales-sh01", name="After-sales, Shanghai 01", lead="zhao").lead
         'zhao'
     """
@@ -371,7 +371,7 @@ class Comment:
     whether the customer sees it; ``automatic`` marks auto-replies, which never
     count as a response for SLA purposes.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> c = Comment(
         ...     ticket_id="T1",
@@ -419,7 +419,7 @@ class Event:
     ``comment.added``, ``sla.breached``, ...); ``data`` holds JSON-safe details;
     ``version`` is the ticket's version after the change.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> e = Event(
         ...     ticket_id="T1",
@@ -459,7 +459,7 @@ class Event:
 class Link:
     """A typed link from one ticket to another (related, duplicate, merged_into, ...).
 
-    Example:
+    Examples:
         >>> Link(kind="related", ticket_id="01JABC").kind
         'related'
     """
@@ -483,7 +483,7 @@ class ClockSegment:
     Kept so that the instant any threshold was reached can be found again without
     replaying events, whatever target applies later.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> ClockSegment(start=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).end is None
         True
@@ -520,7 +520,7 @@ class ClockState:
     target changes), and ``next_at`` the clock's earliest checkpoint not yet
     emitted.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> ClockState(metric="resolution", running_since=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).state
         'running'
@@ -591,7 +591,7 @@ class SLAState:
     escalation not yet emitted falls due; stores index it so a worker wakes
     exactly then.
 
-    Example:
+    Examples:
         >>> SLAState(policy="standard").clocks
         ()
     """
@@ -637,7 +637,7 @@ class Ticket:
     ``fields`` holds custom, JSON-safe data (read-only). ``version``
     counts saved changes; stores refuse a write based on an older version.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(
         ...     subject="Wrong size delivered",

@@ -90,7 +90,7 @@ class Notification:
     ticket as it was when the notification was made; ``data`` holds JSON-safe
     details (the event's data, the SLA metric, ...).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -121,7 +121,7 @@ class Notification:
     def is_for(self, recipient: str) -> bool:
         """True when ``recipient`` (``"agent:li"``) is among the recipients.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -144,7 +144,7 @@ class Notifier(abc.ABC):
     ``send`` may raise; the ``Helpdesk`` sends only after a change is committed,
     and a failing notifier never rolls the change back.
 
-    Example:
+    Examples:
         >>> class Print(Notifier):
         ...     def send(self, notification: Notification) -> None:
         ...         print(notification.kind, notification.recipients)
@@ -160,7 +160,7 @@ class Notifier(abc.ABC):
 class RecordingNotifier(Notifier):
     """Keeps every notification it is sent, for tests; thread-safe.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -218,7 +218,7 @@ class LoggingNotifier(Notifier):
     ``"ticketkit.notify"``). The record carries the notification as
     ``record.notification`` for structured handlers.
 
-    Example:
+    Examples:
         >>> import logging
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
@@ -251,7 +251,7 @@ class LoggingNotifier(Notifier):
 class CallbackNotifier(Notifier):
     """Calls your function with each notification (a queue's ``put``, a webhook poster).
 
-    Example:
+    Examples:
         >>> import ticketkit as tk
         >>> seen = []
         >>> notifier = tk.CallbackNotifier(seen.append)

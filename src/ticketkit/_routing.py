@@ -71,7 +71,7 @@ class RoundRobinCursor(Protocol):
     wrapping around. Implementations must be safe for their own concurrency model (a
     database row lock, a Redis script); the router calls it once per assignment.
 
-    Example:
+    Examples:
         >>> class FirstAlways:
         ...     def next_agent(self, key, eligible):
         ...         return eligible[0]
@@ -86,7 +86,7 @@ class RoundRobinCursor(Protocol):
 class InMemoryCursor:
     """A round-robin cursor in a dict: for one process (thread-safe), and for simulations.
 
-    Example:
+    Examples:
         >>> c = InMemoryCursor()
         >>> " ".join(c.next_agent("t", ["a", "b", "c"]) for _ in range(4))
         'a b c a'
@@ -163,7 +163,7 @@ class Assign:
         overflow: a team to try when nobody in ``team`` can take it; without one the
             ticket waits unassigned in ``team``'s queue.
 
-    Example:
+    Examples:
         >>> Assign(team="senior", strategy="least_loaded").to_dict()
         {'team': 'senior', 'strategy': 'least_loaded'}
     """
@@ -207,7 +207,7 @@ class Assign:
     def from_dict(cls, data: Any, *, path: str = "") -> Assign:
         """An assignment from its data form.
 
-        Example:
+        Examples:
             >>> Assign.from_dict(
             ...     {"team_ref": "customer.store", "strategy": "skills", "skills": ["returns"]}
             ... ).skills
@@ -262,7 +262,7 @@ def _to_priority_or_none(value: Any) -> Any:
 class RuleChanges:
     """What a matching rule sets on the ticket: priority, category, tags added, SLA policy.
 
-    Example:
+    Examples:
         >>> RuleChanges(priority="high", tags=["vip"]).to_dict()
         {'priority': 'high', 'tags': ['vip']}
     """
@@ -298,7 +298,7 @@ class RuleChanges:
     def from_dict(cls, data: Any, *, path: str = "") -> RuleChanges:
         """RuleChanges from their data form.
 
-        Example:
+        Examples:
             >>> RuleChanges.from_dict({"category": "returns"}).category
             'returns'
         """
@@ -369,7 +369,7 @@ class Rule:
     them) and its assignment, and routing goes on; a later match overrides the
     assignment.
 
-    Example:
+    Examples:
         >>> from ticketkit import F
         >>> r = Rule(
         ...     name="vip complaints",
@@ -402,7 +402,7 @@ class Rule:
     def from_dict(cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = "") -> Rule:
         """A rule from its data form; every problem is reported with its path.
 
-        Example:
+        Examples:
             >>> Rule.from_dict(
             ...     {
             ...         "name": "lab",
@@ -476,7 +476,7 @@ class RuleTrial:
     ``skipped`` is True when the index ruled it out without testing it (its pinned field
     has another value); ``failure`` is then still the failing test, for the record.
 
-    Example:
+    Examples:
         >>> print(RuleTrial(index=0, name="lab", matched=True))
         rules[0] 'lab': matched
     """
@@ -507,7 +507,7 @@ class RuleTrial:
 class Candidate:
     """An agent considered for a ticket, and why they were excluded (None when eligible).
 
-    Example:
+    Examples:
         >>> print(Candidate(agent="li", team="sh-01", load=3, capacity=3, excluded="at capacity (3/3)"))
         li (3/3) excluded: at capacity (3/3)
     """
@@ -539,7 +539,7 @@ class DecisionRecord:
 
     Printed, it reads as a report; in a notebook it renders as HTML.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
         >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
@@ -626,7 +626,7 @@ class Decision:
     ``category``, ``tags``, ``sla_policy``), only those that differ from the ticket.
     ``record`` (built on first access) says why. ``apply(ticket)`` makes the routed ticket.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> router = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
         >>> t = Ticket(subject="s", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
@@ -656,7 +656,7 @@ class Decision:
     def apply(self, ticket: Ticket) -> Ticket:
         """The ticket with the decision's changes made (SLA policy is left to the caller).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> r = Router(
             ...     rules=[
@@ -781,7 +781,7 @@ def _lookup(node: _IndexNode | _IndexLeaf, ticket: Ticket) -> _IndexLeaf:
 class RouterFinding:
     """One problem :meth:`Router.check` found: ``error`` (routing is wrong) or ``warning``.
 
-    Example:
+    Examples:
         >>> print(RouterFinding(level="warning", path="fallback", message="no fallback team"))
         warning: fallback: no fallback team
     """
@@ -886,7 +886,7 @@ class Router:
     Raises:
         ValidationError: every problem with its path (``rules[2].assign.team``).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Agent, Customer, F, Team
         >>> router = Router(
@@ -1023,7 +1023,7 @@ class Router:
         Raises:
             ValidationError: every problem in every rule, agent and team, with its path.
 
-        Example:
+        Examples:
             >>> r = Router.from_dict(
             ...     {
             ...         "rules": [
@@ -1112,7 +1112,7 @@ class Router:
     ) -> Rule | None:
         """The first rule whose condition holds (indexed; no agent selection, no changes).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import F
             >>> r = Router(
@@ -1176,7 +1176,7 @@ class Router:
         Raises:
             ValidationError: ``at`` is not a timezone-aware datetime.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> r = Router(rules=[], teams=[Team(id="triage")], fallback="triage")
             >>> t = Ticket(subject="?", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
@@ -1409,7 +1409,7 @@ class Router:
 
         It does not move the round-robin cursor.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import F
             >>> r = Router(
@@ -1434,7 +1434,7 @@ class Router:
     def check(self) -> list[RouterFinding]:
         """Static checks: shadowed and unsatisfiable rules, teams nobody staffs, no fallback.
 
-        Example:
+        Examples:
             >>> from ticketkit import F
             >>> r = Router(
             ...     rules=[
@@ -1470,7 +1470,7 @@ class Router:
         ``load`` and grows by one for each assignment, so ``least_loaded`` and capacity
         behave as they would have. Returns a :class:`~ticketkit.Simulation`.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Agent
             >>> r = Router(

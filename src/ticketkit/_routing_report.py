@@ -26,7 +26,7 @@ __all__ = ["Comparison", "RoutingChange", "Simulation", "compare"]
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain-text table with aligned columns (numbers right-aligned).
 
-    Example:
+    Examples:
         >>> print(text_table(["team", "tickets"], [["senior", 3], ["lab", 12]]))
         team    tickets
         ------  -------
@@ -49,7 +49,7 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
     """An HTML table, every cell escaped.
 
-    Example:
+    Examples:
         >>> html_table(["a"], [["<b>"]])
         '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table>'
     """
@@ -135,7 +135,7 @@ class Simulation:
 
     Printed it is a set of text tables; in a notebook it renders as HTML.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Assign, Router, Rule, Ticket
         >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
@@ -157,7 +157,7 @@ class Simulation:
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per ticket (ticket, rule, team, agent, fallback, tie_break), e.g. for pandas.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> from ticketkit import Assign, Router, Rule, Ticket
             >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
@@ -288,7 +288,7 @@ def simulate(
 class RoutingChange:
     """One ticket that two routers send to different places: (team, agent, rule) before and after.
 
-    Example:
+    Examples:
         >>> RoutingChange(ticket_id="T1", before=("desk", None, "all"), after=("lab", None, "lab")).row()
         ['T1', 'desk', None, 'all', 'lab', None, 'lab']
     """
@@ -306,7 +306,7 @@ class RoutingChange:
 class Comparison:
     """How routing changes from router ``a`` to router ``b`` on the same tickets.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Assign, Router, Rule, Ticket
         >>> a = Router(rules=[Rule(name="all", assign=Assign(team="x", strategy="queue"))])
@@ -393,7 +393,7 @@ def compare(
 
     Both run as :meth:`Router.simulate` does (their own cursor copies, load growing).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Assign, F, Router, Rule, Ticket
         >>> old = Router(rules=[Rule(name="all", assign=Assign(team="desk", strategy="queue"))])
@@ -440,7 +440,7 @@ def compare(
 def implies(a: Condition, b: Condition) -> bool:
     """True when every ticket that satisfies ``a`` satisfies ``b`` (sound, not complete).
 
-    Example:
+    Examples:
         >>> from ticketkit import F
         >>> implies((F.category == "a") & (F.team == "t"), F.category.in_(["a", "b"]))
         True

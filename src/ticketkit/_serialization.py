@@ -66,7 +66,7 @@ def parse_duration(value: object, path: str = "") -> timedelta:
     Raises:
         ValidationError: naming ``path`` when the value is none of those.
 
-    Example:
+    Examples:
         >>> parse_duration("PT2H30M"), parse_duration("90m"), parse_duration(45)
         (datetime.timedelta(seconds=9000), datetime.timedelta(seconds=5400), datetime.timedelta(seconds=45))
     """
@@ -91,7 +91,7 @@ def parse_duration(value: object, path: str = "") -> timedelta:
 def format_duration(value: timedelta) -> str:
     """The ISO 8601 form of a duration, in hours, minutes and seconds (no days).
 
-    Example:
+    Examples:
         >>> format_duration(timedelta(hours=26, minutes=5)), format_duration(timedelta(0))
         ('PT26H5M', 'PT0S')
     """
@@ -197,7 +197,7 @@ def _sort_key(item: Any) -> tuple[str, Any]:
 def make_converter() -> cattrs.Converter:
     """A new converter that knows every ticketkit model (never cattrs' global one).
 
-    Example:
+    Examples:
         >>> conv = make_converter()
         >>> conv.unstructure(Priority.HIGH)
         'high'
@@ -263,7 +263,7 @@ def to_dict(obj: Any) -> Any:
     Configuration objects (calendars, workflows, policies, routers) serialize
     through their own ``to_dict()``; models through the converter.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(subject="Refund", id="T1", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
         >>> d = to_dict(t)
@@ -283,7 +283,7 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
         ValidationError: listing every bad path (wrong type, missing field,
             unknown key, naive datetime, unknown priority, ...).
 
-    Example:
+    Examples:
         >>> from_dict(Customer, {"id": "c-1", "tier": "vip"}).tier
         'vip'
         >>> try:
@@ -318,7 +318,7 @@ def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
 def to_json(obj: Any, *, indent: int | None = None) -> str:
     """``to_dict`` as JSON text, keys in a stable order, non-ASCII kept readable.
 
-    Example:
+    Examples:
         >>> to_json(Customer(id="c-1", name="王芳"))[:30]
         '{"data": {}, "email": null, "i'
     """
@@ -328,7 +328,7 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Build ``cls`` from JSON text; bad JSON is a ``ValidationError`` too.
 
-    Example:
+    Examples:
         >>> from_json(Customer, '{"id": "c-1"}').id
         'c-1'
     """

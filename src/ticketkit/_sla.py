@@ -78,7 +78,7 @@ class SLAStatus:
     pauses the clock; :attr:`reason` says it all in words ("paused: status is
     pending; 1h of 8h used").
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> policy = tk.SLAPolicy(
@@ -139,7 +139,7 @@ class SLAStatus:
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form (durations as ISO 8601, datetimes with offsets), with the reason.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
             >>> d = SLAStatus(
@@ -364,7 +364,7 @@ class SLAPolicy:
     Policies are tried in the order given and the first whose ``when`` holds
     applies (:func:`select_policy`); ``when=None`` matches every ticket.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> cal = tk.BusinessCalendar(tz="Asia/Shanghai", hours={"mon-fri": ["09:00-12:00", "13:00-18:00"]})
@@ -538,7 +538,7 @@ class SLAPolicy:
     def metrics(self) -> tuple[str, ...]:
         """The clocks this policy keeps, in order.
 
-        Example:
+        Examples:
             >>> from datetime import timedelta
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -568,7 +568,7 @@ class SLAPolicy:
     def target_for(self, priority: Priority | str, metric: str) -> timedelta | None:
         """The target of ``metric`` for a ticket of ``priority`` (None: not measured).
 
-        Example:
+        Examples:
             >>> from datetime import timedelta
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -829,7 +829,7 @@ class SLAPolicy:
         ``at`` defaults to ``ticket.created_at``. Same as applying a
         ``ticket.created`` event at ``at`` to a ticket without clocks.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -867,7 +867,7 @@ class SLAPolicy:
         Raises:
             ValidationError: when the ticket runs under another policy.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -929,7 +929,7 @@ class SLAPolicy:
         Never replays events. ``at`` should be at or after the ticket's last
         applied event; for earlier instants use :meth:`status_as_of`.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1040,7 +1040,7 @@ class SLAPolicy:
         in the past when a checkpoint fell due and was not emitted yet. The same
         value is kept on the ticket as ``ticket.next_due_at`` for stores to index.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1075,7 +1075,7 @@ class SLAPolicy:
         escalations ``level``, ``notify`` and ``actions``. Event ids are fixed by
         the checkpoint, so a repeated call gives equal events.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1241,7 +1241,7 @@ class SLAPolicy:
         fields) are rebuilt from it. For the instant of the last event or later
         this equals :meth:`status` on a ticket whose clocks saw the same events.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1289,7 +1289,7 @@ class SLAPolicy:
         whose policy was edited keeps the clocks the policy still has, and clocks the
         edit added wait idle for their next start event.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1322,7 +1322,7 @@ class SLAPolicy:
         ``calendar`` is a calendar's own data form or the name of one in
         ``calendars``; ``when`` is a condition's data form.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy.from_dict(
             ...     {
@@ -1485,7 +1485,7 @@ class SLAPolicy:
         The calendar is embedded as its own data form, or written as its name
         when ``calendar_name`` is true (load it back with ``calendars=``).
 
-        Example:
+        Examples:
             >>> from datetime import timedelta
             >>> import ticketkit as tk
             >>> p = tk.SLAPolicy(
@@ -1535,7 +1535,7 @@ def select_policy(
     the narrowest policies first and a catch-all (``when=None``) last;
     :func:`check_policies` finds policies an earlier one hides.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> cal = tk.BusinessCalendar.always_open()
@@ -1563,7 +1563,7 @@ def reselect_policy(
     ``sla.policy_applied`` event (data: ``policy``, ``previous``, ``reason``) is
     returned. When no policy matches, the clocks are removed.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> import ticketkit as tk
         >>> cal = tk.BusinessCalendar.always_open()

@@ -35,7 +35,7 @@ class PolicyIssue:
     ``no_fallback``; ``index`` and ``policy`` name the policy; ``by`` the earlier
     policies that hide it (for ``shadowed``).
 
-    Example:
+    Examples:
         >>> print(
         ...     PolicyIssue(
         ...         kind="shadowed",
@@ -231,7 +231,7 @@ def check_policies(policies: Sequence[SLAPolicy]) -> list[PolicyIssue]:
     eq / in / ne / not_in are only compared for identity, so some shadowing goes
     unreported; whatever is reported is certain.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> import ticketkit as tk
         >>> cal = tk.BusinessCalendar.always_open()

@@ -122,7 +122,7 @@ class SLATarget:
     priority). ``custom`` holds targets for clocks you define yourself
     (:class:`SLAClock`), by metric name.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> t = SLATarget(first_response=timedelta(hours=2), resolution=timedelta(hours=24))
         >>> t.get("resolution"), t.get("next_response")
@@ -158,7 +158,7 @@ class SLATarget:
     def get(self, metric: str) -> timedelta | None:
         """The target for ``metric`` (a preset name or a custom clock), or None.
 
-        Example:
+        Examples:
             >>> SLATarget(custom={"callback": timedelta(minutes=15)}).get("callback")
             datetime.timedelta(seconds=900)
         """
@@ -170,7 +170,7 @@ class SLATarget:
     def metrics(self) -> tuple[str, ...]:
         """The metrics that have a target, presets first.
 
-        Example:
+        Examples:
             >>> SLATarget(resolution=timedelta(hours=8)).metrics()
             ('resolution',)
         """
@@ -182,7 +182,7 @@ class SLATarget:
 
         Keys other than the four presets are targets of custom clocks.
 
-        Example:
+        Examples:
             >>> SLATarget.from_dict({"resolution": "1d"}).resolution
             datetime.timedelta(days=1)
         """
@@ -212,7 +212,7 @@ class SLATarget:
     def to_dict(self) -> dict[str, Any]:
         """The data form: metric name to ISO 8601 duration, unset metrics left out.
 
-        Example:
+        Examples:
             >>> SLATarget(first_response=timedelta(minutes=30)).to_dict()
             {'first_response': 'PT30M'}
         """
@@ -268,7 +268,7 @@ class Escalation:
     (``"team:..."`` or ``"agent:..."``) and ``raise_priority`` (raise to at least
     this priority).
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> e = Escalation(metric="resolution", after=timedelta(hours=4), notify="role:department-head")
         >>> e.notify, e.threshold(timedelta(hours=24))
@@ -336,7 +336,7 @@ class Escalation:
     def actions(self) -> list[dict[str, Any]]:
         """What the Helpdesk should do besides notifying, as data.
 
-        Example:
+        Examples:
             >>> Escalation(metric="resolution", reassign="team:seniors", raise_priority="urgent").actions()
             [{'reassign': 'team:seniors'}, {'raise_priority': 'urgent'}]
         """
@@ -351,7 +351,7 @@ class Escalation:
     def from_dict(cls, data: Any, *, path: str = "") -> Escalation:
         """Load from ``{"metric": "resolution", "after": "4h", "notify": ["role:head"]}``.
 
-        Example:
+        Examples:
             >>> Escalation.from_dict({"metric": "resolution", "at": 1.0, "notify": "role:lead"}).at
             1.0
         """
@@ -381,7 +381,7 @@ class Escalation:
     def to_dict(self) -> dict[str, Any]:
         """The data form.
 
-        Example:
+        Examples:
             >>> Escalation(metric="resolution", after=timedelta(hours=4), notify="role:head").to_dict()
             {'metric': 'resolution', 'after': 'PT4H', 'notify': ['role:head']}
         """
@@ -437,7 +437,7 @@ class EventMatch:
     the event happens; ``when`` is an optional :class:`~ticketkit.Condition` on
     the ticket (evaluated with ``context={"event": {"kind": ..., "data": ...}}``).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Event, Ticket
         >>> m = EventMatch(kind="status.changed", data={"to_kind": ["resolved", "closed"]})
@@ -528,7 +528,7 @@ class EventMatch:
 
         A bare string is an event kind with no further test.
 
-        Example:
+        Examples:
             >>> EventMatch.from_dict("ticket.created").kind
             'ticket.created'
         """
@@ -553,7 +553,7 @@ class EventMatch:
     def to_dict(self) -> dict[str, Any] | str:
         """The data form (a bare event kind when there is nothing else to test).
 
-        Example:
+        Examples:
             >>> EventMatch(kind="comment.added", data={"comment.author_kind": "customer"}).to_dict()
             {'event': 'comment.added', 'data': {'comment.author_kind': 'customer'}}
         """
@@ -619,7 +619,7 @@ class SLAClock:
     The four presets are :meth:`preset` ``("first_response")``,
     ``("next_response")``, ``("periodic_update")`` and ``("resolution")``.
 
-    Example:
+    Examples:
         >>> c = SLAClock.preset("resolution")
         >>> c.after_stop, [m.kind for m in c.stop]
         ('resume', ['status.changed'])
@@ -677,7 +677,7 @@ class SLAClock:
         - ``resolution``: runs from creation until a resolved- or closed-kind
           status; a reopen resumes it with the time already spent.
 
-        Example:
+        Examples:
             >>> SLAClock.preset("next_response").after_stop
             'restart'
         """
@@ -692,7 +692,7 @@ class SLAClock:
     def from_dict(cls, data: Any, *, path: str = "", calendars: Mapping[str, Any] | None = None) -> SLAClock:
         """Load a clock; ``{"preset": "resolution", "pause_in": []}`` changes a preset.
 
-        Example:
+        Examples:
             >>> c = SLAClock.from_dict(
             ...     {"metric": "callback", "start": ["ticket.created"], "stop": [{"event": "call.made"}]}
             ... )
@@ -768,7 +768,7 @@ class SLAClock:
     def to_dict(self) -> dict[str, Any]:
         """The data form (a preset left unchanged dumps as ``{"preset": name}``).
 
-        Example:
+        Examples:
             >>> SLAClock.preset("first_response").to_dict()
             {'preset': 'first_response'}
         """

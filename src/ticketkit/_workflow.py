@@ -85,7 +85,7 @@ class State:
     by kind, so a hospital's ``awaiting_lab`` and a workshop's ``waiting_for_parts``
     both count as ``pending``. A final state has no way out.
 
-    Example:
+    Examples:
         >>> State("waiting_for_parts", "pending")
         State(name='waiting_for_parts', kind='pending', final=False)
         >>> State("closed", "closed", final=True).final
@@ -157,7 +157,7 @@ class Transition:
     callables (or the callables themselves), run in order when the transition fires;
     see :class:`Workflow` for what they receive and may return.
 
-    Example:
+    Examples:
         >>> from ticketkit import F
         >>> t = Transition("resolve", ["open", "pending"], "resolved", guard=F.category.exists())
         >>> t.source, t.dest
@@ -181,7 +181,7 @@ class Transition:
     def guard_name(self) -> str | None:
         """A short name for the guard (for diagrams and messages); None without one.
 
-        Example:
+        Examples:
             >>> Transition("close", "resolved", "closed", guard="survey_done").guard_name
             'survey_done'
         """
@@ -364,7 +364,7 @@ class Workflow:
     :meth:`fire` plus ``actor``, ``at``, ``trigger`` and ``workflow`` (the name);
     conditions read it as ``context.<key>``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Ticket
         >>> wf = Workflow(
@@ -421,7 +421,7 @@ class Workflow:
         Raises:
             ValidationError: listing every problem with its path.
 
-        Example:
+        Examples:
             >>> wf = Workflow.from_dict(
             ...     {
             ...         "name": "enquiry",
@@ -489,7 +489,7 @@ class Workflow:
             ValidationError: a guard or hook given as a callable that is not registered
                 by name (a callable has no data form).
 
-        Example:
+        Examples:
             >>> data = default_workflow().to_dict()
             >>> data["initial"], len(data["states"]), data["transitions"].pop(0)
             ('new', 6, {'trigger': 'open', 'source': 'new', 'dest': 'open'})
@@ -546,7 +546,7 @@ class Workflow:
         Raises:
             ValidationError: no such state (the message lists the known ones).
 
-        Example:
+        Examples:
             >>> default_workflow().state("pending").kind
             'pending'
         """
@@ -560,7 +560,7 @@ class Workflow:
     def kind_of(self, status: str) -> str:
         """The kind (new/open/pending/resolved/closed) of the state called ``status``.
 
-        Example:
+        Examples:
             >>> default_workflow().kind_of("cancelled")
             'closed'
         """
@@ -570,7 +570,7 @@ class Workflow:
     def initial_state(self) -> State:
         """The state new tickets start in.
 
-        Example:
+        Examples:
             >>> default_workflow().initial_state.name
             'new'
         """
@@ -579,7 +579,7 @@ class Workflow:
     def allowed_from(self, status: str) -> list[str]:
         """Every trigger defined from ``status``, guards not considered, in definition order.
 
-        Example:
+        Examples:
             >>> default_workflow().allowed_from("open")
             ['wait', 'resolve', 'cancel']
         """
@@ -589,7 +589,7 @@ class Workflow:
     def transition_for(self, status: str, trigger: str) -> Transition | None:
         """The transition ``trigger`` fires from ``status``, or None.
 
-        Example:
+        Examples:
             >>> default_workflow().transition_for("resolved", "reopen").dest
             'open'
         """
@@ -601,7 +601,7 @@ class Workflow:
     def start(self, ticket: Ticket) -> Ticket:
         """``ticket`` placed in this workflow's initial state (for new tickets, before saving).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> wf = Workflow(
             ...     "lab",
@@ -623,7 +623,7 @@ class Workflow:
 
         ``at``, ``actor`` and ``context`` are what guards see (as in :meth:`fire`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> t = Ticket(subject="s", status="open", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
             >>> default_workflow().allowed(t)
@@ -648,7 +648,7 @@ class Workflow:
     ) -> bool:
         """Whether ``trigger`` can fire for ``ticket`` now (defined from its state, guard holding).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
             >>> default_workflow().can(t, "open"), default_workflow().can(t, "close")
@@ -667,7 +667,7 @@ class Workflow:
     ) -> str | None:
         """Why ``trigger`` cannot fire for ``ticket`` now, or None when it can.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
             >>> default_workflow().why_not(t, "close")
@@ -701,7 +701,7 @@ class Workflow:
             ValidationError: ``at`` naive or before ``ticket.updated_at``, ``actor``
                 empty, a reserved context key, or a hook returned bad changes.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> wf = default_workflow()
             >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -893,7 +893,7 @@ class Workflow:
 
         States are coloured by kind; guarded transitions show the guard in brackets.
 
-        Example:
+        Examples:
             >>> print(default_workflow().to_mermaid().splitlines()[:4])
             ['stateDiagram-v2', '    direction LR', '    [*] --> new', '    new --> open: open']
         """
@@ -921,7 +921,7 @@ class Workflow:
     def to_dot(self) -> str:
         """A Graphviz DOT digraph of the workflow (final states drawn with a double border).
 
-        Example:
+        Examples:
             >>> print(default_workflow().to_dot().splitlines()[0])
             digraph "support" {
         """
@@ -1360,7 +1360,7 @@ def default_workflow() -> Workflow:
     ``resolved -> open`` (reopen), and ``cancel`` from any non-final state to
     ``cancelled`` (kind closed). ``closed`` and ``cancelled`` are final.
 
-    Example:
+    Examples:
         >>> wf = default_workflow()
         >>> print(", ".join(s.name for s in wf.states))
         new, open, pending, resolved, closed, cancelled
@@ -1396,7 +1396,7 @@ def default_workflow() -> Workflow:
 class Workflows(Mapping[str, Workflow]):
     """The workflow for each ticket type, chosen by ``ticket.type``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from ticketkit import Ticket
         >>> wfs = Workflows({"support": default_workflow()})
@@ -1448,7 +1448,7 @@ class Workflows(Mapping[str, Workflow]):
         Raises:
             ValidationError: no workflow for that type (the message lists the known ones).
 
-        Example:
+        Examples:
             >>> Workflows().for_type("support").name
             'support'
         """
@@ -1465,7 +1465,7 @@ class Workflows(Mapping[str, Workflow]):
         Raises:
             ValidationError: no workflow for the ticket's type.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> t = Ticket(subject="s", type="repair", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
             >>> Workflows().for_ticket(t)
@@ -1481,7 +1481,7 @@ class Workflows(Mapping[str, Workflow]):
     ) -> tuple[Ticket, list[Event]]:
         """Fire ``trigger`` through the ticket's own workflow (see :meth:`Workflow.fire`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> at = datetime(2025, 1, 1, tzinfo=timezone.utc)
             >>> t, _ = Workflows().fire(Ticket(subject="s", created_at=at), "open", at=at, actor="li")
@@ -1501,7 +1501,7 @@ class Workflows(Mapping[str, Workflow]):
     ) -> Workflows:
         """Workflows from ``{ticket_type: workflow data}``, every problem listed.
 
-        Example:
+        Examples:
             >>> wfs = Workflows.from_dict({"support": default_workflow().to_dict()})
             >>> wfs["support"] == default_workflow()
             True
@@ -1526,7 +1526,7 @@ class Workflows(Mapping[str, Workflow]):
     def to_dict(self) -> dict[str, Any]:
         """``{ticket_type: workflow data}``.
 
-        Example:
+        Examples:
             >>> list(Workflows().to_dict())
             ['support']
         """

@@ -7,7 +7,7 @@ ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agen
 throughput. :func:`monthly_report` puts them together as the monthly service quality
 report per shop or department, in Markdown and HTML.
 
-Example:
+Examples:
     >>> from datetime import datetime, timezone
     >>> import ticketkit as tk
     >>> from ticketkit import analytics

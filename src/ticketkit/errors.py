@@ -15,7 +15,7 @@ Errors carry structured data (``ValidationError.errors``,
 ``InvalidTransitionError.state`` / ``.trigger`` / ``.allowed``,
 ``ConflictError.expected`` / ``.actual``) and pickle.
 
-Example:
+Examples:
     >>> from ticketkit.errors import ValidationError, ErrorDetail
     >>> err = ValidationError([ErrorDetail("subject", "must not be empty")])
     >>> str(err)
@@ -43,7 +43,7 @@ __all__ = [
 class TicketkitError(Exception):
     """The root of every error ticketkit raises.
 
-    Example:
+    Examples:
         >>> issubclass(NotFoundError, TicketkitError)
         True
     """
@@ -55,7 +55,7 @@ class ErrorDetail(NamedTuple):
     ``path`` addresses the value inside the input the way you would write it in
     Python (``rules[3].when.all[1].op``); it is ``""`` for the input as a whole.
 
-    Example:
+    Examples:
         >>> str(ErrorDetail("priority", "unknown priority 'asap'"))
         "priority: unknown priority 'asap'"
     """
@@ -86,7 +86,7 @@ class ValidationError(TicketkitError, ValueError):
     Attributes:
         errors: every problem found, each an :class:`ErrorDetail` with a path.
 
-    Example:
+    Examples:
         >>> err = ValidationError([ErrorDetail("a", "bad"), ErrorDetail("b[0]", "worse")])
         >>> [e.path for e in err.errors]
         ['a', 'b[0]']
@@ -106,7 +106,7 @@ class ValidationError(TicketkitError, ValueError):
     def one(cls, path: str, message: str) -> ValidationError:
         """A ValidationError with a single problem.
 
-        Example:
+        Examples:
             >>> ValidationError.one("tz", "unknown time zone 'Mars/Base'").errors[0].path
             'tz'
         """
@@ -115,7 +115,7 @@ class ValidationError(TicketkitError, ValueError):
     def prefixed(self, prefix: str) -> ValidationError:
         """The same problems with every path put under ``prefix``.
 
-        Example:
+        Examples:
             >>> ValidationError.one("op", "bad").prefixed("rules[0]").errors[0].path
             'rules[0].op'
         """
@@ -139,7 +139,7 @@ class InvalidTransitionError(TicketkitError, ValueError):
         allowed: the triggers that could fire from ``state``.
         reason: why it failed (unknown trigger, or the guard that did not hold).
 
-    Example:
+    Examples:
         >>> err = InvalidTransitionError("closed", "resolve", ["reopen"])
         >>> print(err)
         cannot 'resolve' a ticket in state 'closed'; allowed from 'closed': 'reopen'
@@ -163,7 +163,7 @@ class InvalidTransitionError(TicketkitError, ValueError):
 class NotFoundError(TicketkitError, LookupError):
     """No object of that kind with that id (or not visible to this tenant).
 
-    Example:
+    Examples:
         >>> print(NotFoundError("ticket", "01J0"))
         no ticket with id '01J0'
     """
@@ -182,7 +182,7 @@ class ConflictError(TicketkitError, RuntimeError):
 
     Reload the ticket and apply the change again.
 
-    Example:
+    Examples:
         >>> print(ConflictError("01J0", expected=3, actual=4))
         ticket '01J0' is at version 4, not 3: it changed since you read it; reload it and try again
     """
@@ -211,7 +211,7 @@ class ConflictError(TicketkitError, RuntimeError):
 class PermissionDeniedError(TicketkitError, PermissionError):
     """The actor may not perform this action on this object.
 
-    Example:
+    Examples:
         >>> print(
         ...     PermissionDeniedError("agent:li", "edit", "ticket 01J0", "not assigned to li or li's teams")
         ... )

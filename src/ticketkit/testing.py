@@ -44,7 +44,7 @@ class ManualClock:
 
     Use it wherever a clock is expected (it has ``now()`` and is callable).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timedelta, timezone
         >>> clock = ManualClock(datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
         >>> clock.advance(timedelta(hours=2)).hour, clock().hour
@@ -342,7 +342,7 @@ class StoreContract:
     microseconds and offsets), ``due`` and ``claim_due``, concurrent writers and
     export/import.
 
-    Example:
+    Examples:
         >>> import pytest, ticketkit as tk
         >>> class TestInMemory(StoreContract):
         ...     @pytest.fixture

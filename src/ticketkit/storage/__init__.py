@@ -5,7 +5,7 @@
 processes. Write your own store by subclassing :class:`TicketStore` and check it
 with :class:`ticketkit.testing.StoreContract`.
 
-Example:
+Examples:
     >>> from ticketkit.storage import InMemoryStore, TicketStore
     >>> isinstance(InMemoryStore(), TicketStore)
     True

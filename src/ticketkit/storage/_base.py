@@ -62,7 +62,7 @@ def instant_key(value: datetime) -> int:
 
     Two datetimes with different offsets but the same instant get the same key.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone, timedelta
         >>> a = datetime(2025, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
         >>> b = datetime(2025, 1, 1, 0, tzinfo=timezone.utc)
@@ -87,7 +87,7 @@ class Page:
 
     ``next_cursor`` is None on the last page. A page iterates over its tickets.
 
-    Example:
+    Examples:
         >>> page = Page(items=(), next_cursor=None)
         >>> len(page), list(page), page.next_cursor
         (0, [], None)
@@ -143,7 +143,7 @@ class Query:
     ``text`` is a case-insensitive (``str.casefold``) substring of the subject;
     ``next_due_before`` keeps tickets with ``next_due_at <= next_due_before``.
 
-    Example:
+    Examples:
         >>> q = Query.build(status=["open", "pending"], order_by="-priority", limit=10)
         >>> sorted(q.status), q.order_by, q.descending, q.limit
         (['open', 'pending'], 'priority', True, 10)
@@ -200,7 +200,7 @@ class Query:
             ValidationError: naming each bad argument (unknown ``order_by``,
                 a naive datetime, a limit out of range, a foreign cursor, ...).
 
-        Example:
+        Examples:
             >>> try:
             ...     Query.build(order_by="age", limit=0)
             ... except ValidationError as err:
@@ -309,7 +309,7 @@ class Query:
     def matches(self, ticket: Ticket) -> bool:
         """True when ``ticket`` passes every filter (the cursor is not a filter).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> t = Ticket(
             ...     subject="Refund", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), tags={"a", "b"}
@@ -370,7 +370,7 @@ class Query:
 
         The slow, obviously correct implementation; simple stores use it as is.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> ts = [
             ...     Ticket(
@@ -443,7 +443,7 @@ def validate_create(ticket: Ticket, events: Sequence[Event]) -> None:
         ValidationError: listing every problem (not a Ticket, events for another
             ticket or tenant, ...).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
         >>> t = Ticket(subject="s", id="T1", created_at=at)
@@ -469,7 +469,7 @@ def validate_save(ticket: Ticket, events: Sequence[Event], expected_version: int
     Raises:
         ValidationError: listing every problem.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> t = Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc), version=3)
         >>> validate_save(t, [], 1)
@@ -669,7 +669,7 @@ class TicketStore(abc.ABC):
       returned (a ticket of another tenant is ``NotFoundError``).
     - Values come back equal to what went in, offsets and microseconds included.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> store = tk.InMemoryStore()
@@ -761,7 +761,7 @@ class TicketStore(abc.ABC):
         Raises:
             ValidationError: bad arguments, every one listed.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> store = tk.InMemoryStore()
@@ -826,7 +826,7 @@ class TicketStore(abc.ABC):
     ) -> int:
         """How many tickets pass every filter (the filters of :meth:`query`).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.InMemoryStore().count(status_kind=["open", "pending"])
             0
@@ -865,7 +865,7 @@ class TicketStore(abc.ABC):
 
         Ties are ordered by id. At most ``limit`` tickets.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> tk.InMemoryStore().due(datetime(2025, 1, 1, tzinfo=timezone.utc), limit=10)
@@ -901,7 +901,7 @@ class TicketStore(abc.ABC):
             ValidationError: a naive ``at``, an empty ``worker``, a lease that is
                 not a positive timedelta, a bad ``limit``.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> at = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
@@ -938,7 +938,7 @@ class TicketStore(abc.ABC):
             ConflictError: a stale version or an existing id (nothing written).
             ValidationError: bad arguments, a ticket twice in one batch.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -984,7 +984,7 @@ class TicketStore(abc.ABC):
         ``{"ticket": {...}, "events": [...]}``, in the forms of
         :func:`ticketkit.to_dict`. Returns the number of tickets written.
 
-        Example:
+        Examples:
             >>> import io, ticketkit as tk
             >>> buf = io.StringIO()
             >>> tk.InMemoryStore().export(buf), buf.getvalue()
@@ -1007,7 +1007,7 @@ class TicketStore(abc.ABC):
             ValidationError: a malformed file, every problem listed by line.
             ConflictError: a ticket in the file exists in this store already.
 
-        Example:
+        Examples:
             >>> import io, ticketkit as tk
             >>> src = tk.InMemoryStore()
             >>> buf = io.StringIO()

@@ -35,7 +35,7 @@ class InMemoryStore(TicketStore):
     heap on ``next_due_at`` and cost O(k log n) for k due tickets; other queries
     scan.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> store = tk.InMemoryStore()
@@ -96,7 +96,7 @@ class InMemoryStore(TicketStore):
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
         """Store a new ticket and its first events (see :meth:`TicketStore.create`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> store = tk.InMemoryStore()
@@ -113,7 +113,7 @@ class InMemoryStore(TicketStore):
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
         """Save a new version over ``expected_version`` (see :meth:`TicketStore.save`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import attrs, ticketkit as tk
             >>> store = tk.InMemoryStore()
@@ -132,7 +132,7 @@ class InMemoryStore(TicketStore):
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
         """Apply a batch of writes atomically (see :meth:`TicketStore.save_many`).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.InMemoryStore().save_many([])
             []
@@ -149,7 +149,7 @@ class InMemoryStore(TicketStore):
     def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
         """The stored ticket (see :meth:`TicketStore.get`).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> try:
             ...     tk.InMemoryStore().get("nope")
@@ -165,7 +165,7 @@ class InMemoryStore(TicketStore):
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
         """The ticket's events in stored order (see :meth:`TicketStore.events`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> at = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -182,7 +182,7 @@ class InMemoryStore(TicketStore):
     def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
         """Every ticket (of ``tenant``), from a snapshot taken at the call.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> list(tk.InMemoryStore().scan())
             []
@@ -200,7 +200,7 @@ class InMemoryStore(TicketStore):
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets with ``next_due_at <= at``, oldest first, from the due heap.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -244,7 +244,7 @@ class InMemoryStore(TicketStore):
     ) -> list[Ticket]:
         """Claim due tickets under the store's lock (see :meth:`TicketStore.claim_due`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> tk.InMemoryStore().claim_due(

@@ -257,7 +257,7 @@ class PostgresStore(TicketStore):
         ValidationError: a bad schema name, or a schema ticketkit cannot use.
         TicketkitError: the server cannot be reached.
 
-    Example:
+    Examples:
         >>> print(PostgresStore.schema_sql().splitlines()[1])
         CREATE SCHEMA IF NOT EXISTS "ticketkit";
 
@@ -345,7 +345,7 @@ class PostgresStore(TicketStore):
         The optional trigram index (needs the ``pg_trgm`` extension) is included
         as its own statements at the end.
 
-        Example:
+        Examples:
             >>> sql = PostgresStore.schema_sql("helpdesk")
             >>> "CREATE TABLE \\"helpdesk\\".tickets" in sql, "USING gin (fields jsonb_path_ops)" in sql
             (True, True)

@@ -178,7 +178,7 @@ class SQLiteStore(TicketStore):
     SQLite database, or a database of something else is refused with a
     ``ValidationError`` and left untouched.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> import ticketkit as tk
         >>> with tk.SQLiteStore(":memory:") as store:
@@ -296,7 +296,7 @@ class SQLiteStore(TicketStore):
     def schema_version(self) -> int:
         """The schema version of the open database.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.SQLiteStore(":memory:").schema_version == tk.storage.SCHEMA_VERSION
             True
@@ -307,7 +307,7 @@ class SQLiteStore(TicketStore):
     def close(self) -> None:
         """Close every connection this store opened; later use raises an error.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.SQLiteStore(":memory:").close()
         """
@@ -434,7 +434,7 @@ class SQLiteStore(TicketStore):
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
         """Store a new ticket and its first events in one transaction (see :meth:`TicketStore.create`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> store = tk.SQLiteStore(":memory:")
@@ -453,7 +453,7 @@ class SQLiteStore(TicketStore):
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
         """Save a new version in one transaction (see :meth:`TicketStore.save`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import attrs, ticketkit as tk
             >>> store = tk.SQLiteStore(":memory:")
@@ -476,7 +476,7 @@ class SQLiteStore(TicketStore):
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
         """Apply a batch of writes in one transaction: all or nothing.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> tk.SQLiteStore(":memory:").save_many([])
             []
@@ -499,7 +499,7 @@ class SQLiteStore(TicketStore):
     ) -> list[Ticket]:
         """Claim due tickets in one write transaction (see :meth:`TicketStore.claim_due`).
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timedelta, timezone
             >>> import ticketkit as tk
             >>> tk.SQLiteStore(":memory:").claim_due(
@@ -522,7 +522,7 @@ class SQLiteStore(TicketStore):
     def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
         """The stored ticket (see :meth:`TicketStore.get`).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> try:
             ...     tk.SQLiteStore(":memory:").get("nope")
@@ -539,7 +539,7 @@ class SQLiteStore(TicketStore):
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
         """The ticket's events in stored order (see :meth:`TicketStore.events`).
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> try:
             ...     tk.SQLiteStore(":memory:").events("nope")
@@ -559,7 +559,7 @@ class SQLiteStore(TicketStore):
     def scan(self, *, tenant: str | None = None) -> Iterator[Ticket]:
         """Every ticket (of ``tenant``), read from one snapshot.
 
-        Example:
+        Examples:
             >>> import ticketkit as tk
             >>> list(tk.SQLiteStore(":memory:").scan())
             []
@@ -652,7 +652,7 @@ class SQLiteStore(TicketStore):
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets with ``next_due_at <= at``, oldest first, from the ``next_due_at`` index.
 
-        Example:
+        Examples:
             >>> from datetime import datetime, timezone
             >>> import ticketkit as tk
             >>> tk.SQLiteStore(":memory:").due(datetime(2025, 1, 1, tzinfo=timezone.utc))
@@ -666,7 +666,7 @@ class SQLiteStore(TicketStore):
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write everything (of ``tenant``) as JSON Lines from one consistent snapshot.
 
-        Example:
+        Examples:
             >>> import io, ticketkit as tk
             >>> tk.SQLiteStore(":memory:").export(io.StringIO())
             0
