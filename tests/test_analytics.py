@@ -288,6 +288,20 @@ class TestSLA:
             ("resolution", "after-sales", 2, 1),
         ] == rows
 
+    def test_running_clock_is_neither_met_nor_breached(self) -> None:
+        """A clock still running within its target counts as running, not met."""
+        t0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
+
+        def ticket(**clock: datetime) -> Ticket:
+            state = SLAState(policy="p", clocks=[ClockState(metric="resolution", started_at=t0, **clock)])
+            return Ticket(subject="x", created_at=t0, sla=state)
+
+        running = ticket(running_since=t0)
+        met = ticket(stopped_at=t0 + timedelta(hours=1))
+        late = ticket(stopped_at=t0 + timedelta(hours=9), breached_at=t0 + timedelta(hours=8))
+        [row] = Dataset([running, met, late]).sla()
+        assert (3, 1, 1, 1, 0.5) == (row.tickets, row.met, row.breached, row.running, row.compliance)
+
 
 class TestBacklog:
     def test_at_an_instant(self, ds: Dataset) -> None:

@@ -1006,8 +1006,9 @@ class Dataset:
         )
 
     def _sla_columns(self) -> dict[str, tuple[list[int | None], list[int] | None, list[int] | None]]:
-        """Per metric: a state per ticket (None: not measured, 0: met, 1: breached), and
-        the warnings and escalations per ticket (None when there are none)."""
+        """Per metric: a state per ticket (None: not measured, 0: met, 1: breached, 2: still
+        running and not breached), and the warnings and escalations per ticket (None when
+        there are none)."""
         cached = self._derived.get("sla")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
@@ -1020,8 +1021,10 @@ class Dataset:
                 for clock in sla.clocks:
                     if clock.breached_at is not None:
                         flag = 1
-                    elif clock.started_at is not None or clock.stopped_at is not None:
+                    elif clock.stopped_at is not None:
                         flag = 0
+                    elif clock.started_at is not None:
+                        flag = 2  # not finished yet: neither met nor breached
                     else:
                         continue
                     col = states.get(clock.metric)
@@ -1057,11 +1060,14 @@ class Dataset:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> Report[SLARow]:
-        """SLA compliance per metric (and key): tickets measured, met, breached, warnings, escalations.
+        """SLA compliance per metric (and key): tickets measured, met, breached, still running.
 
         A ticket is measured on a metric when its SLA state has that clock started or
         an ``sla.*`` event names the metric; it breached when the clock has a
-        ``breached_at`` or an ``sla.breached`` event exists.
+        ``breached_at`` or an ``sla.breached`` event exists; it met the target when its
+        clock stopped without a breach; otherwise it is still running. Compliance is
+        ``met / (met + breached)``: a clock still running within its target has not met
+        it yet, so it counts on neither side.
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -1083,11 +1089,14 @@ class Dataset:
             pairs = Counter(zip(keys, self._take(f"sla:{metric}", state_col, idx), strict=True))
             counts: Counter[Any] = Counter()
             broken: Counter[Any] = Counter()
+            running: Counter[Any] = Counter()
             for (k, flag), c in pairs.items():
                 if flag is not None:
                     counts[k] += c
-                    if flag:
+                    if flag == 1:
                         broken[k] += c
+                    elif flag == 2:
+                        running[k] += c
             warn: Counter[Any] = Counter()
             esc: Counter[Any] = Counter()
             for col, acc in ((warn_col, warn), (esc_col, esc)):
@@ -1098,15 +1107,16 @@ class Dataset:
                     ):
                         acc[k] += c
             for k in _sorted_keys(counts):
-                n, b = counts[k], broken[k]
+                n, b, r = counts[k], broken[k], running[k]
                 rows.append(
                     SLARow(
                         metric=metric,
                         key=k,
                         tickets=n,
-                        met=n - b,
+                        met=n - b - r,
                         breached=b,
-                        compliance=_ratio(n - b, n),
+                        running=r,
+                        compliance=_ratio(n - b - r, n - r),
                         warnings=warn[k],
                         escalations=esc[k],
                     )

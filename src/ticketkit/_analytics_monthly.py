@@ -400,8 +400,8 @@ def _monthly(
         open_now: int,
     ) -> OverviewRow:
         v = vol[0] if vol else None
-        measured = sum(r.tickets for r in sl)
         met = sum(r.met for r in sl)
+        measured = met + sum(r.breached for r in sl)
         return OverviewRow(
             key=key,
             tickets=v.count if v else 0,

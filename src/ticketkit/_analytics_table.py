@@ -90,9 +90,10 @@ class DurationRow:
 
 @attrs.frozen(kw_only=True)
 class SLARow:
-    """SLA compliance of one metric for one key: tickets measured, met and breached.
+    """SLA compliance of one metric for one key: tickets measured, met, breached, running.
 
-    ``compliance`` is ``met / tickets`` (None when no ticket was measured);
+    ``running`` counts clocks not finished and not breached; ``compliance`` is
+    ``met / (met + breached)`` (None when no clock has finished);
     ``warnings`` and ``escalations`` count the events.
 
     Examples:
@@ -117,6 +118,7 @@ class SLARow:
     compliance: float | None
     warnings: int
     escalations: int
+    running: int = 0
 
 
 @attrs.frozen(kw_only=True)

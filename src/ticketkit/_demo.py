@@ -690,13 +690,13 @@ class _Sim:
         for sla in ds.sla():
             pct = f"{sla.compliance:.0%}" if sla.compliance is not None else "-"
             out.line(
-                f"  {sla.metric.replace('_', ' '):<15} {pct:>4} met ({sla.met}/{sla.tickets}), "
-                f"{sla.warnings} warnings, {sla.escalations} escalations"
+                f"  {sla.metric.replace('_', ' '):<15} {pct:>4} met ({sla.met}/{sla.met + sla.breached}, "
+                f"{sla.running} still running), {sla.warnings} warnings, {sla.escalations} escalations"
             )
         out.line("SLA compliance per shop / team (resolution):")
         for sla in ds.sla(by="team"):
             if sla.metric == "resolution" and sla.compliance is not None:
-                out.line(f"  {sla.key!s:<13} {sla.compliance:>4.0%}  ({sla.met}/{sla.tickets})")
+                out.line(f"  {sla.key!s:<13} {sla.compliance:>4.0%}  ({sla.met}/{sla.met + sla.breached})")
         rated = [c for c in ds.csat() if c.rated and c.average is not None and c.csat is not None]
         if not rated:
             out.line("CSAT: no ratings yet")
