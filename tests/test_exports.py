@@ -42,3 +42,25 @@ class TestExports:
             if callable(getattr(ticketkit, n)) and ">>>" not in (getattr(ticketkit, n).__doc__ or "")
         ]
         assert [] == undocumented
+
+
+class TestReference:
+    def test_every_public_name_has_a_reference_entry(self) -> None:
+        """Every name in the public namespaces' __all__ has a ::: entry in docs/reference."""
+        import re
+        from pathlib import Path
+
+        import ticketkit.analytics
+        import ticketkit.storage
+        import ticketkit.testing
+
+        reference = Path(__file__).resolve().parent.parent / "docs" / "reference"
+        text = "\n".join(p.read_text(encoding="utf-8") for p in reference.glob("*.md"))
+        documented = {ref.rsplit(".", 1)[-1] for ref in re.findall(r"^:::\s*([\w.]+)", text, re.MULTILINE)}
+        missing = [
+            f"{module.__name__}.{name}"
+            for module in (ticketkit, ticketkit.analytics, ticketkit.storage, ticketkit.testing)
+            for name in module.__all__
+            if not name.startswith("__") and name not in documented
+        ]
+        assert [] == missing
