@@ -7,8 +7,9 @@ clock, so every result can be reproduced by handing in a controllable one
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from ticketkit._time import require_aware
@@ -88,3 +89,54 @@ def as_now(clock: Clock | Callable[[], datetime] | None, path: str = "clock") ->
         return require_aware(read(), path)
 
     return now
+
+
+class ManualClock:
+    """A clock that moves only when told to; thread-safe.
+
+    Use it wherever a clock is expected (it has ``now()`` and is callable).
+
+    Examples:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> clock = ManualClock(datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
+        >>> clock.advance(timedelta(hours=2)).hour, clock().hour
+        (11, 11)
+        >>> clock.set(datetime(2025, 3, 4, tzinfo=timezone.utc)).day
+        4
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._now = (
+            require_aware(start, "start") if start is not None else datetime(2025, 1, 6, 9, tzinfo=UTC)
+        )
+
+    def now(self) -> datetime:
+        """The clock's current time."""
+        with self._lock:
+            return self._now
+
+    def __call__(self) -> datetime:
+        return self.now()
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by ``delta`` and return the new time.
+
+        Raises:
+            ValidationError: ``delta`` is negative or not a timedelta.
+        """
+        if not isinstance(delta, timedelta) or delta < timedelta(0):
+            raise ValidationError.one("delta", f"expected a non-negative timedelta, got {delta!r}")
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, value: datetime) -> datetime:
+        """Set the clock to ``value`` (an aware datetime; backwards is allowed) and return it."""
+        value = require_aware(value, "value")
+        with self._lock:
+            self._now = value
+            return value
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self.now().isoformat()!r})"
