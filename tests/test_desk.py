@@ -508,6 +508,19 @@ class TestProgress:
         assert p.message.startswith("Assigned to After-sales; expected within")
         assert d.progress(t.id, actor=me, lang="zh").message.startswith("已分配给售后，预计")
 
+    def test_expects_the_next_thing_the_customer_waits_for(self) -> None:
+        """Before the first reply the view promises the reply (2h); after it, the resolution."""
+        d, clock, _ = make_desk(labels={"zh": {"after-sales": "售后"}})
+        t = d.open(subject="Too small", customer="c-1", category="size")
+        me = tk.Actor.customer("c-1")
+        assert "已分配给售后，预计 2 小时内处理" == d.progress(t.id, actor=me, lang="zh").message
+        status = d.sla_status(t.id, actor=ADMIN)
+        assert status["first_response"].due_at == d.progress(t.id, actor=me).expected_at
+        clock.advance(timedelta(minutes=30))
+        d.comment(t.id, "On it", actor=ADMIN)
+        status = d.sla_status(t.id, actor=ADMIN)
+        assert status["resolution"].due_at == d.progress(t.id, actor=me).expected_at
+
     def test_overdue_and_resolved(self, desk: tuple[tk.Helpdesk, ManualClock, tk.RecordingNotifier]) -> None:
         """Past the deadline the view says so; resolved tickets say resolved."""
         d, clock, _ = desk

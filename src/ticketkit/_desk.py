@@ -860,8 +860,9 @@ class Helpdesk:
     def progress(self, ticket_id: str, *, actor: Actor, lang: str = "en") -> Progress:
         """The customer-facing view: status in plain words, which team has it, when to expect it.
 
-        The expected time comes from the SLA: the resolution clock if it runs,
-        else the first-response clock.
+        The expected time comes from the SLA and is the next thing the customer is
+        waiting for: the first (or next) response while one is due, else the
+        resolution.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone
@@ -895,7 +896,7 @@ class Helpdesk:
         policy = self.policy_of(ticket)
         if policy is not None and ticket.status_kind in OPEN_KINDS:
             status = policy.status(ticket, now)
-            for metric in ("resolution", "first_response", "next_response"):
+            for metric in ("first_response", "next_response", "resolution"):
                 s = status.get(metric)
                 if s is not None and s.due_at is not None and s.state in ("running", "breached"):
                     expected_at = s.due_at

@@ -32,8 +32,8 @@ _STATUS_WORDS: Final[Mapping[str, Mapping[str, str]]] = {
 class Progress:
     """What a customer may see of their ticket: status in plain words, who has it, when to expect it.
 
-    ``expected_at`` is when the running SLA clock (resolution, else first
-    response) falls due, and ``expected_within`` the wall-clock time until then;
+    ``expected_at`` is when the next running SLA clock (a response while one is
+    due, else the resolution) falls due, and ``expected_within`` the wall-clock time until then;
     both None when no deadline applies. ``overdue`` is True once it has passed.
     ``message`` is one sentence in ``lang``.
 
