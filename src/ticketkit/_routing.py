@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -124,6 +124,8 @@ class InMemoryCursor:
 
 # --------------------------------------------------------------------------- rule parts
 
+_P = TypeVar("_P")
+
 
 def _problems_from(exc: ValidationError, prefix: str) -> list[ErrorDetail]:
     return exc.prefixed(prefix).errors if prefix else list(exc.errors)
@@ -138,6 +140,26 @@ def _str_set(value: Any, path: str, out: list[ErrorDetail]) -> frozenset[str]:
         if not isinstance(v, str):
             out.append(ErrorDetail(f"{path}[{i}]", f"expected a string, got {v!r}"))
     return frozenset(v for v in items if isinstance(v, str))
+
+
+def _build_part(cls: type[_P], data: Mapping[str, Any], path: str, known: set[str], set_field: str) -> _P:
+    """Build a rule part from its data form: unknown keys and a bad ``set_field`` all reported."""
+    out = [
+        ErrorDetail(
+            join_path(path, str(k)), f"unknown key {k!r} (expected one of: {', '.join(sorted(known))})"
+        )
+        for k in data
+        if k not in known
+    ]
+    args = {k: v for k, v in data.items() if k in known}
+    if set_field in args:
+        args[set_field] = _str_set(args[set_field], join_path(path, set_field), out)
+    if out:
+        raise ValidationError(out)
+    try:
+        return cls(**args)
+    except ValidationError as exc:
+        raise ValidationError(_problems_from(exc, path)) from None
 
 
 def _to_str_set(value: Any) -> Any:
@@ -218,22 +240,7 @@ class Assign:
         if not isinstance(data, Mapping):
             raise ValidationError.one(path, f"expected a mapping for an assignment, got {data!r}")
         known = {"team", "team_ref", "agent", "strategy", "skills", "overflow"}
-        out = [
-            ErrorDetail(
-                join_path(path, str(k)), f"unknown key {k!r} (expected one of: {', '.join(sorted(known))})"
-            )
-            for k in data
-            if k not in known
-        ]
-        args = {k: v for k, v in data.items() if k in known}
-        if "skills" in args:
-            args["skills"] = _str_set(args["skills"], join_path(path, "skills"), out)
-        if out:
-            raise ValidationError(out)
-        try:
-            return cls(**args)
-        except ValidationError as exc:
-            raise ValidationError(_problems_from(exc, path)) from None
+        return _build_part(cls, data, path, known, "skills")
 
     def to_dict(self) -> dict[str, Any]:
         """The data form (defaults left out)."""
@@ -309,22 +316,7 @@ class RuleChanges:
         if not isinstance(data, Mapping):
             raise ValidationError.one(path, f"expected a mapping of changes, got {data!r}")
         known = {"priority", "category", "tags", "sla_policy"}
-        out = [
-            ErrorDetail(
-                join_path(path, str(k)), f"unknown key {k!r} (expected one of: {', '.join(sorted(known))})"
-            )
-            for k in data
-            if k not in known
-        ]
-        args = {k: v for k, v in data.items() if k in known}
-        if "tags" in args:
-            args["tags"] = _str_set(args["tags"], join_path(path, "tags"), out)
-        if out:
-            raise ValidationError(out)
-        try:
-            return cls(**args)
-        except ValidationError as exc:
-            raise ValidationError(_problems_from(exc, path)) from None
+        return _build_part(cls, data, path, known, "tags")
 
     def to_dict(self) -> dict[str, Any]:
         """The data form (only what is set)."""
