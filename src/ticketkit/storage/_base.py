@@ -301,6 +301,28 @@ class Query:
             raise ValidationError(problems)
         return query
 
+    def instant_bounds(self) -> list[tuple[str, str, int]]:
+        """The time-range filters that are set, as ``(column, operator, instant key)``.
+
+        Columns are the key columns SQL stores keep (``created_us``, ``updated_us``,
+        ``due_us``); ranges are half-open, ``next_due_before`` inclusive.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> Query.build(
+            ...     created_before=datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+            ... ).instant_bounds()
+            [('created_us', '<', 1000000)]
+        """
+        bounds = (
+            ("created_us", ">=", self.created_since),
+            ("created_us", "<", self.created_before),
+            ("updated_us", ">=", self.updated_since),
+            ("updated_us", "<", self.updated_before),
+            ("due_us", "<=", self.next_due_before),
+        )
+        return [(column, op, instant_key(value)) for column, op, value in bounds if value is not None]
+
     @property
     def order_token(self) -> str:
         """``order_by`` as given: the key, with ``-`` in front when descending."""

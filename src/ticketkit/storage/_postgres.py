@@ -689,16 +689,9 @@ class PostgresStore(TicketStore):
         if query.tags:
             clauses.append("tags @> %s::text[]")
             params.append(sorted(_text(t) or "" for t in query.tags))
-        for column, op, value in (
-            ("created_us", ">=", query.created_since),
-            ("created_us", "<", query.created_before),
-            ("updated_us", ">=", query.updated_since),
-            ("updated_us", "<", query.updated_before),
-            ("due_us", "<=", query.next_due_before),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} %s")
-                params.append(instant_key(value))
+        for column, op, key in query.instant_bounds():
+            clauses.append(f"{column} {op} %s")
+            params.append(key)
         if query.text is not None:
             clauses.append("subject_fold LIKE %s")
             params.append(_like_pattern(query.text))

@@ -601,16 +601,9 @@ class SQLiteStore(TicketStore):
                 "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = tickets.id AND g.tag = ?)"
             )
             params.append(tag)
-        for column, op, value in (
-            ("created_us", ">=", query.created_since),
-            ("created_us", "<", query.created_before),
-            ("updated_us", ">=", query.updated_since),
-            ("updated_us", "<", query.updated_before),
-            ("due_us", "<=", query.next_due_before),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} ?")
-                params.append(instant_key(value))
+        for column, op, key in query.instant_bounds():
+            clauses.append(f"{column} {op} ?")
+            params.append(key)
         if query.text is not None:
             clauses.append("instr(subject_fold, ?) > 0")
             params.append(query.text.casefold())
