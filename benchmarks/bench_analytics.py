@@ -21,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ticketkit import BusinessCalendar, ClockState, Customer, Event, SLAState, Ticket
-from ticketkit._models import replace_trusted
 from ticketkit.analytics import Dataset, ServiceReport, monthly_report
+from ticketkit.model._models import replace_trusted
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONTH = "2025-03"

@@ -41,7 +41,7 @@ from ticketkit import (
     from_dict,
     to_dict,
 )
-from ticketkit._models import replace_trusted
+from ticketkit.model._models import replace_trusted
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 

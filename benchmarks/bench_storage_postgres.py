@@ -53,7 +53,7 @@ from bench_storage import T0, created_event, make_ticket, median_ms  # noqa: E40
 
 import ticketkit as tk  # noqa: E402
 from ticketkit import Event, SQLiteStore, Ticket  # noqa: E402
-from ticketkit._models import replace_trusted  # noqa: E402
+from ticketkit.model._models import replace_trusted  # noqa: E402
 from ticketkit.storage import PostgresStore, TicketStore  # noqa: E402
 
 DSN_ENV = "TICKETKIT_TEST_POSTGRES_DSN"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import ticketkit as tk
-from ticketkit._automation import MAX_DEPTH
+from ticketkit.automation._automation import MAX_DEPTH
 from ticketkit.errors import ValidationError
 from ticketkit.testing import ManualClock
 
@@ -368,7 +368,7 @@ class TestActionChecks:
 
     def test_render(self) -> None:
         """Templates fill priorities, times, tags and missing values."""
-        from ticketkit._automation import render
+        from ticketkit.automation._automation import render
 
         t = tk.Ticket(subject="s", id="T1", created_at=T0, tags={"b", "a"}, priority="high")
         assert f"high {T0.isoformat()} a, b  {{x}}" == render(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import ticketkit as tk
-from ticketkit._cli import main
-from ticketkit._demo import run as run_demo
+from ticketkit.cli._demo import run as run_demo
+from ticketkit.cli._main import main
 
 
 class TestCommandLine:

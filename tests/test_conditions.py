@@ -23,7 +23,7 @@ from ticketkit import (
     Ticket,
     ValidationError,
 )
-from ticketkit._conditions import OPERATORS, field_type, read_field
+from ticketkit.conditions._conditions import OPERATORS, field_type, read_field
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
 

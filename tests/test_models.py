@@ -23,8 +23,8 @@ from ticketkit import (
     Ticket,
     ValidationError,
 )
-from ticketkit._ids import new_id
-from ticketkit._models import replace_trusted
+from ticketkit.model._ids import new_id
+from ticketkit.model._models import replace_trusted
 
 from .strategies import aware_datetimes, tickets
 

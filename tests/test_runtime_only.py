@@ -38,7 +38,9 @@ def run(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 class TestRuntimeOnly:
     def test_demo_runs_without_extras(self, tmp_path: Path) -> None:
         """python -m ticketkit demo needs nothing beyond the runtime dependencies."""
-        code = "from ticketkit._cli import main\nraise SystemExit(main(['demo', '--days=1', '--db=x.db']))"
+        code = (
+            "from ticketkit.cli._main import main\nraise SystemExit(main(['demo', '--days=1', '--db=x.db']))"
+        )
         out = run(code, tmp_path)
         assert 0 == out.returncode, out.stderr
         assert "Report" in out.stdout

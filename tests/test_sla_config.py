@@ -24,8 +24,8 @@ from ticketkit import (
     ValidationError,
     check_policies,
 )
-from ticketkit._sla_check import _dnf, _empty, _implies
-from ticketkit._sla_replay import advance, initial_ticket
+from ticketkit.sla._check import _dnf, _empty, _implies
+from ticketkit.sla._replay import advance, initial_ticket
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -432,7 +432,7 @@ class TestCheckReasoning:
 
     def test_bad_data_forms(self) -> None:
         """Malformed data forms are unknown, not errors."""
-        from ticketkit._sla_check import _UnknownError
+        from ticketkit.sla._check import _UnknownError
 
         for bad in (3, {"all": 3}, {"not": 3}, {"any": [3]}):
             with pytest.raises(_UnknownError):

@@ -360,7 +360,7 @@ _CLAIMER = """
     import json, sys
     from datetime import timedelta
     from ticketkit.storage import PostgresStore
-    from ticketkit._contract import T0
+    from ticketkit.storage._contract import T0
     store = PostgresStore(sys.argv[1], schema=sys.argv[2])
     got = []
     while batch := store.claim_due(T0, worker=sys.argv[3], lease=timedelta(hours=1), limit=7):

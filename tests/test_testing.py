@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ticketkit import Clock, SystemClock, ValidationError
-from ticketkit._clock import as_now
+from ticketkit.model._clock import as_now
 from ticketkit.testing import ManualClock
 
 AT = datetime(2025, 3, 3, 9, tzinfo=UTC)

@@ -28,6 +28,7 @@ from ticketkit import (
     Workflows,
     default_workflow,
 )
+from ticketkit.model import _json
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows"
@@ -525,7 +526,7 @@ class TestHooks:
         )
         assert {"from": "normal", "to": "high", "hook": "tag_it"} == dict(events[2].data)
         assert (["open"], []) == (list(events[3].data["added"]), list(events[3].data["removed"]))
-        assert {"moved_by": {"from": None, "to": "agent:li"}} == tk._json.thaw(events[4].data["changes"])
+        assert {"moved_by": {"from": None, "to": "agent:li"}} == _json.thaw(events[4].data["changes"])
         for e in events:  # every event passes full validation
             assert attrs.evolve(e) == e
 
@@ -602,7 +603,7 @@ class TestHooks:
         """Category changes and removed custom fields are recorded."""
         wf = self.hooked("h", h=lambda t, tr, ctx: {"category": "billing", "fields": {}, "tags": set()})
         _, events = wf.fire(ticket(fields={"old": [1]}, tags={"a"}), "open", at=T0, actor="li")
-        data = {e.kind: tk._json.thaw(e.data) for e in events}
+        data = {e.kind: _json.thaw(e.data) for e in events}
         assert {"from": None, "to": "billing", "hook": "h"} == data["category.changed"]
         assert {"old": {"from": [1], "to": None}} == data["fields.changed"]["changes"]
         assert {"added": [], "removed": ["a"], "hook": "h"} == data["tags.changed"]

@@ -8,8 +8,8 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ticketkit import _ids
-from ticketkit._ids import new_id
+from ticketkit.model import _ids
+from ticketkit.model._ids import new_id
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

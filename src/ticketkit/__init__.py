@@ -18,15 +18,30 @@ Examples:
 
 from __future__ import annotations
 
-from ticketkit._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
-from ticketkit._automation import Action, Automation
-from ticketkit._calendar import BusinessCalendar, CountryHolidays, country_holidays
-from ticketkit._clock import Clock, SystemClock
-from ticketkit._conditions import Condition, ConditionFailure, F, FieldRef
-from ticketkit._desk import FailedNotification, Helpdesk
-from ticketkit._desk_text import Progress
-from ticketkit._directory import CustomerDirectory, InMemoryDirectory, InMemoryInventory, Integration
-from ticketkit._models import (
+from ticketkit._version import __version__
+from ticketkit.automation._automation import Action, Automation
+from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
+from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
+from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
+from ticketkit.desk._helpdesk import FailedNotification, Helpdesk
+from ticketkit.desk._text import Progress
+from ticketkit.directory._directory import (
+    CustomerDirectory,
+    InMemoryDirectory,
+    InMemoryInventory,
+    Integration,
+)
+from ticketkit.errors import (
+    ConflictError,
+    ErrorDetail,
+    InvalidTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    TicketkitError,
+    ValidationError,
+)
+from ticketkit.model._clock import Clock, SystemClock
+from ticketkit.model._models import (
     Agent,
     ClockSegment,
     ClockState,
@@ -39,14 +54,24 @@ from ticketkit._models import (
     Team,
     Ticket,
 )
-from ticketkit._notify import (
+from ticketkit.model._serialization import (
+    format_duration,
+    from_dict,
+    from_json,
+    make_converter,
+    parse_duration,
+    to_dict,
+    to_json,
+)
+from ticketkit.notify._notify import (
     CallbackNotifier,
     LoggingNotifier,
     Notification,
     Notifier,
     RecordingNotifier,
 )
-from ticketkit._routing import (
+from ticketkit.routing._report import Comparison, RoutingChange, Simulation, compare
+from ticketkit.routing._router import (
     Assign,
     Candidate,
     Decision,
@@ -59,31 +84,11 @@ from ticketkit._routing import (
     RuleChanges,
     RuleTrial,
 )
-from ticketkit._routing_report import Comparison, RoutingChange, Simulation, compare
-from ticketkit._serialization import (
-    format_duration,
-    from_dict,
-    from_json,
-    make_converter,
-    parse_duration,
-    to_dict,
-    to_json,
-)
-from ticketkit._sla import SLAPolicy, SLAStatus, reselect_policy, select_policy
-from ticketkit._sla_check import PolicyIssue, check_policies
-from ticketkit._sla_config import Escalation, EventMatch, SLAClock, SLATarget
-from ticketkit._version import __version__
-from ticketkit._workflow import State, Transition, Workflow, Workflows, default_workflow
-from ticketkit.errors import (
-    ConflictError,
-    ErrorDetail,
-    InvalidTransitionError,
-    NotFoundError,
-    PermissionDeniedError,
-    TicketkitError,
-    ValidationError,
-)
+from ticketkit.sla._check import PolicyIssue, check_policies
+from ticketkit.sla._config import Escalation, EventMatch, SLAClock, SLATarget
+from ticketkit.sla._policy import SLAPolicy, SLAStatus, reselect_policy, select_policy
 from ticketkit.storage import InMemoryStore, SQLiteStore, TicketStore
+from ticketkit.workflow._workflow import State, Transition, Workflow, Workflows, default_workflow
 
 __all__ = [
     "AccessPolicy",

@@ -1,6 +1,6 @@
 """``python -m ticketkit``: the command line."""
 
-from ticketkit._cli import main
+from ticketkit.cli._main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

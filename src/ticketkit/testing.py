@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ticketkit._clock import ManualClock
+from ticketkit.model._clock import ManualClock
 
 if TYPE_CHECKING:
-    from ticketkit._contract import StoreContract
+    from ticketkit.storage._contract import StoreContract
 
 __all__ = ["ManualClock", "StoreContract"]
 
@@ -32,7 +32,7 @@ __all__ = ["ManualClock", "StoreContract"]
 def __getattr__(name: str) -> Any:
     # The contract suite imports pytest: load it only when someone asks for it.
     if name == "StoreContract":
-        from ticketkit._contract import StoreContract  # noqa: PLC0415
+        from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
 
         return StoreContract
     raise AttributeError(f"module 'ticketkit.testing' has no attribute {name!r}")

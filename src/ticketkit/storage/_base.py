@@ -19,10 +19,10 @@ from typing import IO, Any, Final, TypeAlias
 
 import attrs
 
-from ticketkit._models import Event, Priority, Ticket, replace_trusted
-from ticketkit._serialization import from_dict, to_dict
-from ticketkit._time import aware_problem, require_aware
 from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
+from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
+from ticketkit.model._serialization import from_dict, to_dict
+from ticketkit.model._time import aware_problem, require_aware
 
 __all__ = [
     "EXPORT_FORMAT",

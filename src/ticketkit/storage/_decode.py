@@ -20,8 +20,8 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ticketkit._models import Ticket
-from ticketkit._serialization import from_dict, make_converter, parse_duration
+from ticketkit.model._models import Ticket
+from ticketkit.model._serialization import from_dict, make_converter, parse_duration
 
 __all__ = ["trusted_ticket"]
 

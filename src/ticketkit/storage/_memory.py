@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from ticketkit._models import Event, Ticket
 from ticketkit.errors import ConflictError, NotFoundError, ValidationError
+from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
     Change,
     Page,

@@ -32,9 +32,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from ticketkit._models import Event, Ticket
-from ticketkit._serialization import to_dict
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.model._models import Event, Ticket
+from ticketkit.model._serialization import to_dict
 from ticketkit.storage._base import (
     Change,
     Page,

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
-from ticketkit._models import Event, Ticket
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
     Change,
     Page,

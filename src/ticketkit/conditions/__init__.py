@@ -1,0 +1,6 @@
+"""The one condition language (``Condition`` and the builder ``F``) shared by routing rules,
+SLA policy selection, workflow guards and automations.
+
+May import: ``ticketkit.model`` and ``ticketkit.errors``.
+Must not import: storage, notification, the desk, analytics, or any other engine.
+"""
