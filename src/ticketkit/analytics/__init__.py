@@ -7,6 +7,10 @@ ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agen
 throughput. :func:`monthly_report` puts them together as the monthly service quality
 report per shop or department, in Markdown and HTML.
 
+May import: ``ticketkit.model``, ``ticketkit.calendar`` (for business time) and
+``ticketkit.errors``; stores are read through their public methods only.
+Must not import: the desk, storage internals, or the command line.
+
 Examples:
     >>> from datetime import datetime, timezone
     >>> import ticketkit as tk

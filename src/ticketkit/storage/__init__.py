@@ -5,6 +5,10 @@
 processes. Write your own store by subclassing :class:`TicketStore` and check it
 with :class:`ticketkit.testing.StoreContract`.
 
+May import: ``ticketkit.model`` and ``ticketkit.errors``.
+Must not import: the engines (a store never computes an SLA or a route), notification,
+the desk or analytics.
+
 Examples:
     >>> from ticketkit.storage import InMemoryStore, TicketStore
     >>> isinstance(InMemoryStore(), TicketStore)

@@ -23,7 +23,6 @@ import attrs
 from ticketkit.model._models import Ticket
 from ticketkit.model._serialization import from_dict, make_converter, parse_duration
 
-__all__ = ["trusted_ticket"]
 
 T = TypeVar("T")
 _Decoder = Callable[[Any], Any]
