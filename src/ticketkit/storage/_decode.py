@@ -23,7 +23,6 @@ import attrs
 from ticketkit.model._models import Ticket
 from ticketkit.model._serialization import from_dict, make_converter, parse_duration
 
-
 T = TypeVar("T")
 _Decoder = Callable[[Any], Any]
 
