@@ -19,6 +19,7 @@ from ticketkit.directory._directory import CustomerDirectory, Integration
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._clock import Clock, as_now
 from ticketkit.model._ids import new_id
+from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notifier
 from ticketkit.routing._router import Router
@@ -112,8 +113,8 @@ def make_context(
     clock: Clock | Callable[[], datetime] | None,
     customers: CustomerDirectory | None,
     access: AccessPolicy | None,
-    automations: Iterable[Automation | Mapping[str, Any]],
-    integrations: Mapping[str, Integration | IntegrationFn] | None,
+    automations: Iterable[Automation | Mapping[str, JSONValue]],
+    integrations: Mapping[str, Integration | Callable[[Ticket], Mapping[str, JSONValue]]] | None,
     teams: Iterable[Team] | None,
     dedupe_window: timedelta | None,
     wait_trigger: str,
