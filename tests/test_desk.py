@@ -561,6 +561,36 @@ class TestConstruction:
         d = tk.Helpdesk(store=tk.InMemoryStore(), workflows=wf)
         assert "new" == d.open(subject="x").status
 
+    def test_settings_read_as_given(self) -> None:
+        """The facade shows the settings it was built with (the store, lease, triggers, teams, ...)."""
+        store = tk.InMemoryStore()
+        team = tk.Team(id="desk", lead="zhao")
+        d = tk.Helpdesk(store=store, lease=timedelta(minutes=2), merge_trigger="close", teams=[team])
+        assert (store, timedelta(minutes=2), "close", {"desk": team}, None) == (
+            d.store,
+            d.lease,
+            d.merge_trigger,
+            d.teams,
+            d.notifier,
+        )
+
+    def test_a_setting_changed_on_the_facade_reaches_the_operations(self) -> None:
+        """Setting desk.notifier after construction makes the next change notify through it."""
+        d, _, first = make_desk()
+        second = tk.RecordingNotifier()
+        d.notifier = second
+        d.open(subject="Hello", customer="c-1")
+        assert (0, True) == (len(first.sent), "ticket.created" in [n.kind for n in second.sent])
+
+    def test_settings_are_declared_on_the_class(self) -> None:
+        """Each setting is a declared attribute of Helpdesk (not a per-instance dict entry)."""
+        assert [] == [
+            name
+            for name in ("store", "notifier", "policies", "router", "lease")
+            if name not in vars(tk.Helpdesk)
+        ]
+        assert tk.Helpdesk.store is vars(tk.Helpdesk)["store"]
+
 
 class TestSQLite:
     def test_same_behaviour_on_sqlite(self, tmp_path: object) -> None:
