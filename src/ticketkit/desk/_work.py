@@ -63,16 +63,16 @@ class Work:
         self.actor = actor
         self.now = now
         self.drafts: dict[str, Draft] = {}
-        self.fired: set[tuple[str, str]] = set()
-        self.stopped: set[tuple[str, str]] = set()
-        self.notes: list[Notification] = []
+        self.fired: set[tuple[str, str]] = set()  # (automation, ticket) that ran in this change
+        self.stopped: set[tuple[str, str]] = set()  # (automation, ticket) recorded as stopped
+        self.notes: list[Notification] = []  # sent only after the commit
         self.automation_runs = 0
 
     # ------------------------------------------------------------------ loading and checking
 
-    def authorize(self, action: str, ticket: Ticket | None, actor: Actor | None = None) -> None:
-        """Raise PermissionDeniedError unless the actor may ``action`` the ticket."""
-        authorize(self.desk.access, actor or self.actor, action, ticket)
+    def authorize(self, action: str, ticket: Ticket | None) -> None:
+        """Raise `PermissionDeniedError` unless the actor may ``action`` the ticket."""
+        authorize(self.desk.access, self.actor, action, ticket)
 
     def load(
         self,
