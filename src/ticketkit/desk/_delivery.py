@@ -1,9 +1,9 @@
 """Notification delivery: who an event concerns, sending after the commit, and the outbox of failures.
 
-Notifications are made from committed events (:func:`event_notifications`) or
+Notifications are made from committed events (`event_notifications`) or
 queued by automations, and sent only after the change is saved. A notifier that
-fails loses nothing: the :class:`Outbox` keeps the notification as a
-`FailedNotification` and sends it again on :meth:`Outbox.retry`.
+fails loses nothing: the `Outbox` keeps the notification as a
+`FailedNotification` and sends it again on `Outbox.retry`.
 """
 
 from __future__ import annotations
