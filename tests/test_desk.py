@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -556,6 +561,36 @@ class TestConstruction:
         d = tk.Helpdesk(store=tk.InMemoryStore(), workflows=wf)
         assert "new" == d.open(subject="x").status
 
+    def test_settings_read_as_given(self) -> None:
+        """The facade shows the settings it was built with (the store, lease, triggers, teams, ...)."""
+        store = tk.InMemoryStore()
+        team = tk.Team(id="desk", lead="zhao")
+        d = tk.Helpdesk(store=store, lease=timedelta(minutes=2), merge_trigger="close", teams=[team])
+        assert (store, timedelta(minutes=2), "close", {"desk": team}, None) == (
+            d.store,
+            d.lease,
+            d.merge_trigger,
+            d.teams,
+            d.notifier,
+        )
+
+    def test_a_setting_changed_on_the_facade_reaches_the_operations(self) -> None:
+        """Setting desk.notifier after construction makes the next change notify through it."""
+        d, _, first = make_desk()
+        second = tk.RecordingNotifier()
+        d.notifier = second
+        d.open(subject="Hello", customer="c-1")
+        assert (0, True) == (len(first.sent), "ticket.created" in [n.kind for n in second.sent])
+
+    def test_settings_are_declared_on_the_class(self) -> None:
+        """Each setting is a declared attribute of Helpdesk (not a per-instance dict entry)."""
+        assert [] == [
+            name
+            for name in ("store", "notifier", "policies", "router", "lease")
+            if name not in vars(tk.Helpdesk)
+        ]
+        assert tk.Helpdesk.store is vars(tk.Helpdesk)["store"]
+
 
 class TestSQLite:
     def test_same_behaviour_on_sqlite(self, tmp_path: object) -> None:
@@ -688,3 +723,67 @@ class TestSticky:
         first = d.open(subject="a", customer="c-1", dedupe=False)
         others = {d.open(subject="b", customer="c-1", dedupe=False).assignee for _ in range(3)}
         assert {first.assignee} == others
+
+
+class TestTypedFilters:
+    USER_CODE = """\
+import ticketkit as tk
+
+desk = tk.Helpdesk(store=tk.InMemoryStore())
+admin = tk.Actor(id="boss", roles={"admin"})
+good = list(desk.tickets(actor=admin, status="open", team=["a", "b"], limit=10, order_by="-created_at"))
+typo = list(desk.tickets(actor=admin, stauts="open"))
+wrong_type = list(desk.tickets(actor=admin, limit="ten"))
+"""
+
+    def test_mypy_rejects_unknown_and_mistyped_filters(self, tmp_path: Path) -> None:
+        """mypy --strict on user code: a correct call passes, stauts= and limit="ten" are errors."""
+        pytest.importorskip("mypy")
+        user = tmp_path / "user.py"
+        user.write_text(self.USER_CODE, encoding="utf-8")
+        src = Path(tk.__file__).resolve().parent.parent
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), str(user)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "MYPYPATH": str(src)},
+            check=False,
+        )
+        errors = [line for line in done.stdout.splitlines() if ": error: " in line]
+        assert [6, 7] == [int(line.split(":")[1]) for line in errors], done.stdout + done.stderr
+        assert 'Unexpected keyword argument "stauts"' in errors[0]
+        assert '"limit"' in errors[1]
+
+    def test_filters_are_the_store_query_keywords(self) -> None:
+        """TicketFilters names exactly TicketStore.query's keywords (less the cursor the desk pages with)."""
+        query = inspect.signature(tk.TicketStore.query).parameters
+        expected = {name for name, p in query.items() if p.kind is p.KEYWORD_ONLY} - {"cursor"}
+        assert expected == set(tk.TicketFilters.__optional_keys__)
+
+    def test_every_filter_reaches_the_store(self) -> None:
+        """Each typed filter is accepted at run time (none is refused as unknown)."""
+        d, _, _ = make_desk()
+        d.open(subject="Zip broke", customer="c-1", category="size")
+        values: tk.TicketFilters = {
+            "tenant": "default",
+            "status": "new",
+            "status_kind": ["new"],
+            "team": "after-sales",
+            "assignee": "li",
+            "customer": "c-1",
+            "category": "size",
+            "priority": "normal",
+            "tags": [],
+            "created_since": MONDAY,
+            "created_before": MONDAY + timedelta(days=1),
+            "updated_since": MONDAY,
+            "updated_before": MONDAY + timedelta(days=1),
+            "text": "zip",
+            "next_due_before": MONDAY + timedelta(days=30),
+            "parent_id": None,
+            "order_by": "-created_at",
+            "limit": 5,
+        }
+        assert set(values) == set(tk.TicketFilters.__optional_keys__)
+        assert ["Zip broke"] == [t.subject for t in d.tickets(actor=ADMIN, **values)]

@@ -23,7 +23,7 @@ from ticketkit.automation._automation import Action, Automation
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
-from ticketkit.desk._helpdesk import FailedNotification, Helpdesk
+from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -156,6 +156,7 @@ __all__ = [
     "SystemClock",
     "Team",
     "Ticket",
+    "TicketFilters",
     "TicketStore",
     "TicketkitError",
     "Transition",

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, cast, runtime_checkable
 
 import attrs
 
@@ -67,9 +67,9 @@ ACTIONS: Final = frozenset(
 _STAFF: Final = frozenset({"agent", "lead", "admin", "system"})
 
 
-def _to_str_set(value: Any) -> Any:
+def _to_str_set(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        return value
+        return cast("frozenset[str]", value)  # as given: __attrs_post_init__ names the problem
     return frozenset(value)
 
 

@@ -1,40 +1,38 @@
 """One change through the helpdesk: drafts of the tickets it touches, their events, one commit.
 
-A :class:`Work` loads tickets (checking tenancy and permissions), applies operations
-to drafts (each operation is an event; the SLA clocks follow every event), runs
-automations on the new events, tells parents about children that finished, and
-commits everything in one atomic ``save_many``. It holds no engine logic: workflows,
-SLA policies and the router do the thinking.
+A `Work` loads tickets (checking tenancy and permissions), applies operations to
+drafts (each operation is an event; the SLA clocks follow every event, and a
+change that may pick another SLA policy recomputes the clocks under it), and
+commits everything in one atomic ``save_many``, turning the committed events into
+notifications. It holds no engine logic: workflows, SLA policies and the router do
+the thinking. Automations and parents told about their children run on a `Work`
+from their own modules (``_automations``, ``_subtickets``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, TypeAlias
 
-from ticketkit.automation._automation import AUTOMATION_APPLIED, AUTOMATION_STOPPED, MAX_DEPTH, Action, render
 from ticketkit.desk._access import Actor
-from ticketkit.errors import ConflictError, InvalidTransitionError, PermissionDeniedError, ValidationError
+from ticketkit.desk._context import DeskContext
+from ticketkit.desk._delivery import event_notifications, resolve_recipients
+from ticketkit.desk._guard import authorize
+from ticketkit.desk._placement import place
+from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
 from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
+from ticketkit.sla._policy import reselect_policy, select_policy
 
-if TYPE_CHECKING:
-    from ticketkit.desk._helpdesk import Helpdesk
+__all__ = ["Change", "Draft", "Work"]
 
-__all__ = ["CHILD_RESOLVED", "DEDUPLICATED", "OPEN_KINDS"]
 
-log = logging.getLogger("ticketkit.desk")
-
-DEDUPLICATED: Final = "ticket.deduplicated"  # channel, reason, external_ref, subject
-CHILD_RESOLVED: Final = "ticket.child_resolved"  # child, status, status_kind, waiting (ids still open)
-OPEN_KINDS: Final = ("new", "open", "pending")
-DONE_KINDS: Final = frozenset({"resolved", "closed"})
-MAX_AUTOMATION_RUNS: Final = 200
+Change: TypeAlias = "Callable[[Work], str]"
+"""One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
 
 
 class Draft:
@@ -57,56 +55,24 @@ class Draft:
         return self.base is None
 
 
-class _LazyContext(Mapping[str, Any]):
-    """Integration answers for conditions, fetched only when a condition reads them."""
-
-    def __init__(self, integrations: Mapping[str, Any], ticket: Ticket) -> None:
-        self._integrations = integrations
-        self._ticket = ticket
-        self._cache: dict[str, Any] = {}
-        self.failures: list[str] = []
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._integrations:
-            raise KeyError(key)
-        if key not in self._cache:
-            try:
-                self._cache[key] = self._integrations[key](self._ticket)
-            except Exception as exc:  # another system being down must not lose the change
-                log.warning("integration %r failed for ticket %s: %r", key, self._ticket.id, exc)
-                self.failures.append(f"integration {key!r} failed: {exc!r}")
-                self._cache[key] = None
-        return self._cache[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._integrations)
-
-    def __len__(self) -> int:
-        return len(self._integrations)
-
-
 class Work:
     """The drafts, notifications and commit of one helpdesk change."""
 
-    def __init__(self, desk: Helpdesk, actor: Actor, now: datetime) -> None:
+    def __init__(self, desk: DeskContext, actor: Actor, now: datetime) -> None:
         self.desk = desk
         self.actor = actor
         self.now = now
         self.drafts: dict[str, Draft] = {}
-        self.fired: set[tuple[str, str]] = set()
-        self.stopped: set[tuple[str, str]] = set()
-        self.notes: list[Notification] = []
+        self.fired: set[tuple[str, str]] = set()  # (automation, ticket) that ran in this change
+        self.stopped: set[tuple[str, str]] = set()  # (automation, ticket) recorded as stopped
+        self.notes: list[Notification] = []  # sent only after the commit
         self.automation_runs = 0
 
     # ------------------------------------------------------------------ loading and checking
 
-    def authorize(self, action: str, ticket: Ticket | None, actor: Actor | None = None) -> None:
-        """Raise PermissionDeniedError unless the actor may ``action`` the ticket."""
-        who = actor or self.actor
-        reason = self.desk.access.check(who, action, ticket)
-        if reason is not None:
-            target = f"ticket {ticket.id}" if ticket is not None else f"tenant {who.tenant}"
-            raise PermissionDeniedError(who.ref, action, target, reason)
+    def authorize(self, action: str, ticket: Ticket | None) -> None:
+        """Raise `PermissionDeniedError` unless the actor may ``action`` the ticket."""
+        authorize(self.desk.access, self.actor, action, ticket)
 
     def load(
         self,
@@ -155,6 +121,46 @@ class Work:
         draft.events.append(event)
         draft.ticket = self.desk.sla_apply(draft.ticket, event)
 
+    # ------------------------------------------------------------------ SLA clocks
+
+    def start_clocks(self, draft: Draft, policy_name: str | None = None) -> None:
+        """Choose the policy for a new ticket (or the one named) and start its clocks."""
+        draft.sla_ready = True
+        desk = self.desk
+        if policy_name is not None:
+            policy = desk.policy_by_name.get(policy_name)
+            if policy is None:
+                known = ", ".join(sorted(desk.policy_by_name)) or "none"
+                raise ValidationError.one("policy", f"unknown SLA policy {policy_name!r} (known: {known})")
+            reason = "named when the ticket was opened"
+        else:
+            policy = select_policy(desk.policies, draft.ticket, self.now)
+            if policy is None:
+                return
+            n = desk.policies.index(policy) + 1
+            reason = f"policy {policy.name!r} is the first of {len(desk.policies)} that matches (number {n})"
+        draft.ticket = policy.start(draft.ticket, self.now)
+        self.emit(draft, ev.SLA_POLICY, {"policy": policy.name, "previous": None, "reason": reason})
+
+    def reselect_policy(self, draft: Draft, reason: str) -> None:
+        """After a change that may pick another policy, move the clocks to it (recomputed from history)."""
+        policies = self.desk.policies
+        if not policies or not draft.sla_ready:
+            return
+        t = draft.ticket
+        chosen = select_policy(policies, t, self.now)
+        current = t.sla.policy if t.sla is not None else None
+        if (chosen.name if chosen is not None else None) == current:
+            return
+        stored = self.desk.store.events(t.id, tenant=t.tenant) if not draft.created else []
+        history = [*stored, *draft.events]
+        updated, events = reselect_policy(policies, t, history, at=self.now)
+        draft.ticket = updated
+        for e in events:
+            data = dict(thaw(e.data))
+            data["reason"] = f"{reason}: {data.get('reason', '')}"
+            self.emit(draft, e.kind, data, actor=e.actor)
+
     # ------------------------------------------------------------------ operations
 
     def fire(self, draft: Draft, trigger: str, *, actor: str | None = None, **context: Any) -> None:
@@ -167,7 +173,7 @@ class Work:
         for event in events:
             self.track(draft, event)
         if len(events) > 1:  # hooks changed fields that may choose another SLA policy
-            self.desk.sla_reselect(self, draft, "changed by a workflow hook")
+            self.reselect_policy(draft, "changed by a workflow hook")
 
     def can_fire(self, draft: Draft, trigger: str) -> bool:
         wf = self.desk.workflow_for(draft.ticket)
@@ -215,12 +221,12 @@ class Work:
             actor=actor,
         )
         if team != t.team:
-            self.desk.sla_reselect(self, draft, "team changed")
+            self.reselect_policy(draft, "team changed")
         return True
 
     def route(self, draft: Draft, *, actor: str | None = None, reason: str = "routed") -> bool:
         """Ask the router where the ticket goes and assign it there."""
-        routed = self.desk.route(draft.ticket, self.now)
+        routed = place(self.desk, draft.ticket, self.now)
         if routed is None:
             return False
         for key, value in routed.changes.items():
@@ -246,7 +252,7 @@ class Work:
             return False
         draft.ticket = replace_trusted(t, priority=priority)
         self.emit(draft, ev.PRIORITY_CHANGED, {"from": t.priority.value, "to": priority.value}, actor=actor)
-        self.desk.sla_reselect(self, draft, "priority changed")
+        self.reselect_policy(draft, "priority changed")
         return True
 
     def set_category(self, draft: Draft, category: str | None, *, actor: str | None = None) -> bool:
@@ -255,7 +261,7 @@ class Work:
             return False
         draft.ticket = replace_trusted(t, category=category)
         self.emit(draft, ev.CATEGORY_CHANGED, {"from": t.category, "to": category}, actor=actor)
-        self.desk.sla_reselect(self, draft, "category changed")
+        self.reselect_policy(draft, "category changed")
         return True
 
     def tag(
@@ -270,7 +276,7 @@ class Work:
         self.emit(
             draft, ev.TAGS_CHANGED, {"added": sorted(add_set), "removed": sorted(remove_set)}, actor=actor
         )
-        self.desk.sla_reselect(self, draft, "tags changed")
+        self.reselect_policy(draft, "tags changed")
         return True
 
     def set_fields(self, draft: Draft, values: Mapping[str, Any], *, actor: str | None = None) -> bool:
@@ -291,7 +297,7 @@ class Work:
             return False
         draft.ticket = replace_trusted(t, fields=freeze(current))
         self.emit(draft, ev.FIELDS_CHANGED, {"changes": changes}, actor=actor)
-        self.desk.sla_reselect(self, draft, "fields changed")
+        self.reselect_policy(draft, "fields changed")
         return True
 
     def link(
@@ -314,7 +320,7 @@ class Work:
         data: Mapping[str, Any] | None = None,
     ) -> None:
         """Queue a notification, sent only after the commit."""
-        resolved = self.desk.resolve_recipients(draft.ticket, recipients)
+        resolved = resolve_recipients(self.desk.teams, draft.ticket, recipients)
         if resolved:
             self.notes.append(
                 Notification(
@@ -326,147 +332,6 @@ class Work:
                     data=data or {},
                 )
             )
-
-    # ------------------------------------------------------------------ automations
-
-    def run_automations(self) -> None:
-        """Offer every new event to the automations until nothing new happens."""
-        automations = self.desk.automations
-        if not automations:
-            return
-        progress = True
-        while progress:
-            progress = False
-            for draft in list(self.drafts.values()):
-                while draft.seen < len(draft.events):
-                    event = draft.events[draft.seen]
-                    draft.seen += 1
-                    if event.kind in (AUTOMATION_APPLIED, AUTOMATION_STOPPED):
-                        continue
-                    progress = True
-                    for automation in automations:
-                        if not automation.listens_to(event.kind):
-                            continue
-                        context = _LazyContext(self.desk.integrations, draft.ticket)
-                        matched = automation.matches(draft.ticket, event, at=self.now, context=context)
-                        if context.failures:
-                            self._stop(draft, automation.name, event, "; ".join(context.failures))
-                            continue
-                        if matched:
-                            self._apply_automation(draft, automation.name, automation.actions, event, context)
-
-    def _stop(self, draft: Draft, name: str, event: Event, reason: str) -> None:
-        key = (name, draft.ticket.id)
-        if key in self.stopped:
-            return
-        self.stopped.add(key)
-        self.emit(
-            draft,
-            AUTOMATION_STOPPED,
-            {"automation": name, "event": event.kind, "reason": reason},
-            actor=f"system:automation/{name}",
-        )
-        self.desk.log_stop(name, draft.ticket.id, reason)
-
-    def _apply_automation(
-        self, draft: Draft, name: str, actions: tuple[Action, ...], event: Event, context: Mapping[str, Any]
-    ) -> None:
-        key = (name, draft.ticket.id)
-        actor = f"system:automation/{name}"
-        if key in self.fired or self.automation_runs >= MAX_AUTOMATION_RUNS:
-            reason = (
-                "already ran in this change (a loop)" if key in self.fired else "too many automation runs"
-            )
-            self._stop(draft, name, event, reason)
-            return
-        self.fired.add(key)
-        self.automation_runs += 1
-        done = [action.kind for action in actions if self._action(draft, action, actor, context)]
-        self.emit(
-            draft, AUTOMATION_APPLIED, {"automation": name, "event": event.kind, "actions": done}, actor=actor
-        )
-
-    def _action(self, draft: Draft, action: Action, actor: str, context: Mapping[str, Any]) -> bool:
-        p = action.params
-        kind = action.kind
-        if kind == "tag":
-            return self.tag(draft, add=p["tags"], actor=actor)
-        if kind == "untag":
-            return self.tag(draft, remove=p["tags"], actor=actor)
-        if kind == "set_fields":
-            return self.set_fields(draft, p["fields"], actor=actor)
-        if kind == "set_priority":
-            return self.set_priority(draft, raise_priority(draft.ticket.priority, p["priority"]), actor=actor)
-        if kind == "set_category":
-            return self.set_category(draft, p["category"], actor=actor)
-        if kind == "comment":
-            body = render(p["body"], draft.ticket, context=context)
-            self.comment(
-                draft,
-                Comment(
-                    ticket_id=draft.ticket.id,
-                    author=actor,
-                    body=body,
-                    at=self.now,
-                    public=bool(p.get("public", False)),
-                    author_kind="system",
-                    automatic=True,
-                ),
-                actor=actor,
-            )
-            return True
-        if kind == "notify":
-            message = render(p["message"], draft.ticket, context=context)
-            self.notify(draft, "automation", p["to"], message, {"automation": actor})
-            return True
-        if kind == "fire":
-            if not self.can_fire(draft, p["trigger"]):
-                return False
-            try:
-                self.fire(draft, p["trigger"], actor=actor)
-            except InvalidTransitionError:
-                return False
-            return True
-        if kind == "assign":
-            if "team" in p or "agent" in p:
-                return self.assign(
-                    draft, team=p.get("team", draft.ticket.team), agent=p.get("agent"), actor=actor
-                )
-            return self.route(draft, actor=actor, reason="automation")
-        if kind == "spawn":
-            if draft.depth + 1 > MAX_DEPTH:
-                self.emit(
-                    draft,
-                    AUTOMATION_STOPPED,
-                    {"automation": actor, "event": "spawn", "reason": f"more than {MAX_DEPTH} generations"},
-                    actor=actor,
-                )
-                return False
-            spec = {k: v for k, v in p.items() if k != "wait"}
-            spec["subject"] = render(p["subject"], draft.ticket, context=context)
-            if "description" in spec:
-                spec["description"] = render(p["description"], draft.ticket, context=context)
-            self.desk.spawn_into(self, draft, dict(spec), wait=bool(p.get("wait", True)), actor=actor)
-            return True
-        return False  # pragma: no cover - Action validates its kind
-
-    # ------------------------------------------------------------------ parents and children
-
-    def tell_parents(self) -> None:
-        """A child that reached a resolved or closed kind tells its parent (which may resume)."""
-        for draft in list(self.drafts.values()):
-            t = draft.ticket
-            if t.parent_id is None or draft.created:
-                continue
-            finished = any(
-                e.kind == ev.STATUS_CHANGED
-                and e.data.get("to_kind") in DONE_KINDS
-                and e.data.get("from_kind") not in DONE_KINDS
-                for e in draft.events[draft.told :]
-            )
-            draft.told = len(draft.events)
-            if finished:
-                self.desk.child_finished(self, draft)
 
     # ------------------------------------------------------------------ commit
 
@@ -499,7 +364,7 @@ class Work:
         for ticket in saved:
             out[ticket.id] = ticket
         for ticket, events, _ in changes:
-            self.desk.queue_event_notifications(self, out[ticket.id], events)
+            self.notes.extend(event_notifications(self.desk.teams, out[ticket.id], events, self.now))
         return out
 
 
@@ -507,11 +372,3 @@ def _comment_data(comment: Comment) -> dict[str, Any]:
     data = to_dict(comment)
     assert isinstance(data, dict)
     return data
-
-
-def raise_priority(current: Priority, target: Any) -> Priority:
-    """``target`` as a priority; ``"+1"`` means one step above ``current`` (at most urgent)."""
-    if target == "+1":
-        order = list(Priority)
-        return order[min(order.index(current) + 1, len(order) - 1)]
-    return Priority.parse(target)

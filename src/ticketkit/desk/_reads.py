@@ -1,0 +1,237 @@
+"""Reads: tickets, history, comments, children, SLA status, the customer's progress view, export.
+
+Every read is of the actor's tenant only and asks the access policy; customers
+see neither internal notes nor automation records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import IO, Any, TypedDict
+
+from ticketkit.desk._access import Actor, mask_personal, mask_ticket
+from ticketkit.desk._context import DeskContext
+from ticketkit.desk._guard import require_actor
+from ticketkit.desk._kinds import OPEN_KINDS
+from ticketkit.desk._text import LANGS, Progress, progress_message, status_text
+from ticketkit.desk._work import Work
+from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.model import _events as ev
+from ticketkit.model._json import freeze, thaw
+from ticketkit.model._models import Comment, Event, Priority, Ticket, replace_trusted
+from ticketkit.sla._policy import SLAStatus
+from ticketkit.storage._base import export_header, export_line
+
+__all__ = [
+    "TicketFilters",
+    "children",
+    "comments",
+    "export",
+    "history",
+    "progress",
+    "read",
+    "sla_status",
+    "tickets",
+]
+
+
+class TicketFilters(TypedDict, total=False):
+    """The filters [`Helpdesk.tickets`][ticketkit.Helpdesk.tickets] takes, as keyword arguments.
+
+    They are those of [`TicketStore.query`][ticketkit.TicketStore.query]: a
+    multi-valued filter (``status``, ``team``, ...) matches any of its values,
+    ``tags`` must all be present, ranges are half-open, ``text`` is a
+    case-insensitive substring of the subject. ``order_by`` is a store order key
+    (``-`` in front for descending), ``limit`` the page size the desk reads with
+    (default 200), and ``tenant``, if given, must be the actor's. A type checker
+    rejects any other keyword (a typo such as ``stauts``); at run time an unknown
+    one is a `ValidationError`.
+
+    Examples:
+        >>> import ticketkit as tk
+        >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+        >>> _ = desk.open(subject="Refund", category="refund")
+        >>> wanted: tk.TicketFilters = {"status_kind": ["new", "open"], "category": "refund"}
+        >>> [t.subject for t in desk.tickets(actor=tk.Actor.system(), **wanted)]
+        ['Refund']
+    """
+
+    tenant: str | None
+    status: str | Iterable[str] | None
+    status_kind: str | Iterable[str] | None
+    team: str | Iterable[str] | None
+    assignee: str | Iterable[str] | None
+    customer: str | Iterable[str] | None
+    category: str | Iterable[str] | None
+    priority: Priority | str | Iterable[Priority | str] | None
+    tags: str | Iterable[str] | None
+    created_since: datetime | None
+    created_before: datetime | None
+    updated_since: datetime | None
+    updated_before: datetime | None
+    text: str | None
+    next_due_before: datetime | None
+    parent_id: str | None
+    order_by: str
+    limit: int
+
+
+_QUERY_FILTERS = frozenset(TicketFilters.__optional_keys__) - {"tenant", "limit"}
+
+
+def read(desk: DeskContext, ticket_id: str, actor: Actor, action: str = "read") -> Ticket:
+    """The ticket, if ``actor`` may ``action`` it."""
+    require_actor(actor, "an Actor (who is asking)")
+    return Work(desk, actor, desk.now()).load(ticket_id, action).ticket
+
+
+def tickets(desk: DeskContext, actor: Actor, filters: Mapping[str, object]) -> Iterator[Ticket]:
+    """Every ticket of the actor's tenant the actor may read that passes ``filters``."""
+    require_actor(actor)
+    given: dict[str, Any] = dict(filters)
+    if "tenant" in given and given["tenant"] != actor.tenant:
+        raise ValidationError.one("tenant", f"the actor works in tenant {actor.tenant!r}")
+    given.pop("tenant", None)
+    given.pop("cursor", None)
+    limit = given.pop("limit", 200)
+    unknown = sorted(set(given) - _QUERY_FILTERS)
+    if unknown:
+        expected = ", ".join(sorted(_QUERY_FILTERS))
+        raise ValidationError(
+            [ErrorDetail(name, f"unknown filter {name!r} (expected one of: {expected})") for name in unknown]
+        )
+    return _pages(desk, actor, limit, given)
+
+
+def _pages(desk: DeskContext, actor: Actor, limit: int, filters: dict[str, Any]) -> Iterator[Ticket]:
+    cursor: str | None = None
+    while True:
+        page = desk.store.query(tenant=actor.tenant, limit=limit, cursor=cursor, **filters)
+        for ticket in page:
+            if ticket.tenant == actor.tenant and desk.access.check(actor, "read", ticket) is None:
+                yield ticket
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def history(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Event]:
+    """Every event of the ticket in order (for customers: only what they may see)."""
+    ticket = read(desk, ticket_id, actor)
+    events = desk.store.events(ticket.id, tenant=actor.tenant)
+    if actor.kind == "customer":
+        events = [e for e in events if _customer_visible(e)]
+    return events
+
+
+def comments(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Comment]:
+    """The ticket's comments in order (customers see public ones only)."""
+    from ticketkit.model._serialization import from_dict  # noqa: PLC0415 - a cold path
+
+    return [
+        from_dict(Comment, thaw(e.data["comment"]))
+        for e in history(desk, ticket_id, actor)
+        if e.kind == ev.COMMENT_ADDED and isinstance(e.data.get("comment"), Mapping)
+    ]
+
+
+def children(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Ticket]:
+    """The sub-tickets the actor may read, oldest first."""
+    parent = read(desk, ticket_id, actor)
+    return list(tickets(desk, actor, {"parent_id": parent.id}))
+
+
+def sla_status(desk: DeskContext, ticket_id: str, actor: Actor) -> dict[str, SLAStatus]:
+    """Each SLA clock's status now (empty when no policy applies)."""
+    ticket = read(desk, ticket_id, actor)
+    policy = desk.policy_of(ticket)
+    return policy.status(ticket, desk.now()) if policy is not None else {}
+
+
+def progress(desk: DeskContext, ticket_id: str, actor: Actor, lang: str) -> Progress:
+    """The customer-facing view: status in plain words, the team, the next expected time."""
+    if lang not in LANGS:
+        raise ValidationError.one(
+            "lang", f"unsupported language {lang!r} (expected one of: {', '.join(LANGS)})"
+        )
+    ticket = read(desk, ticket_id, actor)
+    now = desk.now()
+    expected_at = _expected_at(desk, ticket, now)
+    within = expected_at - now if expected_at is not None else None
+    overdue = within is not None and within <= timedelta(0)
+    team_name = _label(desk, ticket.team, lang) if ticket.team else None
+    return Progress(
+        ticket_id=ticket.id,
+        lang=lang,
+        status=ticket.status,
+        status_kind=ticket.status_kind,
+        status_text=status_text(ticket.status_kind, lang),
+        team=ticket.team,
+        team_name=team_name,
+        expected_at=expected_at,
+        expected_within=within if not overdue else None,
+        overdue=overdue,
+        message=progress_message(
+            lang=lang,
+            status_kind=ticket.status_kind,
+            team_name=team_name,
+            expected_within=within if not overdue else None,
+            overdue=overdue,
+        ),
+    )
+
+
+def _expected_at(desk: DeskContext, ticket: Ticket, now: datetime) -> datetime | None:
+    """When the next thing the customer waits for is due: a response while one is due, else resolution."""
+    policy = desk.policy_of(ticket)
+    if policy is None or ticket.status_kind not in OPEN_KINDS:
+        return None
+    status = policy.status(ticket, now)
+    for metric in ("first_response", "next_response", "resolution"):
+        s = status.get(metric)
+        if s is not None and s.due_at is not None and s.state in ("running", "breached"):
+            return s.due_at
+    return None
+
+
+def _label(desk: DeskContext, key: str, lang: str) -> str:
+    label = desk.labels.get(lang, {}).get(key)
+    if label:
+        return label
+    team = desk.teams.get(key)
+    name = getattr(team, "name", "") if team is not None else ""
+    return name if lang == "en" and name else key
+
+
+def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
+    """Write what the actor may read as the store's JSON Lines export; the number of tickets."""
+    require_actor(actor)
+    fp.write(export_header())
+    n = 0
+    for stored in tickets(desk, actor, {"order_by": "id"}):
+        events = history(desk, stored.id, actor)  # customers get no internal notes
+        ticket = stored
+        if mask:
+            ticket = mask_ticket(stored)
+            events = [replace_trusted(e, data=freeze(_mask_data(thaw(e.data)))) for e in events]
+        fp.write(export_line(ticket, events))
+        n += 1
+    return n
+
+
+def _mask_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_personal(value)
+    if isinstance(value, dict):
+        return {k: _mask_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_data(v) for v in value]
+    return value
+
+
+def _customer_visible(event: Event) -> bool:
+    if event.kind == ev.COMMENT_ADDED:
+        comment = event.data.get("comment")
+        return isinstance(comment, Mapping) and bool(comment.get("public"))
+    return not event.kind.startswith("automation.")

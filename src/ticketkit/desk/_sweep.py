@@ -1,0 +1,128 @@
+"""The SLA sweep: warnings, breaches and escalations that are due, each emitted exactly once.
+
+Only tickets whose ``next_due_at`` has passed are read (the store's due index) and
+claimed for this worker, so two processes never handle the same one. The emitted
+event is saved on the ticket in the same atomic write that records it as fired.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from ticketkit.desk._access import Actor
+from ticketkit.desk._context import DeskContext
+from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._running import settle
+from ticketkit.desk._work import Draft, Work
+from ticketkit.errors import ConflictError, NotFoundError
+from ticketkit.model import _events as ev
+from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
+
+__all__ = ["next_wakeup", "tick"]
+
+log = logging.getLogger("ticketkit.desk")
+
+
+def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
+    """Claim the due tickets (of the actor's tenant, or all) and emit what is due; the events."""
+    tenant: str | None = None
+    if actor is not None:
+        require_actor(actor, "an Actor or None")
+        authorize(desk.access, actor, "admin", None)
+        tenant = actor.tenant
+    now = desk.now()
+    claimed = desk.store.claim_due(now, worker=desk.worker, lease=desk.lease, limit=limit, tenant=tenant)
+    out: list[Event] = []
+    for ticket in claimed:
+        try:
+            out.extend(_sweep_one(desk, ticket, now))
+        except Exception:  # one bad ticket must not stop the sweep; its lease brings it back
+            log.exception("sweeping ticket %s failed; it falls due again when its lease ends", ticket.id)
+    return out
+
+
+def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]:
+    system = Actor.system(claimed.tenant)
+    for attempt in range(desk.max_attempts):
+        work = Work(desk, system, now)
+        if attempt == 0:
+            draft = Draft(claimed, claimed)
+            work.drafts[claimed.id] = draft
+        else:
+            try:
+                draft = work.load(claimed.id, None, tenant=claimed.tenant)
+            except NotFoundError:
+                return []
+        emitted = _emit_due(work, draft)
+        settle(work)
+        try:
+            work.commit()
+        except ConflictError:
+            continue
+        desk.outbox.deliver(desk.notifier, work.notes)
+        return emitted
+    log.warning("gave up sweeping ticket %s after %d concurrent writes", claimed.id, desk.max_attempts)
+    return []
+
+
+def _emit_due(work: Work, draft: Draft) -> list[Event]:
+    policy = work.desk.policy_of(draft.ticket)
+    if policy is None:
+        if draft.ticket.sla is not None and draft.ticket.sla.next_due_at is not None:
+            draft.ticket = replace_trusted(
+                draft.ticket, sla=replace_trusted(draft.ticket.sla, next_due_at=None)
+            )
+        return []
+    emitted: list[Event] = []
+    _restore_due(work.desk, draft)
+    for event in policy.due_events(draft.ticket, None, work.now):
+        fresh = replace_trusted(event, at=work.now) if event.at > work.now else event
+        work.track(draft, fresh)
+        emitted.append(fresh)
+        if event.kind == ev.SLA_ESCALATED:
+            _escalate(work, draft, event)
+    _restore_due(work.desk, draft)
+    return emitted
+
+
+def _restore_due(desk: DeskContext, draft: Draft) -> None:
+    # A claim moves next_due_at to the end of its lease; the clocks know the real checkpoint.
+    policy = desk.policy_of(draft.ticket)
+    sla = draft.ticket.sla
+    if policy is not None and sla is not None:
+        due = policy.next_checkpoint(draft.ticket)
+        if due != sla.next_due_at:
+            draft.ticket = replace_trusted(draft.ticket, sla=replace_trusted(sla, next_due_at=due))
+
+
+def _escalate(work: Work, draft: Draft, event: Event) -> None:
+    for action in event.data.get("actions") or ():
+        if not isinstance(action, Mapping):
+            continue
+        target = action.get("reassign")
+        if isinstance(target, str):
+            kind, _, ident = target.partition(":")
+            if kind == "team" and ident == "router":
+                work.route(draft, actor="system:sla", reason="escalation")
+            elif kind == "team" and ident:
+                work.assign(draft, team=ident, agent=None, reason="escalation", actor="system:sla")
+            elif kind == "agent" and ident:
+                work.assign(
+                    draft, team=draft.ticket.team, agent=ident, reason="escalation", actor="system:sla"
+                )
+        prio = action.get("raise_priority")
+        if isinstance(prio, str):
+            target_prio = Priority.parse(prio)
+            if target_prio > draft.ticket.priority:
+                work.set_priority(draft, target_prio, actor="system:sla")
+
+
+def next_wakeup(desk: DeskContext, *, actor: Actor | None) -> datetime | None:
+    """When the next SLA checkpoint of the actor's tenant (or any) falls due; None when nothing is pending."""
+    tenant = actor.tenant if actor is not None else None
+    page = desk.store.query(tenant=tenant, order_by="next_due_at", limit=1)
+    for ticket in page:
+        return ticket.next_due_at
+    return None
