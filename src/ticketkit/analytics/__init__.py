@@ -19,17 +19,13 @@ Examples:
 
 from __future__ import annotations
 
-from ticketkit.analytics._dataset import (
-    DEFAULT_AGE_BUCKETS,
-    EVENT_KINDS,
-    METRICS,
-    PERIODS,
-    CalendarLike,
-    Dataset,
-    KeySpec,
-    load,
-)
+from ticketkit.analytics._backlog import DEFAULT_AGE_BUCKETS
+from ticketkit.analytics._business import CalendarLike
+from ticketkit.analytics._columns import EVENT_KINDS, METRICS
+from ticketkit.analytics._dataset import Dataset, load
+from ticketkit.analytics._keys import KeySpec
 from ticketkit.analytics._monthly import ServiceReport, ShopSection, monthly_report
+from ticketkit.analytics._periods import PERIODS
 from ticketkit.analytics._table import (
     AgeingRow,
     AgentRow,

@@ -17,18 +17,12 @@ from typing import Any
 
 import attrs
 
-from ticketkit.analytics._dataset import (
-    CalendarLike,
-    Dataset,
-    KeySpec,
-    _by_title,
-    _gc_paused,
-    _label,
-    _midnight,
-    _next,
-    _prev,
-    load,
-)
+from ticketkit.analytics._business import CalendarLike
+from ticketkit.analytics._common import _gc_paused
+from ticketkit.analytics._dataset import Dataset, load
+from ticketkit.analytics._durations import duration_groups, duration_report
+from ticketkit.analytics._keys import KeySpec, _by_title
+from ticketkit.analytics._periods import _label, _midnight, _next, _prev
 from ticketkit.analytics._table import (
     ALL,
     AgeingRow,
@@ -368,14 +362,14 @@ def _monthly(
     volume = _sub(trend, [r for r in trend if r.period == label], "Ticket volume")
     # Durations are grouped once per (shop, department); shops and the total roll up
     # from those sorted groups (medians do not add up, sorted runs merge cheaply).
-    frt_groups = ds._duration_groups("first_response", shop_dept, start, end)
-    res_groups = ds._duration_groups("resolution", shop_dept, start, end)
-    frt = Dataset._duration_report("first_response", by, _roll_up(frt_groups))
-    res = Dataset._duration_report("resolution", by, _roll_up(res_groups))
-    frt_all = Dataset._duration_report("first_response", None, _roll_up(frt_groups, total=True))
-    res_all = Dataset._duration_report("resolution", None, _roll_up(res_groups, total=True))
-    dept_frt = _split(Dataset._duration_report("first_response", shop_dept, frt_groups))
-    dept_res = _split(Dataset._duration_report("resolution", shop_dept, res_groups))
+    frt_groups = duration_groups(ds, "first_response", shop_dept, start, end)
+    res_groups = duration_groups(ds, "resolution", shop_dept, start, end)
+    frt = duration_report("first_response", by, _roll_up(frt_groups))
+    res = duration_report("resolution", by, _roll_up(res_groups))
+    frt_all = duration_report("first_response", None, _roll_up(frt_groups, total=True))
+    res_all = duration_report("resolution", None, _roll_up(res_groups, total=True))
+    dept_frt = _split(duration_report("first_response", shop_dept, frt_groups))
+    dept_res = _split(duration_report("resolution", shop_dept, res_groups))
     sla = ds.sla(by=by, start=start, end=end)
     csat = ds.csat(by=by, start=start, end=end)
     reopens = ds.reopens(by=by, start=start, end=end)
