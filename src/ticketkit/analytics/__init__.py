@@ -7,6 +7,15 @@ ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agen
 throughput. :func:`monthly_report` puts them together as the monthly service quality
 report per shop or department, in Markdown and HTML.
 
+Inside: `Columns` (``_columns``) reads tickets and events once; one private module per
+report family (``_volume``, ``_durations``, ``_sla``, ``_backlog``, ``_reopens``,
+``_links``, ``_pareto``, ``_csat``, ``_agents``) computes it over those columns; `Dataset`
+(``_dataset``) is `Columns` plus one documented method per report.
+
+May import: ``ticketkit.model`` and ``ticketkit.errors`` (analytics reads the core; a
+store is read through its ``query`` and ``events`` methods, never imported).
+Must not import: the engines, storage, notification or the desk.
+
 Examples:
     >>> from datetime import datetime, timezone
     >>> import ticketkit as tk
