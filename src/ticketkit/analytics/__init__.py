@@ -7,9 +7,14 @@ ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agen
 throughput. :func:`monthly_report` puts them together as the monthly service quality
 report per shop or department, in Markdown and HTML.
 
-May import: ``ticketkit.model``, ``ticketkit.calendar`` (for business time) and
-``ticketkit.errors``; stores are read through their public methods only.
-Must not import: the desk, storage internals, or the command line.
+Inside: `Columns` (``_columns``) reads tickets and events once; one private module per
+report family (``_volume``, ``_durations``, ``_sla``, ``_backlog``, ``_reopens``,
+``_links``, ``_pareto``, ``_csat``, ``_agents``) computes it over those columns; `Dataset`
+(``_dataset``) is `Columns` plus one documented method per report.
+
+May import: ``ticketkit.model`` and ``ticketkit.errors`` (analytics reads the core; a
+store is read through its ``query`` and ``events`` methods, never imported).
+Must not import: the engines, storage, notification or the desk.
 
 Examples:
     >>> from datetime import datetime, timezone
@@ -23,17 +28,13 @@ Examples:
 
 from __future__ import annotations
 
-from ticketkit.analytics._dataset import (
-    DEFAULT_AGE_BUCKETS,
-    EVENT_KINDS,
-    METRICS,
-    PERIODS,
-    CalendarLike,
-    Dataset,
-    KeySpec,
-    load,
-)
+from ticketkit.analytics._backlog import DEFAULT_AGE_BUCKETS
+from ticketkit.analytics._business import CalendarLike
+from ticketkit.analytics._columns import EVENT_KINDS, METRICS
+from ticketkit.analytics._dataset import Dataset, load
+from ticketkit.analytics._keys import KeySpec
 from ticketkit.analytics._monthly import ServiceReport, ShopSection, monthly_report
+from ticketkit.analytics._periods import PERIODS
 from ticketkit.analytics._table import (
     AgeingRow,
     AgentRow,

@@ -17,18 +17,12 @@ from typing import Any
 
 import attrs
 
-from ticketkit.analytics._dataset import (
-    CalendarLike,
-    Dataset,
-    KeySpec,
-    _by_title,
-    _gc_paused,
-    _label,
-    _midnight,
-    _next,
-    _prev,
-    load,
-)
+from ticketkit.analytics._business import CalendarLike
+from ticketkit.analytics._common import _gc_paused
+from ticketkit.analytics._dataset import Dataset, load
+from ticketkit.analytics._durations import duration_groups, duration_report
+from ticketkit.analytics._keys import KeySpec, _by_title
+from ticketkit.analytics._periods import _label, _midnight, _next, _prev
 from ticketkit.analytics._table import (
     ALL,
     AgeingRow,
@@ -360,114 +354,32 @@ def _monthly(
     trend_first = first
     for _ in range(max(trend_months, 1) - 1):
         trend_first = _prev(trend_first, "month")
-    shop_dept: KeySpec = (by, department)
-
-    # One pass for the trend; the month's rows and every "all" figure that is a sum are
-    # taken from the per-shop rows (counts add up), not computed again.
-    trend = ds.volume("month", by=by, start=_midnight(trend_first, zone), end=end)
-    volume = _sub(trend, [r for r in trend if r.period == label], "Ticket volume")
-    # Durations are grouped once per (shop, department); shops and the total roll up
-    # from those sorted groups (medians do not add up, sorted runs merge cheaply).
-    frt_groups = ds._duration_groups("first_response", shop_dept, start, end)
-    res_groups = ds._duration_groups("resolution", shop_dept, start, end)
-    frt = Dataset._duration_report("first_response", by, _roll_up(frt_groups))
-    res = Dataset._duration_report("resolution", by, _roll_up(res_groups))
-    frt_all = Dataset._duration_report("first_response", None, _roll_up(frt_groups, total=True))
-    res_all = Dataset._duration_report("resolution", None, _roll_up(res_groups, total=True))
-    dept_frt = _split(Dataset._duration_report("first_response", shop_dept, frt_groups))
-    dept_res = _split(Dataset._duration_report("resolution", shop_dept, res_groups))
-    sla = ds.sla(by=by, start=start, end=end)
-    csat = ds.csat(by=by, start=start, end=end)
-    reopens = ds.reopens(by=by, start=start, end=end)
-    categories = _rows_by_key(ds.pareto("category", by=by, top=top, start=start, end=end), "group")
-    faults = _rows_by_key(ds.top_values(fault, top, by=by, start=start, end=end), "group")
-    channels = _rows_by_key(ds.pareto("channel", by=by, start=start, end=end), "group")
-    agents = _split(ds.agents(by=by, agent=agent, start=start, end=end), "agent")
-    backlog_at = end
-    backlog = {r.key: r.count for r in ds.backlog(backlog_at, by=by)}
-    backlog_all = sum(backlog.values())
-    ageing = _rows_by_key(ds.ageing(backlog_at, by=by))
-
-    def overview(
-        *,
-        key: Any,
-        vol: list[VolumeRow],
-        fr: list[DurationRow],
-        rs: list[DurationRow],
-        sl: list[SLARow],
-        cs: list[CSATRow],
-        ro: list[ReopenRow],
-        open_now: int,
-    ) -> OverviewRow:
-        v = vol[0] if vol else None
-        met = sum(r.met for r in sl)
-        measured = met + sum(r.breached for r in sl)
-        return OverviewRow(
-            key=key,
-            tickets=v.count if v else 0,
-            previous=v.previous if v else 0,
-            change_pct=v.change_pct if v else None,
-            first_response_median=fr[0].median if fr else None,
-            resolution_median=rs[0].median if rs else None,
-            resolution_p90=rs[0].p90 if rs else None,
-            compliance=met / measured if measured else None,
-            csat=cs[0].csat if cs else None,
-            reopen_rate=ro[0].rate if ro else None,
-            backlog=open_now,
-        )
-
-    vol_by = _rows_by_key(volume)
-    frt_by, res_by = _rows_by_key(frt), _rows_by_key(res)
-    sla_by, csat_by, reopen_by = _rows_by_key(sla), _rows_by_key(csat), _rows_by_key(reopens)
-    shops = _ordered(vol_by, backlog)
+    t = _month_tables(
+        ds,
+        start=start,
+        end=end,
+        trend_start=_midnight(trend_first, zone),
+        label=label,
+        keys=_Keys(by=by, department=department, agent=agent, fault=fault),
+        top=top,
+    )
     rows = [
-        overview(
+        _overview(
             key=ALL,
-            vol=_total_volume(volume.rows),
-            fr=list(frt_all.rows),
-            rs=list(res_all.rows),
-            sl=list(sla.rows),
-            cs=_total_csat(csat.rows),
-            ro=_total_reopens(reopens.rows),
-            open_now=backlog_all,
+            vol=_total_volume(t.volume.rows),
+            fr=list(t.frt_all.rows),
+            rs=list(t.res_all.rows),
+            sl=list(t.sla.rows),
+            cs=_total_csat(t.csat.rows),
+            ro=_total_reopens(t.reopens.rows),
+            open_now=sum(t.backlog.values()),
         )
     ]
     sections = []
-    for shop in shops:
-        row = overview(
-            key=shop,
-            vol=vol_by.get(shop, []),
-            fr=frt_by.get(shop, []),
-            rs=res_by.get(shop, []),
-            sl=sla_by.get(shop, []),
-            cs=csat_by.get(shop, []),
-            ro=reopen_by.get(shop, []),
-            open_now=backlog.get(shop, 0),
-        )
-        rows.append(row)
-        response = [*frt_by.get(shop, []), *res_by.get(shop, [])]
-        sections.append(
-            ShopSection(
-                key=shop,
-                overview=row,
-                channels=_sub(_pareto_template(), channels.get(shop, []), "Channels", drop="group"),
-                categories=_sub(
-                    _pareto_template(), categories.get(shop, []), "Top problem types", drop="group"
-                ),
-                faults=_sub(_pareto_template(), faults.get(shop, []), "Most frequent faults", drop="group"),
-                response=_sub(frt, response, "Response and resolution times"),
-                departments=_sub(
-                    frt,
-                    _slowest_first([*dept_frt.get(shop, []), *dept_res.get(shop, [])]),
-                    "Departments",
-                ),
-                sla=_sub(sla, sla_by.get(shop, []), "SLA compliance"),
-                csat=_sub(csat, csat_by.get(shop, []), "Customer satisfaction"),
-                reopens=_sub(reopens, reopen_by.get(shop, []), "Reopened tickets"),
-                agents=_sub(_agents_template(), agents.get(shop, []), "Agents"),
-                ageing=_sub(_ageing_template(), ageing.get(shop, []), "Backlog age at month end", drop="key"),
-            )
-        )
+    for shop in _ordered(t.by_shop["volume"], t.backlog):
+        section = _section(shop, t)
+        rows.append(section.overview)
+        sections.append(section)
     return ServiceReport(
         title=title,
         month=label,
@@ -480,8 +392,150 @@ def _monthly(
             rows=tuple(rows),
             chart=Chart(kind="bar", x="key", y=("tickets", "previous"), ylabel="tickets"),
         ),
-        trend=trend,
+        trend=t.trend,
         sections=tuple(sections),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _Keys:
+    """The field paths the monthly report groups by."""
+
+    by: str
+    department: str
+    agent: str
+    fault: str
+
+
+@attrs.frozen(kw_only=True)
+class _MonthTables:
+    """Every table of the month, computed once over all shops; sections are cut from them."""
+
+    trend: Report[VolumeRow]
+    volume: Report[VolumeRow]
+    frt: Report[DurationRow]
+    res: Report[DurationRow]
+    frt_all: Report[DurationRow]
+    res_all: Report[DurationRow]
+    sla: Report[SLARow]
+    csat: Report[CSATRow]
+    reopens: Report[ReopenRow]
+    backlog: dict[Any, int]
+    by_shop: dict[str, dict[Any, list[Any]]]
+    """Rows per shop, per table name."""
+
+
+def _month_tables(
+    ds: Dataset,
+    *,
+    start: datetime,
+    end: datetime,
+    trend_start: datetime,
+    label: str,
+    keys: _Keys,
+    top: int,
+) -> _MonthTables:
+    by = keys.by
+    shop_dept: KeySpec = (by, keys.department)
+    # One pass for the trend; the month's rows and every "all" figure that is a sum are
+    # taken from the per-shop rows (counts add up), not computed again.
+    trend = ds.volume("month", by=by, start=trend_start, end=end)
+    volume = _sub(trend, [r for r in trend if r.period == label], "Ticket volume")
+    # Durations are grouped once per (shop, department); shops and the total roll up
+    # from those sorted groups (medians do not add up, sorted runs merge cheaply).
+    frt_groups = duration_groups(ds, "first_response", shop_dept, start, end)
+    res_groups = duration_groups(ds, "resolution", shop_dept, start, end)
+    frt = duration_report("first_response", by, _roll_up(frt_groups))
+    res = duration_report("resolution", by, _roll_up(res_groups))
+    sla = ds.sla(by=by, start=start, end=end)
+    csat = ds.csat(by=by, start=start, end=end)
+    reopens = ds.reopens(by=by, start=start, end=end)
+    by_shop = {
+        "volume": _rows_by_key(volume),
+        "frt": _rows_by_key(frt),
+        "res": _rows_by_key(res),
+        "sla": _rows_by_key(sla),
+        "csat": _rows_by_key(csat),
+        "reopens": _rows_by_key(reopens),
+        "dept_frt": _split(duration_report("first_response", shop_dept, frt_groups)),
+        "dept_res": _split(duration_report("resolution", shop_dept, res_groups)),
+        "categories": _rows_by_key(ds.pareto("category", by=by, top=top, start=start, end=end), "group"),
+        "faults": _rows_by_key(ds.top_values(keys.fault, top, by=by, start=start, end=end), "group"),
+        "channels": _rows_by_key(ds.pareto("channel", by=by, start=start, end=end), "group"),
+        "agents": _split(ds.agents(by=by, agent=keys.agent, start=start, end=end), "agent"),
+        "ageing": _rows_by_key(ds.ageing(end, by=by)),
+    }
+    return _MonthTables(
+        trend=trend,
+        volume=volume,
+        frt=frt,
+        res=res,
+        frt_all=duration_report("first_response", None, _roll_up(frt_groups, total=True)),
+        res_all=duration_report("resolution", None, _roll_up(res_groups, total=True)),
+        sla=sla,
+        csat=csat,
+        reopens=reopens,
+        backlog={r.key: r.count for r in ds.backlog(end, by=by)},
+        by_shop=by_shop,
+    )
+
+
+def _section(shop: Any, t: _MonthTables) -> ShopSection:
+    """One shop's section, cut from the month's tables."""
+    rows = {name: per_shop.get(shop, []) for name, per_shop in t.by_shop.items()}
+    overview = _overview(
+        key=shop,
+        vol=rows["volume"],
+        fr=rows["frt"],
+        rs=rows["res"],
+        sl=rows["sla"],
+        cs=rows["csat"],
+        ro=rows["reopens"],
+        open_now=t.backlog.get(shop, 0),
+    )
+    return ShopSection(
+        key=shop,
+        overview=overview,
+        channels=_sub(_pareto_template(), rows["channels"], "Channels", drop="group"),
+        categories=_sub(_pareto_template(), rows["categories"], "Top problem types", drop="group"),
+        faults=_sub(_pareto_template(), rows["faults"], "Most frequent faults", drop="group"),
+        response=_sub(t.frt, [*rows["frt"], *rows["res"]], "Response and resolution times"),
+        departments=_sub(t.frt, _slowest_first([*rows["dept_frt"], *rows["dept_res"]]), "Departments"),
+        sla=_sub(t.sla, rows["sla"], "SLA compliance"),
+        csat=_sub(t.csat, rows["csat"], "Customer satisfaction"),
+        reopens=_sub(t.reopens, rows["reopens"], "Reopened tickets"),
+        agents=_sub(_agents_template(), rows["agents"], "Agents"),
+        ageing=_sub(_ageing_template(), rows["ageing"], "Backlog age at month end", drop="key"),
+    )
+
+
+def _overview(
+    *,
+    key: Any,
+    vol: list[VolumeRow],
+    fr: list[DurationRow],
+    rs: list[DurationRow],
+    sl: list[SLARow],
+    cs: list[CSATRow],
+    ro: list[ReopenRow],
+    open_now: int,
+) -> OverviewRow:
+    """One overview row from the rows of one shop (or the totals)."""
+    v = vol[0] if vol else None
+    met = sum(r.met for r in sl)
+    measured = met + sum(r.breached for r in sl)
+    return OverviewRow(
+        key=key,
+        tickets=v.count if v else 0,
+        previous=v.previous if v else 0,
+        change_pct=v.change_pct if v else None,
+        first_response_median=fr[0].median if fr else None,
+        resolution_median=rs[0].median if rs else None,
+        resolution_p90=rs[0].p90 if rs else None,
+        compliance=met / measured if measured else None,
+        csat=cs[0].csat if cs else None,
+        reopen_rate=ro[0].rate if ro else None,
+        backlog=open_now,
     )
 
 

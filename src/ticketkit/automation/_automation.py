@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -123,88 +123,115 @@ def _str_list(value: Any) -> Any:
     return value
 
 
-def _check_params(kind: str, params: Mapping[str, Any], path: str) -> list[ErrorDetail]:
-    """Every problem with the parameters of one action."""
-    out: list[ErrorDetail] = []
+class _ParamCheck:
+    """Checks of one action's parameters; every problem goes to ``out``."""
 
-    def text(key: str, *, required: bool = True) -> None:
-        value = params.get(key)
+    __slots__ = ("out", "params", "path")
+
+    def __init__(self, params: Mapping[str, Any], path: str) -> None:
+        self.params = params
+        self.path = path
+        self.out: list[ErrorDetail] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.out.append(ErrorDetail(f"{self.path}.{key}", message))
+
+    def text(self, key: str, *, required: bool = True) -> None:
+        value = self.params.get(key)
         if value is None and not required:
             return
         if not isinstance(value, str) or not value.strip():
-            out.append(ErrorDetail(f"{path}.{key}", f"expected a non-empty string, got {value!r}"))
+            self.problem(key, f"expected a non-empty string, got {value!r}")
 
-    def strings(key: str) -> None:
-        value = params.get(key)
+    def strings(self, key: str) -> None:
+        value = self.params.get(key)
         if not isinstance(value, tuple) or not value or not all(isinstance(v, str) and v for v in value):
-            out.append(ErrorDetail(f"{path}.{key}", f"expected a list of non-empty strings, got {value!r}"))
+            self.problem(key, f"expected a list of non-empty strings, got {value!r}")
 
-    allowed: frozenset[str]
-    if kind in ("tag", "untag"):
-        allowed = frozenset({"tags"})
-        strings("tags")
-    elif kind == "set_fields":
-        allowed = frozenset({"fields"})
-        fields = params.get("fields")
-        if not isinstance(fields, Mapping) or not fields:
-            out.append(ErrorDetail(f"{path}.fields", f"expected a non-empty mapping, got {fields!r}"))
-    elif kind == "set_priority":
-        allowed = frozenset({"priority"})
-        _check_priority(params.get("priority"), f"{path}.priority", out)
-    elif kind == "set_category":
-        allowed = frozenset({"category"})
-        text("category")
-    elif kind == "fire":
-        allowed = frozenset({"trigger"})
-        text("trigger")
-    elif kind == "comment":
-        allowed = frozenset({"body", "public"})
-        text("body")
-        if not isinstance(params.get("public", False), bool):
-            out.append(ErrorDetail(f"{path}.public", f"expected true or false, got {params.get('public')!r}"))
-    elif kind == "notify":
-        allowed = frozenset({"to", "message"})
-        strings("to")
-        for i, r in enumerate(params.get("to") or ()):
-            if isinstance(r, str) and r.partition(":")[0] not in _RECIPIENT_KINDS:
-                out.append(
-                    ErrorDetail(
-                        f"{path}.to[{i}]",
-                        f"unknown recipient {r!r} (expected 'agent:<id>', 'team:<id>', 'role:<name>', "
-                        "'customer:<id>', or 'assignee', 'lead', 'customer' for the ticket's own)",
-                    )
-                )
-        text("message")
-    elif kind == "assign":
-        allowed = frozenset({"team", "agent"})
-        text("team", required=False)
-        text("agent", required=False)
-    elif kind == "spawn":
-        allowed = _SPAWN_KEYS
-        text("subject")
-        for key in ("description", "type", "team", "assignee", "category", "policy"):
-            text(key, required=False)
-        if "priority" in params:
-            _check_priority(params["priority"], f"{path}.priority", out)
-        if "tags" in params:
-            strings("tags")
-        if "fields" in params and not isinstance(params["fields"], Mapping):
-            out.append(ErrorDetail(f"{path}.fields", f"expected a mapping, got {params['fields']!r}"))
-        if not isinstance(params.get("wait", True), bool):
-            out.append(ErrorDetail(f"{path}.wait", f"expected true or false, got {params.get('wait')!r}"))
-    else:
+    def flag(self, key: str, *, default: bool) -> None:
+        if not isinstance(self.params.get(key, default), bool):
+            self.problem(key, f"expected true or false, got {self.params.get(key)!r}")
+
+    def priority(self) -> None:
+        _check_priority(self.params.get("priority"), f"{self.path}.priority", self.out)
+
+
+def _check_fields(c: _ParamCheck) -> None:
+    fields = c.params.get("fields")
+    if not isinstance(fields, Mapping) or not fields:
+        c.problem("fields", f"expected a non-empty mapping, got {fields!r}")
+
+
+def _check_comment(c: _ParamCheck) -> None:
+    c.text("body")
+    c.flag("public", default=False)
+
+
+def _check_notify(c: _ParamCheck) -> None:
+    c.strings("to")
+    for i, r in enumerate(c.params.get("to") or ()):
+        if isinstance(r, str) and r.partition(":")[0] not in _RECIPIENT_KINDS:
+            c.problem(
+                f"to[{i}]",
+                f"unknown recipient {r!r} (expected 'agent:<id>', 'team:<id>', 'role:<name>', "
+                "'customer:<id>', or 'assignee', 'lead', 'customer' for the ticket's own)",
+            )
+    c.text("message")
+
+
+def _check_assign(c: _ParamCheck) -> None:
+    c.text("team", required=False)
+    c.text("agent", required=False)
+
+
+def _check_spawn(c: _ParamCheck) -> None:
+    params = c.params
+    c.text("subject")
+    for key in ("description", "type", "team", "assignee", "category", "policy"):
+        c.text(key, required=False)
+    if "priority" in params:
+        c.priority()
+    if "tags" in params:
+        c.strings("tags")
+    if "fields" in params and not isinstance(params["fields"], Mapping):
+        c.problem("fields", f"expected a mapping, got {params['fields']!r}")
+    c.flag("wait", default=True)
+
+
+# Per action kind: the parameters it takes, and the check of their values.
+_PARAMS: Final[Mapping[str, tuple[frozenset[str], Callable[[_ParamCheck], None]]]] = {
+    "tag": (frozenset({"tags"}), lambda c: c.strings("tags")),
+    "untag": (frozenset({"tags"}), lambda c: c.strings("tags")),
+    "set_fields": (frozenset({"fields"}), _check_fields),
+    "set_priority": (frozenset({"priority"}), _ParamCheck.priority),
+    "set_category": (frozenset({"category"}), lambda c: c.text("category")),
+    "fire": (frozenset({"trigger"}), lambda c: c.text("trigger")),
+    "comment": (frozenset({"body", "public"}), _check_comment),
+    "notify": (frozenset({"to", "message"}), _check_notify),
+    "assign": (frozenset({"team", "agent"}), _check_assign),
+    "spawn": (_SPAWN_KEYS, _check_spawn),
+}
+
+
+def _check_params(kind: str, params: Mapping[str, Any], path: str) -> list[ErrorDetail]:
+    """Every problem with the parameters of one action."""
+    spec = _PARAMS.get(kind)
+    if spec is None:
         return [
             ErrorDetail(f"{path}", f"unknown action {kind!r} (expected one of: {', '.join(ACTION_KINDS)})")
         ]
-    out.extend(
+    allowed, check = spec
+    c = _ParamCheck(params, path)
+    check(c)
+    c.out.extend(
         ErrorDetail(
             f"{path}.{key}",
             f"unknown parameter {key!r} for {kind!r} (expected: {', '.join(sorted(allowed))})",
         )
         for key in sorted(set(params) - allowed)
     )
-    out.extend(json_problems(params, path))
-    return out
+    c.out.extend(json_problems(params, path))
+    return c.out
 
 
 def _check_priority(value: object, path: str, out: list[ErrorDetail]) -> None:

@@ -484,19 +484,7 @@ def _check_leaf(
         )
         return None, out
     if ref is not None:
-        if has_value:
-            out.append(ErrorDetail("ref", "give either 'value' or 'ref', not both"))
-        if op not in _REF_OPS:
-            out.append(
-                ErrorDetail("ref", f"operator {op!r} cannot compare with another field; give a 'value'")
-            )
-        rtype = field_type(ref) if isinstance(ref, str) else None
-        if rtype is None:
-            out.append(ErrorDetail("ref", _unknown_field_message(ref)))
-        elif rtype == OBJECT:
-            out.append(ErrorDetail("ref", f"field {ref!r} cannot be compared; name one of its attributes"))
-        elif op in _ORDER_OPS and rtype in (TEXT, SET):
-            out.append(ErrorDetail("ref", f"operator {op!r} does not apply to {rtype} field {ref!r}"))
+        out.extend(_ref_problems(op, ref, has_value=has_value))
         return (None if out else _Leaf(ftype, None)), out
     if op == "exists":
         if has_value and not isinstance(value, bool):
@@ -505,65 +493,109 @@ def _check_leaf(
     if not has_value:
         out.append(ErrorDetail("value", f"operator {op!r} needs a 'value' (or a 'ref' to another field)"))
         return None, out
-    norm: Any = value
+    norm = _leaf_value(field, op, ftype, value, calendars=calendars, out=out)
+    return (None if out else _Leaf(ftype, norm)), out
+
+
+def _ref_problems(op: str, ref: object, *, has_value: bool) -> list[ErrorDetail]:
+    """Problems with a test that compares a field with another field (``ref``)."""
+    out: list[ErrorDetail] = []
+    if has_value:
+        out.append(ErrorDetail("ref", "give either 'value' or 'ref', not both"))
+    if op not in _REF_OPS:
+        out.append(ErrorDetail("ref", f"operator {op!r} cannot compare with another field; give a 'value'"))
+    rtype = field_type(ref) if isinstance(ref, str) else None
+    if rtype is None:
+        out.append(ErrorDetail("ref", _unknown_field_message(ref)))
+    elif rtype == OBJECT:
+        out.append(ErrorDetail("ref", f"field {ref!r} cannot be compared; name one of its attributes"))
+    elif op in _ORDER_OPS and rtype in (TEXT, SET):
+        out.append(ErrorDetail("ref", f"operator {op!r} does not apply to {rtype} field {ref!r}"))
+    return out
+
+
+def _leaf_value(
+    field: str,
+    op: str,
+    ftype: str,
+    value: object,
+    *,
+    calendars: Mapping[str, Any] | None,
+    out: list[ErrorDetail],
+) -> Any:
+    """A test's value normalized for its operator and field type (as given when it is bad);
+    problems go to ``out``."""
     if op in ("eq", "ne"):
-        norm = None if value is None else _scalar_for(ftype, value, "value", out, field)
-    elif op in ("in", "not_in"):
+        return None if value is None else _scalar_for(ftype, value, "value", out, field)
+    if op in ("in", "not_in"):
         if not isinstance(value, list | tuple | set | frozenset):
             out.append(ErrorDetail("value", f"operator {op!r} needs a list of values, got {value!r}"))
-        else:
-            items = sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
-            norm = tuple(
-                None if v is None else _scalar_for(ftype, v, f"value[{i}]", out, field)
-                for i, v in enumerate(items)
-            )
-    elif op in ("contains", "startswith"):
+            return value
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
+        return tuple(
+            None if v is None else _scalar_for(ftype, v, f"value[{i}]", out, field)
+            for i, v in enumerate(items)
+        )
+    if op in ("contains", "startswith"):
         if ftype in (SET, TEXT) or op == "startswith":
             if not isinstance(value, str):
                 out.append(ErrorDetail("value", f"operator {op!r} needs a string, got {value!r}"))
-        else:
-            norm = _scalar_for(ANY, value, "value", out, field)
-    elif op == "matches":
-        if not isinstance(value, str):
-            out.append(
-                ErrorDetail("value", f"operator 'matches' needs a regular expression string, got {value!r}")
-            )
-        else:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                out.append(ErrorDetail("value", f"regular expression {value!r} does not compile: {exc}"))
-    elif op in ("gt", "ge", "lt", "le"):
+            return value
+        return _scalar_for(ANY, value, "value", out, field)
+    if op == "matches":
+        _check_pattern(value, out)
+        return value
+    if op in ("gt", "ge", "lt", "le"):
         before = len(out)
         norm = _scalar_for(ftype, value, "value", out, field)
         if ftype == ANY and len(out) == before and not (_is_number(value) or isinstance(value, str)):
             out.append(ErrorDetail("value", f"operator {op!r} needs a number or a string, got {value!r}"))
-    elif op == "between":
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            out.append(ErrorDetail("value", f"operator 'between' needs [low, high], got {value!r}"))
-        else:
-            lo = _scalar_for(ftype, value[0], "value[0]", out, field)
-            hi = _scalar_for(ftype, value[1], "value[1]", out, field)
-            norm = (lo, hi)
-            if not out:
-                try:
-                    if lo > hi:
-                        out.append(ErrorDetail("value", f"low {value[0]!r} is above high {value[1]!r}"))
-                except TypeError:
-                    out.append(
-                        ErrorDetail("value", f"low {value[0]!r} and high {value[1]!r} cannot be compared")
-                    )
-    elif op in ("age_over", "age_under"):
+        return norm
+    if op == "between":
+        return _between_value(field, ftype, value, out)
+    if op in ("age_over", "age_under"):
+        return _age_value(value, out)
+    if op == "in_business_hours":
+        return _calendar_value(value, calendars, out)
+    return value
+
+
+def _check_pattern(value: object, out: list[ErrorDetail]) -> None:
+    if not isinstance(value, str):
+        out.append(
+            ErrorDetail("value", f"operator 'matches' needs a regular expression string, got {value!r}")
+        )
+        return
+    try:
+        re.compile(value)
+    except re.error as exc:
+        out.append(ErrorDetail("value", f"regular expression {value!r} does not compile: {exc}"))
+
+
+def _between_value(field: str, ftype: str, value: object, out: list[ErrorDetail]) -> Any:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        out.append(ErrorDetail("value", f"operator 'between' needs [low, high], got {value!r}"))
+        return value
+    lo = _scalar_for(ftype, value[0], "value[0]", out, field)
+    hi = _scalar_for(ftype, value[1], "value[1]", out, field)
+    if not out:
         try:
-            norm = parse_duration(value, "value")
-        except ValidationError as exc:
-            out.extend(exc.errors)
-        else:
-            if norm < timedelta(0):
-                out.append(ErrorDetail("value", f"duration must not be negative, got {value!r}"))
-    elif op == "in_business_hours":
-        norm = _calendar_value(value, calendars, out)
-    return (None if out else _Leaf(ftype, norm)), out
+            if lo > hi:
+                out.append(ErrorDetail("value", f"low {value[0]!r} is above high {value[1]!r}"))
+        except TypeError:
+            out.append(ErrorDetail("value", f"low {value[0]!r} and high {value[1]!r} cannot be compared"))
+    return (lo, hi)
+
+
+def _age_value(value: object, out: list[ErrorDetail]) -> Any:
+    try:
+        norm = parse_duration(value, "value")
+    except ValidationError as exc:
+        out.extend(exc.errors)
+        return value
+    if norm < timedelta(0):
+        out.append(ErrorDetail("value", f"duration must not be negative, got {value!r}"))
+    return norm
 
 
 def _calendar_value(value: object, calendars: Mapping[str, Any] | None, out: list[ErrorDetail]) -> Any:

@@ -13,33 +13,28 @@ ticket is tested only against the rules that can match it.
 
 from __future__ import annotations
 
-import bisect
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final
 
 import attrs
 
-from ticketkit.conditions._conditions import (
-    OBJECT,
-    SET,
-    CalendarLike,
-    Condition,
-    ConditionFailure,
-    Predicate,
-    _full_getter,
-    _ticket_getter,
-    field_type,
-)
-from ticketkit.errors import ErrorDetail, ValidationError, join_path
-from ticketkit.model._models import AGENT_STATUSES, Agent, Priority, Team, Ticket, replace_trusted
+from ticketkit.conditions._conditions import CalendarLike, Predicate, _full_getter
+from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.model._models import AGENT_STATUSES, Agent, Team, Ticket
+from ticketkit.model._serialization import from_dict as structure
+from ticketkit.model._serialization import to_dict as unstructure
 from ticketkit.model._time import require_aware
+from ticketkit.routing._check import RouterFinding, check_rules
+from ticketkit.routing._cursor import InMemoryCursor, RoundRobinCursor, _PeekCursor
+from ticketkit.routing._decision import Candidate, Decision, DecisionRecord, RuleTrial
+from ticketkit.routing._index import _build_index, _IndexNode, _Item
+from ticketkit.routing._rules import STRATEGIES, Assign, Rule, RuleChanges, _apply_set, _to_str_set
+from ticketkit.routing._simulation import Simulation, simulate_routes
 
-if TYPE_CHECKING:
-    from ticketkit.routing._report import Simulation
-
+# Names defined in the modules beside this one are listed too: the package root, the
+# desk and the demo import them from here, with the router.
 __all__ = [
     "STRATEGIES",
     "Assign",
@@ -54,736 +49,6 @@ __all__ = [
     "RuleChanges",
     "RuleTrial",
 ]
-
-STRATEGIES: Final = ("round_robin", "least_loaded", "skills", "sticky", "queue")
-"""How an agent is picked inside the chosen team (``queue``: nobody; the team's queue)."""
-
-
-# --------------------------------------------------------------------------- round-robin cursor
-
-
-@runtime_checkable
-class RoundRobinCursor(Protocol):
-    """Where round-robin stands for each team; implement it on a shared store for many processes.
-
-    ``next_agent(key, eligible)`` gets the eligible agent ids sorted ascending and returns
-    the one to assign, remembering it: the first id after the last one given for ``key``,
-    wrapping around. Implementations must be safe for their own concurrency model (a
-    database row lock, a Redis script); the router calls it once per assignment.
-
-    Examples:
-        >>> class FirstAlways:
-        ...     def next_agent(self, key, eligible):
-        ...         return eligible[0]
-        >>> isinstance(FirstAlways(), RoundRobinCursor), isinstance(InMemoryCursor(), RoundRobinCursor)
-        (True, True)
-    """
-
-    def next_agent(self, key: str, eligible: Sequence[str]) -> str:
-        """Pick one of ``eligible`` (sorted ascending) for ``key`` and remember it."""
-
-
-class InMemoryCursor:
-    """A round-robin cursor in a dict: for one process (thread-safe), and for simulations.
-
-    Examples:
-        >>> c = InMemoryCursor()
-        >>> " ".join(c.next_agent("t", ["a", "b", "c"]) for _ in range(4))
-        'a b c a'
-        >>> c.next_agent("t", ["a", "c"])  # b is away: after 'a' comes 'c'
-        'c'
-    """
-
-    __slots__ = ("_last", "_lock")
-
-    def __init__(self, last: Mapping[str, str] | None = None) -> None:
-        self._last: dict[str, str] = dict(last or {})
-        self._lock = threading.Lock()
-
-    def next_agent(self, key: str, eligible: Sequence[str]) -> str:
-        """The first eligible id after the last one chosen for ``key`` (wrapping)."""
-        with self._lock:  # read and move in one step, so two threads never get the same turn
-            last = self._last.get(key)
-            if last is None:
-                chosen = eligible[0]
-            else:
-                i = bisect.bisect_right(eligible, last)
-                chosen = eligible[i] if i < len(eligible) else eligible[0]
-            self._last[key] = chosen
-            return chosen
-
-    def state(self) -> dict[str, str]:
-        """The last agent chosen per key (a copy)."""
-        with self._lock:
-            return dict(self._last)
-
-    def copy(self) -> InMemoryCursor:
-        """An independent cursor at the same position."""
-        return InMemoryCursor(self.state())
-
-
-# --------------------------------------------------------------------------- rule parts
-
-_P = TypeVar("_P")
-
-
-def _problems_from(exc: ValidationError, prefix: str) -> list[ErrorDetail]:
-    return exc.prefixed(prefix).errors if prefix else list(exc.errors)
-
-
-def _str_set(value: Any, path: str, out: list[ErrorDetail]) -> frozenset[str]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        out.append(ErrorDetail(path, f"expected a list of strings, got {value!r}"))
-        return frozenset()
-    items = list(value)
-    for i, v in enumerate(items):
-        if not isinstance(v, str):
-            out.append(ErrorDetail(f"{path}[{i}]", f"expected a string, got {v!r}"))
-    return frozenset(v for v in items if isinstance(v, str))
-
-
-def _build_part(cls: type[_P], data: Mapping[str, Any], path: str, known: set[str], set_field: str) -> _P:
-    """Build a rule part from its data form: unknown keys and a bad ``set_field`` all reported."""
-    out = [
-        ErrorDetail(
-            join_path(path, str(k)), f"unknown key {k!r} (expected one of: {', '.join(sorted(known))})"
-        )
-        for k in data
-        if k not in known
-    ]
-    args = {k: v for k, v in data.items() if k in known}
-    if set_field in args:
-        args[set_field] = _str_set(args[set_field], join_path(path, set_field), out)
-    if out:
-        raise ValidationError(out)
-    try:
-        return cls(**args)
-    except ValidationError as exc:
-        raise ValidationError(_problems_from(exc, path)) from None
-
-
-def _to_str_set(value: Any) -> Any:
-    if isinstance(value, frozenset | str) or not isinstance(value, Iterable):
-        return value
-    return frozenset(value)
-
-
-@attrs.frozen(kw_only=True)
-class Assign:
-    """Where a matching rule sends a ticket: a team (or the field naming it) and how to pick an agent.
-
-    Attributes:
-        team: the team id.
-        team_ref: a field path whose value is the team id (``customer.store``), so one
-            rule sends each shop's tickets to that shop's team.
-        agent: a specific agent, when available; else the strategy picks.
-        strategy: ``round_robin``, ``least_loaded`` (open tickets against capacity),
-            ``skills`` (required skills held, most specialised first), ``sticky`` (the
-            agent who last served the customer, else least loaded) or ``queue`` (nobody:
-            the team's queue).
-        skills: skills an agent must hold to take the ticket.
-        overflow: a team to try when nobody in ``team`` can take it; without one the
-            ticket waits unassigned in ``team``'s queue.
-
-    Examples:
-        >>> Assign(team="senior", strategy="least_loaded").to_dict()
-        {'team': 'senior', 'strategy': 'least_loaded'}
-    """
-
-    team: str | None = None
-    team_ref: str | None = None
-    agent: str | None = None
-    strategy: str = "round_robin"
-    skills: frozenset[str] = attrs.field(default=frozenset(), converter=_to_str_set)
-    overflow: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        out: list[ErrorDetail] = []
-        for name in ("team", "team_ref", "agent", "overflow"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, str) or not v.strip()):
-                out.append(ErrorDetail(name, f"expected a non-empty string or None, got {v!r}"))
-        if self.team is None and self.team_ref is None:
-            out.append(ErrorDetail("team", "give a 'team' or a 'team_ref' (a field naming the team)"))
-        if self.team is not None and self.team_ref is not None:
-            out.append(ErrorDetail("team_ref", "give either 'team' or 'team_ref', not both"))
-        if isinstance(self.team_ref, str) and self.team_ref.strip():
-            ftype = field_type(self.team_ref)
-            if ftype is None:
-                out.append(ErrorDetail("team_ref", f"unknown field {self.team_ref!r}"))
-            elif ftype in (OBJECT, SET):
-                out.append(ErrorDetail("team_ref", f"field {self.team_ref!r} cannot name a team"))
-        if self.strategy not in STRATEGIES:
-            out.append(
-                ErrorDetail(
-                    "strategy",
-                    f"unknown strategy {self.strategy!r} (expected one of: {', '.join(STRATEGIES)})",
-                )
-            )
-        if not isinstance(self.skills, frozenset) or not all(isinstance(s, str) for s in self.skills):
-            out.append(ErrorDetail("skills", f"expected a list of strings, got {self.skills!r}"))
-        if out:
-            raise ValidationError(out)
-
-    @classmethod
-    def from_dict(cls, data: Any, *, path: str = "") -> Assign:
-        """An assignment from its data form.
-
-        Examples:
-            >>> Assign.from_dict(
-            ...     {"team_ref": "customer.store", "strategy": "skills", "skills": ["returns"]}
-            ... ).skills
-            frozenset({'returns'})
-        """
-        if isinstance(data, Assign):
-            return data
-        if not isinstance(data, Mapping):
-            raise ValidationError.one(path, f"expected a mapping for an assignment, got {data!r}")
-        known = {"team", "team_ref", "agent", "strategy", "skills", "overflow"}
-        return _build_part(cls, data, path, known, "skills")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The data form (defaults left out)."""
-        out: dict[str, Any] = {}
-        for name in ("team", "team_ref", "agent"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
-        out["strategy"] = self.strategy
-        if self.skills:
-            out["skills"] = sorted(self.skills)
-        if self.overflow is not None:
-            out["overflow"] = self.overflow
-        return out
-
-
-def _to_priority_or_none(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return Priority.parse(value)
-        except ValidationError:
-            return value
-    return value
-
-
-@attrs.frozen(kw_only=True)
-class RuleChanges:
-    """What a matching rule sets on the ticket: priority, category, tags added, SLA policy.
-
-    Examples:
-        >>> RuleChanges(priority="high", tags=["vip"]).to_dict()
-        {'priority': 'high', 'tags': ['vip']}
-    """
-
-    priority: Priority | None = attrs.field(default=None, converter=_to_priority_or_none)
-    category: str | None = None
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_str_set)
-    sla_policy: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        out: list[ErrorDetail] = []
-        priority: object = self.priority
-        if priority is not None and not isinstance(priority, Priority):
-            out.append(
-                ErrorDetail(
-                    "priority",
-                    f"unknown priority {self.priority!r} (expected one of: low, normal, high, urgent)",
-                )
-            )
-        for name in ("category", "sla_policy"):
-            v = getattr(self, name)
-            if v is not None and not isinstance(v, str):
-                out.append(ErrorDetail(name, f"expected a string or None, got {v!r}"))
-        if not isinstance(self.tags, frozenset) or not all(isinstance(s, str) for s in self.tags):
-            out.append(ErrorDetail("tags", f"expected a list of strings, got {self.tags!r}"))
-        if out:
-            raise ValidationError(out)
-
-    def __bool__(self) -> bool:
-        return bool(self.priority or self.category or self.tags or self.sla_policy)
-
-    @classmethod
-    def from_dict(cls, data: Any, *, path: str = "") -> RuleChanges:
-        """RuleChanges from their data form.
-
-        Examples:
-            >>> RuleChanges.from_dict({"category": "returns"}).category
-            'returns'
-        """
-        if isinstance(data, RuleChanges):
-            return data
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ValidationError.one(path, f"expected a mapping of changes, got {data!r}")
-        known = {"priority", "category", "tags", "sla_policy"}
-        return _build_part(cls, data, path, known, "tags")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The data form (only what is set)."""
-        out: dict[str, Any] = {}
-        if self.priority is not None:
-            out["priority"] = self.priority.value
-        if self.category is not None:
-            out["category"] = self.category
-        if self.tags:
-            out["tags"] = sorted(self.tags)
-        if self.sla_policy is not None:
-            out["sla_policy"] = self.sla_policy
-        return out
-
-
-def _to_condition(value: Any) -> Any:
-    if value is None:
-        return Condition.always()
-    if isinstance(value, Condition):
-        return value
-    return Condition.from_dict(value, path="when")
-
-
-def _to_assign(value: Any) -> Any:
-    if value is None or isinstance(value, Assign):
-        return value
-    return Assign.from_dict(value, path="assign")
-
-
-def _to_changes(value: Any) -> Any:
-    if isinstance(value, RuleChanges):
-        return value
-    return RuleChanges.from_dict(value, path="set")
-
-
-@attrs.frozen(kw_only=True)
-class Rule:
-    """One routing rule: when its condition holds, assign and/or set fields.
-
-    Rules are tried in order; the first match with ``stop=True`` (the default) ends
-    routing. A matching rule with ``stop=False`` applies its changes (later rules see
-    them) and its assignment, and routing goes on; a later match overrides the
-    assignment.
-
-    Examples:
-        >>> from ticketkit import F
-        >>> r = Rule(
-        ...     name="vip complaints",
-        ...     when=(F.category == "complaint") & (F.customer.tier == "vip"),
-        ...     assign=Assign(team="senior", strategy="least_loaded"),
-        ... )
-        >>> Rule.from_dict(r.to_dict()) == r
-        True
-    """
-
-    name: str
-    when: Condition = attrs.field(factory=Condition.always, converter=_to_condition)
-    assign: Assign | None = attrs.field(default=None, converter=_to_assign)
-    set: RuleChanges = attrs.field(factory=RuleChanges, converter=_to_changes)
-    stop: bool = True
-
-    def __attrs_post_init__(self) -> None:
-        out: list[ErrorDetail] = []
-        if not isinstance(self.name, str) or not self.name.strip():
-            out.append(ErrorDetail("name", f"expected a non-empty string, got {self.name!r}"))
-        stop: object = self.stop
-        if not isinstance(stop, bool):
-            out.append(ErrorDetail("stop", f"expected true or false, got {self.stop!r}"))
-        if self.assign is None and not self.set:
-            out.append(ErrorDetail("assign", "a rule must assign or set something"))
-        if out:
-            raise ValidationError(out)
-
-    @classmethod
-    def from_dict(cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = "") -> Rule:
-        """A rule from its data form; every problem is reported with its path.
-
-        Examples:
-            >>> Rule.from_dict(
-            ...     {
-            ...         "name": "lab",
-            ...         "when": {"field": "category", "op": "eq", "value": "exam-result"},
-            ...         "assign": {"team": "laboratory"},
-            ...     }
-            ... ).assign.team
-            'laboratory'
-        """
-        if isinstance(data, Rule):
-            return data
-        if not isinstance(data, Mapping):
-            raise ValidationError.one(path, f"expected a mapping for a rule, got {data!r}")
-        known = ("name", "when", "assign", "set", "stop")
-        out = [
-            ErrorDetail(join_path(path, str(k)), f"unknown key {k!r} (expected one of: {', '.join(known)})")
-            for k in data
-            if k not in known
-        ]
-        if "name" not in data:
-            out.append(ErrorDetail(join_path(path, "name"), "missing"))
-        when: Condition | None = None
-        assign: Assign | None = None
-        changes: RuleChanges | None = None
-        try:
-            when = (
-                Condition.always()
-                if data.get("when") is None
-                else Condition.from_dict(data["when"], calendars=calendars, path=join_path(path, "when"))
-            )
-        except ValidationError as exc:
-            out.extend(exc.errors)
-        try:
-            assign = (
-                None
-                if data.get("assign") is None
-                else Assign.from_dict(data["assign"], path=join_path(path, "assign"))
-            )
-        except ValidationError as exc:
-            out.extend(exc.errors)
-        try:
-            changes = RuleChanges.from_dict(data.get("set"), path=join_path(path, "set"))
-        except ValidationError as exc:
-            out.extend(exc.errors)
-        if out:
-            raise ValidationError(out)
-        try:
-            return cls(name=data["name"], when=when, assign=assign, set=changes, stop=data.get("stop", True))
-        except ValidationError as exc:
-            raise ValidationError(_problems_from(exc, path)) from None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The data form."""
-        out: dict[str, Any] = {"name": self.name, "when": self.when.to_dict()}
-        if self.assign is not None:
-            out["assign"] = self.assign.to_dict()
-        if self.set:
-            out["set"] = self.set.to_dict()
-        if not self.stop:
-            out["stop"] = False
-        return out
-
-
-# --------------------------------------------------------------------------- decisions
-
-
-@attrs.frozen(kw_only=True)
-class RuleTrial:
-    """One rule as routing met it: whether it matched, else the first condition that failed.
-
-    ``skipped`` is True when the index ruled it out without testing it (its pinned field
-    has another value); ``failure`` is then still the failing test, for the record.
-
-    Examples:
-        >>> print(RuleTrial(index=0, name="lab", matched=True))
-        rules[0] 'lab': matched
-    """
-
-    index: int
-    name: str
-    matched: bool
-    failure: ConditionFailure | None = None
-    skipped: bool = False
-
-    def __str__(self) -> str:
-        if self.matched:
-            return f"rules[{self.index}] {self.name!r}: matched"
-        return f"rules[{self.index}] {self.name!r}: no: {self.failure}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "matched": self.matched,
-            "failure": None if self.failure is None else self.failure.to_dict(),
-            "skipped": self.skipped,
-        }
-
-
-@attrs.frozen(kw_only=True)
-class Candidate:
-    """An agent considered for a ticket, and why they were excluded (None when eligible).
-
-    Examples:
-        >>> print(Candidate(agent="li", team="sh-01", load=3, capacity=3, excluded="at capacity (3/3)"))
-        li (3/3) excluded: at capacity (3/3)
-    """
-
-    agent: str
-    team: str
-    load: int
-    capacity: int
-    excluded: str | None = None
-
-    def __str__(self) -> str:
-        state = "eligible" if self.excluded is None else f"excluded: {self.excluded}"
-        return f"{self.agent} ({self.load}/{self.capacity}) {state}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data."""
-        return {
-            "agent": self.agent,
-            "team": self.team,
-            "load": self.load,
-            "capacity": self.capacity,
-            "excluded": self.excluded,
-        }
-
-
-@attrs.frozen(kw_only=True)
-class DecisionRecord:
-    """Everything routing did for one ticket, in order, for people to read.
-
-    Printed, it reads as a report; in a notebook it renders as HTML.
-
-    Examples:
-        >>> from datetime import datetime, timezone
-        >>> r = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
-        >>> t = Ticket(subject="s", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
-        >>> rec = r.explain(t, at=t.created_at)
-        >>> rec.team, rec.team_source, [str(x) for x in rec.rules]
-        ('t', "rule 'all'", ["rules[0] 'all': matched"])
-    """
-
-    ticket_id: str
-    at: datetime
-    rules: tuple[RuleTrial, ...]
-    team: str | None
-    team_source: str
-    agent: str | None
-    strategy: str | None
-    candidates: tuple[Candidate, ...]
-    tie_break: str
-    fallback: str | None
-    changes: Mapping[str, Any]
-
-    def lines(self) -> list[str]:
-        """The record as lines of text."""
-        out = [f"ticket {self.ticket_id} at {self.at.isoformat()}"]
-        out.append("rules:")
-        out.extend(f"  {t}" for t in self.rules)
-        if not self.rules:
-            out.append("  (none)")
-        out.append(f"team: {self.team} ({self.team_source})")
-        if self.strategy is not None:
-            out.append(f"strategy: {self.strategy}")
-        if self.candidates:
-            out.append("candidates:")
-            out.extend(f"  {c}" for c in self.candidates)
-        out.append(f"agent: {self.agent}" + (f" ({self.tie_break})" if self.tie_break else ""))
-        if self.fallback:
-            out.append(f"fallback: {self.fallback}")
-        if self.changes:
-            shown = ", ".join(f"{k}={_show(v)}" for k, v in self.changes.items())
-            out.append(f"changes: {shown}")
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-    def _repr_html_(self) -> str:
-        from ticketkit.routing._report import record_html  # noqa: PLC0415 - HTML only in notebooks
-
-        return record_html(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data (to store beside the ticket's ``ticket.assigned`` event)."""
-        return {
-            "ticket_id": self.ticket_id,
-            "at": self.at.isoformat(),
-            "rules": [r.to_dict() for r in self.rules],
-            "team": self.team,
-            "team_source": self.team_source,
-            "agent": self.agent,
-            "strategy": self.strategy,
-            "candidates": [c.to_dict() for c in self.candidates],
-            "tie_break": self.tie_break,
-            "fallback": self.fallback,
-            "changes": {k: _plain(v) for k, v in self.changes.items()},
-        }
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Priority):
-        return v.value
-    if isinstance(v, frozenset):
-        return sorted(v)
-    return v
-
-
-def _show(v: Any) -> str:
-    return repr(_plain(v))
-
-
-@attrs.frozen(kw_only=True)
-class Decision:
-    """Where a ticket goes: team, agent, the rule that decided, the field changes, and the record.
-
-    ``changes`` maps field names to new values (``team``, ``assignee``, ``priority``,
-    ``category``, ``tags``, ``sla_policy``), only those that differ from the ticket.
-    ``record`` (built on first access) says why. ``apply(ticket)`` makes the routed ticket.
-
-    Examples:
-        >>> from datetime import datetime, timezone
-        >>> router = Router(rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))])
-        >>> t = Ticket(subject="s", created_at=datetime(2025, 3, 3, 9, tzinfo=timezone.utc))
-        >>> d = router.route(t, at=t.created_at)
-        >>> d.team, d.agent, d.rule, dict(d.changes)
-        ('t', None, 'all', {'team': 't'})
-    """
-
-    team: str | None
-    agent: str | None
-    rule: str | None
-    changes: Mapping[str, Any]
-    matched: tuple[str, ...] = ()
-    fallback: str | None = None
-    tie_break: str = ""
-    _trace: Any = attrs.field(default=None, eq=False, repr=False)
-    _cache: DecisionRecord | None = attrs.field(default=None, eq=False, repr=False)
-
-    @property
-    def record(self) -> DecisionRecord:
-        """The full decision record (computed once, on first access)."""
-        if self._cache is None:
-            object.__setattr__(self, "_cache", _build_record(self))
-        assert self._cache is not None
-        return self._cache
-
-    def apply(self, ticket: Ticket) -> Ticket:
-        """The ticket with the decision's changes made (SLA policy is left to the caller).
-
-        Examples:
-            >>> from datetime import datetime, timezone
-            >>> r = Router(
-            ...     rules=[
-            ...         Rule(name="x", assign=Assign(team="t", strategy="queue"), set={"priority": "high"})
-            ...     ]
-            ... )
-            >>> t = Ticket(subject="s", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
-            >>> routed = r.route(t, at=t.created_at).apply(t)
-            >>> routed.team, routed.priority.value
-            ('t', 'high')
-        """
-        fields = {k: v for k, v in self.changes.items() if k != "sla_policy"}
-        return attrs.evolve(ticket, **fields) if fields else ticket
-
-    def __str__(self) -> str:
-        return str(self.record)
-
-    def _repr_html_(self) -> str:
-        return self.record._repr_html_()
-
-
-# --------------------------------------------------------------------------- the index
-
-_IndexLeaf = tuple[tuple[int, Predicate], ...]
-
-
-class _IndexNode:
-    """Rules bucketed by the value of one pinned field; buckets may be indexed further."""
-
-    __slots__ = ("children", "default", "field", "getter")
-
-    def __init__(
-        self,
-        field: str,
-        getter: Callable[[Ticket], Any],
-        children: dict[Any, _IndexNode | _IndexLeaf],
-        default: _IndexNode | _IndexLeaf,
-    ) -> None:
-        self.field = field
-        self.getter = getter
-        self.children = children
-        self.default = default
-
-
-_MIN_BUCKET: Final = 6
-_MAX_DEPTH: Final = 3
-
-
-def _specialize(cond: Condition, field: str, value: Any) -> Condition:
-    """``cond`` for tickets whose ``field`` is known to be ``value``: the tests that must hold are dropped."""
-    if cond.kind == "test":
-        if cond.field == field and cond.ref is None and cond.op in ("eq", "in"):
-            values = cond.value if cond.op == "in" else (cond.value,)
-            if value in values:
-                return Condition.always()
-        return cond
-    if cond.kind == "all":
-        kids = [_specialize(k, field, value) for k in cond.children]
-        kept = [k for k in kids if not (k.kind == "all" and not k.children)]
-        if len(kept) == 1:
-            return kept[0]
-        if len(kept) == len(cond.children) and all(a is b for a, b in zip(kept, cond.children, strict=True)):
-            return cond
-        return Condition(kind="all", children=kept)
-    return cond
-
-
-_Item = tuple[int, Condition, Mapping[str, frozenset[Any]]]
-
-
-def _leaf(items: list[_Item]) -> _IndexLeaf:
-    return tuple((i, c.predicate) for i, c, _ in items)
-
-
-def _build_index(items: list[_Item], depth: int) -> _IndexNode | _IndexLeaf:
-    """Bucket rules by the field most of them pin; within a bucket the pinning tests are dropped."""
-    if len(items) < _MIN_BUCKET or depth >= _MAX_DEPTH:
-        return _leaf(items)
-    counts: dict[str, int] = {}
-    for _, _, pins in items:
-        for f in pins:
-            counts[f] = counts.get(f, 0) + 1
-    if not counts:
-        return _leaf(items)
-    field = max(sorted(counts), key=lambda f: counts[f])
-    getter = _ticket_getter(field)
-    if counts[field] < 2 or getter is None:
-        return _leaf(items)
-    values: set[Any] = set()
-    for _, _, pins in items:
-        if field in pins:
-            values |= pins[field]
-    unpinned = [it for it in items if field not in it[2]]
-    children: dict[Any, _IndexNode | _IndexLeaf] = {}
-    for v in values:
-        bucket: list[_Item] = []
-        for i, cond, pins in items:
-            if field not in pins:
-                bucket.append((i, cond, pins))
-            elif v in pins[field]:
-                rest = {f: vals for f, vals in pins.items() if f != field}
-                bucket.append((i, _specialize(cond, field, v), rest))
-        children[v] = _build_index(bucket, depth + 1)
-    default = _build_index(unpinned, depth + 1)
-    return _IndexNode(field, getter, children, default)
-
-
-def _lookup(node: _IndexNode | _IndexLeaf, ticket: Ticket) -> _IndexLeaf:
-    while isinstance(node, _IndexNode):
-        n = node
-        try:
-            node = n.children.get(n.getter(ticket), n.default)
-        except TypeError:  # an unhashable custom value: only unpinned rules can match
-            node = n.default
-    return node
-
-
-# --------------------------------------------------------------------------- router
-
-
-@attrs.frozen(kw_only=True)
-class RouterFinding:
-    """One problem :meth:`Router.check` found: ``error`` (routing is wrong) or ``warning``.
-
-    Examples:
-        >>> print(RouterFinding(level="warning", path="fallback", message="no fallback team"))
-        warning: fallback: no fallback team
-    """
-
-    level: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.level}: {self.path}: {self.message}" if self.path else f"{self.level}: {self.message}"
 
 
 def _to_tuple(value: Any) -> Any:
@@ -859,6 +124,50 @@ def _cross_problems(
     return out
 
 
+def _parts_from_dict(
+    data: Any, calendars: Mapping[str, CalendarLike] | None
+) -> tuple[list[Rule], list[Agent], list[Team]]:
+    """The rules, agents and teams of a router's data form; every problem raised at once."""
+    if not isinstance(data, Mapping):
+        raise ValidationError.one("", f"expected a mapping for a router, got {data!r}")
+    known = ("rules", "agents", "teams", "fallback", "available_statuses")
+    out = [
+        ErrorDetail(str(k), f"unknown key {k!r} (expected one of: {', '.join(known)})")
+        for k in data
+        if k not in known
+    ]
+    if "rules" not in data:
+        out.append(ErrorDetail("rules", "missing"))
+    out.extend(
+        ErrorDetail(name, f"expected a list, got {data[name]!r}")
+        for name in ("rules", "agents", "teams")
+        if name in data and not isinstance(data[name], list | tuple)
+    )
+    rules: list[tuple[int, Rule]] = []
+    for i, item in enumerate(_items(data, "rules")):
+        try:
+            rules.append((i, Rule.from_dict(item, calendars=calendars, path=f"rules[{i}]")))
+        except ValidationError as exc:
+            out.extend(exc.errors)
+    agents: list[tuple[int, Agent]] = []
+    for i, item in enumerate(_items(data, "agents")):
+        try:
+            agents.append((i, structure(Agent, item, path=f"agents[{i}]")))
+        except ValidationError as exc:
+            out.extend(exc.errors)
+    teams: list[Team] = []
+    for i, item in enumerate(_items(data, "teams")):
+        try:
+            teams.append(structure(Team, item, path=f"teams[{i}]"))
+        except ValidationError as exc:
+            out.extend(exc.errors)
+    if out:
+        if len(teams) == len(_items(data, "teams")) and len(agents) == len(_items(data, "agents")):
+            out.extend(_cross_problems(rules, agents, teams, data.get("fallback"), calendars or {}))
+        raise ValidationError(out)
+    return [r for _, r in rules], [a for _, a in agents], teams
+
+
 @attrs.frozen(kw_only=True)
 class Router:
     """Ordered rules, the agents and teams they route to, and a fallback team.
@@ -923,7 +232,7 @@ class Router:
     _sets: tuple[RuleChanges | None, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        out = self._problems()
+        out = _problems(self)
         if out:
             raise ValidationError(out)
         setter = object.__setattr__
@@ -961,43 +270,6 @@ class Router:
         setter(self, "_simple", all(r.stop for r in self.rules))
         setter(self, "_sets", tuple(r.set if r.set else None for r in self.rules))
 
-    def _problems(self) -> list[ErrorDetail]:
-        out: list[ErrorDetail] = []
-        given: object = self.rules
-        if not isinstance(given, tuple):
-            return [ErrorDetail("rules", f"expected a list of rules, got {given!r}")]
-        groups: tuple[tuple[str, object, type], ...] = (
-            ("rules", self.rules, Rule),
-            ("agents", self.agents, Agent),
-            ("teams", self.teams, Team),
-        )
-        for name, items, cls in groups:
-            if not isinstance(items, tuple):
-                out.append(ErrorDetail(name, f"expected a list, got {items!r}"))
-                continue
-            out.extend(
-                ErrorDetail(f"{name}[{i}]", f"expected a {cls.__name__}, got {x!r}")
-                for i, x in enumerate(items)
-                if not isinstance(x, cls)
-            )
-        statuses: object = self.available_statuses
-        if not isinstance(statuses, frozenset) or not statuses or not statuses <= AGENT_STATUSES:
-            out.append(
-                ErrorDetail(
-                    "available_statuses",
-                    f"expected a non-empty list of agent statuses (online, away, offline), got {statuses!r}",
-                )
-            )
-        if out:
-            return out
-        return _cross_problems(
-            list(enumerate(self.rules)),
-            list(enumerate(self.agents)),
-            self.teams,
-            self.fallback,
-            self.calendars,
-        )
-
     # ------------------------------------------------------------------ data form
 
     @classmethod
@@ -1032,60 +304,19 @@ class Router:
             >>> Router.from_dict(r.to_dict()) == r
             True
         """
-        from ticketkit.model._serialization import from_dict as structure  # noqa: PLC0415 - avoid an import cycle
-
-        if not isinstance(data, Mapping):
-            raise ValidationError.one("", f"expected a mapping for a router, got {data!r}")
-        known = ("rules", "agents", "teams", "fallback", "available_statuses")
-        out = [
-            ErrorDetail(str(k), f"unknown key {k!r} (expected one of: {', '.join(known)})")
-            for k in data
-            if k not in known
-        ]
-        if "rules" not in data:
-            out.append(ErrorDetail("rules", "missing"))
-        rules: list[tuple[int, Rule]] = []
-        out.extend(
-            ErrorDetail(name, f"expected a list, got {data[name]!r}")
-            for name in ("rules", "agents", "teams")
-            if name in data and not isinstance(data[name], list | tuple)
-        )
-        for i, item in enumerate(_items(data, "rules")):
-            try:
-                rules.append((i, Rule.from_dict(item, calendars=calendars, path=f"rules[{i}]")))
-            except ValidationError as exc:
-                out.extend(exc.errors)
-        agents: list[tuple[int, Agent]] = []
-        for i, item in enumerate(_items(data, "agents")):
-            try:
-                agents.append((i, structure(Agent, item, path=f"agents[{i}]")))
-            except ValidationError as exc:
-                out.extend(exc.errors)
-        teams: list[Team] = []
-        for i, item in enumerate(_items(data, "teams")):
-            try:
-                teams.append(structure(Team, item, path=f"teams[{i}]"))
-            except ValidationError as exc:
-                out.extend(exc.errors)
-        statuses = data.get("available_statuses", ["online"])
-        if out:
-            if len(teams) == len(_items(data, "teams")) and len(agents) == len(_items(data, "agents")):
-                out.extend(_cross_problems(rules, agents, teams, data.get("fallback"), calendars or {}))
-            raise ValidationError(out)
+        rules, agents, teams = _parts_from_dict(data, calendars)
         return cls(
-            rules=[r for _, r in rules],
-            agents=[a for _, a in agents],
+            rules=rules,
+            agents=agents,
             teams=teams,
             fallback=data.get("fallback"),
             calendars=dict(calendars or {}),
-            available_statuses=statuses,
+            available_statuses=data.get("available_statuses", ["online"]),
             cursor=cursor if cursor is not None else InMemoryCursor(),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The data form, JSON-safe (calendars are referred to by name)."""
-        from ticketkit.model._serialization import to_dict as unstructure  # noqa: PLC0415 - avoid an import cycle
-
         out: dict[str, Any] = {
             "rules": [r.to_dict() for r in self.rules],
             "agents": [unstructure(a) for a in self.agents],
@@ -1247,7 +478,7 @@ class Router:
             matched=names,
             fallback=fallback,
             tie_break=tie,
-            trace=(self, ticket, at, context, tuple(matched), cands, assign_at),
+            trace=(_build_record, self, ticket, at, context, tuple(matched), cands, assign_at),
         )
 
     def _assign(
@@ -1445,9 +676,7 @@ class Router:
             warning: rules[1].assign.team: team 'b' has no agents: tickets wait in its queue
             warning: fallback: no fallback team: tickets no rule assigns keep their current team
         """
-        from ticketkit.routing._report import check_router  # noqa: PLC0415 - the static checks live apart
-
-        return check_router(self)
+        return check_rules(self.rules, agents=self.agents, teams=self.teams, fallback=self.fallback)
 
     def simulate(
         self,
@@ -1477,35 +706,54 @@ class Router:
             >>> dict(sim.per_agent)
             {'a': 2, 'b': 2}
         """
-        from ticketkit.routing._report import simulate  # noqa: PLC0415 - reports live apart
-
-        return simulate(self, tickets, at=at, load=load)
-
-
-class _PeekCursor:
-    """Round-robin that reads a cursor without moving it (for explain)."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: RoundRobinCursor) -> None:
-        self._inner = inner
-
-    def next_agent(self, key: str, eligible: Sequence[str]) -> str:
-        inner = self._inner
-        if isinstance(inner, InMemoryCursor):
-            return inner.copy().next_agent(key, eligible)
-        return eligible[0]
+        cursor = self.cursor.copy() if isinstance(self.cursor, InMemoryCursor) else InMemoryCursor()
+        return simulate_routes(
+            attrs.evolve(self, cursor=cursor).route,
+            tickets,
+            agents=[a.id for a in self.agents],
+            rules=[r.name for r in self.rules],
+            at=at,
+            load=load,
+        )
 
 
-def _apply_set(ticket: Ticket, s: RuleChanges) -> Ticket:
-    changes: dict[str, Any] = {}
-    if s.priority is not None:
-        changes["priority"] = s.priority
-    if s.category is not None:
-        changes["category"] = s.category
-    if s.tags:
-        changes["tags"] = ticket.tags | s.tags
-    return replace_trusted(ticket, **changes) if changes else ticket
+def _problems(router: Router) -> list[ErrorDetail]:
+    """Every problem with a router's parts, or between them."""
+    out: list[ErrorDetail] = []
+    given: object = router.rules
+    if not isinstance(given, tuple):
+        return [ErrorDetail("rules", f"expected a list of rules, got {given!r}")]
+    groups: tuple[tuple[str, object, type], ...] = (
+        ("rules", router.rules, Rule),
+        ("agents", router.agents, Agent),
+        ("teams", router.teams, Team),
+    )
+    for name, items, cls in groups:
+        if not isinstance(items, tuple):
+            out.append(ErrorDetail(name, f"expected a list, got {items!r}"))
+            continue
+        out.extend(
+            ErrorDetail(f"{name}[{i}]", f"expected a {cls.__name__}, got {x!r}")
+            for i, x in enumerate(items)
+            if not isinstance(x, cls)
+        )
+    statuses: object = router.available_statuses
+    if not isinstance(statuses, frozenset) or not statuses or not statuses <= AGENT_STATUSES:
+        out.append(
+            ErrorDetail(
+                "available_statuses",
+                f"expected a non-empty list of agent statuses (online, away, offline), got {statuses!r}",
+            )
+        )
+    if out:
+        return out
+    return _cross_problems(
+        list(enumerate(router.rules)),
+        list(enumerate(router.agents)),
+        router.teams,
+        router.fallback,
+        router.calendars,
+    )
 
 
 _OFF_SHIFT: Final = "\x00off shift"
@@ -1527,7 +775,7 @@ def _reason(
 
 
 def _build_record(decision: Decision) -> DecisionRecord:
-    router, ticket, at, ctx, matched, cands, assign_at = decision._trace
+    _, router, ticket, at, ctx, matched, cands, assign_at = decision._trace
     trials: list[RuleTrial] = []
     work = ticket
     last = matched[-1] if matched else len(router.rules) - 1

@@ -328,6 +328,74 @@ def _event(  # noqa: PLR0917 - the hot path: positional calls are the cheapest
     return event
 
 
+def _engine_changes(step: _Step, at: datetime, version: int) -> dict[str, Any]:
+    """The fields a transition changes on the ticket."""
+    changes: dict[str, Any] = {
+        "status": step.dest,
+        "status_kind": step.dest_kind,
+        "version": version,
+        "updated_at": at,
+    }
+    for name in step.stamp:
+        changes[name] = at
+    for name in step.clear:
+        changes[name] = None
+    return changes
+
+
+def _fire_generic(  # pragma: no cover - only if the models go back to slots
+    step: _Step, ticket: Ticket, at: datetime, actor: str
+) -> tuple[Ticket, list[Event]]:
+    """A plain transition through the generic copy (for models kept in slots)."""
+    version = ticket.version + 1
+    new = replace_trusted(ticket, **_engine_changes(step, at, version))
+    return new, [_event(ticket, _events.STATUS_CHANGED, actor, at, step.data, version)]
+
+
+def _backwards(at: datetime, ticket: Ticket) -> ValidationError:
+    """The error for a change dated before the ticket's last one."""
+    return ValidationError.one(
+        "at",
+        f"{at.isoformat()} is before the ticket's updated_at {ticket.updated_at.isoformat()}; "
+        "changes must move forward in time",
+    )
+
+
+def _fire_plain(step: _Step, ticket: Ticket, at: datetime, actor: str) -> tuple[Ticket, list[Event]]:
+    """The hot path of `Workflow.fire` (no guard, no hooks; values already checked): one dict
+    copy for the ticket, one dict for the event, no validation."""
+    old = ticket.__dict__
+    version = old["version"] + 1
+    state = old.copy()
+    state["status"] = step.dest
+    state["status_kind"] = step.dest_kind
+    state["version"] = version
+    state["updated_at"] = at
+    if step.touches:
+        for name in step.stamp:
+            state[name] = at
+        for name in step.clear:
+            state[name] = None
+    new = _new(ticket.__class__)
+    _set(new, "__dict__", state)
+    event = _new(Event)
+    _set(
+        event,
+        "__dict__",
+        {
+            "ticket_id": old["id"],
+            "kind": _STATUS_CHANGED,
+            "actor": actor,
+            "at": at,
+            "data": step.data,
+            "version": version,
+            "tenant": old["tenant"],
+            "id": new_id(at),
+        },
+    )
+    return new, [event]
+
+
 # --------------------------------------------------------------------------- the workflow
 
 
@@ -729,64 +797,14 @@ class Workflow:
         if type(actor) is not str or not actor:
             raise ValidationError.one("actor", f"expected a non-empty string naming who acts, got {actor!r}")
         if at < ticket.updated_at:
-            raise ValidationError.one(
-                "at",
-                f"{at.isoformat()} is before the ticket's updated_at {ticket.updated_at.isoformat()}; "
-                "changes must move forward in time",
-            )
+            raise _backwards(at, ticket)
         if not step.plain:
             return self._fire_slow(step, ticket, at, actor, context)
         if not _FAST:  # pragma: no cover - only if the models go back to slots
-            version = ticket.version + 1
-            new = replace_trusted(ticket, **self._engine_changes(step, at, version))
-            return new, [_event(ticket, _events.STATUS_CHANGED, actor, at, step.data, version)]
-        # The hot path, inlined: one dict copy for the ticket, one dict for the event.
-        old = ticket.__dict__
-        version = old["version"] + 1
-        state = old.copy()
-        state["status"] = step.dest
-        state["status_kind"] = step.dest_kind
-        state["version"] = version
-        state["updated_at"] = at
-        if step.touches:
-            for name in step.stamp:
-                state[name] = at
-            for name in step.clear:
-                state[name] = None
-        new = _new(ticket.__class__)
-        _set(new, "__dict__", state)
-        event = _new(Event)
-        _set(
-            event,
-            "__dict__",
-            {
-                "ticket_id": old["id"],
-                "kind": _STATUS_CHANGED,
-                "actor": actor,
-                "at": at,
-                "data": step.data,
-                "version": version,
-                "tenant": old["tenant"],
-                "id": new_id(at),
-            },
-        )
-        return new, [event]
+            return _fire_generic(step, ticket, at, actor)
+        return _fire_plain(step, ticket, at, actor)
 
     # ------------------------------------------------------------------ the slow path
-
-    @staticmethod
-    def _engine_changes(step: _Step, at: datetime, version: int) -> dict[str, Any]:
-        changes: dict[str, Any] = {
-            "status": step.dest,
-            "status_kind": step.dest_kind,
-            "version": version,
-            "updated_at": at,
-        }
-        for name in step.stamp:
-            changes[name] = at
-        for name in step.clear:
-            changes[name] = None
-        return changes
 
     def _context(
         self, trigger: str, at: datetime | None, actor: str | None, context: Mapping[str, Any]
@@ -858,7 +876,7 @@ class Workflow:
             before = current
             current = _apply_hook(current, name, changes)
             extra.extend(_hook_events(name, before, current))
-        new = replace_trusted(current, **self._engine_changes(step, at, version))
+        new = replace_trusted(current, **_engine_changes(step, at, version))
         events = [_event(ticket, _events.STATUS_CHANGED, actor, at, step.data, version)]
         events.extend(_event(ticket, kind, actor, at, data, version) for kind, data in extra)
         return new, events
@@ -986,88 +1004,30 @@ def _compile(
     wf: Workflow,
 ) -> tuple[Mapping[str, State], dict[tuple[str, str], _Step], Mapping[str, tuple[str, ...]]]:
     """Check the whole definition (every problem listed) and build the lookup table."""
-    problems: list[ErrorDetail] = []
-    if not _is_text(wf.name):
-        problems.append(ErrorDetail("name", f"expected a non-empty string, got {wf.name!r}"))
-    for label, registry in (("guards", cast("object", wf.guards)), ("hooks", cast("object", wf.hooks))):
-        if not isinstance(registry, Mapping):
-            problems.append(ErrorDetail(label, f"expected a mapping of names to callables, got {registry!r}"))
-            continue
-        for reg_name, fn in registry.items():
-            if not callable(fn):
-                problems.append(ErrorDetail(f"{label}.{reg_name}", f"expected a callable, got {fn!r}"))
+    problems = _registry_problems(wf)
     if problems:
         raise ValidationError(problems)
-
-    by_name: dict[str, State] = {}
-    index_of: dict[str, int] = {}
-    states: object = wf.states
-    if not isinstance(states, tuple) or not states:
-        problems.append(ErrorDetail("states", f"a workflow needs at least one state, got {states!r}"))
-        raise ValidationError(problems)
-    for i, s in enumerate(states):
-        if not isinstance(s, State):
-            problems.append(ErrorDetail(f"states[{i}]", f"expected a State, got {s!r}"))
-            continue
-        if s.name in by_name:
-            problems.append(
-                ErrorDetail(
-                    f"states[{i}].name", f"duplicate state {s.name!r} (also states[{index_of[s.name]}])"
-                )
-            )
-            continue
-        by_name[s.name] = s
-        index_of[s.name] = i
-    known = _known(by_name)
-    if wf.initial not in by_name:
-        problems.append(ErrorDetail("initial", f"unknown state {wf.initial!r} (known: {known})"))
-    if by_name and not any(s.final for s in by_name.values()):
-        problems.append(ErrorDetail("states", "no final state: mark at least one state final=True"))
-
-    table: dict[tuple[str, str], _Step] = {}
-    defined_at: dict[tuple[str, str], int] = {}
-    edges: list[tuple[str, str]] = []
-    triggers: dict[str, list[str]] = {}
+    by_name, index_of = _states_by_name(wf, problems)
     transitions: object = wf.transitions
     if not isinstance(transitions, tuple):
         problems.append(ErrorDetail("transitions", f"expected a list of transitions, got {transitions!r}"))
         raise ValidationError(problems)
+    table: dict[tuple[str, str], _Step] = {}
+    defined_at: dict[tuple[str, str], int] = {}
+    edges: list[tuple[str, str]] = []
+    triggers: dict[str, list[str]] = {}
     for i, tr in enumerate(transitions):
         p = f"transitions[{i}]"
         if not isinstance(tr, Transition):
             problems.append(ErrorDetail(p, f"expected a Transition, got {tr!r}"))
             continue
-        ok = True
         dest = by_name.get(tr.dest)
         if dest is None:
-            problems.append(ErrorDetail(f"{p}.dest", f"unknown state {tr.dest!r} (known: {known})"))
-            ok = False
-        if tr.source == ANY_STATE:
-            sources = [s for s in by_name.values() if not s.final and s.name != tr.dest]
-        else:
-            sources = []
-            for j, name in enumerate(tr.source):
-                src = by_name.get(name)
-                if src is None:
-                    problems.append(
-                        ErrorDetail(f"{p}.source[{j}]", f"unknown state {name!r} (known: {known})")
-                    )
-                    ok = False
-                elif src.final:
-                    problems.append(
-                        ErrorDetail(
-                            f"{p}.source[{j}]",
-                            f"{name!r} is a final state and cannot have exits "
-                            "(make it not final, or drop this transition)",
-                        )
-                    )
-                    ok = False
-                else:
-                    sources.append(src)
+            problems.append(ErrorDetail(f"{p}.dest", f"unknown state {tr.dest!r} (known: {_known(by_name)})"))
+        sources, ok = _sources(tr, by_name, p, problems)
         guard = _resolve_guard(tr.guard, wf.guards, f"{p}.guard", problems)
         hooks = _resolve_hooks(tr.hooks, wf.hooks, f"{p}.hooks", problems)
-        if guard is False or hooks is None:
-            ok = False
+        ok = ok and dest is not None and guard is not False and hooks is not None
         for src in sources:
             if dest is not None:
                 edges.append((src.name, dest.name))
@@ -1098,6 +1058,78 @@ def _compile(
         table,
         MappingProxyType({k: tuple(v) for k, v in triggers.items()}),
     )
+
+
+def _registry_problems(wf: Workflow) -> list[ErrorDetail]:
+    """Problems with the name and the guard and hook registries (checked before anything else)."""
+    problems: list[ErrorDetail] = []
+    if not _is_text(wf.name):
+        problems.append(ErrorDetail("name", f"expected a non-empty string, got {wf.name!r}"))
+    for label, registry in (("guards", cast("object", wf.guards)), ("hooks", cast("object", wf.hooks))):
+        if not isinstance(registry, Mapping):
+            problems.append(ErrorDetail(label, f"expected a mapping of names to callables, got {registry!r}"))
+            continue
+        for reg_name, fn in registry.items():
+            if not callable(fn):
+                problems.append(ErrorDetail(f"{label}.{reg_name}", f"expected a callable, got {fn!r}"))
+    return problems
+
+
+def _states_by_name(wf: Workflow, problems: list[ErrorDetail]) -> tuple[dict[str, State], dict[str, int]]:
+    """The states by name and their positions; problems reported (raised when there are no states)."""
+    by_name: dict[str, State] = {}
+    index_of: dict[str, int] = {}
+    states: object = wf.states
+    if not isinstance(states, tuple) or not states:
+        problems.append(ErrorDetail("states", f"a workflow needs at least one state, got {states!r}"))
+        raise ValidationError(problems)
+    for i, s in enumerate(states):
+        if not isinstance(s, State):
+            problems.append(ErrorDetail(f"states[{i}]", f"expected a State, got {s!r}"))
+            continue
+        if s.name in by_name:
+            problems.append(
+                ErrorDetail(
+                    f"states[{i}].name", f"duplicate state {s.name!r} (also states[{index_of[s.name]}])"
+                )
+            )
+            continue
+        by_name[s.name] = s
+        index_of[s.name] = i
+    if wf.initial not in by_name:
+        problems.append(ErrorDetail("initial", f"unknown state {wf.initial!r} (known: {_known(by_name)})"))
+    if by_name and not any(s.final for s in by_name.values()):
+        problems.append(ErrorDetail("states", "no final state: mark at least one state final=True"))
+    return by_name, index_of
+
+
+def _sources(
+    tr: Transition, by_name: Mapping[str, State], path: str, problems: list[ErrorDetail]
+) -> tuple[list[State], bool]:
+    """The states a transition leaves from, and whether all of them are valid."""
+    if tr.source == ANY_STATE:
+        return [s for s in by_name.values() if not s.final and s.name != tr.dest], True
+    sources: list[State] = []
+    ok = True
+    for j, name in enumerate(tr.source):
+        src = by_name.get(name)
+        if src is None:
+            problems.append(
+                ErrorDetail(f"{path}.source[{j}]", f"unknown state {name!r} (known: {_known(by_name)})")
+            )
+            ok = False
+        elif src.final:
+            problems.append(
+                ErrorDetail(
+                    f"{path}.source[{j}]",
+                    f"{name!r} is a final state and cannot have exits "
+                    "(make it not final, or drop this transition)",
+                )
+            )
+            ok = False
+        else:
+            sources.append(src)
+    return sources, ok
 
 
 def _resolve_guard(
