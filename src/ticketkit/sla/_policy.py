@@ -127,7 +127,6 @@ class SLAPolicy:
 
     def clock(self, metric: str) -> SLAClock:
         """The clock definition for ``metric`` (a preset or your own)."""
-
         plan = self._plan
         try:
             return plan.specs[plan.index[metric]]
@@ -159,7 +158,6 @@ class SLAPolicy:
 
     def matches(self, ticket: Ticket, at: datetime | None = None) -> bool:
         """Whether this policy's ``when`` holds for ``ticket`` (always, when it has none)."""
-
         if self.when is None:
             return True
         return bool(self.when.evaluate(ticket, at=at))
