@@ -15,7 +15,7 @@ from typing import Any, Final
 from ticketkit.model._events import SLA_BREACHED, SLA_ESCALATED, SLA_WARNING, STATUS_CHANGED, TICKET_CREATED
 from ticketkit.model._json import EMPTY
 from ticketkit.model._models import ClockState, Event, Ticket, replace_trusted
-from ticketkit.sla._clock import begin, finish, halt, idle_clocks, new_cycle, new_state, state_of
+from ticketkit.sla._clock import begin, finish, halt, new_cycle, new_state, state_of
 from ticketkit.sla._config import SLAClock
 from ticketkit.sla._plan import ACTOR, PolicyPlan
 
@@ -66,7 +66,22 @@ def step(plan: PolicyPlan, spec: SLAClock, cs: ClockState, ticket: Ticket, event
             plan, cs, t, paused=should_pause(plan, spec, ticket, event), priority=ticket.priority
         )
     if state in ("idle", "stopped") and spec.start and any(m.matches(event, ticket) for m in spec.start):
-        return _started(plan, spec, cs, ticket, event, t=t, idle=state == "idle")
+        paused = should_pause(plan, spec, ticket, event)
+        if state == "idle":
+            return begin(cs, t, paused=paused, cycle=cs.cycle, fired=frozenset(), segments=())
+        if spec.after_stop == "resume":
+            return begin(
+                cs,
+                t,
+                paused=paused,
+                cycle=cs.cycle,
+                elapsed=cs.elapsed,
+                segments=cs.segments,
+                started_at=cs.started_at,
+            )
+        if spec.after_stop == "restart":
+            return new_cycle(plan, cs, t, paused=paused, priority=ticket.priority)
+        return cs
     if state == "running":
         if should_pause(plan, spec, ticket, event):
             return halt(plan.calendar, cs, t, stop=False)
@@ -80,28 +95,6 @@ def step(plan: PolicyPlan, spec: SLAClock, cs: ClockState, ticket: Ticket, event
             segments=cs.segments,
             started_at=cs.started_at,
         )
-    return cs
-
-
-def _started(
-    plan: PolicyPlan, spec: SLAClock, cs: ClockState, ticket: Ticket, event: Event, *, t: datetime, idle: bool
-) -> ClockState:
-    """An idle or stopped clock after a start event at ``t``: begun, resumed, restarted or as it was."""
-    paused = should_pause(plan, spec, ticket, event)
-    if idle:
-        return begin(cs, t, paused=paused, cycle=cs.cycle, fired=frozenset(), segments=())
-    if spec.after_stop == "resume":
-        return begin(
-            cs,
-            t,
-            paused=paused,
-            cycle=cs.cycle,
-            elapsed=cs.elapsed,
-            segments=cs.segments,
-            started_at=cs.started_at,
-        )
-    if spec.after_stop == "restart":
-        return new_cycle(plan, cs, t, paused=paused, priority=ticket.priority)
     return cs
 
 
@@ -127,7 +120,10 @@ def apply_event(plan: PolicyPlan, ticket: Ticket, event: Event) -> Ticket:
     """``ticket`` with its clocks moved by ``event`` (see :meth:`~ticketkit.SLAPolicy.apply`)."""
     sla = ticket.sla
     if sla is None:
-        clocks: Sequence[ClockState] = idle_clocks(plan)
+        template = plan.template
+        clocks: Sequence[ClockState] = tuple(
+            new_state(template, metric=c.metric, fired=frozenset()) for c in plan.specs
+        )
         before: Sequence[ClockState] = ()
     else:
         clocks = before = state_of(plan, ticket).clocks

@@ -34,12 +34,6 @@ def new_state(template: ClockState, **changes: Any) -> ClockState:
     return replace_trusted(template, **changes)
 
 
-def idle_clocks(plan: PolicyPlan) -> tuple[ClockState, ...]:
-    """A fresh idle clock for every clock of the plan."""
-    template = plan.template
-    return tuple(new_state(template, metric=c.metric, fired=frozenset()) for c in plan.specs)
-
-
 def live(cal: CalendarLike, cs: ClockState, at: datetime) -> timedelta:
     """The business time the clock has counted by ``at`` (its current cycle)."""
     rs = cs.running_since
