@@ -269,37 +269,11 @@ def check_policies(policies: Sequence[SLAPolicy]) -> list[PolicyIssue]:
         if terms is None:
             continue
         live = [t for t in terms if not _empty(t)]
-        if not live:
-            issues.append(
-                PolicyIssue(
-                    kind="never_matches",
-                    index=i,
-                    policy=policy.name,
-                    message="its condition contradicts itself, so no ticket can match it",
-                )
-            )
-            continue
-        covering: list[str] = []
-        shadowed = True
-        for term in live:
-            hit = next((name for name, ts in earlier if any(_implies(term, e) for e in ts)), None)
-            if hit is None:
-                shadowed = False
-                break
-            if hit not in covering:
-                covering.append(hit)
-        if shadowed and earlier:
-            names = " and ".join(repr(n) for n in covering)
-            issues.append(
-                PolicyIssue(
-                    kind="shadowed",
-                    index=i,
-                    policy=policy.name,
-                    message=f"every ticket it matches is taken first by {names}",
-                    by=tuple(covering),
-                )
-            )
-        earlier.append((policy.name, live))
+        issue = _match_issue(i, policy.name, live, earlier)
+        if issue is not None:
+            issues.append(issue)
+        if live:
+            earlier.append((policy.name, live))
     if policies and policies[-1].when is not None:
         last_terms = _terms_of(policies[-1])
         if last_terms is None or last_terms != [_TRUE_TERM]:
@@ -313,3 +287,33 @@ def check_policies(policies: Sequence[SLAPolicy]) -> list[PolicyIssue]:
                 )
             )
     return issues
+
+
+def _match_issue(
+    index: int, name: str, live: list[_Term], earlier: list[tuple[str, list[_Term]]]
+) -> PolicyIssue | None:
+    """``never_matches`` when no term of the policy can hold, ``shadowed`` when earlier ones take them all."""
+    if not live:
+        return PolicyIssue(
+            kind="never_matches",
+            index=index,
+            policy=name,
+            message="its condition contradicts itself, so no ticket can match it",
+        )
+    if not earlier:
+        return None
+    covering: list[str] = []
+    for term in live:
+        hit = next((n for n, ts in earlier if any(_implies(term, e) for e in ts)), None)
+        if hit is None:
+            return None
+        if hit not in covering:
+            covering.append(hit)
+    names = " and ".join(repr(n) for n in covering)
+    return PolicyIssue(
+        kind="shadowed",
+        index=index,
+        policy=name,
+        message=f"every ticket it matches is taken first by {names}",
+        by=tuple(covering),
+    )
