@@ -717,7 +717,7 @@ class TestImport:
 class TestMemory:
     def test_chunk_cache_is_bounded(self) -> None:
         """Questions about scattered years keep a bounded number of chunks, with the same answers."""
-        from ticketkit.calendar._calendar import _MAX_CHUNKS
+        from ticketkit.calendar._instants import MAX_CHUNKS as _MAX_CHUNKS
 
         cal = BusinessCalendar("UTC", LUNCH)
         fresh = BusinessCalendar("UTC", LUNCH)
