@@ -658,7 +658,7 @@ class TestMore:
 
     def test_between_before_first_opening_of_a_chunk(self) -> None:
         """Instants in a chunk before its first opening have no business time between them."""
-        from ticketkit.calendar._calendar import CHUNK_S
+        from ticketkit.calendar._instants import CHUNK_S
 
         cal = BusinessCalendar("UTC", {"mon": ["09:00-10:00"]})
         lo = datetime.fromtimestamp(56 * CHUNK_S, UTC)  # 2029-07-18 05:49:52, a Wednesday

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date
-from typing import TYPE_CHECKING
 
 from ticketkit.calendar import _combine
 from ticketkit.calendar._instants import (
@@ -28,17 +27,15 @@ from ticketkit.calendar._instants import (
     merge,
     wall_to_us,
 )
+from ticketkit.calendar._protocol import Calendar
 from ticketkit.calendar._spec import DAY
 from ticketkit.errors import ValidationError
-
-if TYPE_CHECKING:
-    from ticketkit.calendar._calendar import BusinessCalendar
 
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
 
 
-def build_chunk(cal: BusinessCalendar, k: int) -> Chunk:
+def build_chunk(cal: Calendar, k: int) -> Chunk:
     """Work out chunk ``k`` of a calendar's open time and keep it."""
     lo_s = k * CHUNK_S
     hi_s = lo_s + CHUNK_S
@@ -65,7 +62,7 @@ def build_chunk(cal: BusinessCalendar, k: int) -> Chunk:
     return chunk
 
 
-def exhausted(cal: BusinessCalendar, k: int) -> ValidationError:
+def exhausted(cal: Calendar, k: int) -> ValidationError:
     if not K_MIN <= k <= K_MAX:
         return ValidationError.one("", "the result falls outside the years 1-9999")
     years = HORIZON * CHUNK_S // (365 * DAY)
@@ -82,7 +79,7 @@ def elapsed_in(c: Chunk, t: int) -> int:
     return c.cum[i] + (t if t < e else e) - c.starts[i]
 
 
-def add_us(cal: BusinessCalendar, t: int, d: int) -> int:
+def add_us(cal: Calendar, t: int, d: int) -> int:
     chunks = cal._chunks
     k = t // CHUNK_US
     c = chunks.get(k) or build_chunk(cal, k)
@@ -104,7 +101,7 @@ def add_us(cal: BusinessCalendar, t: int, d: int) -> int:
     return c.starts[j] + target - c.cum[j]
 
 
-def subtract_us(cal: BusinessCalendar, t: int, d: int) -> int:
+def subtract_us(cal: Calendar, t: int, d: int) -> int:
     chunks = cal._chunks
     k = t // CHUNK_US
     c = chunks.get(k) or build_chunk(cal, k)
@@ -121,7 +118,7 @@ def subtract_us(cal: BusinessCalendar, t: int, d: int) -> int:
     return c.starts[j] + target - c.cum[j]
 
 
-def between_us(cal: BusinessCalendar, a: int, b: int) -> int:
+def between_us(cal: Calendar, a: int, b: int) -> int:
     """Business time in ``[a, b)`` for ``a <= b``."""
     ka = a // CHUNK_US
     kb = b // CHUNK_US
@@ -144,7 +141,7 @@ def between_us(cal: BusinessCalendar, a: int, b: int) -> int:
     return total + elapsed_in(cal._chunk(kb), b)
 
 
-def open_intervals_us(cal: BusinessCalendar, ta: int, tb: int) -> Intervals:
+def open_intervals_us(cal: Calendar, ta: int, tb: int) -> Intervals:
     """The open intervals within ``[ta, tb)``, clipped, touching ones joined."""
     out: Intervals = []
     if tb > ta:
@@ -164,7 +161,7 @@ def open_intervals_us(cal: BusinessCalendar, ta: int, tb: int) -> Intervals:
     return out
 
 
-def roll_open(cal: BusinessCalendar, t: int) -> int | None:
+def roll_open(cal: Calendar, t: int) -> int | None:
     """``t`` if open, else the next opening; None if none within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)
@@ -183,7 +180,7 @@ def roll_open(cal: BusinessCalendar, t: int) -> int | None:
     return None
 
 
-def roll_close(cal: BusinessCalendar, t: int) -> int | None:
+def roll_close(cal: Calendar, t: int) -> int | None:
     """``t`` if closed, else the end of its open period; None if none within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)

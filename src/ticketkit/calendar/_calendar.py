@@ -33,7 +33,6 @@ import attrs
 from ticketkit.calendar import _arith, _combine, _days, _definition, _rolls
 from ticketkit.calendar._holidays import CountryHolidays, HolidaySource, YearDates, country_holidays
 from ticketkit.calendar._instants import (
-    CHUNK_S,
     CHUNK_US,
     EPOCH_ORD,
     FLOAT_EXACT,
@@ -48,8 +47,8 @@ from ticketkit.calendar._instants import (
     offset_us,
     to_us,
 )
-from ticketkit.calendar._known import NO_LIMIT, BeyondKnown, Limit, crossed, limits_of
-from ticketkit.calendar._spec import DAY, Window, format_weekly
+from ticketkit.calendar._known import BeyondKnown, Limit, crossed, limits_of
+from ticketkit.calendar._spec import DAY, Window
 from ticketkit.errors import ValidationError
 
 __all__ = ["BusinessCalendar", "CountryHolidays", "country_holidays"]
@@ -174,26 +173,7 @@ class BusinessCalendar:
             beyond_known=beyond_known,
         )
         limits = limits_of(fields["sources"], beyond_known, fields["tz"], name or fields["tz"].key)
-        self._set(fields, combine=None, parts=(), limits=limits)
-
-    def _set(
-        self,
-        fields: dict[str, Any],
-        *,
-        combine: Combine | None,
-        parts: tuple[BusinessCalendar, ...],
-        limits: tuple[Limit, ...],
-    ) -> None:
-        set_ = object.__setattr__
-        for key, value in fields.items():
-            set_(self, key, value)
-        set_(self, "combine", combine)
-        set_(self, "parts", parts)
-        set_(self, "_chunks", {})
-        set_(self, "_years", {})
-        set_(self, "_bdays", {})
-        set_(self, "_limits", limits)
-        set_(self, "_limit_us", min((lim.us for lim in limits), default=NO_LIMIT))
+        _definition.install(self, fields, combine=None, parts=(), limits=limits)
 
     # ------------------------------------------------------------------ constructors
 
@@ -226,13 +206,10 @@ class BusinessCalendar:
             >>> from datetime import datetime, timezone
             >>> shop = BusinessCalendar("UTC", {"mon-sat": ["09:00-18:00"]})
             >>> late_shift = BusinessCalendar("UTC", {"daily": ["14:00-22:00"]})
-            >>> on_duty = shop & late_shift
-            >>> on_duty.open_intervals(
-            ...     datetime(2025, 3, 3, tzinfo=timezone.utc), datetime(2025, 3, 4, tzinfo=timezone.utc)
-            ... )
-            [(datetime.datetime(2025, 3, 3, 14, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), datetime.datetime(2025, 3, 3, 18, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')))]
-        """  # noqa: E501  (doctest output is one line)
-        return _combine.combined(cls, "all_of", calendars, tz, name)
+            >>> (shop & late_shift).next_open(datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).isoformat()
+            '2025-03-03T14:00:00+00:00'
+        """
+        return cls._combined("all_of", calendars, tz, name)
 
     @classmethod
     def any_of(
@@ -249,7 +226,17 @@ class BusinessCalendar:
             ... )
             datetime.timedelta(seconds=54000)
         """
-        return _combine.combined(cls, "any_of", calendars, tz, name)
+        return cls._combined("any_of", calendars, tz, name)
+
+    @classmethod
+    def _combined(cls, how: str, calendars: Sequence[object], tz: object, name: object) -> BusinessCalendar:
+        if len(calendars) < 2 or not all(isinstance(c, BusinessCalendar) for c in calendars):
+            raise ValidationError.one(how, f"expected two or more calendars, got {calendars!r}")
+        parts = tuple(c for c in calendars if isinstance(c, BusinessCalendar))
+        fields, limits = _combine.combined_fields(how, parts, tz, name)
+        cal = cls.__new__(cls)
+        _definition.install(cal, fields, combine=how, parts=parts, limits=limits)
+        return cal
 
     def __and__(self, other: BusinessCalendar) -> BusinessCalendar:
         if not isinstance(other, BusinessCalendar):
@@ -285,7 +272,7 @@ class BusinessCalendar:
             >>> BusinessCalendar.from_dict(cal.to_dict()) == cal
             True
         """
-        return _definition.from_dict(cls, data)
+        return _definition.from_dict(data, cls, cls._combined)
 
     def to_dict(self) -> dict[str, Any]:
         """The data form: plain JSON-ready values that `from_dict` reads back to an equal calendar.
@@ -302,34 +289,9 @@ class BusinessCalendar:
         return _definition.to_dict(self)
 
     def __repr__(self) -> str:
-        if self.combine is not None:
-            head = f"name={self.name!r}, " if self.name else ""
-            return f"BusinessCalendar({head}{self.combine}={list(self.parts)!r})"
-        parts = [f"tz={self.tz.key!r}", f"hours={format_weekly(self.hours)!r}"]
-        if self.sources or self.holidays:
-            parts.append(f"holidays=<{len(self.sources)} source(s), {len(self.holidays)} date(s)>")
-        if self.workdays:
-            parts.append(f"workdays=<{len(self.workdays)} date(s)>")
-        if self.overrides:
-            parts.append(f"overrides=<{len(self.overrides)} date(s)>")
-        if self.name:
-            parts.insert(0, f"name={self.name!r}")
-        return f"BusinessCalendar({', '.join(parts)})"
+        return _definition.describe(self)
 
     # ------------------------------------------------------------------ the schedule
-
-    def _year_dates(self, year: int) -> YearDates:
-        cached = self._years.get(year)
-        if cached is None:
-            hol: set[date] = set()
-            work: set[date] = set()
-            for src in self.sources:
-                h, w = src.dates_in(year)
-                hol |= h
-                work |= w
-            cached = (frozenset(hol), frozenset(work - hol))
-            self._years[year] = cached
-        return cached
 
     def windows_on(self, day: date) -> tuple[tuple[int, int], ...]:
         """The windows of a date as (start, end) seconds after its local midnight.
@@ -345,20 +307,7 @@ class BusinessCalendar:
         """
         if self.combine is not None:
             return _combine.windows_on(self, day)
-        over = self._override_map.get(day)
-        if over is not None:
-            return over
-        if day in self.workdays:
-            return self.workday_hours
-        if day in self.holidays:
-            return ()
-        if self.sources:
-            hol, work = self._year_dates(day.year)
-            if day in hol:
-                return ()
-            if day in work:
-                return self.workday_hours
-        return self.hours[day.weekday()]
+        return _definition.windows_on(self, day)
 
     def _chunk(self, k: int) -> Chunk:
         c = self._chunks.get(k)
@@ -537,23 +486,11 @@ class BusinessCalendar:
         """
         t = to_us(at, "at")
         if strict:
-            return self._boundary(_rolls.next_opening(self, t, strict=True), t, "opening")
+            return _rolls.boundary(self, _rolls.next_opening(self, t, strict=True), t, "opening")
         found = _arith.roll_open(self, t)
         if found is None:
             raise _arith.exhausted(self, t // CHUNK_US + HORIZON + 1)
-        if found >= self._limit_us:
-            self._reached(found + 1)
-        return at.astimezone(self.tz) if found == t else self._out(found)
-
-    def _boundary(self, us: int | None, t: int, what: str) -> datetime:
-        if us is None:
-            years = HORIZON * CHUNK_S // (365 * DAY)
-            raise ValidationError.one(
-                "", f"the calendar {self.name or self.tz.key!r} has no {what} within {years} years of it"
-            )
-        if max(us, t) >= self._limit_us:
-            self._reached(max(us, t) + 1)
-        return self._out(us)
+        return _rolls.rolled(self, found, at, t)
 
     def next_close(self, at: datetime, *, strict: bool = False) -> datetime | None:
         """The earliest instant at or after ``at`` when the business is closed (``at`` itself if closed).
@@ -577,13 +514,9 @@ class BusinessCalendar:
             return None
         if strict:
             found = _rolls.next_closing(self, t, strict=True)
-            return None if found is None else self._boundary(found, t, "closing")
+            return None if found is None else _rolls.boundary(self, found, t, "closing")
         found = _arith.roll_close(self, t)
-        if found is None:
-            return None
-        if found >= self._limit_us:
-            self._reached(found + 1)
-        return at.astimezone(self.tz) if found == t else self._out(found)
+        return None if found is None else _rolls.rolled(self, found, at, t)
 
     def prev_open(self, at: datetime, *, strict: bool = False) -> datetime:
         """The latest opening at or before ``at``: when the open period ``at`` is in began,
@@ -603,7 +536,7 @@ class BusinessCalendar:
             '2025-03-07T09:00:00+00:00'
         """
         t = to_us(at, "at")
-        return self._boundary(_rolls.prev_opening(self, t, strict=strict), t, "opening")
+        return _rolls.boundary(self, _rolls.prev_opening(self, t, strict=strict), t, "opening")
 
     def prev_close(self, at: datetime, *, strict: bool = False) -> datetime | None:
         """The latest closing at or before ``at``: when the last open period before ``at`` ended.
@@ -621,7 +554,7 @@ class BusinessCalendar:
         if self._always:
             return None
         found = _rolls.prev_closing(self, t, strict=strict)
-        return None if found is None else self._boundary(found, t, "closing")
+        return None if found is None else _rolls.boundary(self, found, t, "closing")
 
     def open_intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
         """The open intervals within ``[a, b)``, clipped to it, in order.

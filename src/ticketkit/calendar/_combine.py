@@ -9,21 +9,20 @@ aligned to the epoch, so they line up), intersected or joined interval by interv
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Any
 
 from ticketkit.calendar import _definition
 from ticketkit.calendar._instants import CHUNK_US, US, Intervals, intersect, merge, wall_to_us
+from ticketkit.calendar._known import Limit
+from ticketkit.calendar._protocol import Calendar
 from ticketkit.calendar._spec import DAY, Window
 from ticketkit.errors import ErrorDetail, ValidationError
-
-if TYPE_CHECKING:
-    from ticketkit.calendar._calendar import BusinessCalendar
 
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
 
 
-def chunk_intervals(cal: BusinessCalendar, k: int) -> Intervals:
+def chunk_intervals(cal: Calendar, k: int) -> Intervals:
     """The open intervals of chunk ``k`` of a combined calendar."""
     lists = [p._chunk(k).intervals() for p in cal.parts]
     if cal.combine == "all_of":
@@ -34,7 +33,7 @@ def chunk_intervals(cal: BusinessCalendar, k: int) -> Intervals:
     return merge([iv for lst in lists for iv in lst])
 
 
-def windows_on(cal: BusinessCalendar, day: date) -> tuple[Window, ...]:
+def windows_on(cal: Calendar, day: date) -> tuple[Window, ...]:
     """A combined calendar's open time on a local date, cut at its midnights, as local seconds."""
     ordinal = day.toordinal()
     lo = wall_to_us(cal.tz, ordinal, 0)
@@ -49,7 +48,7 @@ def windows_on(cal: BusinessCalendar, day: date) -> tuple[Window, ...]:
     return tuple(out)
 
 
-def _intervals(cal: BusinessCalendar, lo: int, hi: int) -> Intervals:
+def _intervals(cal: Calendar, lo: int, hi: int) -> Intervals:
     out: Intervals = []
     for k in range(lo // CHUNK_US, (hi - 1) // CHUNK_US + 1):
         c = cal._chunk(k)
@@ -59,22 +58,16 @@ def _intervals(cal: BusinessCalendar, lo: int, hi: int) -> Intervals:
     return merge(out)
 
 
-def _wall_seconds(cal: BusinessCalendar, us: int, midnight: datetime) -> int:
+def _wall_seconds(cal: Calendar, us: int, midnight: datetime) -> int:
     local = datetime.fromtimestamp(us // US, cal.tz).replace(tzinfo=None)
     return int((local - midnight) // timedelta(seconds=1))
 
 
-def combined(
-    cls: type[BusinessCalendar],
-    how: Literal["all_of", "any_of"],
-    calendars: tuple[BusinessCalendar, ...],
-    tz: object,
-    name: object,
-) -> BusinessCalendar:
-    """A new combined calendar of ``calendars`` (validated), results in ``tz`` (default: the first's)."""
+def combined_fields(
+    how: str, calendars: tuple[Calendar, ...], tz: object, name: object
+) -> tuple[dict[str, Any], tuple[Limit, ...]]:
+    """A combined calendar's field values and limits, checked; results in ``tz`` (default: the first's)."""
     problems: list[ErrorDetail] = []
-    if len(calendars) < 2 or not all(isinstance(c, cls) for c in calendars):
-        raise ValidationError.one(how, f"expected two or more BusinessCalendar objects, got {calendars!r}")
     zone = calendars[0].tz if tz is None else _definition.zone(tz, problems)
     if not isinstance(name, str):
         problems.append(ErrorDetail("name", f"expected a string, got {name!r}"))
@@ -94,7 +87,4 @@ def combined(
         "_always": (all if how == "all_of" else any)(c._always for c in calendars),
         "_workday_spec": None,
     }
-    cal = cls.__new__(cls)
-    limits = tuple(lim for c in calendars for lim in c._limits)
-    cal._set(fields, combine=how, parts=tuple(calendars), limits=limits)
-    return cal
+    return fields, tuple(lim for c in calendars for lim in c._limits)

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from ticketkit.calendar._instants import HORIZON, US, to_us, wall_to_us
+from ticketkit.calendar._protocol import Calendar
 from ticketkit.errors import ValidationError
 from ticketkit.model._time import require_aware
-
-if TYPE_CHECKING:
-    from ticketkit.calendar._calendar import BusinessCalendar
 
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
@@ -25,7 +22,7 @@ __all__: list[str] = []
 _MAX_YEARS = 256
 
 
-def year_days(cal: BusinessCalendar, year: int) -> list[int]:
+def year_days(cal: Calendar, year: int) -> list[int]:
     """The ordinals of the business days of ``year``, sorted."""
     cache = cal._bdays
     days = cache.get(year)
@@ -41,13 +38,13 @@ def year_days(cal: BusinessCalendar, year: int) -> list[int]:
     return days
 
 
-def _no_days(cal: BusinessCalendar) -> ValidationError:
+def _no_days(cal: Calendar) -> ValidationError:
     return ValidationError.one(
         "", f"the calendar {cal.name or cal.tz.key!r} has no business day within {HORIZON} years"
     )
 
 
-def step(cal: BusinessCalendar, ordinal: int, n: int, year: int) -> int:
+def step(cal: Calendar, ordinal: int, n: int, year: int) -> int:
     """The ordinal of the n-th business day after (n > 0) or before (n < 0) day ``ordinal`` of ``year``."""
     days = year_days(cal, year)
     empty = 0
@@ -72,7 +69,7 @@ def step(cal: BusinessCalendar, ordinal: int, n: int, year: int) -> int:
     return days[idx]
 
 
-def count(cal: BusinessCalendar, lo: int, hi: int) -> int:
+def count(cal: Calendar, lo: int, hi: int) -> int:
     """The number of business days with ordinals in ``[lo, hi)``."""
     y_lo = date.fromordinal(lo).year
     y_hi = date.fromordinal(hi - 1).year if hi > lo else y_lo
@@ -88,13 +85,13 @@ def count(cal: BusinessCalendar, lo: int, hi: int) -> int:
     return total + bisect_left(year_days(cal, y_hi), hi)
 
 
-def local(cal: BusinessCalendar, value: datetime, path: str) -> datetime:
+def local(cal: Calendar, value: datetime, path: str) -> datetime:
     if type(value) is not datetime or value.tzinfo is None:
         to_us(value, path)  # refuses naive and non-datetime values with a ValidationError
     return value.astimezone(cal.tz)
 
 
-def add_days(cal: BusinessCalendar, start: datetime, n: int, *, opening: bool) -> tuple[datetime, int]:
+def add_days(cal: Calendar, start: datetime, n: int, *, opening: bool) -> tuple[datetime, int]:
     """``start``'s time of day (or the opening) on the n-th business day from its date; and the
     instant reached (for the calendar's check of how far its holidays are known)."""
     if isinstance(n, bool) or not isinstance(n, int):
@@ -116,7 +113,7 @@ def add_days(cal: BusinessCalendar, start: datetime, n: int, *, opening: bool) -
     return cal._out(us), us
 
 
-def days_between(cal: BusinessCalendar, a: datetime, b: datetime) -> tuple[int, int]:
+def days_between(cal: Calendar, a: datetime, b: datetime) -> tuple[int, int]:
     """The business days from ``a``'s date to ``b``'s, and the midnight ending the later date."""
     da = local(cal, a, "a").toordinal()
     db = local(cal, b, "b").toordinal()
@@ -127,7 +124,7 @@ def days_between(cal: BusinessCalendar, a: datetime, b: datetime) -> tuple[int, 
     return -count(cal, db, da), reached
 
 
-def is_business_day(cal: BusinessCalendar, day: date) -> tuple[bool, int]:
+def is_business_day(cal: Calendar, day: date) -> tuple[bool, int]:
     """Whether ``day`` is a business day, and the instant just past its local midnight."""
     if isinstance(day, datetime):
         require_aware(day, "day")

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import difflib
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ticketkit.calendar._holidays import (
     CountryHolidays,
     HolidaySource,
+    YearDates,
     country_holidays,
     is_holidays_object,
     wrap_holidays_object,
 )
-from ticketkit.calendar._known import BEYOND_KNOWN
+from ticketkit.calendar._known import BEYOND_KNOWN, NO_LIMIT, Limit
+from ticketkit.calendar._protocol import Calendar
 from ticketkit.calendar._spec import (
     DAY,
     DAY_NAMES,
@@ -33,12 +35,10 @@ from ticketkit.calendar._spec import (
 )
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 
-if TYPE_CHECKING:
-    from ticketkit.calendar._calendar import BusinessCalendar
-
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
 
+C = TypeVar("C")
 FIELDS = frozenset(
     {"tz", "hours", "holidays", "workdays", "overrides", "name", "workday_hours", "beyond_known"}
 )
@@ -234,48 +234,46 @@ def parse_definition(
     }
 
 
-def from_dict(cls: type[BusinessCalendar], data: Mapping[str, Any]) -> BusinessCalendar:
-    """A calendar (plain or combined) from its data form."""
+def from_dict(
+    data: Mapping[str, Any],
+    plain: Callable[..., C],
+    combined: Callable[[str, list[C], Any, Any], C],
+) -> C:
+    """A calendar (plain or combined) from its data form, made by ``plain(**args)`` or
+    ``combined(how, parts, tz, name)``."""
     if not isinstance(data, Mapping):
         raise ValidationError.one("", f"expected a mapping for a calendar, got {data!r}")
-    combined = [k for k in ("all_of", "any_of") if k in data]
-    fields = COMBINED_FIELDS if combined else FIELDS
+    how = [k for k in ("all_of", "any_of") if k in data]
+    fields = COMBINED_FIELDS if how else FIELDS
     problems = [
         ErrorDetail(str(k), f"unknown key {k!r} (expected one of: {', '.join(sorted(fields))})")
         for k in data
         if k not in fields
     ]
-    if len(combined) > 1:
+    if len(how) > 1:
         problems.append(ErrorDetail("any_of", "give either 'all_of' or 'any_of', not both"))
-    if combined:
-        if problems:
-            raise ValidationError(problems)
-        return _combined_from_dict(cls, data, combined[0])
-    problems += [ErrorDetail(k, "missing required key") for k in ("tz", "hours") if k not in data]
+    if not how:
+        problems += [ErrorDetail(k, "missing required key") for k in ("tz", "hours") if k not in data]
     if problems:
         raise ValidationError(problems)
-    args = {k: v for k, v in data.items() if v is not None or k in ("holidays", "overrides")}
-    return cls(**args)
-
-
-def _combined_from_dict(cls: type[BusinessCalendar], data: Mapping[str, Any], key: str) -> BusinessCalendar:
+    if not how:
+        return plain(**{k: v for k, v in data.items() if v is not None or k in ("holidays", "overrides")})
+    key = how[0]
     items = data[key]
     if not isinstance(items, list | tuple) or len(items) < 2:
         raise ValidationError.one(key, f"expected a list of two or more calendars, got {items!r}")
-    problems: list[ErrorDetail] = []
-    parts: list[BusinessCalendar] = []
+    parts: list[C] = []
     for i, item in enumerate(items):
         try:
-            parts.append(from_dict(cls, item))
+            parts.append(from_dict(item, plain, combined))
         except ValidationError as exc:
             problems.extend(ErrorDetail(join_path(join_path(key, i), e.path), e.message) for e in exc.errors)
     if problems:
         raise ValidationError(problems)
-    make = cls.all_of if key == "all_of" else cls.any_of
-    return make(*parts, tz=data.get("tz"), name=data.get("name", ""))
+    return combined(key, parts, data.get("tz"), data.get("name", ""))
 
 
-def to_dict(cal: BusinessCalendar) -> dict[str, Any]:
+def to_dict(cal: Calendar) -> dict[str, Any]:
     """The data form of a calendar; refuses (ValidationError) what cannot be written exactly."""
     if cal.combine is not None:
         out: dict[str, Any] = {cal.combine: [to_dict(p) for p in cal.parts]}
@@ -308,3 +306,72 @@ def to_dict(cal: BusinessCalendar) -> dict[str, Any]:
     if cal.beyond_known != "warn":
         out["beyond_known"] = cal.beyond_known
     return out
+
+
+def install(
+    cal: object,
+    fields: dict[str, Any],
+    *,
+    combine: str | None,
+    parts: tuple[Calendar, ...],
+    limits: tuple[Limit, ...],
+) -> None:
+    """Set a new calendar's fields (it is frozen) and empty caches."""
+    set_ = object.__setattr__
+    for key, value in fields.items():
+        set_(cal, key, value)
+    set_(cal, "combine", combine)
+    set_(cal, "parts", parts)
+    set_(cal, "_chunks", {})
+    set_(cal, "_years", {})
+    set_(cal, "_bdays", {})
+    set_(cal, "_limits", limits)
+    set_(cal, "_limit_us", min((lim.us for lim in limits), default=NO_LIMIT))
+
+
+def describe(cal: Calendar) -> str:
+    """The calendar's repr: its definition in short."""
+    if cal.combine is not None:
+        head = f"name={cal.name!r}, " if cal.name else ""
+        return f"BusinessCalendar({head}{cal.combine}={list(cal.parts)!r})"
+    parts = [f"tz={cal.tz.key!r}", f"hours={format_weekly(cal.hours)!r}"]
+    if cal.sources or cal.holidays:
+        parts.append(f"holidays=<{len(cal.sources)} source(s), {len(cal.holidays)} date(s)>")
+    if cal.workdays:
+        parts.append(f"workdays=<{len(cal.workdays)} date(s)>")
+    if cal.overrides:
+        parts.append(f"overrides=<{len(cal.overrides)} date(s)>")
+    if cal.name:
+        parts.insert(0, f"name={cal.name!r}")
+    return f"BusinessCalendar({', '.join(parts)})"
+
+
+def year_dates(cal: Calendar, year: int) -> YearDates:
+    """The holidays and make-up workdays of all the calendar's sources in ``year``, kept."""
+    hol: set[date] = set()
+    work: set[date] = set()
+    for src in cal.sources:
+        h, w = src.dates_in(year)
+        hol |= h
+        work |= w
+    cached = (frozenset(hol), frozenset(work - hol))
+    cal._years[year] = cached
+    return cached
+
+
+def windows_on(cal: Calendar, day: date) -> tuple[Window, ...]:
+    """A plain calendar's windows on a date: override, make-up day, holiday, source, weekday."""
+    over = cal._override_map.get(day)
+    if over is not None:
+        return over
+    if day in cal.workdays:
+        return cal.workday_hours
+    if day in cal.holidays:
+        return ()
+    if cal.sources:
+        hol, work = cal._years.get(day.year) or year_dates(cal, day.year)
+        if day in hol:
+            return ()
+        if day in work:
+            return cal.workday_hours
+    return cal.hours[day.weekday()]

@@ -324,6 +324,22 @@ def _check_options(
     return cats, resolved
 
 
+def _parse_years(years: Iterable[int] | None, problems: list[ErrorDetail]) -> list[int]:
+    if years is None:
+        return []
+    try:
+        year_list = [int(y) for y in years]
+    except (TypeError, ValueError):
+        problems.append(ErrorDetail("years", f"expected a list of years, got {years!r}"))
+        return []
+    problems.extend(
+        ErrorDetail(f"years[{i}]", f"year {y} is outside 1-9999")
+        for i, y in enumerate(year_list)
+        if not 1 <= y <= 9999
+    )
+    return year_list
+
+
 def country_holidays(
     code: str,
     subdiv: str | None = None,
@@ -383,18 +399,7 @@ def country_holidays(
         holidays, code=code, subdiv=subdiv, categories=categories, language=language, problems=problems
     )
     given = _parse_published(published, problems)
-    year_list: list[int] = []
-    if years is not None:
-        try:
-            year_list = [int(y) for y in years]
-        except (TypeError, ValueError):
-            problems.append(ErrorDetail("years", f"expected a list of years, got {years!r}"))
-        else:
-            problems.extend(
-                ErrorDetail(f"years[{i}]", f"year {y} is outside 1-9999")
-                for i, y in enumerate(year_list)
-                if not 1 <= y <= 9999
-            )
+    year_list = _parse_years(years, problems)
     if problems:
         raise ValidationError(problems)
     key = (code, subdiv, cats, language, given)

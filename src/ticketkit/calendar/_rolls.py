@@ -10,32 +10,32 @@ Everything is in epoch microseconds, so DST gaps need no wall-clock arithmetic.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from ticketkit.calendar._instants import CHUNK_US, HORIZON, K_MAX, K_MIN, Chunk
-
-if TYPE_CHECKING:
-    from ticketkit.calendar._calendar import BusinessCalendar
+from ticketkit.calendar._instants import CHUNK_S, CHUNK_US, HORIZON, K_MAX, K_MIN, Chunk
+from ticketkit.calendar._protocol import Calendar
+from ticketkit.calendar._spec import DAY
+from ticketkit.errors import ValidationError
 
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
 
 
-def _real_start(cal: BusinessCalendar, k: int, c: Chunk, i: int) -> bool:
+def _real_start(cal: Calendar, k: int, c: Chunk, i: int) -> bool:
     if c.starts[i] != c.lo or k <= K_MIN:
         return True
     p = cal._chunk(k - 1)
     return not (p.ends and p.ends[-1] == c.lo)
 
 
-def _real_end(cal: BusinessCalendar, k: int, c: Chunk, i: int) -> bool:
+def _real_end(cal: Calendar, k: int, c: Chunk, i: int) -> bool:
     if c.ends[i] != c.hi or k >= K_MAX:
         return True
     n = cal._chunk(k + 1)
     return not (n.starts and n.starts[0] == c.hi)
 
 
-def next_opening(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
+def next_opening(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The first opening at or after ``t`` (after, when strict); None within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)
@@ -52,7 +52,7 @@ def next_opening(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
     return None
 
 
-def prev_opening(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
+def prev_opening(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The last opening at or before ``t`` (before, when strict); None within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)
@@ -70,7 +70,7 @@ def prev_opening(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
     return None
 
 
-def next_closing(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
+def next_closing(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The first closing at or after ``t`` (after, when strict); None within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)
@@ -87,7 +87,7 @@ def next_closing(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
     return None
 
 
-def prev_closing(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
+def prev_closing(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The last closing at or before ``t`` (before, when strict); None within the horizon."""
     k = t // CHUNK_US
     c = cal._chunk(k)
@@ -103,3 +103,22 @@ def prev_closing(cal: BusinessCalendar, t: int, *, strict: bool) -> int | None:
         c = cal._chunk(k)
         i = len(c.ends) - 1
     return None
+
+
+def boundary(cal: Calendar, us: int | None, t: int, what: str) -> datetime:
+    """An opening or closing found from ``t`` as a datetime; an error naming ``what`` when none was."""
+    if us is None:
+        years = HORIZON * CHUNK_S // (365 * DAY)
+        raise ValidationError.one(
+            "", f"the calendar {cal.name or cal.tz.key!r} has no {what} within {years} years of it"
+        )
+    if max(us, t) >= cal._limit_us:
+        cal._reached(max(us, t) + 1)
+    return cal._out(us)
+
+
+def rolled(cal: Calendar, found: int, at: datetime, t: int) -> datetime:
+    """The result of a roll from ``at`` (epoch ``t``): ``at`` itself in the calendar's zone, or ``found``."""
+    if found >= cal._limit_us:
+        cal._reached(found + 1)
+    return at.astimezone(cal.tz) if found == t else cal._out(found)
