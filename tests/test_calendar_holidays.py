@@ -266,6 +266,15 @@ class TestBeyondKnown:
             warning.reached,
         )
 
+    def test_warns_once_per_calendar(self) -> None:
+        """A batch of deadlines past the limit warns once, not once per deadline."""
+        cal = BusinessCalendar("Asia/Shanghai", LUNCH, holidays=country_holidays("CN"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for day in range(1, 20):
+                cal.add(sh(2027, 1, day, 10), 3 * H)
+        assert 1 == len(caught)
+
     def test_error_mode(self) -> None:
         """beyond_known="error" refuses the same computation with the reason and how to fix it."""
         cal = BusinessCalendar("Asia/Shanghai", LUNCH, holidays=country_holidays("CN"), beyond_known="error")

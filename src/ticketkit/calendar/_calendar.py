@@ -149,6 +149,7 @@ class BusinessCalendar:
     _workday_spec: object = attrs.field(eq=False, hash=False)
     _limits: tuple[Limit, ...] = attrs.field(eq=False, hash=False)
     _limit_us: int = attrs.field(eq=False, hash=False)
+    _warned: set[date] = attrs.field(eq=False, hash=False)
 
     def __init__(  # noqa: PLR0917  (positional order as in the published signature)
         self,
@@ -325,7 +326,7 @@ class BusinessCalendar:
 
     def _reached(self, us: int) -> None:
         """A computation needed the schedule up to ``us``, past the first limit: warn or raise."""
-        crossed(self._limits, us, self._out(min(us, 253402300799 * US)), stacklevel=4)
+        crossed(self._limits, us, self._out(min(us, 253402300799 * US)), self._warned, stacklevel=4)
 
     # ------------------------------------------------------------------ arithmetic
 

@@ -326,6 +326,7 @@ def install(
     set_(cal, "_years", {})
     set_(cal, "_bdays", {})
     set_(cal, "_limits", limits)
+    set_(cal, "_warned", set())
     set_(cal, "_limit_us", min((lim.us for lim in limits), default=NO_LIMIT))
 
 

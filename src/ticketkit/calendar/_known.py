@@ -48,8 +48,8 @@ def _advice(limit: Limit) -> str:
 class UnpublishedHolidaysWarning(UserWarning):
     """A computation used holiday dates beyond the last officially published year.
 
-    Issued by a calendar with ``beyond_known="warn"`` (the default). Filter it like any
-    warning: ``warnings.filterwarnings("ignore", category=UnpublishedHolidaysWarning)``.
+    Issued by a calendar with ``beyond_known="warn"`` (the default), once per calendar.
+    Filter it like any warning: ``warnings.filterwarnings("ignore", category=UnpublishedHolidaysWarning)``.
 
     Attributes:
         calendar: the calendar's name (or zone).
@@ -122,10 +122,16 @@ def limits_of(sources: Iterable[object], mode: str, tz: tzinfo, calendar: str) -
     return tuple(out)
 
 
-def crossed(limits: tuple[Limit, ...], us: int, reached: datetime, stacklevel: int = 3) -> None:
-    """Warn or raise for every limit ``us`` (an instant the computation needed) is past."""
+def crossed(
+    limits: tuple[Limit, ...], us: int, reached: datetime, warned: set[date], stacklevel: int = 3
+) -> None:
+    """Raise, or warn once per calendar and limit, for every limit ``us`` (an instant needed) is past.
+
+    ``warned`` is the calendar's record of the limits it has warned about: a batch of
+    deadlines, or an SLA engine's loop, warns once, not once per computation.
+    """
     for limit in limits:
-        if us <= limit.us:
+        if us <= limit.us or (limit.mode == "warn" and limit.known_until in warned):
             continue
         head = (
             f"calendar {limit.calendar!r}: {limit.source} are official only up to "
@@ -139,6 +145,7 @@ def crossed(limits: tuple[Limit, ...], us: int, reached: datetime, stacklevel: i
                 limit.known_until,
                 reached,
             )
+        warned.add(limit.known_until)
         warnings.warn(
             UnpublishedHolidaysWarning(
                 f"{head}; a computation used them; {_advice(limit)}",
