@@ -483,3 +483,88 @@ class TestCombined:
         with pytest.raises(ValidationError) as exc:
             BusinessCalendar.from_dict({"any_of": [a.to_dict()] * 2, "all_of": [a.to_dict()] * 2})
         assert ["any_of"] == [e.path for e in exc.value.errors]
+
+
+# ---------------------------------------------------------------------------- broken on purpose
+
+
+def check_days(spec: Spec, cal: BusinessCalendar, cases: int = 150) -> None:
+    """The reference checks of business days over seeded random cases (assertions fail on a bug)."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(cases):
+        s = instant(rng.randrange(60 * 86400 * 10**6, 1300 * 86400 * 10**6), rng.randrange(len(ZONES)))
+        n = rng.randint(-30, 30)
+        assert ref_add_days(spec, s, n) == u(cal.add_days(s, n))
+        assert ref_days_between(spec, s, s + timedelta(days=n)) == cal.days_between(s, s + timedelta(days=n))
+
+
+def check_rolls(spec: Spec, cal: BusinessCalendar) -> None:
+    t = datetime(2025, 3, 1, tzinfo=UTC)
+    ivs = ref_intervals(spec, t, 40)
+    for q in range(0, 24 * 30, 5):
+        x = t + q * H
+        assert boundaries(ivs, x) == roll_answers(cal, x)
+
+
+class TestBrokenImplementationsAreCaught:
+    def test_counting_the_start_day(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A count that includes the start date fails the reference checks."""
+        from ticketkit.calendar import _days
+
+        spec, _ = FIXED["cn_lunch"]
+        real = _days.count
+        monkeypatch.setattr(_days, "count", lambda cal, lo, hi: real(cal, lo - 1, hi))
+        with pytest.raises(AssertionError):
+            check_days(spec, build(spec))
+        monkeypatch.setattr(_days, "count", real)
+        check_days(spec, build(spec))
+
+    def test_stepping_from_the_wrong_side(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Stepping that counts the start date as the first business day fails."""
+        from ticketkit.calendar import _days
+
+        spec, _ = FIXED["cn_lunch"]
+        real = _days.step
+        monkeypatch.setattr(
+            _days, "step", lambda cal, o, n, y: real(cal, o - 1, n, y) if n > 0 else real(cal, o, n, y)
+        )
+        with pytest.raises(AssertionError):
+            check_days(spec, build(spec))
+
+    def test_chunk_cuts_taken_for_openings(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Rolls that take a chunk's edge for an opening or closing fail on a 24/7 stretch."""
+        from ticketkit.calendar import _rolls
+
+        cal = BusinessCalendar("UTC", {"daily": ["00:00-24:00"]}, holidays=["2025-01-01", "2027-06-01"])
+        edge = datetime.fromtimestamp(
+            (1 + datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 10**6 // CHUNK_US) * CHUNK_US / 1e6, UTC
+        )
+        monkeypatch.setattr(_rolls, "_real_start", lambda *_: True)
+        monkeypatch.setattr(_rolls, "_real_end", lambda *_: True)
+        assert datetime(2025, 1, 2, tzinfo=UTC) != cal.prev_open(edge)
+        assert datetime(2025, 1, 1, tzinfo=UTC) != cal.prev_close(edge)
+
+    def test_strict_and_inclusive_swapped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """prev_open that ignores strict fails the reference checks at openings."""
+        from ticketkit.calendar import _rolls
+
+        spec, _ = FIXED["ny_night"]
+        real = _rolls.prev_opening
+        monkeypatch.setattr(_rolls, "prev_opening", lambda cal, t, strict: real(cal, t, strict=False))
+        with pytest.raises(AssertionError):
+            check_rolls(spec, build(spec))
+        monkeypatch.setattr(_rolls, "prev_opening", real)
+        check_rolls(spec, build(spec))
+
+    def test_union_for_intersection(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A combined calendar that joins where it should intersect is open where a part is closed."""
+        from ticketkit.calendar import _combine
+        from ticketkit.calendar._instants import merge
+
+        monkeypatch.setattr(_combine, "intersect", lambda a, b: merge(a + b))
+        a = BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"]})
+        b = BusinessCalendar("UTC", {"daily": ["12:00-20:00"]})
+        t = datetime(2025, 3, 3, 18, tzinfo=UTC)
+        assert (a & b).is_open(t) != (a.is_open(t) and b.is_open(t))
