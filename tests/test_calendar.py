@@ -658,7 +658,7 @@ class TestMore:
 
     def test_between_before_first_opening_of_a_chunk(self) -> None:
         """Instants in a chunk before its first opening have no business time between them."""
-        from ticketkit.calendar._calendar import CHUNK_S
+        from ticketkit.calendar._instants import CHUNK_S
 
         cal = BusinessCalendar("UTC", {"mon": ["09:00-10:00"]})
         lo = datetime.fromtimestamp(56 * CHUNK_S, UTC)  # 2029-07-18 05:49:52, a Wednesday
@@ -717,7 +717,7 @@ class TestImport:
 class TestMemory:
     def test_chunk_cache_is_bounded(self) -> None:
         """Questions about scattered years keep a bounded number of chunks, with the same answers."""
-        from ticketkit.calendar._calendar import _MAX_CHUNKS
+        from ticketkit.calendar._instants import MAX_CHUNKS as _MAX_CHUNKS
 
         cal = BusinessCalendar("UTC", LUNCH)
         fresh = BusinessCalendar("UTC", LUNCH)

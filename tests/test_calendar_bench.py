@@ -34,3 +34,8 @@ class TestBenchmark:
         pytest.importorskip("businesstime")
         assert 0 == load_bench().main(["--cases", "20", "--repeats", "1"])
         assert "pandas CustomBusinessHour" in capsys.readouterr().out
+
+    def test_add_days_agrees_with_workalendar(self) -> None:
+        """add_days agrees with workalendar's add_working_days on China's calendar, both directions."""
+        pytest.importorskip("workalendar")
+        assert 5 * 40 == load_bench().check_days_agreement(40)

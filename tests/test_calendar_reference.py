@@ -215,6 +215,8 @@ def build(spec: Spec) -> BusinessCalendar:
         workdays=sorted(spec.workdays),
         overrides={d: to_strings(w) for d, w in spec.overrides.items()},
         workday_hours=to_strings(spec.workday_week) if spec.workday_week is not None else None,
+        # The reference reads the holidays package's rule-based guess for 2027 too.
+        beyond_known="assume",
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from ticketkit._version import __version__
 from ticketkit.automation._automation import Action, Automation
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
+from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
 from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
@@ -160,6 +161,8 @@ __all__ = [
     "TicketStore",
     "TicketkitError",
     "Transition",
+    "UnpublishedHolidaysError",
+    "UnpublishedHolidaysWarning",
     "ValidationError",
     "Workflow",
     "Workflows",

@@ -742,10 +742,7 @@ def _business_days(cal: BusinessCalendar, first: date, n: int) -> list[date]:
 
 
 def _holiday_names(first: date, last: date) -> dict[date, str]:
-    import holidays  # noqa: PLC0415 - only the demo needs the holidays' names
-
-    names = holidays.country_holidays("CN", years=range(first.year, last.year + 1))
-    return {d: str(name) for d, name in names.items() if first <= d <= last}
+    return country_holidays("CN").names(first, last)  # English, whatever the locale
 
 
 def _parse(value: Any) -> datetime:
