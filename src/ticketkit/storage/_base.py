@@ -998,6 +998,11 @@ class TicketStore(abc.ABC):
             raise ConflictError(ticket.id, expected, None)
         elif stored.version != expected:
             raise ConflictError(ticket.id, expected, stored.version)
+        elif stored.tenant != ticket.tenant:
+            raise ValidationError.one(
+                "ticket.tenant",
+                f"ticket {ticket.id!r} belongs to tenant {stored.tenant!r}; it cannot move to {ticket.tenant!r}",
+            )
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write every ticket (of ``tenant`` when given) and its events as JSON Lines.
