@@ -40,7 +40,9 @@ class ExportImportContract(ContractBase):
         """An empty store exports the header line only, and it imports as nothing."""
         buf = io.StringIO()
         assert 0 == store.export(buf)
-        assert [{"format": EXPORT_FORMAT, "version": 1}] == [json.loads(x) for x in buf.getvalue().splitlines()]
+        assert [{"format": EXPORT_FORMAT, "version": 1}] == [
+            json.loads(x) for x in buf.getvalue().splitlines()
+        ]
         buf.seek(0)
         assert 0 == self.fresh_store().import_(buf)
 
@@ -85,5 +87,7 @@ class ExportImportContract(ContractBase):
         with pytest.raises(ValidationError):
             store.import_(io.StringIO('{"format": "something-else"}\n'))
         with pytest.raises(ValidationError):
-            store.import_(io.StringIO("\n".join(['{"format": "ticketkit-export", "version": 1}', good, good])))
+            store.import_(
+                io.StringIO("\n".join(['{"format": "ticketkit-export", "version": 1}', good, good]))
+            )
         assert 0 == store.count()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import inspect
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,7 +35,11 @@ _HOOKED_READS = ("get", "events", "due", "scan", "query", "count", "run_query", 
 
 def tk(i: int, **changes: Any) -> Ticket:
     """A small ticket numbered ``i`` (id ``T0001``), created ``i`` minutes after ``T0``."""
-    base: dict[str, Any] = {"subject": f"ticket {i}", "id": f"T{i:04d}", "created_at": T0 + timedelta(minutes=i)}
+    base: dict[str, Any] = {
+        "subject": f"ticket {i}",
+        "id": f"T{i:04d}",
+        "created_at": T0 + timedelta(minutes=i),
+    }
     base.update(changes)
     return Ticket(**base)
 
@@ -154,7 +160,11 @@ def difference(expected: object, actual: object, path: str = "") -> str | None:
     when the expected one is).
     """
     here = path or "value"
-    if type(expected) is not type(actual) and isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
+    if (
+        type(expected) is not type(actual)
+        and isinstance(expected, list | tuple)
+        and isinstance(actual, list | tuple)
+    ):
         actual = type(expected)(actual)  # a sequence is a sequence; its items are compared below
     if type(expected) is not type(actual) and not (
         isinstance(expected, Mapping) and isinstance(actual, Mapping)
@@ -233,13 +243,19 @@ def assert_same(expected: object, actual: object, what: str) -> None:
 
 
 class Rendezvous:
-    """Pauses each racing thread after its first read of the store in a round.
+    """Holds racing threads at the points where a racy store goes wrong, deterministically.
 
-    A thread resumes when every racer has read (or finished its step), so a store
-    that reads, then writes without checking what it read, lets two racers write
-    over the same state on every run. A store that reads under its own lock makes
-    the others wait on that lock instead: the pause then times out once and is
-    switched off for the rest of the race (such a store serialises by itself).
+    Two pauses per racer and round. After its first *read* (a hooked read method
+    returns) a racer waits until every other racer has read too, has finished its
+    step, or is blocked on a lock a paused racer holds. At its first *free point*
+    (it has just released the last of the store's locks it held) it waits until
+    every other racer has reached its own free point, finished, or is blocked
+    likewise. So a store that checks the version and writes in two separate
+    steps lets every racer pass the check before any writes, on every run; a
+    store whose check and write are one atomic step makes the others wait on
+    that step instead, and nothing is lost. A wait that cannot end (a racer
+    blocked inside the backend, say on a database lock) times out once and
+    switches the pauses off for the rest of the race.
     """
 
     def __init__(self, parties: int, timeout: float) -> None:
@@ -248,13 +264,20 @@ class Rendezvous:
         self.enabled = True
         self._cond = threading.Condition()
         self._local = threading.local()
-        self._round = 0
-        self._arrived: set[int] = set()
+        self._read: set[int] = set()
+        self._free: set[int] = set()
         self._done: set[int] = set()
+        self._paused: set[int] = set()
+        self._blocked_on: dict[int, int] = {}  # racer -> id of the watched lock it waits for
+        self._owner: dict[int, tuple[int, int]] = {}  # id of a watched lock -> (racer, depth)
 
     def enter(self, racer: int) -> None:
         """Mark the calling thread as racer number ``racer``."""
         self._local.racer = racer
+
+    def _racer(self) -> int | None:
+        racer: int | None = getattr(self._local, "racer", None)
+        return racer
 
     def depth(self, change: int) -> int:
         """Track how deep the calling thread is in hooked reads; the new depth."""
@@ -265,40 +288,157 @@ class Rendezvous:
     def new_round(self) -> None:
         """Forget who read and who finished (called while every racer waits at a barrier)."""
         with self._cond:
-            self._round += 1
-            self._arrived.clear()
+            self._read.clear()
+            self._free.clear()
             self._done.clear()
 
+    def _stuck_behind_pause(self, racer: int) -> bool:
+        lock = self._blocked_on.get(racer)
+        return lock is not None and lock in self._owner and self._owner[lock][0] in self._paused
+
+    def _settled(self, racer: int, *, free: bool) -> bool:
+        passed = racer in self._free or (not free and racer in self._read)
+        return passed or racer in self._done or self._stuck_behind_pause(racer)
+
+    def _wait(self, racer: int, *, free: bool) -> None:
+        """Wait (holding the condition) until every other racer has passed this point, is done or stuck."""
+        self._paused.add(racer)
+        self._cond.notify_all()
+        met = self._cond.wait_for(
+            lambda: not self.enabled or all(self._settled(r, free=free) for r in range(self.parties)),
+            self.timeout,
+        )
+        self._paused.discard(racer)
+        if not met:
+            self.enabled = False
+        self._cond.notify_all()
+
     def reached(self) -> None:
-        """Called after each hooked read: the first one of a racer in a round pauses."""
-        racer = getattr(self._local, "racer", None)
+        """Called after each outermost hooked read: the first one of a racer in a round pauses."""
+        racer = self._racer()
         if racer is None or not self.enabled:
             return
         with self._cond:
-            if racer in self._arrived:
-                return
-            self._arrived.add(racer)
-            self._cond.notify_all()
-            met = self._cond.wait_for(lambda: len(self._arrived | self._done) >= self.parties, self.timeout)
-            if not met:
-                self.enabled = False
-                self._cond.notify_all()
+            if racer not in self._read:
+                self._read.add(racer)
+                self._wait(racer, free=False)
 
     def finished(self) -> None:
         """The calling racer's step of this round is over."""
-        racer = getattr(self._local, "racer", None)
+        racer = self._racer()
         with self._cond:
             if racer is not None:
                 self._done.add(racer)
             self._cond.notify_all()
 
+    # -- watched locks ------------------------------------------------------------------
 
-def _hook(handles: Sequence[TicketStore], rendezvous: Rendezvous) -> list[tuple[TicketStore, str]]:
-    hooked: list[tuple[TicketStore, str]] = []
+    def blocking(self, lock: int | None) -> None:
+        """The calling racer starts (``lock``) or stops (None) waiting for a watched lock."""
+        racer = self._racer()
+        if racer is None:
+            return
+        with self._cond:
+            if lock is None:
+                self._blocked_on.pop(racer, None)
+            else:
+                self._blocked_on[racer] = lock
+            self._cond.notify_all()
+
+    def acquired(self, lock: int) -> None:
+        """The calling thread now holds the watched lock (once more)."""
+        racer = self._racer()
+        if racer is None:
+            return
+        with self._cond:
+            depth = self._owner[lock][1] if lock in self._owner else 0
+            self._owner[lock] = (racer, depth + 1)
+            self._cond.notify_all()
+
+    def released(self, lock: int) -> None:
+        """The calling thread released the watched lock once; a full release may be a free point."""
+        racer = self._racer()
+        if racer is None:
+            return
+        with self._cond:
+            owner, depth = self._owner.get(lock, (racer, 1))
+            if depth > 1:
+                self._owner[lock] = (owner, depth - 1)
+                return
+            self._owner.pop(lock, None)
+            self._cond.notify_all()
+            holds = any(r == racer for r, _ in self._owner.values())
+            if self.enabled and not holds and racer not in self._free:
+                self._free.add(racer)
+                self._wait(racer, free=True)
+
+
+_LOCK_TYPES: tuple[type[Any], ...] = (type(threading.Lock()), type(threading.RLock()))
+_READ_NAME = re.compile(r"_*(get|read|load|fetch|select|find|lookup|check)(_|$)")
+
+
+class _WatchedLock:
+    """A store's lock, reporting acquire and release to the rendezvous."""
+
+    def __init__(self, inner: Any, rendezvous: Rendezvous) -> None:
+        self._inner = inner
+        self._rv = rendezvous
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:  # noqa: FBT001, FBT002
+        if blocking:
+            self._rv.blocking(id(self))
+            try:
+                ok = bool(self._inner.acquire(True, timeout))
+            finally:
+                self._rv.blocking(None)
+        else:
+            ok = bool(self._inner.acquire(False))
+        if ok:
+            self._rv.acquired(id(self))
+        return ok
+
+    def release(self) -> None:
+        self._inner.release()
+        self._rv.released(id(self))
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _read_methods(handle: TicketStore) -> list[str]:
+    """The public reads and the private methods named like reads (``_read``, ``_get_row``, ...)."""
+    names = list(_HOOKED_READS)
+    for name in dir(type(handle)):
+        if name.startswith("__") or name in names or not _READ_NAME.match(name):
+            continue
+        static = inspect.getattr_static(type(handle), name, None)
+        if isinstance(static, staticmethod | classmethod) or inspect.isfunction(static):
+            names.append(name)
+    return names
+
+
+def _hook(handles: Sequence[TicketStore], rendezvous: Rendezvous) -> list[tuple[TicketStore, str, Any]]:
+    """Wrap each handle's read methods and locks; what to restore afterwards."""
+    hooked: list[tuple[TicketStore, str, Any]] = []
+    watched: dict[int, _WatchedLock] = {}
     for handle in {id(h): h for h in handles}.values():
-        for name in _HOOKED_READS:
+        own = getattr(handle, "__dict__", None)
+        if own is None:  # a store with __slots__: race it without pauses
+            continue
+        for name, value in list(own.items()):
+            if isinstance(value, _LOCK_TYPES):
+                wrapper = watched.setdefault(id(value), _WatchedLock(value, rendezvous))
+                hooked.append((handle, name, value))
+                setattr(handle, name, wrapper)
+        for name in _read_methods(handle):
             original = getattr(handle, name, None)
-            if original is None or name in getattr(handle, "__dict__", {}):
+            if original is None or name in own:
                 continue
 
             def read(*args: Any, __original: Callable[..., Any] = original, **kwargs: Any) -> Any:
@@ -311,12 +451,17 @@ def _hook(handles: Sequence[TicketStore], rendezvous: Rendezvous) -> list[tuple[
                     rendezvous.reached()
                 return result
 
-            try:
-                setattr(handle, name, read)
-            except AttributeError:  # a store with __slots__: race it without pauses
-                break
-            hooked.append((handle, name))
+            setattr(handle, name, read)
+            hooked.append((handle, name, None))
     return hooked
+
+
+def _unhook(hooked: list[tuple[TicketStore, str, Any]]) -> None:
+    for handle, name, value in reversed(hooked):
+        if value is None:
+            delattr(handle, name)
+        else:
+            setattr(handle, name, value)
 
 
 def race(
@@ -387,8 +532,7 @@ def race(
     finally:
         sys.setswitchinterval(old_interval)
         barrier.abort()
-        for handle, name in hooked:
-            delattr(handle, name)
+        _unhook(hooked)
     if any(th.is_alive() for th in threads):
         pytest.fail(
             f"a thread calling the store was still running after {timeout:g}s: the store deadlocked, "

@@ -193,7 +193,11 @@ class BatchContract(ContractBase):
             (bump(t1, status="open"), [ev(bump(t1), "a.b")], 1),
             (tk(4), [], None),
         ]
-        bad = (attrs.evolve(t2, status="open", version=8), [], 7) if where % 2 else (tk(2, subject="x"), [], None)
+        bad = (
+            (attrs.evolve(t2, status="open", version=8), [], 7)
+            if where % 2
+            else (tk(2, subject="x"), [], None)
+        )
         batch = [*good[:where], bad, *good[where:]]
         with pytest.raises(ConflictError):
             store.save_many(batch)
