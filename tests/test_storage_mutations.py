@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+
 import attrs
 import pytest
 
@@ -92,7 +93,6 @@ class TestMutations:
         meant = {t for t in failed if any(part in t for part in subject.caught_by)}
         assert meant, f"{subject.name} ({subject.bug}) failed only {sorted(failed)}, not {subject.caught_by}"
 
-
     def test_report(self, verdicts: Verdicts, capsys: pytest.CaptureFixture[str]) -> None:
         """Print which tests caught each store and how long its contract run took (pytest -s shows it)."""
         with capsys.disabled():
@@ -101,6 +101,8 @@ class TestMutations:
             lines = [f"contract over {len(SUBJECTS) + len(CONTROLS)} stores: {verdicts.seconds:.1f}s"]
             for s in [*CONTROLS, *SUBJECTS]:
                 caught = sorted(verdicts.failed.get(s.name, set()))
-                lines.append(f"  {s.name:40} {verdicts.took[s.name]:5.2f}s  {len(caught):2} failed  {caught[:3]}")
+                lines.append(
+                    f"  {s.name:40} {verdicts.took[s.name]:5.2f}s  {len(caught):2} failed  {caught[:3]}"
+                )
             if _SHOW:
                 print("\n" + "\n".join(lines))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.broken_stores import CONTROLS, SUBJECTS, Subject
 from ticketkit import TicketStore
 from ticketkit.testing import StoreContract
-from tests.broken_stores import CONTROLS, SUBJECTS, Subject
 
 _ALL = [*CONTROLS, *SUBJECTS]
 _SELECTED = {

@@ -6,9 +6,9 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from ticketkit import InMemoryStore, SQLiteStore, TicketStore
 from tests.broken_stores import Subject
 from tests.broken_stores.handles import load_json_file_store
+from ticketkit import InMemoryStore, SQLiteStore, TicketStore
 
 
 def _sqlite_files(tmp: Path) -> Callable[[], TicketStore]:

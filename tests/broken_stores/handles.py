@@ -12,9 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from tests.broken_stores import broken
 from ticketkit import Event, InMemoryStore, NotFoundError, SQLiteStore, Ticket, TicketStore
 from ticketkit.storage import Change
-from tests.broken_stores import broken
 
 
 def load_json_file_store() -> ModuleType:
@@ -89,7 +89,7 @@ class CachingById(SQLiteStore):
     "handles share one backend but each has its own lock around check-then-write",
     "saves_race_between_handles",
     "claims_race_between_handles",
-    again=lambda store: SharedBackend(store),  # type: ignore[arg-type]
+    again=lambda store: SharedBackend(store),  # type: ignore[arg-type]  # noqa: PLW0108
 )
 class SharedBackend(InMemoryStore):
     def __init__(self, shared: InMemoryStore | None = None) -> None:

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import attrs
 
+from tests.broken_stores import broken
 from ticketkit import ConflictError, Event, InMemoryStore, Ticket, to_dict
 from ticketkit.model._models import replace_trusted
 from ticketkit.storage import Page, Query, validate_save
@@ -22,7 +23,6 @@ from ticketkit.storage._base import (
     read_export,
     validate_changes,
 )
-from tests.broken_stores import broken
 
 # --------------------------------------------------------------------------- writes
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import attrs
 
+from tests.broken_stores import broken
 from ticketkit import SQLiteStore, TicketStore
 from ticketkit.storage import Page, Query
-from tests.broken_stores import broken
 
 _Clause = Callable[[str, list[Any]], tuple[str, list[Any]]]
 
@@ -45,7 +45,7 @@ class OrWithoutParentheses(SQLiteStore):
     def _where(query: Query) -> tuple[list[str], list[Any]]:
         def fn(clause: str, params: list[Any]) -> tuple[str, list[Any]]:
             if " IN (" in clause and not clause.startswith("EXISTS"):
-                column = clause.split(" IN (")[0]
+                column = clause.split(" IN (", maxsplit=1)[0]
                 return " OR ".join(f"{column} = ?" for _ in params), params
             return clause, params
 

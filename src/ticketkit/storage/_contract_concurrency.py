@@ -129,9 +129,7 @@ class ConcurrencyContract(ContractBase):
         """Workers claiming at once, round after round, split the due tickets; none is claimed twice."""
         self.need_threads()
         made = [store.create(tk(i, sla=due(T0))).id for i in range(24)]
-        results = self.race(
-            [store] * _RACERS, _claim_step, rounds=len(made) + 2, more=lambda outcomes: any(outcomes)
-        )
+        results = self.race([store] * _RACERS, _claim_step, rounds=len(made) + 2, more=any)
         _check_claims(store, results, made)
 
     def test_pagination_is_stable_while_another_thread_inserts(self, store: TicketStore) -> None:
@@ -198,7 +196,7 @@ class HandleContract(ContractBase):
         assert "s3" == store.get("T0001").status
 
     def test_a_handle_never_serves_a_stale_copy(self, store: TicketStore) -> None:
-        """After one handle saves, the other's reads (even of a ticket it just read) return the new version."""
+        """After one handle saves, the other's reads (even of a ticket it just read) give the new version."""
         other = self.other_handle(store)
         t = store.create(tk(1, sla=due(T0)))
         for n in range(2, 8):
@@ -228,5 +226,5 @@ class HandleContract(ContractBase):
         other = self.other_handle(store)
         made = [store.create(tk(i, sla=due(T0))).id for i in range(24)]
         handles = list(itertools.islice(itertools.cycle([store, other]), _RACERS))
-        results = self.race(handles, _claim_step, rounds=len(made) + 2, more=lambda outcomes: any(outcomes))
+        results = self.race(handles, _claim_step, rounds=len(made) + 2, more=any)
         _check_claims(store, results, made)

@@ -146,7 +146,7 @@ class DueContract(ContractBase):
             assert_same(t, store.get("T0001"), f"a ticket after the refused claim_due({kwargs})")
 
     def test_claiming_until_nothing_is_due_ends(self, store: TicketStore) -> None:
-        """Claiming again and again hands out each due ticket once, then nothing (never the same one twice)."""
+        """Claiming again and again hands out each due ticket once, then nothing (never one twice)."""
         made = [store.create(tk(i, sla=due(T0 - timedelta(minutes=i)))) for i in range(10)]
         claimed: list[str] = []
         for _ in range(8):

@@ -48,7 +48,7 @@ class ExportImportContract(ContractBase):
 
     @pytest.mark.parametrize("clash", [1, 5, 9])
     def test_import_over_existing_tickets_writes_nothing(self, store: TicketStore, clash: int) -> None:
-        """A ticket of the file that exists already (first, middle or last) is a ConflictError; nothing is imported."""
+        """A ticket of the file that exists (first, middle or last) is a ConflictError; nothing imported."""
         existing = store.create(tk(clash), [ev(tk(clash))])
         source = self.fresh_store()
         for i in (1, 3, 5, 7, 9):

@@ -141,7 +141,7 @@ def _prio(value: Any) -> Priority:
     return value if isinstance(value, Priority) else Priority(value)
 
 
-def _passes(t: Ticket, name: str, value: Any) -> bool:  # noqa: PLR0911 - one branch per filter
+def _passes(t: Ticket, name: str, value: Any) -> bool:
     """Whether ticket ``t`` passes filter ``name=value`` (the reference, written plainly)."""
     plain = {"tenant": t.tenant, "status": t.status, "status_kind": t.status_kind, "team": t.team,
              "assignee": t.assignee, "category": t.category, "parent_id": t.parent_id}  # fmt: skip
@@ -159,7 +159,7 @@ def _passes(t: Ticket, name: str, value: Any) -> bool:  # noqa: PLR0911 - one br
         return str(value).casefold() in t.subject.casefold()
     if name == "next_due_before":
         return t.next_due_at is not None and t.next_due_at <= value
-    moment = {"created": t.created_at, "updated": t.updated_at}[name.split("_")[0]]
+    moment = {"created": t.created_at, "updated": t.updated_at}[name.split("_", maxsplit=1)[0]]
     return bool(moment >= value if name.endswith("_since") else moment < value)
 
 
@@ -252,7 +252,7 @@ class QueryContract(ContractBase):
     def test_each_filter_alone_with_several_values_and_tenants(
         self, store: TicketStore, dataset: dict[int, Ticket], name: str
     ) -> None:
-        """One filter, with one value or several, with and without each tenant: query, count and pages agree."""
+        """One filter, one value or several, with and without each tenant: query, count and pages agree."""
         problems = []
         for value in FILTER_VALUES[name]:
             for tenant in _TENANTS:
@@ -263,7 +263,7 @@ class QueryContract(ContractBase):
     def test_filters_combined_with_each_other_and_tenant(
         self, store: TicketStore, dataset: dict[int, Ticket]
     ) -> None:
-        """Every pair of filters (several values each where the filter takes them), within a tenant and not."""
+        """Every pair of filters (several values each where they can), within a tenant and not."""
         problems = []
         for (a, va), (b, vb) in itertools.combinations(sorted(FILTER_VALUES.items()), 2):
             for tenant in ("default", None):
@@ -274,7 +274,7 @@ class QueryContract(ContractBase):
         _report(problems)
 
     def test_filter_boundaries(self, store: TicketStore, dataset: dict[int, Ticket]) -> None:
-        """Ranges are half-open, next_due_before is inclusive, instants compare across offsets, tags are whole."""
+        """Ranges are half-open, next_due_before inclusive, instants compare across offsets, tags whole."""
         problems = []
         for filters, expected in BOUNDARY_CASES:
             want = [f"T{i:04d}" for i in expected]

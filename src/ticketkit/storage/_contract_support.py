@@ -7,12 +7,12 @@ attributes documented on ``StoreContract``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import enum
 import inspect
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -79,7 +79,8 @@ def full_ticket() -> Ticket:
     kiribati = timezone(timedelta(hours=14))
     created = datetime(2025, 2, 28, 23, 59, 59, 999_999, tzinfo=nepal)
     return Ticket(
-        subject="Ersatzteil \u201eDichtung\u201c fehlt \u2014 \u51b0\u7bb1\u4e0d\u5236\u51b7 \U0001f9ca e\u0301",
+        subject="Ersatzteil \u201eDichtung\u201c fehlt \u2014 "
+        "\u51b0\u7bb1\u4e0d\u5236\u51b7 \U0001f9ca e\u0301",
         created_at=created,
         id="FULL-\u00e9\u4e2d",
         tenant="acme-\u6d4b\u8bd5",
@@ -197,7 +198,7 @@ def difference(expected: object, actual: object, path: str = "") -> str | None:
                 return found
         return None
     if attrs.has(type(expected)):
-        for field in attrs.fields(type(expected)):
+        for field in attrs.fields(type(expected)):  # type: ignore[arg-type]
             found = difference(
                 getattr(expected, field.name), getattr(actual, field.name), f"{path}.{field.name}".lstrip(".")
             )
@@ -384,15 +385,15 @@ class _WatchedLock:
         self._inner = inner
         self._rv = rendezvous
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:  # noqa: FBT001, FBT002
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if blocking:
             self._rv.blocking(id(self))
             try:
-                ok = bool(self._inner.acquire(True, timeout))
+                ok = bool(self._inner.acquire(blocking=True, timeout=timeout))
             finally:
                 self._rv.blocking(None)
         else:
-            ok = bool(self._inner.acquire(False))
+            ok = bool(self._inner.acquire(blocking=False))
         if ok:
             self._rv.acquired(id(self))
         return ok
@@ -526,9 +527,9 @@ def race(
     try:
         for th in threads:
             th.start()
-        deadline = _dt.datetime.now(UTC) + timedelta(seconds=timeout)
+        deadline = time.monotonic() + timeout
         for th in threads:
-            th.join(max(0.0, (deadline - _dt.datetime.now(UTC)).total_seconds()))
+            th.join(max(0.0, deadline - time.monotonic()))
     finally:
         sys.setswitchinterval(old_interval)
         barrier.abort()
@@ -542,33 +543,6 @@ def race(
     if errors:
         raise errors[0]
     return results
-
-
-def run_in_threads(fns: Sequence[Callable[[], Any]], *, timeout: float) -> list[Any]:
-    """Call each function in its own thread, all released at once; results or exceptions, bounded."""
-    start = threading.Barrier(len(fns), timeout=timeout)
-    out: list[Any] = [None] * len(fns)
-
-    def run(n: int) -> None:
-        try:
-            start.wait()
-            out[n] = fns[n]()
-        except Exception as exc:
-            out[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(len(fns))]
-    for th in threads:
-        th.start()
-    deadline = _dt.datetime.now(UTC) + timedelta(seconds=timeout)
-    for th in threads:
-        th.join(max(0.0, (deadline - _dt.datetime.now(UTC)).total_seconds()))
-    if any(th.is_alive() for th in threads):
-        pytest.fail(
-            f"a thread calling the store was still running after {timeout:g}s: the store deadlocked "
-            "(raise `thread_timeout` for a slow backend)",
-            pytrace=False,
-        )
-    return out
 
 
 def unexpected(results: Iterable[Any]) -> list[BaseException]:

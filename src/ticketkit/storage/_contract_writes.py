@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -128,7 +129,7 @@ class WriteContract(ContractBase):
                 store.save(attrs.evolve(t1, version=version, status="open"), [], 1)
             assert ["ticket.version"] == [e.path for e in info.value.errors]
         with pytest.raises(ValidationError):
-            store.save(bump(t1), [], True)  # type: ignore[arg-type]
+            store.save(bump(t1), [], True)  # noqa: FBT003
         assert_same(t1, store.get(t1.id), "the ticket after refused saves")
 
     def test_events_of_another_ticket_are_refused(self, store: TicketStore) -> None:
@@ -193,7 +194,7 @@ class BatchContract(ContractBase):
             (bump(t1, status="open"), [ev(bump(t1), "a.b")], 1),
             (tk(4), [], None),
         ]
-        bad = (
+        bad: tuple[Ticket, list[Event], int | None] = (
             (attrs.evolve(t2, status="open", version=8), [], 7)
             if where % 2
             else (tk(2, subject="x"), [], None)
@@ -283,7 +284,7 @@ class FidelityContract(ContractBase):
             store.save_many([(t, [event], None)])
         else:
             store.create(t, [event])
-        got: Any = {
+        reads: dict[str, Callable[[], Any]] = {
             "get": lambda: store.get(t.id),
             "events": lambda: store.events(t.id)[0].data,
             "query": lambda: store.query(tenant="default").items[0],
@@ -291,7 +292,8 @@ class FidelityContract(ContractBase):
             "due": lambda: store.due(T0)[0],
             "claim_due": lambda: store.claim_due(T0, worker="w", lease=timedelta(hours=1))[0].fields,
             "save_many": lambda: store.get(t.id),
-        }[read]()
+        }
+        got = reads[read]()
         if read == "events":
             assert_same(event.data, got, "event data read by events()")
         elif read == "claim_due":
@@ -317,5 +319,5 @@ class FidelityContract(ContractBase):
         assert_same(t, store.get(t.id), "get()")
         assert_same(moment, store.events(t.id)[0].at, "an event's time")
         assert_same([t], store.due(moment), "due() at the checkpoint itself")
-        assert_same([t], store.query(created_since=moment, created_before=moment + timedelta(microseconds=1)).items,
-                    "query() of a one-microsecond range")  # fmt: skip
+        one_us = store.query(created_since=moment, created_before=moment + timedelta(microseconds=1))
+        assert_same([t], one_us.items, "query() of a one-microsecond range")
