@@ -251,3 +251,18 @@ class TestContractFixtures:
         base._again = None
         with pytest.raises(pytest.skip.Exception, match="open_again"):
             base.other_handle(InMemoryStore())
+
+
+class TestPromisesListed:
+    def test_the_reference_lists_every_contract_test(self) -> None:
+        """docs/reference/storage.md names each StoreContract test once, and no test that does not exist."""
+        import re
+        from pathlib import Path
+
+        from ticketkit.testing import StoreContract
+
+        page = Path(__file__).resolve().parent.parent / "docs" / "reference" / "storage.md"
+        listed = re.findall(r"^\|[^|]+\|[^|]+\| `(test_\w+)` \|$", page.read_text(encoding="utf-8"), re.MULTILINE)
+        tests = sorted(n for n in dir(StoreContract) if n.startswith("test_"))
+        assert tests == sorted(listed)
+        assert len(listed) == len(set(listed))

@@ -139,8 +139,10 @@ class Query:
     Build it with :meth:`Query.build` (which is what :meth:`TicketStore.query`
     does); stores read the normalised fields. Multi-valued filters (``status``,
     ``team``, ...) match any of their values; ``tags`` must all be present;
-    ranges are half-open (``created_since <= created_at < created_before``);
-    ``text`` is a case-insensitive (``str.casefold``) substring of the subject;
+    an empty list matches nothing; ranges are half-open
+    (``created_since <= created_at < created_before``); ``text`` is a substring of
+    the subject after both are folded with ``str.casefold`` (full Unicode case
+    folding, no other normalisation; every character literal, none a wildcard);
     ``next_due_before`` keeps tickets with ``next_due_at <= next_due_before``.
 
     Examples:
@@ -704,7 +706,10 @@ class TicketStore(abc.ABC):
       writes nothing.
     - Every read takes ``tenant=``; given, no other tenant's data is ever
       returned (a ticket of another tenant is ``NotFoundError``).
-    - Values come back equal to what went in, offsets and microseconds included.
+    - Values come back as they went in, types included: offsets and microseconds,
+      ``True`` (not ``1``), ``1.0`` (not ``1``).
+    - Several store objects may be open on one backend: what one commits, the
+      others read at once, and version checks and claims hold between them.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -1023,7 +1028,7 @@ class TicketStore(abc.ABC):
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write every ticket (of ``tenant`` when given) and its events as JSON Lines.
 
-        The first line is a header; then one line per ticket,
+        The first line is a header; then one line per ticket, in id order,
         ``{"ticket": {...}, "events": [...]}``, in the forms of
         :func:`ticketkit.to_dict`. Returns the number of tickets written.
 
