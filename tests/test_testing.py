@@ -262,7 +262,9 @@ class TestPromisesListed:
         from ticketkit.testing import StoreContract
 
         page = Path(__file__).resolve().parent.parent / "docs" / "reference" / "storage.md"
-        listed = re.findall(r"^\|[^|]+\|[^|]+\| `(test_\w+)` \|$", page.read_text(encoding="utf-8"), re.MULTILINE)
+        listed = re.findall(
+            r"^\|[^|]+\|[^|]+\| `(test_\w+)` \|$", page.read_text(encoding="utf-8"), re.MULTILINE
+        )
         tests = sorted(n for n in dir(StoreContract) if n.startswith("test_"))
         assert tests == sorted(listed)
         assert len(listed) == len(set(listed))

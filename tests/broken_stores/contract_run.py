@@ -2,10 +2,13 @@
 
 Not collected by itself (its name does not start with ``test_``): the mutation test
 runs it in-process with ``pytest.main`` and reads which tests failed for which store.
+To run it by hand on a few stores: ``TICKETKIT_BROKEN_STORES=RacySave,RacyClaim pytest
+tests/broken_stores/contract_run.py``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,9 +19,7 @@ from ticketkit import TicketStore
 from ticketkit.testing import StoreContract
 
 _ALL = [*CONTROLS, *SUBJECTS]
-_SELECTED = {
-    s.strip() for s in __import__("os").environ.get("TICKETKIT_BROKEN_STORES", "").split(",") if s.strip()
-}
+_SELECTED = {s.strip() for s in os.environ.get("TICKETKIT_BROKEN_STORES", "").split(",") if s.strip()}
 
 
 @pytest.fixture(params=[s for s in _ALL if not _SELECTED or s.name in _SELECTED], ids=lambda s: s.name)

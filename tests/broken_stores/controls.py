@@ -6,8 +6,8 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.broken_stores import Subject
 from tests.broken_stores.handles import load_json_file_store
+from tests.broken_stores.registry import Subject
 from ticketkit import InMemoryStore, SQLiteStore, TicketStore
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests.broken_stores import broken
+from tests.broken_stores.registry import broken
 from ticketkit import Event, InMemoryStore, NotFoundError, SQLiteStore, Ticket, TicketStore
 from ticketkit.storage import Change
 

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import attrs
 
-from tests.broken_stores import broken
+from tests.broken_stores.registry import broken
 from ticketkit import ConflictError, Event, InMemoryStore, Ticket, to_dict
 from ticketkit.model._models import replace_trusted
 from ticketkit.storage import Page, Query, validate_save

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from tests.broken_stores import broken
+from tests.broken_stores.registry import broken
 from ticketkit import SQLiteStore, TicketStore
 from ticketkit.storage import Page, Query
 
