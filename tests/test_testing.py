@@ -268,3 +268,17 @@ class TestPromisesListed:
         tests = sorted(n for n in dir(StoreContract) if n.startswith("test_"))
         assert tests == sorted(listed)
         assert len(listed) == len(set(listed))
+
+
+class TestFrozenStores:
+    def test_a_store_refusing_attributes_races_without_pauses(self) -> None:
+        """A store whose __setattr__ refuses new attributes is raced as it is, unhooked."""
+        from ticketkit.storage._contract_support import Rendezvous, _hook
+
+        class Frozen(InMemoryStore):
+            def __setattr__(self, name: str, value: object) -> None:
+                if hasattr(self, "_events"):
+                    raise AttributeError(name)
+                super().__setattr__(name, value)
+
+        assert [] == _hook([Frozen()], Rendezvous(1, 0.1))

@@ -435,8 +435,8 @@ def _hook(handles: Sequence[TicketStore], rendezvous: Rendezvous) -> list[tuple[
         for name, value in list(own.items()):
             if isinstance(value, _LOCK_TYPES):
                 wrapper = watched.setdefault(id(value), _WatchedLock(value, rendezvous))
-                hooked.append((handle, name, value))
-                setattr(handle, name, wrapper)
+                if _try_set(handle, name, wrapper):
+                    hooked.append((handle, name, value))
         for name in _read_methods(handle):
             original = getattr(handle, name, None)
             if original is None or name in own:
@@ -452,9 +452,18 @@ def _hook(handles: Sequence[TicketStore], rendezvous: Rendezvous) -> list[tuple[
                     rendezvous.reached()
                 return result
 
-            setattr(handle, name, read)
-            hooked.append((handle, name, None))
+            if _try_set(handle, name, read):
+                hooked.append((handle, name, None))
     return hooked
+
+
+def _try_set(handle: TicketStore, name: str, value: object) -> bool:
+    """Set an attribute on a store object; False where the store forbids it (frozen classes)."""
+    try:
+        setattr(handle, name, value)
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 def _unhook(hooked: list[tuple[TicketStore, str, Any]]) -> None:
