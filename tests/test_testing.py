@@ -276,8 +276,12 @@ class TestFrozenStores:
         from ticketkit.storage._contract_support import Rendezvous, _hook
 
         class Frozen(InMemoryStore):
+            def __init__(self) -> None:
+                super().__init__()
+                self._frozen = True
+
             def __setattr__(self, name: str, value: object) -> None:
-                if hasattr(self, "_events"):
+                if getattr(self, "_frozen", False):
                     raise AttributeError(name)
                 super().__setattr__(name, value)
 
