@@ -3,8 +3,9 @@
 Each ticket lives in ``<folder>/<key>.json`` holding ``{"ticket": ..., "events": [...]}``
 in the forms of ``ticketkit.to_dict``. A write goes to a temporary file first and is
 moved over the old one with ``os.replace``, so a reader (or a crash) never sees half a
-file: the ticket and its events change together or not at all. A lock makes it safe
-for several threads of one process (not for several processes).
+file: the ticket and its events change together or not at all. One lock per folder,
+shared by every store object opened on it, makes it safe for several threads and
+several store objects of one process (not for several processes).
 
 Only the five primitives are written here; queries, counts, due tickets, claims,
 batches and export/import come from ``TicketStore``'s defaults, which scan.
@@ -24,6 +25,16 @@ from typing import Any
 from ticketkit import ConflictError, Event, NotFoundError, Ticket, ValidationError, from_dict, to_dict
 from ticketkit.storage import TicketStore, validate_create, validate_save
 
+# One lock per folder, not per store object: two objects opened on the same folder must
+# not both pass the version check and then both write.
+_FOLDER_LOCKS: dict[Path, threading.RLock] = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+def _folder_lock(folder: Path) -> threading.RLock:
+    with _FOLDER_LOCKS_GUARD:
+        return _FOLDER_LOCKS.setdefault(folder.resolve(), threading.RLock())
+
 
 class JsonFileStore(TicketStore):
     """Tickets as JSON files in one folder (created if missing)."""
@@ -31,7 +42,7 @@ class JsonFileStore(TicketStore):
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
+        self._lock = _folder_lock(self.folder)
 
     # -- files ------------------------------------------------------------------------
 

@@ -28,6 +28,10 @@ class TestSQLiteStoreFile(StoreContract):
         counter = itertools.count()
         return lambda: SQLiteStore(tmp_path / f"store-{next(counter)}.db", cache_size=0)
 
+    @pytest.fixture
+    def open_again(self) -> Callable[[TicketStore], TicketStore]:
+        return lambda store: SQLiteStore(store.path, cache_size=0)  # type: ignore[attr-defined]
+
 
 class TestSQLiteStoreFileCached(StoreContract):
     """SQLiteStore on a file with its decode cache keeps the contract."""
@@ -36,6 +40,10 @@ class TestSQLiteStoreFileCached(StoreContract):
     def make_store(self, tmp_path: Path) -> Callable[[], TicketStore]:
         counter = itertools.count()
         return lambda: SQLiteStore(tmp_path / f"store-{next(counter)}.db")
+
+    @pytest.fixture
+    def open_again(self) -> Callable[[TicketStore], TicketStore]:
+        return lambda store: SQLiteStore(store.path)  # type: ignore[attr-defined]
 
 
 class TestSQLiteStoreMemory(StoreContract):

@@ -34,6 +34,10 @@ class TestJsonFileStore(StoreContract):
         counter = itertools.count()
         return lambda: json_file_store.JsonFileStore(tmp_path / f"tickets-{next(counter)}")
 
+    @pytest.fixture
+    def open_again(self) -> Callable[[TicketStore], TicketStore]:
+        return lambda store: json_file_store.JsonFileStore(store.folder)  # type: ignore[attr-defined]
+
 
 class TestHowTo:
     def test_the_how_to_shows_the_example_store_verbatim(self) -> None:

@@ -46,6 +46,10 @@ class TestPostgresStoreContract(StoreContract):
     def make_store(self, make_postgres_store: Callable[..., Any]) -> Callable[[], TicketStore]:
         return make_postgres_store
 
+    @pytest.fixture
+    def open_again(self, make_postgres_store: Callable[..., Any]) -> Callable[[TicketStore], TicketStore]:
+        return lambda store: make_postgres_store(schema=store.schema)  # type: ignore[attr-defined]
+
 
 # --------------------------------------------------------------------------- helpers
 

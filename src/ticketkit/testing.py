@@ -14,6 +14,10 @@ contract; subclass it and give it a ``make_store`` fixture::
         def make_store(self, tmp_path):
             return lambda: MyStore(tmp_path / "db")  # a new, empty store per call
 
+        @pytest.fixture
+        def open_again(self):
+            return lambda store: MyStore(store.path)  # optional: a second handle
+
 ``StoreContract`` needs pytest, and is loaded on first use; ``ManualClock`` does not.
 """
 

@@ -139,8 +139,10 @@ class Query:
     Build it with :meth:`Query.build` (which is what :meth:`TicketStore.query`
     does); stores read the normalised fields. Multi-valued filters (``status``,
     ``team``, ...) match any of their values; ``tags`` must all be present;
-    ranges are half-open (``created_since <= created_at < created_before``);
-    ``text`` is a case-insensitive (``str.casefold``) substring of the subject;
+    an empty list matches nothing; ranges are half-open
+    (``created_since <= created_at < created_before``); ``text`` is a substring of
+    the subject after both are folded with ``str.casefold`` (full Unicode case
+    folding, no other normalisation; every character literal, none a wildcard);
     ``next_due_before`` keeps tickets with ``next_due_at <= next_due_before``.
 
     Examples:
@@ -208,91 +210,28 @@ class Query:
             ['limit', 'order_by']
         """
         problems: list[ErrorDetail] = []
-
-        def strings(path: str, value: object) -> frozenset[str] | None:
-            if value is None:
-                return None
-            if isinstance(value, str):
-                return frozenset((value,))
-            if isinstance(value, Iterable) and not isinstance(value, bytes):
-                items = list(value)
-                bad = [v for v in items if not isinstance(v, str)]
-                if not bad:
-                    return frozenset(items)
-            problems.append(ErrorDetail(path, f"expected a string or a list of strings, got {value!r}"))
-            return None
-
-        def moment(path: str, value: object) -> datetime | None:
-            if value is None:
-                return None
-            problem = aware_problem(value)
-            if problem:
-                problems.append(ErrorDetail(path, problem))
-                return None
-            assert isinstance(value, datetime)
-            return value
-
-        def opt_text(path: str, value: object) -> str | None:
-            if value is None or isinstance(value, str):
-                return value
-            problems.append(ErrorDetail(path, f"expected a string or None, got {value!r}"))
-            return None
-
-        prios: frozenset[Priority] | None = None
-        if priority is not None:
-            raw: object = [priority] if isinstance(priority, Priority | str) else priority
-            out: set[Priority] = set()
-            if not isinstance(raw, Iterable):
-                problems.append(
-                    ErrorDetail("priority", f"expected a priority or a list of them, got {raw!r}")
-                )
-            else:
-                for p in raw:
-                    try:
-                        out.add(Priority.parse(p))  # a bad item is reported below
-                    except ValidationError as err:
-                        problems.extend(err.errors)
-            prios = frozenset(out)
-
-        descending = False
-        key = order_by
-        if isinstance(order_by, str) and order_by.startswith("-"):
-            descending, key = True, order_by[1:]
-        if key not in ORDER_KEYS:
-            problems.append(
-                ErrorDetail(
-                    "order_by",
-                    f"unknown order {order_by!r} (expected one of: {', '.join(ORDER_KEYS)}; "
-                    "prefix '-' for descending)",
-                )
-            )
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-            problems.append(ErrorDetail("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {limit!r}"))
-        after: tuple[int, str] | None = None
-        if cursor is not None and isinstance(order_by, str):
-            decoded = _decode_cursor(cursor, order_by)
-            if isinstance(decoded, str):
-                problems.append(ErrorDetail("cursor", decoded))
-            else:
-                after = decoded
+        priorities = _priorities(priority, problems)
+        descending, key = _parse_order(order_by, problems)
+        _limit_problem(limit, problems)
+        after = _parse_cursor(cursor, order_by, problems)
         query = cls(
-            tenant=opt_text("tenant", tenant),
-            status=strings("status", status),
-            status_kind=strings("status_kind", status_kind),
-            team=strings("team", team),
-            assignee=strings("assignee", assignee),
-            customer=strings("customer", customer),
-            category=strings("category", category),
-            priority=prios,
-            tags=strings("tags", tags) or frozenset(),
-            created_since=moment("created_since", created_since),
-            created_before=moment("created_before", created_before),
-            updated_since=moment("updated_since", updated_since),
-            updated_before=moment("updated_before", updated_before),
-            text=opt_text("text", text),
-            next_due_before=moment("next_due_before", next_due_before),
-            parent_id=opt_text("parent_id", parent_id),
-            order_by=key if isinstance(key, str) else "created_at",
+            tenant=_opt_text("tenant", tenant, problems),
+            status=_strings("status", status, problems),
+            status_kind=_strings("status_kind", status_kind, problems),
+            team=_strings("team", team, problems),
+            assignee=_strings("assignee", assignee, problems),
+            customer=_strings("customer", customer, problems),
+            category=_strings("category", category, problems),
+            priority=priorities,
+            tags=_strings("tags", tags, problems) or frozenset(),
+            created_since=_moment("created_since", created_since, problems),
+            created_before=_moment("created_before", created_before, problems),
+            updated_since=_moment("updated_since", updated_since, problems),
+            updated_before=_moment("updated_before", updated_before, problems),
+            text=_opt_text("text", text, problems),
+            next_due_before=_moment("next_due_before", next_due_before, problems),
+            parent_id=_opt_text("parent_id", parent_id, problems),
+            order_by=key,
             descending=descending,
             limit=limit if not problems else 1,
             after=after,
@@ -420,6 +359,84 @@ class Query:
             key, tid = self.sort_key(shown[-1])
             return Page(items=shown, next_cursor=_encode_cursor(self.order_token, key, tid))
         return Page(items=tuple(items), next_cursor=None)
+
+
+# --------------------------------------------------------------------------- query arguments
+# Each reads one argument of Query.build, appends what is wrong with it to ``problems``
+# and returns the normalised value (or a harmless stand-in), so every problem is listed.
+
+
+def _strings(path: str, value: object, problems: list[ErrorDetail]) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset((value,))
+    if isinstance(value, Iterable) and not isinstance(value, bytes):
+        items = list(value)
+        if all(isinstance(v, str) for v in items):
+            return frozenset(items)
+    problems.append(ErrorDetail(path, f"expected a string or a list of strings, got {value!r}"))
+    return None
+
+
+def _moment(path: str, value: object, problems: list[ErrorDetail]) -> datetime | None:
+    if value is None:
+        return None
+    problem = aware_problem(value)
+    if problem:
+        problems.append(ErrorDetail(path, problem))
+        return None
+    assert isinstance(value, datetime)
+    return value
+
+
+def _opt_text(path: str, value: object, problems: list[ErrorDetail]) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    problems.append(ErrorDetail(path, f"expected a string or None, got {value!r}"))
+    return None
+
+
+def _priorities(priority: object, problems: list[ErrorDetail]) -> frozenset[Priority] | None:
+    if priority is None:
+        return None
+    raw: object = [priority] if isinstance(priority, Priority | str) else priority
+    out: set[Priority] = set()
+    if not isinstance(raw, Iterable):
+        problems.append(ErrorDetail("priority", f"expected a priority or a list of them, got {raw!r}"))
+        return frozenset()
+    for p in raw:
+        try:
+            out.add(Priority.parse(p))
+        except ValidationError as err:
+            problems.extend(err.errors)
+    return frozenset(out)
+
+
+def _parse_order(order_by: object, problems: list[ErrorDetail]) -> tuple[bool, str]:
+    """(descending, key) of an ``order_by`` token; ``created_at`` stands in for a bad one."""
+    descending, key = False, order_by
+    if isinstance(order_by, str) and order_by.startswith("-"):
+        descending, key = True, order_by[1:]
+    if key not in ORDER_KEYS:
+        problems.append(
+            ErrorDetail(
+                "order_by",
+                f"unknown order {order_by!r} (expected one of: {', '.join(ORDER_KEYS)}; "
+                "prefix '-' for descending)",
+            )
+        )
+    return descending, key if isinstance(key, str) else "created_at"
+
+
+def _parse_cursor(cursor: object, order_by: object, problems: list[ErrorDetail]) -> tuple[int, str] | None:
+    if cursor is None or not isinstance(order_by, str):
+        return None
+    decoded = _decode_cursor(cursor, order_by)
+    if isinstance(decoded, str):
+        problems.append(ErrorDetail("cursor", decoded))
+        return None
+    return decoded
 
 
 _KEY_OF: Final[dict[str, Callable[[Ticket], int]]] = {
@@ -689,7 +706,10 @@ class TicketStore(abc.ABC):
       writes nothing.
     - Every read takes ``tenant=``; given, no other tenant's data is ever
       returned (a ticket of another tenant is ``NotFoundError``).
-    - Values come back equal to what went in, offsets and microseconds included.
+    - Values come back as they went in, types included: offsets and microseconds,
+      ``True`` (not ``1``), ``1.0`` (not ``1``).
+    - Several store objects may be open on one backend: what one commits, the
+      others read at once, and version checks and claims hold between them.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -998,11 +1018,17 @@ class TicketStore(abc.ABC):
             raise ConflictError(ticket.id, expected, None)
         elif stored.version != expected:
             raise ConflictError(ticket.id, expected, stored.version)
+        elif stored.tenant != ticket.tenant:
+            raise ValidationError.one(
+                "ticket.tenant",
+                f"ticket {ticket.id!r} belongs to tenant {stored.tenant!r}; "
+                f"it cannot move to {ticket.tenant!r}",
+            )
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write every ticket (of ``tenant`` when given) and its events as JSON Lines.
 
-        The first line is a header; then one line per ticket,
+        The first line is a header; then one line per ticket, in id order,
         ``{"ticket": {...}, "events": [...]}``, in the forms of
         :func:`ticketkit.to_dict`. Returns the number of tickets written.
 
