@@ -93,7 +93,8 @@ _PASSPORT_AFTER: Final = re.compile(
 
 def _passports(text: str) -> Iterator[Finding]:
     for m in _PASSPORT_CN.finditer(text):
-        yield Finding(m.start(), m.end(), PASSPORT)
+        if _label(text, m.start()) != "not":
+            yield Finding(m.start(), m.end(), PASSPORT)
     for m in _PASSPORT_KEY.finditer(text):
         after = _PASSPORT_AFTER.match(text, m.end())
         if after is not None:
@@ -112,13 +113,14 @@ _NOT_PERSONAL: Final = (
     "tracking no", "tracking number", "运单号", "快递单号", "物流单号", "amount", "total", "price",
     "sum", "金额", "总额", "总价", "价格", "合计", "￥", "¥", "$", "€", "rmb", "cny", "usd", "date",
     "日期", "时间", "imei", "batch", "lot", "批号", "批次", "ref", "reference", "工单", "工单号",
-    "ticket", "case", "code", "验证码", "编号", "条码", "barcode", "no", "number", "#",
+    "ticket", "case", "code", "验证码", "编号", "条码", "barcode", "no", "#",
     "版本", "version", "qty", "数量",
 )  # fmt: skip
 _PHONE_LABELS: Final = (
     "tel", "tel no", "phone", "phone no", "phone number", "mobile", "mobile no", "cell", "call",
     "手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "联系方式", "座机", "热线", "fax",
     "传真", "whatsapp", "call me on", "call me at", "reach me at", "联系", "致电", "拨打",
+    "my number", "contact number", "number is", "号码", "号码是",
 )  # fmt: skip
 _OTHER_PERSONAL: Final = (
     "身份证", "身份证号", "身份证号码", "证件号", "证件号码", "证件编号", "id no", "id card",
@@ -169,6 +171,10 @@ _MAX_DIGITS: Final = 19
 
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK: Final = "10X98765432"
+
+
+def _ascii_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
 
 
 def _ascii_digits(run: str) -> str:
@@ -331,6 +337,10 @@ def _numbers(text: str, region: str) -> Iterator[Finding]:
 
 def _window(text: str, n_text: int, group: list[_Run], i: int, region: str) -> tuple[Finding, int] | None:
     """The longest personal number that starts at run ``i`` of ``group``, and its last run."""
+    if i > 0 and text[group[i - 1].end : group[i].start] == ".":
+        return None  # the decimals of a number, or the middle of a dotted one
+    if group[i].digits == "0" and i + 1 < len(group) and text[group[i].end : group[i + 1].start] == ".":
+        return None  # 0.138...: a fraction
     last = min(len(group), i + _MAX_RUNS)
     digits = ""
     windows: list[tuple[str, int]] = []
@@ -370,7 +380,7 @@ def _classify(
             n == 17
             and end < n_text
             and text[end] in "Xx"
-            and (end + 1 == n_text or not text[end + 1].isalnum())
+            and (end + 1 == n_text or not _ascii_alnum(text[end + 1]))
         ):
             return ID_NUMBER if is_resident_id(digits + "X", check=strict) else None
         if n in {15, 18} and is_resident_id(digits, check=strict):
