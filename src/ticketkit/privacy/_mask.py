@@ -123,6 +123,18 @@ def apply_masks(text: str, findings: Iterable[Finding]) -> str:
     return "".join(out)
 
 
+def detect_under_key(text: str, key: str | None, *, region: str = "CN") -> tuple[Finding, ...]:
+    """`detect_personal` on a JSON value, its key read as the label in front of it.
+
+    ``{"phone": "6234 5678"}`` is a local phone number, ``{"amount": "13812345678"}`` is not.
+    """
+    if not key:
+        return detect_personal(text, region=region)
+    shift = len(key) + 2
+    found = detect_personal(f"{key}: {text}", region=region)
+    return tuple(Finding(f.start - shift, f.end - shift, f.kind) for f in found if f.start >= shift)
+
+
 def known_findings(text: str, known: Iterable[tuple[str, str]]) -> list[Finding]:
     """Where the known values (``(value, kind)`` pairs) occur verbatim in ``text``."""
     found: list[Finding] = []
@@ -324,11 +336,11 @@ class Masker:
         """A masker that also knows the customer's declared name, e-mail and phone."""
         return cls(personal=personal, known=customer_known(customer, personal), region=region)
 
-    def text(self, text: str) -> str:
-        """``text`` masked."""
+    def text(self, text: str, key: str | None = None) -> str:
+        """``text`` masked (``key``: the JSON key it stands under, read as a label)."""
         if _TICKETKIT_ID.fullmatch(text):
             return text
-        found = detect_personal(text, region=self.region)
+        found = detect_under_key(text, key, region=self.region)
         if self.known:
             return apply_masks(text, merge_findings(found, known_findings(text, self.known)))
         return apply_masks(text, found)
@@ -337,22 +349,22 @@ class Masker:
         """``text`` masked, None kept."""
         return None if text is None else self.text(text)
 
-    def json(self, value: Any) -> Any:
+    def json(self, value: Any, key: str | None = None) -> Any:
         """Every string and every key of a JSON value masked (keys kept apart when they collide)."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(value, key)
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for k, v in value.items():
-                key = self.text(k)
+                masked = self.text(k)
                 n = 2
-                while key in out:
-                    key = f"{self.text(k)} ({n})"
+                while masked in out:
+                    masked = f"{self.text(k)} ({n})"
                     n += 1
-                out[key] = self.json(v)
+                out[masked] = self.json(v, k)
             return out
         if isinstance(value, list | tuple):
-            return [self.json(v) for v in value]
+            return [self.json(v, key) for v in value]
         return value
 
     def fields(self, fields: Mapping[str, Any]) -> FrozenDict:

@@ -32,6 +32,7 @@ from ticketkit.privacy._mask import (
     DEFAULT_PERSONAL,
     PersonalFields,
     customer_known,
+    detect_under_key,
     known_findings,
     map_declared,
     merge_findings,
@@ -333,7 +334,7 @@ def redact_ticket(
                 raise ValidationError.one(path, "no such tag")
             new = replace_trusted(new, tags=new.tags - {rest})
             values.append(rest)
-            removed.append(_record(path, rest))
+            removed.append(_record("tags", rest))  # the path would name the tag itself
         elif head == "fields" and rest:
             fields, pieces, old = _redact_json(thaw(new.fields), rest.split("."), span, path)
             new = replace_trusted(new, fields=freeze(fields))
@@ -415,9 +416,9 @@ def _redact_customer(ticket: Ticket, rest: str, span: RedactSpan, path: str) -> 
 # --------------------------------------------------------------------------- anonymisation
 
 
-def _anonymizer(known: Sequence[tuple[str, str]], region: str) -> Callable[[str], str]:
-    def scrub(text: str) -> str:
-        found = detect_personal(text, region=region)
+def _anonymizer(known: Sequence[tuple[str, str]], region: str) -> Callable[[str, str | None], str]:
+    def scrub(text: str, key: str | None = None) -> str:
+        found = detect_under_key(text, key, region=region)
         if known:
             found = tuple(merge_findings(found, known_findings(text, known)))
         return _replace_findings(text, found)
@@ -452,9 +453,10 @@ def anonymize_ticket(
 ) -> Erasure:
     """Remove everything that identifies customer ``customer_id`` from a ticket and its events.
 
-    The customer record keeps only its tier and tenant, under the id ``pseudonym`` (the
-    desk passes one random pseudonym per erasure, so a customer's tickets still count as
-    one customer's); the customer's name, e-mail, phone, declared data and id are
+    The customer record keeps its tier, tenant and the data not declared personal (so a
+    report by shop still counts the ticket), under the id ``pseudonym`` (the desk passes
+    one random pseudonym per erasure, so a customer's tickets still count as one
+    customer's); the customer's name, e-mail, phone, declared data and id go and are
     replaced wherever they appear, detected personal data in every text becomes
     ``[phone]``, ``[email]``, ... , declared personal custom fields become None, the
     external reference goes. Timestamps, statuses, priorities, categories, teams,
@@ -492,12 +494,21 @@ def anonymize_ticket(
     known = customer_known(customer, personal)
     if len(customer.id) >= 4:  # a shorter id would match inside unrelated words
         known.append((customer.id, "customer"))
+    if ticket.external_ref is not None and len(ticket.external_ref) >= 4:
+        known.append((ticket.external_ref, "reference"))
     for name in _CUSTOMER_ATTRS:
         value = getattr(customer, name)
         if value:
             removed.append(_record(f"customer.{name}", value, "name" if name == "name" else None))
-    if customer.data:
-        removed.append({"path": "customer.data", "kind": "record", "length": len(customer.data)})
+    data: Any = thaw(customer.data)
+    for path in personal.customer_data_paths:
+        gone: list[Any] = []
+        data = map_declared(data, path, gone.append)  # append returns None: the value goes
+        removed.extend(
+            _record("customer.data." + ".".join(path), v if isinstance(v, str) else json.dumps(v), "field")
+            for v in gone
+            if v is not None
+        )
     fields: Any = thaw(ticket.fields)
     for path in personal.field_paths:
         old: list[Any] = []
@@ -509,24 +520,26 @@ def anonymize_ticket(
         )
     scrubber = _anonymizer(sorted(set(known), key=lambda vk: -len(vk[0])), region)
 
-    def text(value: str, path: str) -> str:
-        new = scrubber(value)
+    def text(value: str, path: str, key: str | None = None) -> str:
+        new = scrubber(value, key)
         if new != value:
             removed.append({"path": path, "kind": "text", "length": len(value)})
         return new
 
     actor_ref = f"customer:{customer.id}"
 
-    def walk(value: Any, path: str) -> Any:
+    def walk(value: Any, path: str, key: str | None = None) -> Any:
         if isinstance(value, str):
-            return pseudonym if value == customer.id else text(value, path)
+            return pseudonym if value == customer.id else text(value, path, key)
         if isinstance(value, Mapping):
-            return {scrubber(k): walk(v, f"{path}.{k}") for k, v in value.items()}
+            return {scrubber(k, None): walk(v, f"{path}.{k}", k) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return [walk(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
         return value
 
-    anon_customer = Customer(id=pseudonym, tier=customer.tier, tenant=customer.tenant)
+    anon_customer = Customer(
+        id=pseudonym, tier=customer.tier, tenant=customer.tenant, data=walk(data, "customer.data")
+    )
     if ticket.external_ref is not None:
         removed.append(_record("external_ref", ticket.external_ref, "reference"))
     new = replace_trusted(
