@@ -173,7 +173,14 @@ HAND: list[tuple[str, list[tuple[str, str]]]] = [
     ("没有数字的中文句子。", []),
 ]
 
-_PHONES = ["13812345678", "139 8765 4321", "150-1111-2222", "+86 186 0000 1234", "021-62345678", "+44 20 7946 0958"]
+_PHONES = [
+    "13812345678",
+    "139 8765 4321",
+    "150-1111-2222",
+    "+86 186 0000 1234",
+    "021-62345678",
+    "+44 20 7946 0958",
+]
 _PHONE_CONTEXTS = [
     "电话{}",
     "请联系{}。",
@@ -186,7 +193,15 @@ _PHONE_CONTEXTS = [
     "reach me at {}",
     "联系方式 {} 谢谢",
 ]
-_NON_PERSONAL = ["12345678", "20250124", "1234 5678", "4000123456", "202501240001", "13812345678", "2025 0124"]
+_NON_PERSONAL = [
+    "12345678",
+    "20250124",
+    "1234 5678",
+    "4000123456",
+    "202501240001",
+    "13812345678",
+    "2025 0124",
+]
 _NON_CONTEXTS = [
     "amount {}",
     "金额{}",
@@ -304,7 +319,9 @@ class TestPlanted:
     @given(left=_FILLERS, right=_FILLERS, value=st.sampled_from(_IDS))
     def test_id_found_next_to_anything(self, left: str, right: str, value: str) -> None:
         """An identity number with a valid check digit is found wherever it stands."""
-        if not _no_join(left, value, right) or (value.endswith("X") and right[:1].isascii() and right[:1].isalnum()):
+        if not _no_join(left, value, right) or (
+            value.endswith("X") and right[:1].isascii() and right[:1].isalnum()
+        ):
             return
         text = left + value + right
         assert (value, ID) in [(text[f.start : f.end], f.kind) for f in tk.detect_personal(text)]
@@ -340,7 +357,7 @@ class TestChecksums:
 
     @given(body=st.text(alphabet="0123456789", min_size=17, max_size=17), last=st.sampled_from("0123456789X"))
     def test_id_check_digit_agrees_with_reference(self, body: str, last: str) -> None:
-        """An 18-character id passes only with the check character the standard gives (and a real birth date)."""
+        """An 18-character id passes only with the standard's check character and a real birth date."""
         from datetime import date
 
         try:

@@ -129,9 +129,9 @@ _OTHER_PERSONAL: Final = (
 )  # fmt: skip
 
 _LABELS: Final = {
-    **{k: "not" for k in _NOT_PERSONAL},
-    **{k: PHONE for k in _PHONE_LABELS},
-    **{k: "personal" for k in _OTHER_PERSONAL},
+    **dict.fromkeys(_NOT_PERSONAL, "not"),
+    **dict.fromkeys(_PHONE_LABELS, PHONE),
+    **dict.fromkeys(_OTHER_PERSONAL, "personal"),
 }
 _LABEL_LENGTHS: Final = sorted({len(k) for k in _LABELS}, reverse=True)
 _LABEL_WINDOW: Final = _LABEL_LENGTHS[0] + 4

@@ -173,9 +173,10 @@ def mask_personal(text: str, *, region: str = "CN") -> str:
         >>> mask_personal("电话13812345678，SN 1234 5678")
         '电话138****5678，SN 1234 5678'
     """
-    if not isinstance(text, str):
-        return text
-    return apply_masks(text, detect_personal(text, region=region))
+    checked: object = text
+    if not isinstance(checked, str):
+        return text  # not text (a caller's None or number): nothing to mask
+    return apply_masks(checked, detect_personal(checked, region=region))
 
 
 # --------------------------------------------------------------------------- configuration
@@ -219,20 +220,19 @@ class PersonalFields:
             if not isinstance(value, frozenset) or not all(isinstance(p, str) for p in value):
                 problems.append(ErrorDetail(attr, f"expected a list of dotted paths, got {value!r}"))
                 continue
-            for path in sorted(value):
-                if not path or any(not part for part in _split(path)):
-                    problems.append(
-                        ErrorDetail(attr, f"{path!r} is not a dotted path such as 'contact.phone'")
-                    )
+            problems.extend(
+                ErrorDetail(attr, f"{path!r} is not a dotted path such as 'contact.phone'")
+                for path in sorted(value)
+                if not path or any(not part for part in _split(path))
+            )
         if isinstance(self.customer, frozenset):
-            for path in sorted(p for p in self.customer if isinstance(p, str)):
-                if path not in _CUSTOMER_ATTRS and not path.startswith("data."):
-                    problems.append(
-                        ErrorDetail(
-                            "customer",
-                            f"unknown customer path {path!r} (expected name, email, phone or data.<key>)",
-                        )
-                    )
+            problems.extend(
+                ErrorDetail(
+                    "customer", f"unknown customer path {path!r} (expected name, email, phone or data.<key>)"
+                )
+                for path in sorted(p for p in self.customer if isinstance(p, str))
+                if path not in _CUSTOMER_ATTRS and not path.startswith("data.")
+            )
         if problems:
             raise ValidationError(problems)
 

@@ -43,8 +43,8 @@ __all__ = [
     "ANONYMIZED_TAG",
     "REDACTED",
     "Erasure",
-    "Redaction",
     "RedactSpan",
+    "Redaction",
     "anonymize_ticket",
     "redact_ticket",
 ]
@@ -486,9 +486,14 @@ def anonymize_ticket(
     customer = ticket.customer
     if customer is None or customer.id != customer_id:
         event = Event(
-            ticket_id=ticket.id, kind=ANONYMIZED, actor=actor, at=at, version=ticket.version, tenant=ticket.tenant,
+            ticket_id=ticket.id,
+            kind=ANONYMIZED,
+            actor=actor,
+            at=at,
+            version=ticket.version,
+            tenant=ticket.tenant,
             data={"reason": reason, "removed": []},
-        )  # fmt: skip
+        )
         return Erasure(ticket=ticket, events=tuple(event_list), event=event, removed=())
     removed: list[dict[str, Any]] = []
     known = customer_known(customer, personal)
