@@ -61,6 +61,11 @@ def mask_message(text: str) -> str:
     return text
 
 
+def _masked(detail: ErrorDetail, mask: Callable[[str], str]) -> ErrorDetail:
+    path, message = mask(detail.path), mask(detail.message)
+    return detail if path is detail.path and message is detail.message else ErrorDetail(path, message)
+
+
 class TicketkitError(Exception):
     """The root of every error ticketkit raises.
 
@@ -121,7 +126,7 @@ class ValidationError(TicketkitError, ValueError):
         else:
             items = [e if isinstance(e, ErrorDetail) else ErrorDetail(*e) for e in errors]
         if _maskers:
-            items = [ErrorDetail(mask_message(e.path), mask_message(e.message)) for e in items]
+            items = [_masked(e, _maskers[0]) for e in items]
         self.errors = items
         super().__init__(items)
 

@@ -19,7 +19,15 @@ from ticketkit.errors import ErrorDetail, ValidationError, install_message_maske
 from ticketkit.model import _events as ev
 from ticketkit.model._json import FrozenDict, freeze
 from ticketkit.model._models import Comment, Customer, Event, Ticket, replace_trusted
-from ticketkit.privacy._detect import BANK_CARD, EMAIL, ID_NUMBER, PASSPORT, PHONE, Finding, detect_personal
+from ticketkit.privacy._detect import (
+    BANK_CARD,
+    EMAIL,
+    ID_NUMBER,
+    PASSPORT,
+    PHONE,
+    Finding,
+    detect_personal,
+)
 
 __all__ = [
     "PersonalFields",
@@ -567,4 +575,14 @@ def mask_customer(
     return Masker.for_customer(customer, personal=personal, region=region).customer(customer)
 
 
-install_message_masker(mask_personal)
+_DIGIT: Final = re.compile(r"\d")
+
+
+def _mask_message(text: str) -> str:
+    # Most messages hold no '@' and fewer than six digits: they pass after two cheap checks.
+    if "@" not in text and "＠" not in text and len(_DIGIT.findall(text)) < 6:
+        return text
+    return mask_personal(text)
+
+
+install_message_masker(_mask_message)
