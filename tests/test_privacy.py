@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ticketkit as tk
-from tests.strategies import tickets
 from ticketkit.privacy._redact import ANONYMIZED, ANONYMIZED_TAG, REDACTED
 from ticketkit.privacy._retention import format_period
 from ticketkit.testing import ManualClock
+
+from .strategies import tickets
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 PHONE = "13812345678"

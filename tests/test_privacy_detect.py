@@ -4,6 +4,7 @@ recall), planted values in random text, checksums against slow references, hosti
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -236,14 +237,17 @@ def expected_spans(text: str, labels: list[tuple[str, str]]) -> set[tuple[int, i
     return spans
 
 
-def score() -> dict[str, dict[str, float]]:
+Detector = Callable[[str], tuple[tk.Finding, ...]]
+
+
+def score(detect: Detector = tk.detect_personal) -> dict[str, dict[str, float]]:
     """Precision and recall per kind over the table (exact spans)."""
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     for text, labels in table():
         want = expected_spans(text, labels)
-        got = {(f.start, f.end, f.kind) for f in tk.detect_personal(text)}
+        got = {(f.start, f.end, f.kind) for f in detect(text)}
         for _, _, kind in got & want:
             tp[kind] += 1
         for _, _, kind in got - want:
@@ -287,6 +291,31 @@ class TestLabelledTable:
             assert 1.0 == figures[kind]["recall"], kind
         false_positives = [text for text, labels in table() if not labels and tk.detect_personal(text)]
         assert [] == false_positives
+
+
+def naive_detect(text: str) -> tuple[tk.Finding, ...]:
+    """The regular expressions ticketkit used before (a deliberately weak detector)."""
+    email = r"(?<![\w.+-])[\w.+-]+@(?:[\w-]+\.)+[A-Za-z]{2,}"
+    idno = r"(?<!\d)\d{17}[\dXx](?![\dXx])"
+    phone = r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?\d{2,4}\)?[\s-]?)?\d{3,4}[\s-]?\d{4}(?!\w)"
+    found = []
+    taken: set[int] = set()
+    for kind, pattern in (("email", email), ("id_number", idno), ("phone", phone)):
+        for m in re.finditer(pattern, text):
+            if not taken & set(range(m.start(), m.end())):
+                found.append(tk.Finding(m.start(), m.end(), kind))
+                taken |= set(range(m.start(), m.end()))
+    return tuple(sorted(found))
+
+
+class TestTheTableCanFail:
+    def test_weak_detector_is_caught(self) -> None:
+        """The table catches the old regular expressions: missed phones and masked serial numbers."""
+        figures = score(naive_detect)
+        print("\nthe old expressions:", json.dumps(figures))  # for the report
+        assert figures["phone"]["recall"] < 1.0
+        assert figures["phone"]["precision"] < 1.0
+        assert [] != [text for text, labels in table() if not labels and naive_detect(text)]
 
 
 # --------------------------------------------------------------------------- planted values
@@ -399,12 +428,16 @@ class TestHostile:
         """100,000 characters take about ten times as long as 10,000, and well under a second or two."""
         make = HOSTILE[shape]
         small, big = make(10_000), make(100_000)
-        t0 = time.perf_counter()
-        tk.detect_personal(small)
-        t_small = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        tk.detect_personal(big)
-        t_big = time.perf_counter() - t0
+
+        def best(text: str) -> float:
+            times = []
+            for _ in range(3):  # the best of three, against a busy machine
+                t0 = time.perf_counter()
+                tk.detect_personal(text)
+                times.append(time.perf_counter() - t0)
+            return min(times)
+
+        t_small, t_big = best(small), best(big)
         assert t_big < 3.0
         assert t_big < 40 * t_small + 0.05  # quadratic would be about 100 times
 
