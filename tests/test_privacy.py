@@ -207,6 +207,14 @@ class TestMaskEventsAndComments:
         m = tk.mask_event(e, personal=tk.PersonalFields(fields={"contact.name"}))
         assert {"from": {"name": "L* L**"}, "to": {"name": "H** M*****"}} == m.data["changes"]["contact"]
 
+    def test_known_names_match_whole_words(self) -> None:
+        """A Latin name is masked as a word, not inside longer words; a Chinese name anywhere."""
+        c = tk.Comment(ticket_id="T1", author="li", body="Li asked Lily; 我是王芳", at=T0)
+        m = tk.mask_comment(c, customer=tk.Customer(id="c-1", name="Li"))
+        assert "L* asked Lily; 我是王芳" == m.body
+        m2 = tk.mask_comment(c, customer=tk.Customer(id="c-1", name="王芳"))
+        assert "Li asked Lily; 我是王*" == m2.body
+
     def test_comment(self) -> None:
         """A comment's author and body are masked, the customer's name included."""
         c = tk.Comment(ticket_id="T1", author=PHONE, body="王芳: call 13812345678", at=T0)

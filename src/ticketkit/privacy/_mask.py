@@ -143,14 +143,33 @@ def detect_under_key(text: str, key: str | None, *, region: str = "CN") -> tuple
     return tuple(Finding(f.start - shift, f.end - shift, f.kind) for f in found if f.start >= shift)
 
 
+def _class(c: str) -> str:
+    if c.isascii() and c.isalpha():
+        return "a"
+    if c.isascii() and c.isdigit():
+        return "0"
+    return ""
+
+
 def known_findings(text: str, known: Iterable[tuple[str, str]]) -> list[Finding]:
-    """Where the known values (``(value, kind)`` pairs) occur verbatim in ``text``."""
+    """Where the known values (``(value, kind)`` pairs) occur verbatim in ``text``.
+
+    A value that starts or ends with a Latin letter (or a digit) is not matched inside a
+    longer word (or number): the name "Li" is not in "Lily"; Chinese text has no such
+    boundaries, so "王芳" is found in "我是王芳".
+    """
     found: list[Finding] = []
     for value, kind in known:
+        first, last = _class(value[0]), _class(value[-1])
         start = text.find(value)
         while start >= 0:
-            found.append(Finding(start, start + len(value), kind))
-            start = text.find(value, start + len(value))
+            end = start + len(value)
+            inside = (first and start > 0 and _class(text[start - 1]) == first) or (
+                last and end < len(text) and _class(text[end]) == last
+            )
+            if not inside:
+                found.append(Finding(start, end, kind))
+            start = text.find(value, end if not inside else start + 1)
     return found
 
 
