@@ -160,8 +160,10 @@ def known_findings(text: str, known: Iterable[tuple[str, str]]) -> list[Finding]
     """
     found: list[Finding] = []
     for value, kind in known:
-        first, last = _class(value[0]), _class(value[-1])
         start = text.find(value)
+        if start < 0:
+            continue
+        first, last = _class(value[0]), _class(value[-1])
         while start >= 0:
             end = start + len(value)
             inside = (first and start > 0 and _class(text[start - 1]) == first) or (
@@ -342,7 +344,7 @@ class Masker:
     customer's name, e-mail and phone), as ``(value, kind)`` pairs.
     """
 
-    __slots__ = ("known", "personal", "region")
+    __slots__ = ("data_paths", "field_paths", "known", "personal", "region")
 
     def __init__(
         self,
@@ -353,6 +355,8 @@ class Masker:
     ) -> None:
         self.personal = personal
         self.region = region
+        self.data_paths = personal.customer_data_paths
+        self.field_paths = personal.field_paths
         # Longest first, so "Wang Fang" is masked before "Wang".
         self.known = tuple(sorted({(v, k) for v, k in known if len(v) >= 2}, key=lambda vk: -len(vk[0])))
 
@@ -397,7 +401,7 @@ class Masker:
     def fields(self, fields: Mapping[str, Any]) -> FrozenDict:
         """Custom fields: declared paths masked as a whole, then the rest by detection."""
         value: Any = fields
-        for path in self.personal.field_paths:
+        for path in self.field_paths:
             value = map_declared(value, path, mask_whole)
         return _freeze(self.json(value))
 
@@ -405,7 +409,7 @@ class Masker:
         """A customer record masked (id, declared attributes and data, detected data)."""
         declared = self.personal.customer
         data: Any = customer.data
-        for path in self.personal.customer_data_paths:
+        for path in self.data_paths:
             data = map_declared(data, path, mask_whole)
 
         def attr(name: str, value: str | None) -> str | None:
@@ -439,7 +443,7 @@ class Masker:
     def event(self, event: Event) -> Event:
         """An event masked: its actor and every string and key of its data."""
         data: Any = event.data
-        if event.kind == ev.FIELDS_CHANGED and self.personal.fields:
+        if event.kind == ev.FIELDS_CHANGED and self.field_paths:
             data = self._declared_changes(data)
         return replace_trusted(event, actor=self.text(event.actor), data=_freeze(self.json(data)))
 
@@ -448,7 +452,7 @@ class Masker:
         if not isinstance(changes, Mapping):
             return data
         out = dict(changes)
-        for path in self.personal.field_paths:
+        for path in self.field_paths:
             change = out.get(path[0])
             if isinstance(change, Mapping):
                 out[path[0]] = {
