@@ -292,6 +292,22 @@ class TestRevealPolicy:
         assert policy.allows(tk.Actor(id="x", roles={"agent", "dpo"}), self.ticket())
         assert "none" == policy.scope(frozenset({"unknown"}))
 
+    def test_views_follow_the_right(self) -> None:
+        """Ticket, events and comments come unmasked with the right and masked without."""
+        t, events = desk_history(subject=f"电话{PHONE}", customer=customer(), team="after-sales")
+        comments = [tk.Comment(ticket_id=t.id, author="li", body=f"王芳 {PHONE}", at=T0)]
+        policy = tk.RevealPolicy()
+        boss, wu = tk.Actor(id="boss", roles={"admin"}), tk.Actor(id="wu", teams={"after-sales"})
+        assert t == policy.ticket_for(boss, t)
+        assert events == policy.events_for(boss, t, events)
+        assert comments == policy.comments_for(boss, t, comments)
+        seen = everything(
+            policy.ticket_for(wu, t), *policy.events_for(wu, t, events), *policy.comments_for(wu, t, comments)
+        )
+        for secret in (PHONE, "王芳", EMAIL):
+            assert secret not in seen
+        assert len(events) == len(policy.events_for(wu, t, events))
+
     def test_round_trip_and_errors(self) -> None:
         """The data form round-trips; unknown scopes and keys are refused with their paths."""
         p = tk.RevealPolicy(scopes={"agent": "team"})

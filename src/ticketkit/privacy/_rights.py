@@ -8,14 +8,15 @@ that role see personal data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
 
 import attrs
 
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._json import FrozenDict
-from ticketkit.model._models import Ticket
+from ticketkit.model._models import Comment, Event, Ticket
+from ticketkit.privacy._mask import DEFAULT_PERSONAL, Masker, PersonalFields
 
 __all__ = ["REVEAL_PERSONAL", "REVEAL_SCOPES", "RevealPolicy"]
 
@@ -136,6 +137,83 @@ class RevealPolicy:
         if scope == "own":
             return ticket.customer is not None and ticket.customer.id == actor.id
         return False
+
+    def ticket_for(
+        self,
+        actor: RevealActor,
+        ticket: Ticket,
+        *,
+        personal: PersonalFields = DEFAULT_PERSONAL,
+        region: str = "CN",
+    ) -> Ticket:
+        """``ticket`` as ``actor`` may see it: as it is with the right, masked without.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Actor, Ticket
+            >>> t = Ticket(
+            ...     subject="电话13812345678",
+            ...     team="after-sales",
+            ...     created_at=datetime(2025, 3, 3, tzinfo=timezone.utc),
+            ... )
+            >>> RevealPolicy().ticket_for(Actor(id="wu", teams={"after-sales"}), t).subject
+            '电话138****5678'
+            >>> RevealPolicy().ticket_for(Actor(id="boss", roles={"admin"}), t).subject
+            '电话13812345678'
+        """
+        if self.allows(actor, ticket):
+            return ticket
+        return Masker.for_customer(ticket.customer, personal=personal, region=region).ticket(ticket)
+
+    def events_for(
+        self,
+        actor: RevealActor,
+        ticket: Ticket,
+        events: Iterable[Event],
+        *,
+        personal: PersonalFields = DEFAULT_PERSONAL,
+        region: str = "CN",
+    ) -> list[Event]:
+        """``ticket``'s events as ``actor`` may see them (comment bodies and transcripts included).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Actor, Event, Ticket
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> t = Ticket(subject="s", id="T1", created_at=at)
+            >>> e = Event(ticket_id="T1", kind="comment.added", actor="customer:13812345678", at=at)
+            >>> [x.actor for x in RevealPolicy().events_for(Actor(id="wu"), t, [e])]
+            ['customer:138****5678']
+        """
+        if self.allows(actor, ticket):
+            return list(events)
+        masker = Masker.for_customer(ticket.customer, personal=personal, region=region)
+        return [masker.event(e) for e in events]
+
+    def comments_for(
+        self,
+        actor: RevealActor,
+        ticket: Ticket,
+        comments: Iterable[Comment],
+        *,
+        personal: PersonalFields = DEFAULT_PERSONAL,
+        region: str = "CN",
+    ) -> list[Comment]:
+        """``ticket``'s comments as ``actor`` may see them.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Actor, Comment, Ticket
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> t = Ticket(subject="s", id="T1", created_at=at)
+            >>> c = Comment(ticket_id="T1", author="li", body="call 13812345678", at=at)
+            >>> [x.body for x in RevealPolicy().comments_for(Actor(id="wu"), t, [c])]
+            ['call 138****5678']
+        """
+        if self.allows(actor, ticket):
+            return list(comments)
+        masker = Masker.for_customer(ticket.customer, personal=personal, region=region)
+        return [masker.comment(c) for c in comments]
 
     @classmethod
     def from_dict(cls, data: Any) -> RevealPolicy:
