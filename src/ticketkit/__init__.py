@@ -23,7 +23,7 @@ from ticketkit.automation._automation import Action, Automation
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
-from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
+from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
 from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
@@ -71,6 +71,25 @@ from ticketkit.notify._notify import (
     Notifier,
     RecordingNotifier,
 )
+from ticketkit.privacy._detect import Finding, detect_personal
+from ticketkit.privacy._mask import (
+    PersonalFields,
+    mask_comment,
+    mask_customer,
+    mask_event,
+    mask_personal,
+    mask_ticket,
+)
+from ticketkit.privacy._redact import Erasure, Redaction, RedactSpan, anonymize_ticket, redact_ticket
+from ticketkit.privacy._retention import (
+    RetentionDue,
+    RetentionPolicy,
+    RetentionReport,
+    parse_period,
+    retention_due,
+    retention_report,
+)
+from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._report import Comparison, RoutingChange, Simulation, compare
 from ticketkit.routing._router import (
     Assign,
@@ -115,6 +134,7 @@ __all__ = [
     "Decision",
     "DecisionRecord",
     "DefaultAccess",
+    "Erasure",
     "ErrorDetail",
     "Escalation",
     "Event",
@@ -122,6 +142,7 @@ __all__ = [
     "F",
     "FailedNotification",
     "FieldRef",
+    "Finding",
     "Helpdesk",
     "InMemoryCursor",
     "InMemoryDirectory",
@@ -135,10 +156,17 @@ __all__ = [
     "Notification",
     "Notifier",
     "PermissionDeniedError",
+    "PersonalFields",
     "PolicyIssue",
     "Priority",
     "Progress",
     "RecordingNotifier",
+    "RedactSpan",
+    "Redaction",
+    "RetentionDue",
+    "RetentionPolicy",
+    "RetentionReport",
+    "RevealPolicy",
     "RoundRobinCursor",
     "Router",
     "RouterFinding",
@@ -167,18 +195,27 @@ __all__ = [
     "Workflow",
     "Workflows",
     "__version__",
+    "anonymize_ticket",
     "check_policies",
     "compare",
     "country_holidays",
     "default_workflow",
+    "detect_personal",
     "format_duration",
     "from_dict",
     "from_json",
     "make_converter",
+    "mask_comment",
+    "mask_customer",
+    "mask_event",
     "mask_personal",
     "mask_ticket",
     "parse_duration",
+    "parse_period",
+    "redact_ticket",
     "reselect_policy",
+    "retention_due",
+    "retention_report",
     "select_policy",
     "to_dict",
     "to_json",

@@ -15,6 +15,10 @@ Errors carry structured data (``ValidationError.errors``,
 ``InvalidTransitionError.state`` / ``.trigger`` / ``.allowed``,
 ``ConflictError.expected`` / ``.actual``) and pickle.
 
+Messages never carry personal data: a ``ValidationError`` that echoes a value, and the
+ids a ``NotFoundError`` or ``PermissionDeniedError`` names, go through the masker
+``ticketkit.privacy`` installs when ``ticketkit`` is imported (``138****5678``).
+
 Examples:
     >>> from ticketkit.errors import ValidationError, ErrorDetail
     >>> err = ValidationError([ErrorDetail("subject", "must not be empty")])
@@ -26,7 +30,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -38,6 +42,28 @@ __all__ = [
     "TicketkitError",
     "ValidationError",
 ]
+
+
+# The masker for personal data in messages. ``ticketkit.privacy`` installs it on import (the
+# core cannot import it: errors sit below every part); until then messages pass unchanged.
+_maskers: list[Callable[[str], str]] = []
+
+
+def install_message_masker(mask: Callable[[str], str]) -> None:
+    """Mask personal data in error messages with ``mask`` from now on (replacing any other)."""
+    _maskers[:] = [mask]
+
+
+def mask_message(text: str) -> str:
+    """``text`` with personal data masked by the installed masker (unchanged without one)."""
+    for mask in _maskers:
+        text = mask(text)
+    return text
+
+
+def _masked(detail: ErrorDetail, mask: Callable[[str], str]) -> ErrorDetail:
+    path, message = mask(detail.path), mask(detail.message)
+    return detail if path is detail.path and message is detail.message else ErrorDetail(path, message)
 
 
 class TicketkitError(Exception):
@@ -99,6 +125,8 @@ class ValidationError(TicketkitError, ValueError):
             items = [ErrorDetail(path, errors)]
         else:
             items = [e if isinstance(e, ErrorDetail) else ErrorDetail(*e) for e in errors]
+        if _maskers:
+            items = [_masked(e, _maskers[0]) for e in items]
         self.errors = items
         super().__init__(items)
 
@@ -174,7 +202,7 @@ class NotFoundError(TicketkitError, LookupError):
         super().__init__(kind, id)
 
     def __str__(self) -> str:
-        return f"no {self.kind} with id {self.id!r}"
+        return mask_message(f"no {self.kind} with id {self.id!r}")
 
 
 class ConflictError(TicketkitError, RuntimeError):
@@ -227,4 +255,4 @@ class PermissionDeniedError(TicketkitError, PermissionError):
 
     def __str__(self) -> str:
         msg = f"{self.actor} may not {self.action} {self.target}"
-        return f"{msg}: {self.reason}" if self.reason else msg
+        return mask_message(f"{msg}: {self.reason}" if self.reason else msg)

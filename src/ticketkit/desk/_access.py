@@ -20,21 +20,20 @@ system     everything in its tenant (automations, the sweep, intake)
 Nobody ever reaches a ticket of another tenant: the ``Helpdesk`` reads through the
 store with the actor's tenant, so such a ticket is simply not found.
 
-:func:`mask_personal` and :func:`mask_ticket` hide phone numbers, e-mail addresses and
-ID numbers in exports.
+:func:`mask_personal` and :func:`mask_ticket` live in ``ticketkit.privacy``; they are
+imported here so the desk's existing imports keep working.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from collections.abc import Iterable
+from typing import Final, Protocol, cast, runtime_checkable
 
 import attrs
 
 from ticketkit.errors import ErrorDetail, ValidationError
-from ticketkit.model._json import freeze, thaw
-from ticketkit.model._models import Agent, Ticket, replace_trusted
+from ticketkit.model._models import Agent, Ticket
+from ticketkit.privacy._mask import mask_personal, mask_ticket
 
 __all__ = [
     "ACTIONS",
@@ -253,94 +252,3 @@ class DefaultAccess:
         if action not in ACTIONS:
             return f"unknown action {action!r}"
         return None
-
-
-# --------------------------------------------------------------------------- masking
-
-_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+\.)+[A-Za-z]{2,}")
-# Chinese resident ID (18 chars, last may be X) before phones so it is not half-masked.
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?![\dXx])")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?\d{2,4}\)?[\s-]?)?\d{3,4}[\s-]?\d{4}(?!\w)")
-
-
-def _mask_phone(match: re.Match[str]) -> str:
-    text = match.group(0)
-    n = sum(c.isdigit() for c in text)
-    # Hide the four digits before the last four (the middle of a mobile number).
-    hide = range(max(0, n - 8), n - 4)
-    seen = -1
-    out = []
-    for c in text:
-        if c.isdigit():
-            seen += 1
-            out.append("*" if seen in hide else c)
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def mask_personal(text: str) -> str:
-    """``text`` with e-mail addresses, phone numbers and ID numbers masked.
-
-    Enough is kept to tell records apart (the first letter of an address, the
-    first three and last four digits of a mobile number, the region and the last
-    four characters of an ID number).
-
-    Examples:
-        >>> mask_personal("Call 13812345678 or mail wang.fang@example.com")
-        'Call 138****5678 or mail w***@example.com'
-        >>> mask_personal("ID 110101199003071234")
-        'ID 110101********1234'
-    """
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(0).split('@', 1)[1]}", text)
-    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}{'*' * 8}{m.group(2)}", text)
-    return _PHONE.sub(_mask_phone, text)
-
-
-def _mask_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_personal(value)
-    if isinstance(value, Mapping):
-        return {k: _mask_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_value(v) for v in value]
-    return value
-
-
-def mask_ticket(ticket: Ticket) -> Ticket:
-    """A copy of ``ticket`` with personal data masked everywhere it can hide.
-
-    The customer's e-mail and phone, and any e-mail address, phone number or ID
-    number in the subject, description, custom fields and customer data.
-
-    Examples:
-        >>> from datetime import datetime, timezone
-        >>> from ticketkit import Customer
-        >>> t = Ticket(
-        ...     subject="Callback to 13812345678",
-        ...     customer=Customer(id="c-1", email="wang@example.com", phone="+86 13812345678"),
-        ...     created_at=datetime(2025, 3, 3, tzinfo=timezone.utc),
-        ... )
-        >>> m = mask_ticket(t)
-        >>> m.subject, m.customer.email, m.customer.phone
-        ('Callback to 138****5678', 'w***@example.com', '+86 138****5678')
-    """
-    customer = ticket.customer
-    if customer is not None:
-        customer = replace_trusted(
-            customer,
-            name=customer.name,
-            email=mask_personal(customer.email) if customer.email else customer.email,
-            phone=mask_personal(customer.phone) if customer.phone else customer.phone,
-            data=freeze(_mask_value(thaw(customer.data))),
-        )
-    return replace_trusted(
-        ticket,
-        subject=mask_personal(ticket.subject),
-        description=mask_personal(ticket.description),
-        fields=freeze(_mask_value(thaw(ticket.fields))),
-        satisfaction_remark=(
-            mask_personal(ticket.satisfaction_remark) if ticket.satisfaction_remark else None
-        ),
-        customer=customer,
-    )

@@ -23,6 +23,7 @@ from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._json import EMPTY, freeze, json_problems
 from ticketkit.model._models import Ticket
 from ticketkit.model._time import aware_problem
+from ticketkit.privacy._mask import Masker
 
 __all__ = [
     "RECIPIENT_KINDS",
@@ -215,8 +216,10 @@ class LoggingNotifier(Notifier):
     """Writes each notification to a standard-library logger.
 
     ``logger`` is a ``logging.Logger`` or a logger name (default
-    ``"ticketkit.notify"``). The record carries the notification as
-    ``record.notification`` for structured handlers.
+    ``"ticketkit.notify"``). The log line never carries personal data: phone numbers,
+    e-mail addresses, identity, card and passport numbers and the customer's name are
+    masked (``138****5678``). The record carries the notification itself as
+    ``record.notification`` for structured handlers, which must mask what they write.
 
     Examples:
         >>> import logging
@@ -232,6 +235,8 @@ class LoggingNotifier(Notifier):
         ... )
         >>> tk.LoggingNotifier().format(n)
         "comment.added on ticket 'T1' for customer:c-1: New reply"
+        >>> tk.LoggingNotifier().format(attrs.evolve(n, message="Call 13812345678"))
+        "comment.added on ticket 'T1' for customer:c-1: Call 138****5678"
     """
 
     def __init__(self, logger: logging.Logger | str = "ticketkit.notify", level: int = logging.INFO) -> None:
@@ -239,9 +244,10 @@ class LoggingNotifier(Notifier):
         self.level = level
 
     def format(self, notification: Notification) -> str:
-        """The log line for ``notification``."""
+        """The log line for ``notification``, personal data masked."""
         who = ", ".join(notification.recipients) or "nobody"
-        return f"{notification.kind} on ticket {notification.ticket.id!r} for {who}: {notification.message}"
+        line = f"{notification.kind} on ticket {notification.ticket.id!r} for {who}: {notification.message}"
+        return Masker.for_customer(notification.ticket.customer).text(line)
 
     def send(self, notification: Notification) -> None:
         """Log ``notification`` at ``level``."""
