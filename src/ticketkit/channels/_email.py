@@ -127,6 +127,7 @@ class _Body:
         self.attachments: list[tuple[Attachment, bytes]] = []
         self.dsn: list[str] = []
         self.report: str | None = None
+        self.original_ids: list[str] = []  # Message-IDs of the mail a report is about
 
 
 class _Walker:
@@ -144,6 +145,15 @@ class _Walker:
             raise ValidationError.one("", f"MIME parts nested deeper than {self.limits.max_depth}; refusing")
         ctype = part.get_content_type()
         payload = part.get_payload()
+        # message/* parts hold parsed messages or header blocks: not a multipart to descend.
+        if ctype == "message/rfc822":
+            self._forwarded(part, body, depth)
+            return
+        if ctype == "message/delivery-status":
+            body.dsn.append(self._delivery_status(part))
+            return
+        if ctype.startswith("message/") and ctype not in {"message/partial", "message/external-body"}:
+            return  # other reports (read receipts, feedback): the report type says enough
         if part.is_multipart() and isinstance(payload, list):
             if ctype == "multipart/alternative":
                 self._alternative(payload, body, depth)
@@ -154,14 +164,14 @@ class _Walker:
                     if isinstance(child, Message):
                         self.walk(child, body, depth + 1)
             return
-        if ctype == "message/rfc822":
-            self._forwarded(part, body, depth)
-            return
-        if ctype == "message/delivery-status":
-            body.dsn.append(self._delivery_status(part))
-            return
         disposition = part.get_content_disposition()
         filename = self._filename(part)
+        if ctype == "text/rfc822-headers":
+            data = part.get_payload(decode=True)
+            headers = decode_bytes(data if isinstance(data, bytes) else b"", "utf-8")
+            found = re.search(r"^message-id:\s*(.+)$", headers, re.I | re.M)
+            if found:
+                body.original_ids.extend(_msg_ids(found.group(1)))
         if ctype in {"text/plain", "text/html"} and disposition != "attachment" and filename is None:
             data = part.get_payload(decode=True)
             text = decode_bytes(data if isinstance(data, bytes) else b"", part.get_content_charset())
@@ -184,6 +194,7 @@ class _Walker:
             body.html.extend(html.html)
         for sub in found:
             body.attachments.extend(sub.attachments)
+            body.original_ids.extend(sub.original_ids)
             body.forwarded.extend(sub.forwarded)
             body.dsn.extend(sub.dsn)
 
@@ -212,7 +223,7 @@ class _Walker:
         if cid is not None:
             content_id = str(cid).strip().strip("<>").strip()[:998] or None
         inline = disposition == "inline" or (disposition is None and content_id is not None)
-        name = filename or f"part-{self.parts}"
+        name = filename or f"attachment.{ctype.split('/', 1)[-1]}"
         attachment = Attachment(
             name=name,
             content_type=ctype,
@@ -237,7 +248,7 @@ class _Walker:
             for name in ("From", "Date", "Subject", "To")
             if (value := _header_text(inner, name))
         ]
-        text = "\n\n".join(sub.text) or html_to_text("\n".join(sub.html))
+        text = "\n\n".join([("\n\n".join(sub.text) or html_to_text("\n".join(sub.html))), *sub.forwarded])
         body.forwarded.append("---------- Forwarded message ----------\n" + "\n".join(head) + "\n\n" + text)
         content = inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
         name = (
@@ -442,7 +453,8 @@ def _parse(data: bytes, limits: MessageLimits, blobs: BlobStore | None) -> Inbou
     message_id = (
         message_ids[0] if message_ids else f"sha256-{hashlib.sha256(data).hexdigest()}@ticketkit.invalid"
     )
-    replied = _msg_ids(_header_text(msg, "In-Reply-To"))
+    # A delivery report names the mail it is about: treat it as the message it answers.
+    replied = _msg_ids(_header_text(msg, "In-Reply-To")) or body.original_ids
     references = list(dict.fromkeys(_msg_ids(_header_text(msg, "References"))))[-limits.max_references :]
     automatic, bounced = _automatic(msg, body, address.lower(), subject_full, full)
     recipients = [

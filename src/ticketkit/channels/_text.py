@@ -17,7 +17,9 @@ _BLOCK = frozenset(
 _SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
 # Containers mail clients wrap the quoted earlier message in: their content is quoted.
 _QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix")
-_QUOTE_IDS = ("divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container")
+_QUOTE_IDS = ("mail-editor-reference-message-container",)
+# Outlook puts the quoted message after these markers, as siblings: all that follows is quoted.
+_QUOTE_REST_IDS = ("divrplyfwdmsg", "appendonsend")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
 
 
@@ -28,6 +30,7 @@ class _HTMLText(HTMLParser):
         self.line: list[str] = []
         self.line_depth = 0
         self.depth = 0  # blockquote depth
+        self.rest = 0  # 1 once an Outlook reply marker says the rest is quoted
         self.skip = 0
         self.pre = 0
         self.stack: list[tuple[str, bool]] = []  # open tags and whether they opened a quote
@@ -52,6 +55,11 @@ class _HTMLText(HTMLParser):
                 self.newline()
             return
         attr = {k: (v or "") for k, v in attrs}
+        if not self.rest and attr.get("id", "").lower() in _QUOTE_REST_IDS:
+            self.newline()
+            self.rest = 1
+            self.depth += 1
+            self.line_depth = self.depth
         quoted = tag == "blockquote" or (
             tag == "div"
             and (
@@ -161,7 +169,8 @@ _HEADER_NEXT = re.compile(
 
 
 def _is_cut(lines: list[str], i: int) -> bool:
-    line = lines[i].strip()
+    # QQ Mail writes the HTML entity into its plain text: "------------------&nbsp;原始邮件&nbsp;---".
+    line = lines[i].replace("&nbsp;", " ").strip()
     if not line:
         return False
     if any(p.match(line) for p in _SEPARATORS):
@@ -176,7 +185,7 @@ def _is_cut(lines: list[str], i: int) -> bool:
             if len(part) == span and all(part) and any(p.match(" ".join(part)) for p in _ATTRIBUTIONS):
                 return True
     if _HEADER_START.match(line):
-        following = [s.strip() for s in lines[i + 1 : i + 5] if s.strip()]
+        following = [s.replace("&nbsp;", " ").strip() for s in lines[i + 1 : i + 5] if s.strip()]
         return sum(1 for s in following if _HEADER_NEXT.match(s)) >= 2
     return False
 
