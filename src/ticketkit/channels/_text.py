@@ -90,10 +90,10 @@ class _HTMLText(HTMLParser):
             name, quoted = self.stack.pop()
             if name in _SKIP:
                 self.skip -= 1
-            if name == "pre":
-                self.pre -= 1
             if name in _BLOCK or quoted:
                 self.newline()
+            if name == "pre":
+                self.pre -= 1
             if quoted:
                 self.depth -= 1
                 self.line_depth = self.depth
@@ -158,6 +158,7 @@ _ATTRIBUTIONS = [
     re.compile(r"^.{0,300}(写道|寫道)\s*[:：]\s*$", re.S),
     re.compile(r"^.{0,300}[\d@<].{0,300}\bwrote\s*:\s*$", re.I | re.S),
 ]
+_DATE_OR_ADDRESS = re.compile(r"\d|@")
 # How a wrapped attribution's first line begins.
 _ATTRIBUTION_START = re.compile(r"^(on|am|le|el)\s|^在\s*\S|^\d{4}\s*年|^\d{4}-\d{2}-\d{2}", re.I)
 # An Outlook-style header block: "From:" followed closely by "Sent:"/"Date:"/"To:"/"Subject:".
@@ -177,12 +178,19 @@ def _is_cut(lines: list[str], i: int) -> bool:
         return True
     if line.startswith(">"):
         return False
-    if any(p.match(line) for p in _ATTRIBUTIONS):
+    # Attributions carry a date or an address; "On the phone you said ... wrote:" does not.
+    if _DATE_OR_ADDRESS.search(line) and any(p.match(line) for p in _ATTRIBUTIONS):
         return True
     if _ATTRIBUTION_START.match(line):
         for span in (2, 3):
             part = [s.strip() for s in lines[i : i + span]]
-            if len(part) == span and all(part) and any(p.match(" ".join(part)) for p in _ATTRIBUTIONS):
+            joined = " ".join(part)
+            if (
+                len(part) == span
+                and all(part)
+                and _DATE_OR_ADDRESS.search(joined)
+                and any(p.match(joined) for p in _ATTRIBUTIONS)
+            ):
                 return True
     if _HEADER_START.match(line):
         following = [s.replace("&nbsp;", " ").strip() for s in lines[i + 1 : i + 5] if s.strip()]
