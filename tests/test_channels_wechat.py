@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,8 +69,10 @@ class TestWeChatXmlSafety:
     @pytest.mark.parametrize(
         "xml",
         [
-            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
-            "<xml><Content>&lol2;</Content></xml>",
+            (
+                '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+                "<xml><Content>&lol2;</Content></xml>"
+            ),
             '<!DOCTYPE xml SYSTEM "file:///etc/passwd"><xml/>',
             '<xml><!ENTITY x SYSTEM "http://evil.example/"></xml>',
             "<!doctype xml><xml/>",
@@ -104,12 +107,17 @@ class TestWeChatXmlSafety:
         """Every missing required element is listed with its path."""
         with pytest.raises(ValidationError) as info:
             parse_wechat("<xml><MsgType>text</MsgType></xml>")
-        assert ["xml.CreateTime", "xml.FromUserName", "xml.ToUserName"] == sorted(e.path for e in info.value.errors)
+        assert ["xml.CreateTime", "xml.FromUserName", "xml.ToUserName"] == sorted(
+            e.path for e in info.value.errors
+        )
 
     def test_bad_create_time(self) -> None:
         """A CreateTime that is not seconds since 1970 is named."""
-        xml = "<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>"
-        with pytest.raises(ValidationError, match="xml.CreateTime"):
+        xml = (
+            "<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName>"
+            "<CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>"
+        )
+        with pytest.raises(ValidationError, match=r"xml\.CreateTime"):
             parse_wechat(xml)
 
     def test_repeated_and_deep_elements(self) -> None:
@@ -128,10 +136,8 @@ class TestWeChatXmlSafety:
     @given(st.binary(max_size=300) | st.text(max_size=300))
     def test_any_input_is_a_message_or_a_validation_error(self, data: bytes | str) -> None:
         """No input raises anything but ValidationError."""
-        try:
+        with contextlib.suppress(ValidationError):
             parse_wechat(data)
-        except ValidationError:
-            pass
 
 
 class TestWeChatSignature:
@@ -141,7 +147,9 @@ class TestWeChatSignature:
 
         parts = ["token123", "1741568400", "nonce9", "ENCRYPTED"]
         expected = hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-        assert expected == wechat_signature(token="token123", timestamp="1741568400", nonce="nonce9", encrypt="ENCRYPTED")
+        assert expected == wechat_signature(
+            token="token123", timestamp="1741568400", nonce="nonce9", encrypt="ENCRYPTED"
+        )
 
     @given(st.text(max_size=20), st.text(max_size=20), st.text(max_size=20))
     def test_verify_accepts_own_signatures_only(self, token: str, timestamp: str, nonce: str) -> None:
@@ -203,7 +211,7 @@ class TestWeComCrypto:
 
     def test_missing_encrypt(self) -> None:
         """A callback body without Encrypt is refused."""
-        with pytest.raises(ValidationError, match="xml.Encrypt"):
+        with pytest.raises(ValidationError, match=r"xml\.Encrypt"):
             self.crypto().decrypt_callback("<xml/>", msg_signature="x", timestamp="1", nonce="n")
 
     @pytest.mark.parametrize("key", ["short", "!" * 43])
@@ -282,7 +290,9 @@ class TestWebhook:
             parse_webhook(_hook(id=7, sent_at="2025-03-10T09:00:00"))
         assert ["id", "sent_at"] == sorted(e.path for e in info.value.errors)
 
-    @pytest.mark.parametrize(("body", "message"), [(b"{", "not valid JSON"), (b"[1]", "JSON object"), (b"\xff", "JSON")])
+    @pytest.mark.parametrize(
+        ("body", "message"), [(b"{", "not valid JSON"), (b"[1]", "JSON object"), (b"\xff", "JSON")]
+    )
     def test_bad_json(self, body: bytes, message: str) -> None:
         """Bad JSON and non-objects are ValidationErrors."""
         with pytest.raises(ValidationError, match=message):
@@ -294,7 +304,9 @@ class TestWebhook:
 
         with pytest.raises(ValidationError, match="limit"):
             parse_webhook(json.dumps(_hook()), limits=MessageLimits(max_raw_bytes=10))
-        m = parse_webhook(_hook(text="x" * 50, html="<p>" + "y" * 50), limits=MessageLimits(max_text_chars=20))
+        m = parse_webhook(
+            _hook(text="x" * 50, html="<p>" + "y" * 50), limits=MessageLimits(max_text_chars=20)
+        )
         assert (20, 20, 20, True) == (len(m.text), len(m.new_text), len(m.html or ""), m.truncated)
 
     def test_signature_round_trip(self) -> None:
