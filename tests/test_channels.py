@@ -148,6 +148,20 @@ class TestValues:
             "truncated",
         ] == paths
 
+    def test_wrong_types_are_named(self) -> None:
+        """Values of the wrong type are named by field, not raised as TypeError."""
+        with pytest.raises(ValidationError) as info:
+            InboundMessage(
+                channel="email",
+                message_id="x",
+                sender=Sender(kind="email", value="a@b"),
+                sent_at="2025-03-03",  # type: ignore[arg-type]
+                attachments=5,  # type: ignore[arg-type]
+                headers=5,  # type: ignore[arg-type]
+                data=5,  # type: ignore[arg-type]
+            )
+        assert ["attachments", "data", "headers", "sent_at"] == sorted(e.path for e in info.value.errors)
+
     def test_from_dict_errors_have_paths(self) -> None:
         """Bad plain forms name their paths, nested ones included."""
         with pytest.raises(ValidationError) as info:
@@ -286,6 +300,7 @@ class TestDecode:
             ("=?utf-8*zh?B?5Yaw?=", "冰"),
             ("plain\r\n folded", "plain folded"),
             ("=?gbk?B?sfnP5A?= =?utf-8?B?5Yaw?=", "冰箱冰"),
+            ("=?utf-8?B?A?= ok", "=?utf-8?B?A?= ok"),
         ],
     )
     def test_headers(self, raw: str, expected: str) -> None:
@@ -328,6 +343,7 @@ class TestHtmlToText:
             ("<table><tr><td>a</td><td>b</td></tr></table>", "a b"),
             ("<hr>x<img src=a>", "x"),
             ("<div id='appendonsend'></div><div>old</div>", "> old"),
+            ("x<br><br><br>", "x"),
         ],
     )
     def test_cases(self, html: str, expected: str) -> None:
@@ -429,6 +445,17 @@ class TestParseEmail:
         """MIME-shaped hostile input gives a message or a ValidationError."""
         with contextlib.suppress(ValidationError):
             parse_email(b"".join(pieces))
+
+    def test_stdlib_failures_become_validation_errors(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Whatever the stdlib parser raises on hostile input is reported as a ValidationError."""
+        import email
+
+        def explode(*args: object, **kwargs: object) -> None:
+            raise IndexError("list index out of range")
+
+        monkeypatch.setattr(email, "message_from_bytes", explode)
+        with pytest.raises(ValidationError, match=r"unreadable message \(IndexError"):
+            parse_email(b"From: a@b.c\r\n\r\nhi")
 
     def test_not_bytes(self) -> None:
         """A str is refused: mail is bytes."""
@@ -536,6 +563,7 @@ class TestParseEmail:
             parse_email(_eml("From: a@b.c\nThread-Index: AQHZ")).conversation_id,
             parse_email(_eml("From: a@b.c\nThread-Index: !!!")).conversation_id,
         )
+        assert None is parse_email(_eml("From: a@b.c\nThread-Index: AAAAA")).conversation_id
 
     def test_kept_headers(self) -> None:
         """Threading and loop headers are kept, decoded; others are not."""

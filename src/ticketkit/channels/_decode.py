@@ -102,10 +102,7 @@ def _word_bytes(encoding: str, text: str) -> bytes | None:
             return base64.b64decode(cleaned)
         except (binascii.Error, ValueError):
             return None
-    try:
-        return binascii.a2b_qp(text.encode("ascii", "replace"), header=True)
-    except (binascii.Error, ValueError):
-        return None
+    return binascii.a2b_qp(text.encode("ascii", "replace"), header=True)
 
 
 def decode_header(value: str) -> str:

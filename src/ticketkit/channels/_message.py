@@ -478,8 +478,6 @@ def _structure(data: Any, cls: type[T]) -> T:
         raise ValidationError.one("", f"expected an object for {cls.__name__}, got {data!r}")
     try:
         return _converter.structure(data, cls)
-    except ValidationError:
-        raise
     except (BaseValidationError, ForbiddenExtraKeysError) as exc:
         details = _details(exc, "")
         details.sort(key=lambda e: e.path)

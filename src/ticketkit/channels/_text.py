@@ -120,8 +120,6 @@ class _HTMLText(HTMLParser):
         out = [("> " * depth + text) if text else "" for depth, text in self.lines]
         while out and not out[-1]:
             out.pop()
-        while out and not out[0]:
-            out.pop(0)
         return "\n".join(out)
 
 
