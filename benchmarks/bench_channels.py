@@ -8,7 +8,8 @@ in ``tests/fixtures/wechat/``) N times over (20 by default), in this one process
 
 - **ticketkit parse_email**: everything an ``InboundMessage`` holds: charset repair,
   encoded-word repair, HTML to text, quote stripping, attachment hashing, automatic and
-  bounce detection, a validated value.
+  bounce detection, a validated value (the stdlib parser with ``policy.compat32``; the
+  headers are decoded from their raw values by ticketkit).
 - **stdlib email, minimal**: ``email.message_from_bytes(raw, policy=policy.default)``,
   then ``From``, ``Subject`` and ``get_body(("plain", "html")).get_content()``: what an
   integrator writes by hand, without any of the above (and raising on some of the

@@ -427,7 +427,11 @@ def parse_email(
 
 
 def _parse(data: bytes, limits: MessageLimits, blobs: BlobStore | None) -> InboundMessage:
-    msg = email.message_from_bytes(data, policy=policy.default)
+    # compat32, not policy.default: every header is decoded from its raw value by our own
+    # tolerant decoder (GBK in GB2312 words, split characters, raw 8-bit), so the modern
+    # policy's header objects would be parsed only to be thrown away, and that parsing was
+    # 60% of the time (3x slower end to end on the corpus) and raises on broken headers.
+    msg = email.message_from_bytes(data, policy=policy.compat32)
     senders = _addresses(_header_text_raw(msg, "From")) or _addresses(_header_text_raw(msg, "Sender"))
     if not senders:
         return_path = _addresses(_header_text_raw(msg, "Return-Path"))
