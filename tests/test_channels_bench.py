@@ -29,3 +29,4 @@ class TestChannelsBenchmark:
         out = capsys.readouterr().out
         assert "parse_email / stdlib minimal" in out
         assert "parse_wechat / ElementTree" in out
+        assert "stdlib compat32 parse (floor)" in out

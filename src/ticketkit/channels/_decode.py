@@ -83,9 +83,12 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return data.decode(declared or "utf-8", errors="replace")
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def repair_8bit(value: str) -> str:
     """Header text parsed from bytes keeps raw 8-bit bytes as surrogates; decode them."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if value.isascii() or not _SURROGATE.search(value):
         return value
     return decode_bytes(value.encode("utf-8", "surrogateescape"), None)
 
