@@ -907,3 +907,39 @@ class TestEmailAndWechatAgree:
         raw = _eml("From: a@b.c")
         assert parse_email(raw) == parse_email(raw)
         assert T0.tzinfo is UTC
+
+
+# --------------------------------------------------------------------------------- round trips
+
+header_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+    min_size=1,
+    max_size=60,
+).filter(lambda s: s.strip() and "=?" not in s)
+body_text = st.lists(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=50),
+    min_size=1,
+    max_size=5,
+).map("\n".join)
+
+
+class TestStdlibRoundTrip:
+    @given(header_text, header_text, body_text, st.sampled_from(["utf-8", "gb18030"]))
+    def test_mail_written_by_the_stdlib_reads_back(
+        self, name: str, subject: str, body: str, charset: str
+    ) -> None:
+        """Any name, subject and body written by the stdlib in UTF-8 or GB18030 parse back unchanged."""
+        from email.message import EmailMessage
+
+        try:
+            body.encode(charset)
+        except UnicodeEncodeError:
+            return
+        out = EmailMessage()
+        out["From"] = f'"{name.replace(chr(34), "").replace(chr(92), "")}" <li@example.cn>'
+        out["Subject"] = subject
+        out.set_content(body, charset=charset)
+        m = parse_email(out.as_bytes())
+        expected_name = " ".join(name.replace('"', "").replace("\\", "").split()) or None
+        assert (" ".join(subject.split()), body.strip("\n")) == (m.subject, m.text.rstrip("\n"))
+        assert expected_name == (" ".join(m.sender.name.split()) if m.sender.name else None)

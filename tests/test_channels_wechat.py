@@ -24,6 +24,7 @@ from ticketkit.channels import (
     verify_webhook_signature,
     verify_wechat_signature,
     wechat_signature,
+    wechat_text_reply,
 )
 from ticketkit.errors import ValidationError
 
@@ -324,3 +325,32 @@ class TestWebhook:
         """Malformed or missing signature headers are simply False."""
         at = datetime.fromtimestamp(0, UTC)
         assert not verify_webhook_signature(b"{}", header, "s", at=at)  # type: ignore[arg-type]
+
+
+class TestPassiveReply:
+    def test_reply_swaps_the_parties(self) -> None:
+        """The reply goes to the sender, from the account, and survives CDATA terminators."""
+        m = parse_wechat((WECHAT / "wecom-text.xml").read_bytes())
+        reply = wechat_text_reply(m, "修好了]]>谢谢", at=datetime(2025, 3, 10, tzinfo=UTC))
+        fields = read_xml(reply)
+        assert ("zhangsan", "ww_corp", "修好了]]>谢谢", "1741564800") == (
+            fields["ToUserName"],
+            fields["FromUserName"],
+            fields["Content"],
+            fields["CreateTime"],
+        )
+
+    def test_refuses_other_channels_and_naive_times(self) -> None:
+        """An e-mail cannot be answered passively; a naive time is refused."""
+        from ticketkit.channels import Sender
+
+        mail = InboundMessage(channel="email", message_id="x@y", sender=Sender(kind="email", value="a@b"))
+        with pytest.raises(ValidationError, match="WeChat"):
+            wechat_text_reply(mail, "x", at=datetime(2025, 1, 1, tzinfo=UTC))
+        m = parse_wechat((WECHAT / "oa-text.xml").read_bytes())
+        with pytest.raises(ValidationError, match="naive"):
+            wechat_text_reply(m, "x", at=datetime(2025, 1, 1))
+        import attrs
+
+        with pytest.raises(ValidationError, match="recipients"):
+            wechat_text_reply(attrs.evolve(m, recipients=()), "x", at=datetime(2025, 1, 1, tzinfo=UTC))

@@ -48,6 +48,7 @@ from ticketkit.channels._wechat import (
     read_xml,
     verify_wechat_signature,
     wechat_signature,
+    wechat_text_reply,
 )
 
 __all__ = [
@@ -81,4 +82,5 @@ __all__ = [
     "verify_webhook_signature",
     "verify_wechat_signature",
     "wechat_signature",
+    "wechat_text_reply",
 ]

@@ -401,7 +401,7 @@ def parse_email(
         >>> raw = (
         ...     b"From: =?GBK?B?wO7OsA==?= <LiWei@example.cn>\\r\\n"
         ...     b"To: support@shop.example\\r\\n"
-        ...     b"Subject: =?GBK?B?UmU6IFsjVDFdILH5z+Qgsrs=?=\\r\\n"
+        ...     b"Subject: =?GBK?B?UmU6IFsjVDFdILH5z+Syu9bGwOQ=?=\\r\\n"
         ...     b"Message-ID: <r2@example.cn>\\r\\nIn-Reply-To: <n1@shop.example>\\r\\n"
         ...     b"Date: Mon, 3 Mar 2025 10:00:00 +0800\\r\\n"
         ...     b"Content-Type: text/plain; charset=gb2312\\r\\n\\r\\n"
@@ -409,7 +409,7 @@ def parse_email(
         ... )
         >>> m = parse_email(raw)
         >>> m.sender.value, m.sender.name, m.subject, m.new_text, m.in_reply_to
-        ('liwei@example.cn', '李伟', 'Re: [#T1] 冰箱 不', '还是不制冷', 'n1@shop.example')
+        ('liwei@example.cn', '李伟', 'Re: [#T1] 冰箱不制冷', '还是不制冷', 'n1@shop.example')
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise ValidationError.one("", f"expected the raw message as bytes, got {type(raw).__name__}")

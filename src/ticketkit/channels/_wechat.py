@@ -16,7 +16,14 @@ from typing import Any
 from ticketkit.channels._message import Automatic, InboundMessage, MessageLimits, Sender
 from ticketkit.errors import ValidationError
 
-__all__ = ["WeComCrypto", "parse_wechat", "read_xml", "verify_wechat_signature", "wechat_signature"]
+__all__ = [
+    "WeComCrypto",
+    "parse_wechat",
+    "read_xml",
+    "verify_wechat_signature",
+    "wechat_signature",
+    "wechat_text_reply",
+]
 
 MAX_XML_BYTES = 1024 * 1024
 _FORBIDDEN = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.I)
@@ -186,6 +193,46 @@ def parse_wechat(
         sent_at=sent_at,
         automatic=Automatic(reason="event", evidence=f"Event: {event}"[:2000]) if kind == "event" else None,
         data=data,
+    )
+
+
+def _cdata(text: str) -> str:
+    # "]]>" would end the section early: split it across two sections.
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def wechat_text_reply(message: InboundMessage, content: str, *, at: datetime) -> str:
+    """The passive reply XML answering ``message`` with ``content`` (send it as the HTTP response).
+
+    WeChat accepts a passive reply only as the answer to its callback, within five
+    seconds; later replies go through the customer-service message API with your access
+    token. Encrypt the result with `WeComCrypto.encrypt` in encrypted mode.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> m = parse_wechat(
+        ...     "<xml><ToUserName>gh_shop</ToUserName><FromUserName>oUser1</FromUserName>"
+        ...     "<CreateTime>1741000000</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>"
+        ... )
+        >>> reply = wechat_text_reply(
+        ...     m, "已收到，工单 T1", at=datetime(2025, 3, 3, 11, 7, tzinfo=timezone.utc)
+        ... )
+        >>> read_xml(reply)["ToUserName"], read_xml(reply)["FromUserName"], read_xml(reply)["Content"]
+        ('oUser1', 'gh_shop', '已收到，工单 T1')
+    """
+    if message.channel not in {"wechat", "wecom"} and not message.sender.kind.startswith(("wechat", "wecom")):
+        raise ValidationError.one(
+            "message", f"expected a WeChat or WeCom message, got channel {message.channel!r}"
+        )
+    if not message.recipients:
+        raise ValidationError.one("message.recipients", "the message names no account to answer from")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError.one("at", f"naive datetime {at.isoformat()!r}: give it a time zone")
+    return (
+        f"<xml><ToUserName>{_cdata(message.sender.value)}</ToUserName>"
+        f"<FromUserName>{_cdata(message.recipients[0])}</FromUserName>"
+        f"<CreateTime>{int(at.timestamp())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{_cdata(content)}</Content></xml>"
     )
 
 
