@@ -310,6 +310,31 @@ class TestWebhook:
         )
         assert (20, 20, 20, True) == (len(m.text), len(m.new_text), len(m.html or ""), m.truncated)
 
+    @pytest.mark.parametrize("depth", [21, 500, 990])
+    def test_deep_json_is_refused(self, depth: int) -> None:
+        """JSON nested deeper than max_depth is a ValidationError, never a RecursionError."""
+        body = json.dumps(_hook())[:-1] + ', "data": {"a": ' + "[" * depth + "]" * depth + "}}"
+        body = body.replace('"data": {"app_version": "3.2.1"}, ', "")
+        with pytest.raises(ValidationError, match=r"nested deeper|recursion"):
+            parse_webhook(body)
+
+    @given(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+            max_leaves=20,
+        )
+    )
+    def test_any_json_is_a_message_or_a_validation_error(self, value: object) -> None:
+        """Any JSON value, also as the data or the sender, gives a message or a ValidationError."""
+        for body in (
+            value,
+            {"id": "x", "sender": value},
+            {"id": "x", "sender": {"kind": "other", "value": "v"}, "data": value},
+        ):
+            with contextlib.suppress(ValidationError):
+                parse_webhook(json.dumps(body))
+
     def test_signature_round_trip(self) -> None:
         """A signed body verifies within the tolerance, and not after it or when changed."""
         body = json.dumps(_hook()).encode()

@@ -219,9 +219,9 @@ class MessageLimits:
 
     Defaults: 25 MiB of raw input (``max_raw_bytes``, larger is a ``ValidationError``),
     1,000,000 characters of text or HTML body (longer is cut and the message marked
-    ``truncated``), 100 attachments, 1,000 MIME parts and 20 levels of nesting (more is a
-    ``ValidationError``), 200 references (the newest are kept) and 2,000 characters of
-    subject (cut).
+    ``truncated``), 100 attachments, 1,000 MIME parts and 20 levels of nesting of MIME
+    parts or webhook JSON (more is a ``ValidationError``), 200 references (the newest are
+    kept) and 2,000 characters of subject (cut).
 
     Examples:
         >>> MessageLimits(max_raw_bytes=1024).max_attachments

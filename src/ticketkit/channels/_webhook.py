@@ -60,6 +60,8 @@ def parse_webhook(
         data = body
     if not isinstance(data, Mapping):
         raise ValidationError.one("", f"expected a JSON object, got {type(data).__name__}")
+    if _too_deep(data, limits.max_depth):
+        raise ValidationError.one("", f"the JSON is nested deeper than {limits.max_depth} levels; refused")
     unknown = sorted(str(k) for k in data if k not in WEBHOOK_KEYS)
     if unknown:
         raise ValidationError([ErrorDetail(k, f"unknown key {k!r}; check its spelling") for k in unknown])
@@ -83,6 +85,19 @@ def parse_webhook(
         raise ValidationError(
             [ErrorDetail("id" if e.path == "message_id" else e.path, e.message) for e in err.errors]
         ) from None
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    # Iterative, so hostile nesting cannot exhaust the stack before it is refused.
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _digest(body: bytes, secret: bytes | str, timestamp: int) -> str:
