@@ -257,7 +257,12 @@ class _Walker:
             for name in ("From", "Date", "Subject", "To")
             if (value := _header_text(inner, name))
         ]
-        text = "\n\n".join([("\n\n".join(sub.text) or html_to_text("\n".join(sub.html))), *sub.forwarded])
+        text = "\n\n".join(
+            [
+                ("\n\n".join(sub.text) or html_to_text("\n".join(sub.html)[: self.limits.max_text_chars])),
+                *sub.forwarded,
+            ]
+        )
         body.forwarded.append("---------- Forwarded message ----------\n" + "\n".join(head) + "\n\n" + text)
         content = inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n"))
         name = (
@@ -455,11 +460,15 @@ def _parse(data: bytes, limits: MessageLimits, blobs: BlobStore | None) -> Inbou
     body = _Body()
     _Walker(limits).walk(msg, body, 0)
     html_raw = "\n".join(body.html) if body.html else None
-    own_text = "\n\n".join(t.strip("\r\n") for t in body.text) if body.text else html_to_text(html_raw or "")
+    own_text = (
+        "\n\n".join(t.strip("\r\n") for t in body.text)
+        if body.text
+        else html_to_text((html_raw or "")[: limits.max_text_chars])  # the HTML parser is slow: cut first
+    )
     full = "\n\n".join([own_text, *body.forwarded]) if body.forwarded else own_text
     full = full.replace("\r\n", "\n")
     text, cut_text = _cut(full, limits.max_text_chars)
-    new_text, _ = _cut(strip_quoted(own_text), limits.max_text_chars)
+    new_text = strip_quoted(own_text[: limits.max_text_chars])
     html, cut_html = _cut(html_raw, limits.max_text_chars) if html_raw is not None else (None, False)
     subject_full = _header_text(heads, "Subject") or ""
     subject, cut_subject = _cut(subject_full, limits.max_subject_chars)

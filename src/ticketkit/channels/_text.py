@@ -157,6 +157,7 @@ _ATTRIBUTIONS = [
     re.compile(r"^.{0,300}[\d@<].{0,300}\bwrote\s*:\s*$", re.I | re.S),
 ]
 _DATE_OR_ADDRESS = re.compile(r"\d|@")
+_ATTRIBUTION_WORDS = ("wrote", "Wrote", "WROTE", "写道", "寫道", "schrieb", "écrit", "escribió")
 # How a wrapped attribution's first line begins.
 _ATTRIBUTION_START = re.compile(r"^(on|am|le|el)\s|^在\s*\S|^\d{4}\s*年|^\d{4}-\d{2}-\d{2}", re.I)
 # An Outlook-style header block: "From:" followed closely by "Sent:"/"Date:"/"To:"/"Subject:".
@@ -177,15 +178,18 @@ def _is_cut(lines: list[str], i: int) -> bool:
     if line.startswith(">"):
         return False
     # Attributions carry a date or an address; "On the phone you said ... wrote:" does not.
-    if _DATE_OR_ADDRESS.search(line) and any(p.match(line) for p in _ATTRIBUTIONS):
-        return True
-    if _ATTRIBUTION_START.match(line):
+    # The cheap word check first keeps hostile long lines from reaching the regexes.
+    if len(line) <= 1000 and any(w in line for w in _ATTRIBUTION_WORDS):
+        if _DATE_OR_ADDRESS.search(line) and any(p.match(line) for p in _ATTRIBUTIONS):
+            return True
+    if len(line) <= 1000 and _ATTRIBUTION_START.match(line):
         for span in (2, 3):
             part = [s.strip() for s in lines[i : i + span]]
             joined = " ".join(part)
             if (
                 len(part) == span
                 and all(part)
+                and any(w in joined for w in _ATTRIBUTION_WORDS)
                 and _DATE_OR_ADDRESS.search(joined)
                 and any(p.match(joined) for p in _ATTRIBUTIONS)
             ):
