@@ -179,9 +179,13 @@ def _is_cut(lines: list[str], i: int) -> bool:
         return False
     # Attributions carry a date or an address; "On the phone you said ... wrote:" does not.
     # The cheap word check first keeps hostile long lines from reaching the regexes.
-    if len(line) <= 1000 and any(w in line for w in _ATTRIBUTION_WORDS):
-        if _DATE_OR_ADDRESS.search(line) and any(p.match(line) for p in _ATTRIBUTIONS):
-            return True
+    if (
+        len(line) <= 1000
+        and any(w in line for w in _ATTRIBUTION_WORDS)
+        and _DATE_OR_ADDRESS.search(line)
+        and any(p.match(line) for p in _ATTRIBUTIONS)
+    ):
+        return True
     if len(line) <= 1000 and _ATTRIBUTION_START.match(line):
         for span in (2, 3):
             part = [s.strip() for s in lines[i : i + span]]
