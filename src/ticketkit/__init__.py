@@ -3,8 +3,8 @@
 Tickets as values, a workflow per ticket type, rules that decide who gets what, SLA
 deadlines computed exactly on business calendars, and reports. Everything public is
 re-exported here; each name has exactly this one public path (plus the sub-namespaces
-``ticketkit.errors``, ``ticketkit.storage``, ``ticketkit.testing`` and
-``ticketkit.analytics``).
+``ticketkit.errors``, ``ticketkit.storage``, ``ticketkit.testing``,
+``ticketkit.analytics`` and ``ticketkit.channels``).
 
 Examples:
     >>> import ticketkit as tk

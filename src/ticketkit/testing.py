@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from ticketkit.model._clock import ManualClock
 
 if TYPE_CHECKING:
+    from ticketkit.channels._contract import BlobStoreContract
     from ticketkit.storage._contract import StoreContract
 
-__all__ = ["ManualClock", "StoreContract"]
+__all__ = ["BlobStoreContract", "ManualClock", "StoreContract"]
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
 
         return StoreContract
+    if name == "BlobStoreContract":
+        from ticketkit.channels._contract import BlobStoreContract  # noqa: PLC0415
+
+        return BlobStoreContract
     raise AttributeError(f"module 'ticketkit.testing' has no attribute {name!r}")
