@@ -7,9 +7,9 @@ Beijing time, on China's public holidays calendar with its official make-up work
 The run starts on Thursday 23 January 2025: Sunday the 26th is a make-up workday,
 28 January to 4 February is the Spring Festival break.
 
-Everything is driven by a :class:`~ticketkit.testing.ManualClock` that jumps from one
+Everything is driven by a [`ManualClock`][ticketkit.testing.ManualClock] that jumps from one
 scheduled thing to the next (an arrival, an agent's reply, a customer's answer, an SLA
-checkpoint from :meth:`~ticketkit.Helpdesk.next_wakeup`), so a week of work takes a few
+checkpoint from [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]), so a week of work takes a few
 seconds and the same seed prints the same story.
 """
 
@@ -779,7 +779,8 @@ def _business_days(cal: BusinessCalendar, first: date, n: int) -> list[date]:
 def _holiday_names(first: date, last: date) -> dict[date, str]:
     import holidays  # noqa: PLC0415 - only the demo needs the holidays' names
 
-    names = holidays.country_holidays("CN", years=range(first.year, last.year + 1))
+    # English names whatever the process locale (holidays would pick them from LANG).
+    names = holidays.country_holidays("CN", years=range(first.year, last.year + 1), language="en_US")
     return {d: str(name) for d, name in names.items() if first <= d <= last}
 
 
