@@ -39,6 +39,7 @@ ROLE = re.compile(
 )
 # reStructuredText's "\\ s" (or " s") after a role made a plural: Markdown needs no space.
 PLURAL = re.compile(r"\0(?:\\\\ |\\ | )s\b")
+QUOTES = '"' * 3
 NAMESPACES = (
     "ticketkit",
     "ticketkit.storage",
@@ -149,10 +150,10 @@ def _joinable(line: str, indent: str) -> bool:
     return (
         bool(body)
         and line[: len(line) - len(body)] == indent
-        and not body.startswith((">>>", "...", "- ", "* ", "#", "```", '"' * 3, "'" * 3))
+        and not body.startswith((">>>", "...", "- ", "* ", "#", "```", QUOTES, "'" * 3))
         and not re.match(r"\d+\. ", body)
         and not re.match(r"[\w*]+( \(.*\))?:( |$)", body)  # a Google-style item or section
-        and '"' * 3 not in body
+        and QUOTES not in body
     )
 
 
@@ -173,7 +174,7 @@ def reflow(lines: list[str], limit: int = LINE_LENGTH) -> list[str]:
         elif re.match(r"\s*[\w*]+( \(.*\))?: ", head) and not head.lstrip().startswith(">>>"):
             indent += "    "  # a Google-style item ("name: text"): continue one level deeper
         out[i] = head
-        if i + 1 < len(out) and _joinable(out[i + 1], indent):
+        if i + 1 < len(out) and QUOTES not in rest and _joinable(out[i + 1], indent):
             out[i + 1] = indent + rest + " " + out[i + 1].lstrip()
         else:
             out.insert(i + 1, indent + rest)
@@ -193,7 +194,12 @@ def convert_text(text: str, known: set[str]) -> str:
         if ROLE.search(line):
             cls = class_at(classes, index + 1)
             marked = ROLE.sub(lambda m, c=cls: replacement(m, c, known) + "\0", line)
-            lines[index] = PLURAL.sub("s", marked).replace("\0", "")
+            new = PLURAL.sub("s", marked).replace("\0", "")
+            if len(new) > LINE_LENGTH and QUOTES in line:
+                # a docstring's summary (or last) line keeps to one line: code, not links
+                marked = ROLE.sub(lambda m: replacement(m, None, set()) + "\0", line)
+                new = PLURAL.sub("s", marked).replace("\0", "")
+            lines[index] = new
             changed.add(index)
     out: list[str] = []
     index = 0
@@ -203,7 +209,7 @@ def convert_text(text: str, known: set[str]) -> str:
             indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
             item = re.match(r"\s*[\w*]+( \(.*\))?: ", lines[index])
             follow = indent + "    " if item else indent
-            while end < len(lines) and _joinable(lines[end], follow) and end - index < 8:
+            while QUOTES not in lines[end - 1] and end < len(lines) and _joinable(lines[end], follow):
                 end += 1
             out.extend(reflow(lines[index:end]))
             index = end

@@ -1,8 +1,8 @@
 """Tools for your own tests: a controllable clock and the storage contract suite.
 
-:class:`ManualClock` is a clock you move by hand, for deterministic tests of
-anything that takes a ``clock``. :class:`StoreContract` is a pytest suite that
-checks a :class:`~ticketkit.TicketStore` against every point of the storage
+[`ManualClock`][ticketkit.testing.ManualClock] is a clock you move by hand, for deterministic tests of
+anything that takes a ``clock``. [`StoreContract`][ticketkit.testing.StoreContract] is a pytest suite that
+checks a [`TicketStore`][ticketkit.TicketStore] against every point of the storage
 contract; subclass it and give it a ``make_store`` fixture::
 
     import pytest

@@ -1,7 +1,7 @@
 """Analytics over tickets and events: the numbers a service manager decides with.
 
-A :class:`Dataset` reads tickets (and, optionally, their events) once into flat columns:
-timestamps in ``array('d')`` (NaN for "not yet"), keys in plain lists, and the few facts
+A [`Dataset`][ticketkit.analytics.Dataset] reads tickets (and, optionally, their events) once into flat
+columns: timestamps in ``array('d')`` (NaN for "not yet"), keys in plain lists, and the few facts
 events add (reopens, merges, SLA breaches, assignments) in sparse dicts keyed by ticket
 position. Every report then runs over those columns with plain loops and ``Counter``s:
 no per-ticket objects are made, so a million tickets fit in a few hundred megabytes and
@@ -76,9 +76,9 @@ from ticketkit.model._time import require_aware
 
 NAN: Final = math.nan
 PERIODS: Final = ("day", "week", "month")
-"""The periods :meth:`Dataset.volume` can cut time into."""
+"""The periods [`Dataset.volume`][ticketkit.analytics.Dataset.volume] can cut time into."""
 METRICS: Final = ("first_response", "resolution", "handling")
-"""The duration metrics :meth:`Dataset.durations` measures."""
+"""The duration metrics [`Dataset.durations`][ticketkit.analytics.Dataset.durations] measures."""
 DEFAULT_AGE_BUCKETS: Final = (
     timedelta(days=1),
     timedelta(days=3),
@@ -92,7 +92,7 @@ _OPEN_KINDS: Final = frozenset({"new", "open", "pending"})
 EVENT_KINDS: Final = frozenset(
     {STATUS_CHANGED, ASSIGNED, SLA_BREACHED, SLA_WARNING, SLA_ESCALATED, MERGED, SPAWNED, SPLIT}
 )
-"""The event kinds a :class:`Dataset` reads; others (comments, ...) are skipped, so a
+"""The event kinds a [`Dataset`][ticketkit.analytics.Dataset] reads; others (comments, ...) are skipped, so a
 store or export may be filtered to these before reading."""
 _READ_KINDS: Final = EVENT_KINDS
 _DONE_KINDS: Final = frozenset({"resolved", "closed"})
@@ -392,8 +392,8 @@ class Dataset:
     """Tickets and their events read once into columns, ready for every report.
 
     Args:
-        tickets: any iterable of :class:`~ticketkit.Ticket` (read once).
-        events: their :class:`~ticketkit.Event` s in any order (optional; reopen
+        tickets: any iterable of [`Ticket`][ticketkit.Ticket] (read once).
+        events: their [`Event`][ticketkit.Event]s in any order (optional; reopen
             rates, merges, spawns, SLA breach events and handling times need them).
             Events of tickets not in ``tickets`` are counted in ``orphan_events``.
         tz: the report time zone (IANA name or tzinfo) periods are cut in.
@@ -1658,7 +1658,7 @@ def load(
     tz: str | tzinfo = "UTC",
     calendar: CalendarLike | None = None,
 ) -> Dataset:
-    """A :class:`Dataset` from a Dataset (returned as is), a store, or an iterable of tickets.
+    """A `Dataset` from a Dataset (returned as is), a store, or an iterable of tickets.
 
     A store is anything with ``query`` and ``events`` methods; its tickets are read page
     by page and ``events`` is ignored (the store's own events are read).

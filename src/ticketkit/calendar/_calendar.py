@@ -1,6 +1,6 @@
 """Business calendars: exact, fast business-time arithmetic.
 
-A :class:`BusinessCalendar` knows when a business is open: windows of local wall-clock
+A [`BusinessCalendar`][ticketkit.BusinessCalendar] knows when a business is open: windows of local wall-clock
 time per weekday, holidays and official make-up working days, and special hours for
 given dates. It answers ``add`` (deadlines), ``between`` (elapsed business time),
 ``is_open``, ``next_open``, ``next_close`` and ``open_intervals``, to the microsecond.
@@ -267,7 +267,7 @@ class BusinessCalendar:
             "sat": ["10:00-16:00"]}``. Keys are weekday names, ranges (``"mon-fri"``),
             lists (``"sat,sun"``) or ``"daily"``; ``"24:00"`` ends a day; an end before
             the start crosses midnight. Days not named are closed.
-        holidays: dates (``date`` or ``"2025-10-01"``), :func:`country_holidays`, an
+        holidays: dates (``date`` or ``"2025-10-01"``), [`country_holidays`][ticketkit.country_holidays], an
             object of the ``holidays`` package, your own source (any object with a
             ``dates_in(year)`` method returning ``(holidays, make-up workdays)`` as two
             sets of dates), or a list mixing them.
@@ -424,7 +424,7 @@ class BusinessCalendar:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BusinessCalendar:
-        """A calendar from its data form (as :meth:`to_dict` writes it).
+        """A calendar from its data form (as [`to_dict`][ticketkit.BusinessCalendar.to_dict] writes it).
 
         Holidays in data form are ISO dates and ``{"country": "CN", "subdiv": ...}`` items.
 
@@ -457,7 +457,7 @@ class BusinessCalendar:
         return cls(**args)
 
     def to_dict(self) -> dict[str, Any]:
-        """The data form: plain JSON-ready values that :meth:`from_dict` reads back.
+        """The data form: plain JSON-ready values that `from_dict` reads back.
 
         Examples:
             >>> BusinessCalendar("UTC", {"mon-fri": ["09:00-17:00"], "sat": "10:00-14:00"}).to_dict()
@@ -671,8 +671,8 @@ class BusinessCalendar:
     def subtract(self, end: datetime, duration: Duration) -> datetime:
         """The latest instant from which ``duration`` of business time runs until ``end``.
 
-        The mirror of :meth:`add`: an answer that falls exactly on an opening returns that
-        opening; ``subtract(end, 0)`` is ``end``.
+        The mirror of [`add`][ticketkit.BusinessCalendar.add]: an answer that falls exactly on an opening
+        returns that opening; ``subtract(end, 0)`` is ``end``.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone

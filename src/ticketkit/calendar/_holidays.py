@@ -1,4 +1,4 @@
-"""Holiday sources for :class:`~ticketkit.BusinessCalendar`: countries and ``holidays`` objects.
+"""Holiday sources for [`BusinessCalendar`][ticketkit.BusinessCalendar]: countries and ``holidays`` objects.
 
 A holiday source answers one question per year: which dates are holidays, and which
 weekend dates are official make-up working days (China's 调休). The ``holidays``
@@ -50,8 +50,8 @@ def _year_dates(obj: Any, year: int) -> YearDates:
 class CountryHolidays:
     """A country's public holidays and official make-up working days, loaded per year on demand.
 
-    Made by :func:`country_holidays`; pass it as ``holidays=`` to
-    :class:`~ticketkit.BusinessCalendar`, alone or in a list with extra dates. Years are
+    Made by [`country_holidays`][ticketkit.country_holidays]; pass it as ``holidays=`` to
+    [`BusinessCalendar`][ticketkit.BusinessCalendar], alone or in a list with extra dates. Years are
     loaded from the ``holidays`` package the first time a calendar touches them.
 
     Attributes:

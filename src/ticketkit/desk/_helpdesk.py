@@ -7,7 +7,7 @@ automations on the new events, tell parents about children that finished, save
 everything in one atomic step (optimistic: a concurrent write is detected, and the
 change is applied again to the fresh ticket or ``ConflictError`` is raised), and
 only then notify. A notifier that fails loses nothing: the notification is kept
-and :meth:`Helpdesk.retry_notifications` sends it again.
+and [`Helpdesk.retry_notifications`][ticketkit.Helpdesk.retry_notifications] sends it again.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Routed(NamedTuple):
 
 @attrs.frozen(kw_only=True)
 class FailedNotification:
-    """A notification the notifier could not send, kept for :meth:`Helpdesk.retry_notifications`.
+    """A notification the notifier could not send, kept for `Helpdesk.retry_notifications`.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -123,21 +123,23 @@ class Helpdesk:
     """Intake, routing, workflow, SLA clocks, automations, permissions and notifications, in one place.
 
     Args:
-        store: where tickets and their events live (:class:`~ticketkit.InMemoryStore`,
-            :class:`~ticketkit.SQLiteStore`, or your own :class:`~ticketkit.TicketStore`).
-        workflows: the workflow per ticket type (:class:`~ticketkit.Workflows`, one
-            :class:`~ticketkit.Workflow` for the type named like it, or a mapping);
-            default: :func:`~ticketkit.default_workflow` for ``support``.
+        store: where tickets and their events live ([`InMemoryStore`][ticketkit.InMemoryStore],
+            [`SQLiteStore`][ticketkit.SQLiteStore], or your own [`TicketStore`][ticketkit.TicketStore]).
+        workflows: the workflow per ticket type ([`Workflows`][ticketkit.Workflows], one
+            [`Workflow`][ticketkit.Workflow] for the type named like it, or a mapping);
+            default: [`default_workflow`][ticketkit.default_workflow] for ``support``.
         router: decides team and agent at intake and on escalation (a
-            :class:`~ticketkit.Router`); None leaves tickets unassigned.
+            [`Router`][ticketkit.Router]); None leaves tickets unassigned.
         policies: SLA policies, first match wins.
         notifier: delivers notifications after each commit (None: nobody is told).
         clock: the time (an object with ``now()`` or a function); None is the system clock.
-        customers: a :class:`CustomerDirectory` to look customers up at intake.
-        access: the :class:`AccessPolicy` (default :class:`DefaultAccess`).
-        automations: :class:`Automation` rules (objects or their data form).
-        integrations: named :class:`Integration`\\ s whose answers automations read as ``context.<name>``.
-        teams: :class:`~ticketkit.Team`\\ s (names and leads for progress views and notifications);
+        customers: a [`CustomerDirectory`][ticketkit.CustomerDirectory] to look customers up at intake.
+        access: the [`AccessPolicy`][ticketkit.AccessPolicy] (default
+            [`DefaultAccess`][ticketkit.DefaultAccess]).
+        automations: [`Automation`][ticketkit.Automation] rules (objects or their data form).
+        integrations: named [`Integration`][ticketkit.Integration]s whose answers automations read as
+            ``context.<name>``.
+        teams: [`Team`][ticketkit.Team]s (names and leads for progress views and notifications);
             default: the router's teams.
         dedupe_window: how far back a new request of the same customer and category
             counts as a duplicate of an open ticket (None turns that check off; an
@@ -147,7 +149,7 @@ class Helpdesk:
         merge_trigger: the trigger that closes a ticket merged into another.
         reopen_trigger: fired when the customer writes on a resolved ticket (None: never).
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
-            :meth:`progress`.
+            [`progress`][ticketkit.Helpdesk.progress].
         worker: this process's name when claiming due tickets.
         lease: how long a claim holds before another worker may take the ticket.
         max_attempts: how often a change is applied again after a concurrent write.
@@ -439,12 +441,12 @@ class Helpdesk:
     ) -> Ticket:
         """Take a request from any channel and make it one ticket (or add it to the customer's open one).
 
-        The customer (an id, or a partial :class:`~ticketkit.Customer` from the
+        The customer (an id, or a partial [`Customer`][ticketkit.Customer] from the
         channel) is looked up in the directory so the ticket carries their tier,
         shop, orders or visits. A chatbot hand-off passes the conversation as
         ``transcript``: ``(speaker, text)`` pairs (speaker ``"bot"`` or
         ``"customer"``), dicts with ``author``/``body``/``at``/``author_kind``, or
-        :class:`~ticketkit.Comment`\\ s; each becomes a comment. Unless
+        [`Comment`][ticketkit.Comment]s; each becomes a comment. Unless
         ``team``/``assignee`` are given the router places the ticket; the SLA
         policy is chosen (or the one named by ``policy``) and its clocks start;
         automations run; all of it is saved at once, then notifications go out.
@@ -743,7 +745,7 @@ class Helpdesk:
         return work.load(ticket_id, action).ticket
 
     def tickets(self, *, actor: Actor, **filters: Any) -> Iterator[Ticket]:
-        """Every ticket the actor may read that passes ``filters`` (those of :meth:`TicketStore.query`).
+        """Every ticket the actor may read that passes ``filters`` (those of `TicketStore.query`).
 
         Only the actor's tenant is ever searched; ``tenant`` cannot be overridden.
 
@@ -837,7 +839,7 @@ class Helpdesk:
         return list(self.tickets(actor=actor, parent_id=parent.id))
 
     def sla_status(self, ticket_id: str, *, actor: Actor) -> dict[str, SLAStatus]:
-        """Each SLA clock's :class:`~ticketkit.SLAStatus` now (empty when no policy applies).
+        """Each SLA clock's [`SLAStatus`][ticketkit.SLAStatus] now (empty when no policy applies).
 
         Examples:
             >>> from datetime import timedelta
@@ -946,7 +948,7 @@ class Helpdesk:
         """Fire a workflow trigger (``open``, ``wait``, ``resolve``, ...) on the ticket.
 
         ``expected_version``: the version the caller saw; when given, a
-        concurrent change raises :class:`~ticketkit.ConflictError` instead of
+        concurrent change raises [`ConflictError`][ticketkit.ConflictError] instead of
         being retried. ``context`` goes to guards and hooks.
 
         Raises:
@@ -1414,7 +1416,7 @@ class Helpdesk:
     def spawn_into(
         self, work: Work, parent: Draft, spec: Mapping[str, Any], *, wait: bool, actor: str | None
     ) -> Draft:
-        """Create a sub-ticket of ``parent`` inside ``work`` (for :meth:`spawn` and automations)."""
+        """Create a sub-ticket of ``parent`` inside ``work`` (for `spawn` and automations)."""
         p = parent.ticket
         subject = spec.get("subject")
         if not isinstance(subject, str) or not subject.strip():
@@ -1538,7 +1540,7 @@ class Helpdesk:
         the same atomic write that records it as fired. Escalations notify their
         recipients, reassign (to a team or agent, or through the router with
         ``"team:router"``) and raise priority. Call it from a loop that sleeps
-        until :meth:`next_wakeup`. ``actor`` (an admin) limits it to one tenant;
+        until [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]. ``actor`` (an admin) limits it to one tenant;
         None sweeps every tenant as the system.
 
         Examples:
@@ -1651,7 +1653,7 @@ class Helpdesk:
     def next_wakeup(self, *, actor: Actor | None = None) -> datetime | None:
         """When the next SLA checkpoint falls due (None when nothing is pending).
 
-        It may be in the past: something is due now, so call :meth:`tick`.
+        It may be in the past: something is due now, so call [`tick`][ticketkit.Helpdesk.tick].
 
         Examples:
             >>> import ticketkit as tk
@@ -1802,7 +1804,7 @@ class Helpdesk:
     def export(self, fp: IO[str], *, actor: Actor, mask: bool = True) -> int:
         """Write the tickets the actor may read, with their events, as JSON Lines; personal data masked.
 
-        The format is the store's export format (:meth:`TicketStore.export`), so an
+        The format is the store's export format ([`TicketStore.export`][ticketkit.TicketStore.export]), so an
         unmasked export of a whole tenant can be imported again. With ``mask``
         (the default) phone numbers, e-mail addresses and ID numbers are masked
         in tickets and in event data. Returns the number of tickets written.

@@ -14,7 +14,7 @@ from ticketkit.model._models import Event, Ticket
 __all__ = ["LANGS", "Progress"]
 
 LANGS: Final = ("en", "zh")
-"""The languages :meth:`Helpdesk.progress <ticketkit.Helpdesk.progress>` speaks."""
+"""The languages [`Helpdesk.progress`][ticketkit.Helpdesk.progress] speaks."""
 
 _STATUS_WORDS: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {

@@ -1,6 +1,6 @@
 """One change through the helpdesk: drafts of the tickets it touches, their events, one commit.
 
-A :class:`Work` loads tickets (checking tenancy and permissions), applies operations
+A `Work` loads tickets (checking tenancy and permissions), applies operations
 to drafts (each operation is an event; the SLA clocks follow every event), runs
 automations on the new events, tells parents about children that finished, and
 commits everything in one atomic ``save_many``. It holds no engine logic: workflows,

@@ -3,7 +3,7 @@
 All models are frozen ``attrs`` classes with keyword-only fields: slotted, except the
 three the engines copy on every change (``Ticket``, ``Event`` and ``ClockState`` keep a
 ``__dict__``, because copying one dict is about six times cheaper than setting 27
-slots). A change makes a new value (``attrs.evolve``) and the :class:`Event` that
+slots). A change makes a new value (``attrs.evolve``) and the [`Event`][ticketkit.Event] that
 records it. Every model is validated at construction and reports every problem at once.
 """
 
@@ -108,13 +108,13 @@ _PRIORITY_RANK: Final = {p: i for i, p in enumerate(Priority)}
 _PRIORITY_BY_NAME: Final = {p.value: p for p in Priority}
 
 AGENT_STATUSES: Final = frozenset({"online", "away", "offline"})
-"""The availability an :class:`Agent` can report."""
+"""The availability an [`Agent`][ticketkit.Agent] can report."""
 
 STATUS_KINDS: Final = ("new", "open", "pending", "resolved", "closed")
 """The kinds a workflow state can have; SLA clocks and reports work on kinds, not names."""
 
 AUTHOR_KINDS: Final = frozenset({"agent", "customer", "bot", "system"})
-"""Who wrote a :class:`Comment`: an agent, the customer, a bot or the system."""
+"""Who wrote a [`Comment`][ticketkit.Comment]: an agent, the customer, a bot or the system."""
 
 
 # --------------------------------------------------------------------------- converters

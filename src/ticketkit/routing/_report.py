@@ -391,7 +391,7 @@ def compare(
 ) -> Comparison:
     """Route the same tickets through two routers and show what changes.
 
-    Both run as :meth:`Router.simulate` does (their own cursor copies, load growing).
+    Both run as [`Router.simulate`][ticketkit.Router.simulate] does (their own cursor copies, load growing).
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -490,7 +490,7 @@ def _never(c: Condition) -> bool:
 
 
 def check_router(router: Router) -> list[RouterFinding]:
-    """Static checks of a router's rules (see :meth:`Router.check`)."""
+    """Static checks of a router's rules (see [`Router.check`][ticketkit.Router.check])."""
     from ticketkit.routing._router import RouterFinding  # noqa: PLC0415 - import cycle
 
     out: list[RouterFinding] = []
