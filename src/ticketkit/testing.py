@@ -32,7 +32,15 @@ __all__ = ["ManualClock", "StoreContract"]
 def __getattr__(name: str) -> Any:
     # The contract suite imports pytest: load it only when someone asks for it.
     if name == "StoreContract":
-        from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
-
+        try:
+            from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("pytest", "_pytest", "hypothesis"):
+                raise
+            raise ModuleNotFoundError(
+                f"ticketkit.testing.StoreContract is a pytest suite and needs {exc.name!r}: "
+                'install it with  python -m pip install "ticketkit[test]"  (or pip install pytest)',
+                name=exc.name,
+            ) from exc
         return StoreContract
     raise AttributeError(f"module 'ticketkit.testing' has no attribute {name!r}")
