@@ -22,7 +22,14 @@ import attrs
 
 from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess, mask_personal, mask_ticket
-from ticketkit.desk._text import LANGS, Progress, notification_message, progress_message, status_text
+from ticketkit.desk._text import (
+    Progress,
+    notification_message,
+    pick_language,
+    progress_message,
+    status_text,
+    translations,
+)
 from ticketkit.desk._work import CHILD_RESOLVED, DEDUPLICATED, DONE_KINDS, OPEN_KINDS, Draft, Work
 from ticketkit.directory._directory import CustomerDirectory, Integration
 from ticketkit.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
@@ -859,12 +866,13 @@ class Helpdesk:
         policy = self.policy_of(ticket)
         return policy.status(ticket, self._now()) if policy is not None else {}
 
-    def progress(self, ticket_id: str, *, actor: Actor, lang: str = "en") -> Progress:
+    def progress(self, ticket_id: str, *, actor: Actor, lang: str | None = None) -> Progress:
         """The customer-facing view: status in plain words, which team has it, when to expect it.
 
         The expected time comes from the SLA and is the next thing the customer is
         waiting for: the first (or next) response while one is due, else the
-        resolution.
+        resolution. ``lang`` picks the language; by default the customer's
+        ``locale`` does (the closest language there is a catalog for), else English.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone
@@ -888,11 +896,11 @@ class Helpdesk:
             >>> desk.progress(t.id, actor=me, lang="zh").message
             '已分配给售后，预计 2 小时内处理'
         """
-        if lang not in LANGS:
-            raise ValidationError.one(
-                "lang", f"unsupported language {lang!r} (expected one of: {', '.join(LANGS)})"
-            )
+        if lang is not None:
+            translations(lang)  # an unknown language is refused before anything is read
         ticket = self._read(ticket_id, actor)
+        if lang is None:
+            lang = pick_language(ticket.customer.locale if ticket.customer is not None else None)
         now = self._now()
         expected_at: datetime | None = None
         policy = self.policy_of(ticket)

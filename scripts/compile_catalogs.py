@@ -1,0 +1,58 @@
+"""Compile the message catalogs: every ``.po`` under ``src/ticketkit/**/locales`` to its ``.mo``.
+
+    python scripts/compile_catalogs.py          # write the .mo files
+    python scripts/compile_catalogs.py --check  # exit 1 if a .mo is not the compiled .po
+
+Uses Babel (in the ``test`` extra); the library reads the ``.mo`` files with the stdlib's
+``gettext`` and needs nothing else at run time. Compilation is deterministic, so the
+check compares bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compiled(po: Path) -> bytes:
+    """The ``.mo`` bytes for one ``.po`` file."""
+    with po.open("rb") as fh:
+        catalog = read_po(fh, abort_invalid=True)
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def catalogs(root: Path = ROOT / "src") -> list[Path]:
+    """Every ``.po`` file in the package."""
+    return sorted(root.rglob("locales/*/LC_MESSAGES/*.po"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compile (or check) every catalog."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check the .mo files are up to date")
+    args = parser.parse_args(argv)
+    stale = []
+    for po in catalogs():
+        mo = po.with_suffix(".mo")
+        data = compiled(po)
+        if args.check:
+            if not mo.exists() or mo.read_bytes() != data:
+                stale.append(mo)
+        elif not mo.exists() or mo.read_bytes() != data:
+            mo.write_bytes(data)
+            print(f"compiled {mo.relative_to(ROOT)}")  # noqa: T201
+    for mo in stale:
+        print(f"out of date: {mo.relative_to(ROOT)} (run python scripts/compile_catalogs.py)")  # noqa: T201
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
