@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import argparse
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def compiled(po: Path) -> bytes:
     """The ``.mo`` bytes for one ``.po`` file."""
-    with po.open("rb") as fh:
-        catalog = read_po(fh, abort_invalid=True)
+    raw = po.read_bytes()
+    catalog = read_po(io.BytesIO(raw), abort_invalid=True)
+    # Babel stamps a missing date with the current time: fix it, so compiling is deterministic.
+    if b"POT-Creation-Date:" not in raw:
+        catalog.creation_date = EPOCH
+    if b"PO-Revision-Date:" not in raw:
+        catalog.revision_date = EPOCH
     out = io.BytesIO()
     write_mo(out, catalog)
     return out.getvalue()
