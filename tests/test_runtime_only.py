@@ -84,13 +84,14 @@ class TestRuntimeOnly:
 class TestPackaging:
     @pytest.mark.slow
     def test_wheel_and_sdist_ship_the_licence(self, tmp_path: Path) -> None:
-        """The MIT licence text is in the repository, the wheel and the sdist."""
+        """The MIT licence text is in the repository, the wheel and the sdist; the catalogs in the wheel."""
         hatchling = pytest.importorskip("hatchling.build")
         assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
         wheel = hatchling_build(hatchling, "build_wheel", tmp_path)
         sdist = hatchling_build(hatchling, "build_sdist", tmp_path)
         with zipfile.ZipFile(wheel) as zf:
             assert any(n.endswith(".dist-info/licenses/LICENSE") for n in zf.namelist())
+            assert "ticketkit/desk/locales/zh/LC_MESSAGES/ticketkit.mo" in zf.namelist()  # the catalogs ship
         with tarfile.open(sdist) as tf:
             assert any(n.endswith("/LICENSE") for n in tf.getnames())
 
