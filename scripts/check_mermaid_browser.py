@@ -5,7 +5,8 @@
 Serves SITE_DIR on 127.0.0.1, starts Chromium headless with the network blocked (every
 host name resolves to nothing except 127.0.0.1, and any other address goes to a dead
 proxy), opens the tutorial and the custom-workflow how-to, and waits until each page
-holds as many rendered ``<svg>`` diagrams as its Markdown has ``mermaid`` fences.
+holds as many rendered ``<svg>`` diagrams as its Markdown has ``mermaid`` fences; then
+searches the site for a Chinese word (调休) and expects results.
 mkdocs-material draws each diagram into a closed shadow root, so the DOM is read over the
 DevTools protocol with ``pierce``; the WebSocket client is a few lines of the stdlib.
 
@@ -208,6 +209,21 @@ def check(site: Path, chromium: str, timeout: float = 60.0) -> list[str]:
                 print(f"{status}: {path}: {found} of {expected} Mermaid diagrams drawn as SVG")  # noqa: T201
                 if status != "ok":
                     problems.append(f"{path}: {found} of {expected} diagrams drawn")
+            # Search, offline, finds a Chinese word (cut by jieba at build time).
+            tools.call("Page.navigate", url=f"http://127.0.0.1:{port}/?q=%E8%B0%83%E4%BC%91")  # 调休
+            hits = 0
+            end = time.monotonic() + timeout
+            while time.monotonic() < end and hits == 0:
+                time.sleep(0.5)
+                found_js = tools.call(
+                    "Runtime.evaluate",
+                    expression="document.querySelectorAll('.md-search-result__item').length",
+                    returnByValue=True,
+                )
+                hits = int(found_js["result"].get("value") or 0)
+            print(f"{'ok' if hits else 'FAILED'}: search for 调休: {hits} result(s)")  # noqa: T201
+            if not hits:
+                problems.append("search finds nothing for 调休")
             external = sorted(
                 {
                     e["params"]["request"]["url"]
