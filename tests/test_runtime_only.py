@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,12 +75,18 @@ class TestRuntimeOnly:
         """A missing module other than pytest's is raised as it is, not as advice to install pytest."""
         from ticketkit import testing
 
-        def broken(name: str, *args: object, **kwargs: object) -> object:
-            raise ModuleNotFoundError("No module named 'somethingelse'", name="somethingelse")
+        real_import = builtins.__import__
 
-        monkeypatch.setattr("builtins.__import__", broken)
-        with pytest.raises(ModuleNotFoundError, match="somethingelse"):
+        def broken(name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == "ticketkit.storage._contract":
+                raise ModuleNotFoundError("No module named 'somethingelse'", name="somethingelse")
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", broken)
+        with pytest.raises(ModuleNotFoundError) as caught:
             testing.__getattr__("StoreContract")
+        monkeypatch.undo()
+        assert ("somethingelse", "No module named 'somethingelse'") == (caught.value.name, str(caught.value))
 
 
 class TestPackaging:
