@@ -219,60 +219,47 @@ class TestNotificationTexts:
             assert f"工单 T1 'Zip'：{zh}" == _text.notification_message(e, t, lang="zh")
 
 
+ROWS = [  # status kind, team, expected within, overdue -> (English, Chinese)
+    ("closed", None, None, False, ("Closed", "已关闭")),
+    (
+        "pending",
+        "desk",
+        None,
+        False,
+        ("With desk, waiting for a reply or for another team", "desk正在等待回复或其他部门处理"),
+    ),
+    ("pending", None, None, False, ("Waiting for a reply or for another team", "等待回复或其他部门处理")),
+    (
+        "open",
+        "desk",
+        None,
+        True,
+        (
+            "Assigned to desk; taking longer than expected; we are on it",
+            "已分配给desk，处理时间超出预期，我们正在加紧处理",
+        ),
+    ),
+    ("open", None, None, False, ("Received", "已受理")),
+    ("new", None, timedelta(days=3), False, ("Received; expected within 3 days", "已受理，预计 3 天内处理")),
+    (
+        "new",
+        None,
+        timedelta(seconds=30),
+        False,
+        ("Received; expected within 1 minute", "已受理，预计 1 分钟内处理"),
+    ),
+]
+
+
 class TestProgressMessages:
-    @pytest.mark.parametrize(
-        ("kind", "team", "within", "overdue", "texts"),
-        [
-            ("closed", None, None, False, ("Closed", "已关闭")),
-            (
-                "pending",
-                "desk",
-                None,
-                False,
-                "With desk, waiting for a reply or for another team",
-                "desk正在等待回复或其他部门处理",
-            ),
-            (
-                "pending",
-                None,
-                None,
-                False,
-                "Waiting for a reply or for another team",
-                "等待回复或其他部门处理",
-            ),
-            (
-                "open",
-                "desk",
-                None,
-                True,
-                "Assigned to desk; taking longer than expected; we are on it",
-                "已分配给desk，处理时间超出预期，我们正在加紧处理",
-            ),
-            ("open", None, None, False, ("Received", "已受理")),
-            (
-                "new",
-                None,
-                timedelta(days=3),
-                False,
-                "Received; expected within 3 days",
-                "已受理，预计 3 天内处理",
-            ),
-            (
-                "new",
-                None,
-                timedelta(seconds=30),
-                False,
-                "Received; expected within 1 minute",
-                "已受理，预计 1 分钟内处理",
-            ),
-        ],
-    )
+    @pytest.mark.parametrize(("kind", "team", "within", "overdue", "texts"), ROWS)
     def test_each_state(
         self, kind: str, team: str | None, within: timedelta | None, overdue: bool, texts: tuple[str, str]
     ) -> None:
         """Each state reads as one sentence in both shipped languages (singular where one)."""
-        args = {"status_kind": kind, "team_name": team, "expected_within": within, "overdue": overdue}
-        assert texts == (
-            _text.progress_message(lang="en", **args),  # type: ignore[arg-type]
-            _text.progress_message(lang="zh", **args),  # type: ignore[arg-type]
+        assert texts == tuple(
+            _text.progress_message(
+                lang=lang, status_kind=kind, team_name=team, expected_within=within, overdue=overdue
+            )
+            for lang in ("en", "zh")
         )
