@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import ticketkit as tk
+from ticketkit import analytics
 from ticketkit.testing import ManualClock
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -180,7 +181,7 @@ desk.fire(move.id, "confirm", actor=clerk)
 
 for t in (results, move):
     status = desk.sla_status(t.id, actor=tk.Actor(id="head-nurse", roles={"admin"}))["first_response"]
-    print(f"{t.type:<12} first reply: {status.state:<8} after {status.elapsed}")
+    print(f"{t.type:<12} first reply: {status.state:<8} after {analytics.human_duration(status.elapsed)}")
 for n in notifier.sent:
     if n.kind.startswith("sla."):
         print(f"{n.kind:<14} {n.ticket.subject!r} -> {', '.join(n.recipients)}")

@@ -19,6 +19,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,25 @@ class JsonFileStore(TicketStore):
             ticket = from_dict(Ticket, json.loads(path.read_text(encoding="utf-8"))["ticket"])
             if tenant is None or ticket.tenant == tenant:
                 yield ticket
+
+
+if __name__ == "__main__":
+    # A short run: a desk on a folder of JSON files, one ticket through its life, read back.
+    from datetime import datetime
+
+    import ticketkit as tk
+    from ticketkit.testing import ManualClock
+
+    with tempfile.TemporaryDirectory() as folder:
+        clock = ManualClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
+        desk = tk.Helpdesk(store=JsonFileStore(folder), clock=clock)
+        agent = tk.Actor(id="li", roles={"admin"})
+        t = desk.open(subject="Zip broke on day one", channel="email", customer="c-1")
+        desk.comment(t.id, "Sorry! A new one is on its way.", actor=agent)
+        desk.fire(t.id, "open", actor=agent)
+        desk.fire(t.id, "resolve", actor=agent)
+        files = sorted(p.name for p in Path(folder).glob("*.json"))
+        again = JsonFileStore(folder).get(t.id)  # a second store on the same folder reads it back
+        print(f"{len(files)} ticket file in the folder, one JSON document per ticket with its events")
+        print(f"read back: {again.subject!r} is {again.status!r}, version {again.version}")
+        print("events:", ", ".join(e.kind for e in desk.store.events(t.id)))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +24,7 @@ EXTRAS = {"pytest", "_pytest", "hypothesis", "pandas", "matplotlib", "psycopg", 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in EXTRAS:
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a runtime dependency)")
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a dependency)", name=name)
         return None
 sys.meta_path.insert(0, Block())
 """
@@ -57,3 +63,51 @@ class TestRuntimeOnly:
         """Only StoreContract needs pytest, and asking for it without pytest says so."""
         out = run("import ticketkit.testing as t\nt.StoreContract", tmp_path)
         assert "pytest" in out.stderr
+
+    def test_store_contract_says_what_to_install(self, tmp_path: Path) -> None:
+        """from ticketkit.testing import StoreContract without pytest names the extra to install."""
+        out = run("from ticketkit.testing import StoreContract", tmp_path)
+        assert 1 == out.returncode
+        assert 'python -m pip install "ticketkit[test]"' in out.stderr
+        assert "StoreContract is a pytest suite" in out.stderr
+
+    def test_other_missing_modules_are_not_masked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A missing module other than pytest's is raised as it is, not as advice to install pytest."""
+        from ticketkit import testing
+
+        real_import = builtins.__import__
+
+        def broken(name: str, *args: Any, **kwargs: Any) -> Any:
+            if name == "ticketkit.storage._contract":
+                raise ModuleNotFoundError("No module named 'somethingelse'", name="somethingelse")
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", broken)
+        with pytest.raises(ModuleNotFoundError) as caught:
+            testing.__getattr__("StoreContract")
+        monkeypatch.undo()
+        assert ("somethingelse", "No module named 'somethingelse'") == (caught.value.name, str(caught.value))
+
+
+class TestPackaging:
+    @pytest.mark.slow
+    def test_wheel_and_sdist_ship_the_licence(self, tmp_path: Path) -> None:
+        """The MIT licence text is in the repository, the wheel and the sdist; the catalogs in the wheel."""
+        hatchling = pytest.importorskip("hatchling.build")
+        assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+        wheel = hatchling_build(hatchling, "build_wheel", tmp_path)
+        sdist = hatchling_build(hatchling, "build_sdist", tmp_path)
+        with zipfile.ZipFile(wheel) as zf:
+            assert any(n.endswith(".dist-info/licenses/LICENSE") for n in zf.namelist())
+            assert "ticketkit/desk/locales/zh/LC_MESSAGES/ticketkit.mo" in zf.namelist()  # the catalogs ship
+        with tarfile.open(sdist) as tf:
+            assert any(n.endswith("/LICENSE") for n in tf.getnames())
+
+
+def hatchling_build(hatchling: object, hook: str, out: Path) -> Path:
+    """Build with hatchling's PEP 517 hook in a subprocess (the project root as cwd)."""
+    code = f"import hatchling.build as h, sys; print(h.{hook}(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return out / done.stdout.strip().splitlines()[-1]

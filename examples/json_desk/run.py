@@ -101,7 +101,8 @@ def main(path: Path) -> None:
     desk = load_desk(config, store=tk.InMemoryStore(), clock=clock, notifier=notifier)
     print()
     print(
-        f"Loaded {config['name']!r}: {len(desk.policies)} SLA policies, {len(desk.automations)} automations"
+        f"Loaded {config['name']!r}: {len(desk.policies)} SLA policies, "
+        f"{len(desk.automations)} automation{'s' if len(desk.automations) != 1 else ''}"
     )
     size = desk.open(subject="Jeans one size too small", channel="app", customer="c-3", category="size")
     vip = desk.open(subject="Gift card not delivered", channel="wechat", customer="c-1", category="delivery")

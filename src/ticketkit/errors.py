@@ -1,6 +1,6 @@
 """Errors raised by ticketkit.
 
-Every error ticketkit raises derives from :class:`TicketkitError`, and each subclass
+Every error ticketkit raises derives from [`TicketkitError`][ticketkit.TicketkitError], and each subclass
 also derives from the builtin exception it means, so ``except ValueError`` keeps
 working for code that does not know about ticketkit::
 
@@ -110,7 +110,7 @@ class ValidationError(TicketkitError, ValueError):
     """Input or configuration that does not hold; lists every problem at once.
 
     Attributes:
-        errors: every problem found, each an :class:`ErrorDetail` with a path.
+        errors: every problem found, each an [`ErrorDetail`][ticketkit.ErrorDetail] with a path.
 
     Examples:
         >>> err = ValidationError([ErrorDetail("a", "bad"), ErrorDetail("b[0]", "worse")])

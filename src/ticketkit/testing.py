@@ -1,8 +1,8 @@
 """Tools for your own tests: a controllable clock and the storage contract suite.
 
-:class:`ManualClock` is a clock you move by hand, for deterministic tests of
-anything that takes a ``clock``. :class:`StoreContract` is a pytest suite that
-checks a :class:`~ticketkit.TicketStore` against every point of the storage
+[`ManualClock`][ticketkit.testing.ManualClock] is a clock you move by hand, for deterministic tests of
+anything that takes a ``clock``. [`StoreContract`][ticketkit.testing.StoreContract] is a pytest suite that
+checks a [`TicketStore`][ticketkit.TicketStore] against every point of the storage
 contract; subclass it and give it a ``make_store`` fixture::
 
     import pytest
@@ -37,8 +37,16 @@ __all__ = ["BlobStoreContract", "ManualClock", "StoreContract"]
 def __getattr__(name: str) -> Any:
     # The contract suite imports pytest: load it only when someone asks for it.
     if name == "StoreContract":
-        from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
-
+        try:
+            from ticketkit.storage._contract import StoreContract  # noqa: PLC0415
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("pytest", "_pytest", "hypothesis"):
+                raise
+            raise ModuleNotFoundError(
+                f"ticketkit.testing.StoreContract is a pytest suite and needs {exc.name!r}: "
+                'install it with  python -m pip install "ticketkit[test]"  (or pip install pytest)',
+                name=exc.name,
+            ) from exc
         return StoreContract
     if name == "BlobStoreContract":
         from ticketkit.channels._contract import BlobStoreContract  # noqa: PLC0415

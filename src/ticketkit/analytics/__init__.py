@@ -1,11 +1,11 @@
 """Reports over tickets and events: the numbers a service manager decides with.
 
-Read tickets (and their events) once into a :class:`Dataset`, from a list or a
-:class:`~ticketkit.TicketStore`, then ask it for reports: volume and its trend,
+Read tickets (and their events) once into a [`Dataset`][ticketkit.analytics.Dataset], from a list or a
+[`TicketStore`][ticketkit.TicketStore], then ask it for reports: volume and its trend,
 first-response and resolution times in business hours, SLA compliance, backlog and
 ageing, reopen rate, merges and spawns, Pareto tables, satisfaction and per-agent
-throughput. :func:`monthly_report` puts them together as the monthly service quality
-report per shop or department, in Markdown and HTML.
+throughput. [`monthly_report`][ticketkit.analytics.monthly_report] puts them together as the monthly service
+quality report per shop or department, in Markdown and HTML.
 
 Inside: `Columns` (``_columns``) reads tickets and events once; one private module per
 report family (``_volume``, ``_durations``, ``_sla``, ``_backlog``, ``_reopens``,

@@ -40,12 +40,12 @@ from ticketkit.model._models import Event, Ticket
 
 NAN: Final = math.nan
 METRICS: Final = ("first_response", "resolution", "handling")
-"""The duration metrics :meth:`Dataset.durations` measures."""
+"""The duration metrics [`Dataset.durations`][ticketkit.analytics.Dataset.durations] measures."""
 _OPEN_KINDS: Final = frozenset({"new", "open", "pending"})
 EVENT_KINDS: Final = frozenset(
     {STATUS_CHANGED, ASSIGNED, SLA_BREACHED, SLA_WARNING, SLA_ESCALATED, MERGED, SPAWNED, SPLIT}
 )
-"""The event kinds a :class:`Dataset` reads; others (comments, ...) are skipped, so a
+"""The event kinds a [`Dataset`][ticketkit.analytics.Dataset] reads; others (comments, ...) are skipped, so a
 store or export may be filtered to these before reading."""
 _READ_KINDS: Final = EVENT_KINDS
 _DONE_KINDS: Final = frozenset({"resolved", "closed"})

@@ -1,7 +1,7 @@
 """Analytics over tickets and events: the numbers a service manager decides with.
 
-A :class:`Dataset` reads tickets (and, optionally, their events) once into flat columns:
-timestamps in ``array('d')`` (NaN for "not yet"), keys in plain lists, and the few facts
+A [`Dataset`][ticketkit.analytics.Dataset] reads tickets (and, optionally, their events) once into flat
+columns: timestamps in ``array('d')`` (NaN for "not yet"), keys in plain lists, and the few facts
 events add (reopens, merges, SLA breaches, assignments) in sparse dicts keyed by ticket
 position. Every report then runs over those columns with plain loops and ``Counter``s:
 no per-ticket objects are made, so a million tickets fit in a few hundred megabytes and
@@ -68,8 +68,8 @@ class Dataset(Columns):
     """Tickets and their events read once into columns, ready for every report.
 
     Args:
-        tickets: any iterable of :class:`~ticketkit.Ticket` (read once).
-        events: their :class:`~ticketkit.Event` s in any order (optional; reopen
+        tickets: any iterable of [`Ticket`][ticketkit.Ticket] (read once).
+        events: their [`Event`][ticketkit.Event]s in any order (optional; reopen
             rates, merges, spawns, SLA breach events and handling times need them).
             Events of tickets not in ``tickets`` are counted in ``orphan_events``.
         tz: the report time zone (IANA name or tzinfo) periods are cut in.
@@ -437,7 +437,7 @@ def load(
     tz: str | tzinfo = "UTC",
     calendar: CalendarLike | None = None,
 ) -> Dataset:
-    """A :class:`Dataset` from a Dataset (returned as is), a store, or an iterable of tickets.
+    """A `Dataset` from a Dataset (returned as is), a store, or an iterable of tickets.
 
     A store is anything with ``query`` and ``events`` methods; its tickets are read page
     by page and ``events`` is ignored (the store's own events are read).

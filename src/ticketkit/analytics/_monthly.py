@@ -3,8 +3,8 @@
 What the seed's managers read each month: volume and its trend, how fast first
 responses and resolutions came (in business time), SLA compliance, the most frequent
 problem and fault types, customer satisfaction, and per department and agent where it
-goes slow. :func:`monthly_report` computes every table once, grouped by the shop, and
-cuts the results into one :class:`ShopSection` per shop.
+goes slow. [`monthly_report`][ticketkit.analytics.monthly_report] computes every table once, grouped by the
+shop, and cuts the results into one [`ShopSection`][ticketkit.analytics.ShopSection] per shop.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ _HEADERS: Mapping[str, str] = {
 class ShopSection:
     """The part of the monthly report about one shop (or department).
 
-    Each table is a :class:`~ticketkit.analytics.Report` restricted to the shop; in
+    Each table is a [`Report`][ticketkit.analytics.Report] restricted to the shop; in
     ``departments`` and ``agents`` the key is the department or agent.
 
     Examples:
@@ -105,10 +105,10 @@ class ShopSection:
 class ServiceReport:
     """The monthly service quality report: an overview per shop, a trend, and one section per shop.
 
-    ``str(report)`` and :meth:`to_markdown` give Markdown; :meth:`to_html` (and
-    ``_repr_html_`` in notebooks) a self-contained HTML fragment. The tables inside
-    are :class:`~ticketkit.analytics.Report` s, so each can be printed, turned into a
-    DataFrame or plotted on its own.
+    ``str(report)`` and [`to_markdown`][ticketkit.analytics.ServiceReport.to_markdown] give Markdown;
+    [`to_html`][ticketkit.analytics.ServiceReport.to_html] (and ``_repr_html_`` in notebooks) a self-contained
+    HTML fragment. The tables inside are [`Report`][ticketkit.analytics.Report]s, so each can be printed,
+    turned into a DataFrame or plotted on its own.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -295,7 +295,7 @@ def monthly_report(
 ) -> ServiceReport:
     """The monthly service quality report per shop (``by``), as in the seed's retail case.
 
-    ``source`` is a :class:`Dataset` (then ``events``, ``tz`` and ``calendar`` are the
+    ``source`` is a [`Dataset`][ticketkit.analytics.Dataset] (then ``events``, ``tz`` and ``calendar`` are the
     dataset's), a store or an iterable of tickets. Each shop gets volume against the
     month before, median and p90 first response and resolution in business time (per
     department too), SLA compliance, the top ``top`` categories and faults, the

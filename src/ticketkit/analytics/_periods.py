@@ -10,7 +10,7 @@ from ticketkit.errors import ValidationError
 from ticketkit.model._time import require_aware
 
 PERIODS: Final = ("day", "week", "month")
-"""The periods :meth:`Dataset.volume` can cut time into."""
+"""The periods [`Dataset.volume`][ticketkit.analytics.Dataset.volume] can cut time into."""
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:

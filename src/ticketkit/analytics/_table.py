@@ -1,9 +1,10 @@
-"""Report results: frozen rows in a :class:`Report` that prints, renders and plots.
+"""Report results: frozen rows in a [`Report`][ticketkit.analytics.Report] that prints, renders and plots.
 
 A report is a tuple of frozen ``attrs`` rows plus a title. It iterates over its rows,
-turns into dicts (:meth:`Report.to_dicts`), a pandas DataFrame when pandas is installed
-(:meth:`Report.to_pandas`), a text table (``str(report)``), Markdown, HTML for
-notebooks, and a matplotlib chart (:meth:`Report.plot`) when matplotlib is installed.
+turns into dicts ([`Report.to_dicts`][ticketkit.analytics.Report.to_dicts]), a pandas DataFrame when pandas is
+installed ([`Report.to_pandas`][ticketkit.analytics.Report.to_pandas]), a text table (``str(report)``),
+Markdown, HTML for notebooks, and a matplotlib chart ([`Report.plot`][ticketkit.analytics.Report.plot]) when
+matplotlib is installed.
 """
 
 from __future__ import annotations
@@ -379,7 +380,7 @@ def format_cell(name: str, value: Any) -> str:
 
 @attrs.frozen(kw_only=True)
 class Chart:
-    """How :meth:`Report.plot` draws a report.
+    """How [`Report.plot`][ticketkit.analytics.Report.plot] draws a report.
 
     ``kind`` is ``bar`` (bars of each ``y`` column per ``x``), ``line`` (one line per
     value of ``series``), ``pareto`` (bars and the cumulative share) or ``stacked``

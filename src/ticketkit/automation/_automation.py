@@ -1,17 +1,17 @@
 """Automations: rules that act when something happens to a ticket.
 
-An :class:`Automation` listens for event kinds (``ticket.created``, ``status.changed``,
+An [`Automation`][ticketkit.Automation] listens for event kinds (``ticket.created``, ``status.changed``,
 ``tags.changed``, ``sla.breached``, ... or ``*`` for any), checks a
-:class:`~ticketkit.Condition` (the same language as routing and SLA policies; the event
+[`Condition`][ticketkit.Condition] (the same language as routing and SLA policies; the event
 is in the context as ``context.event.kind`` / ``context.event.data.<key>``, and each
-integration the helpdesk knows as ``context.<name>``), and runs its :class:`Action`\\ s:
+integration the helpdesk knows as ``context.<name>``), and runs its [`Action`][ticketkit.Action]s:
 set custom fields, tag or untag, change priority or category, add a comment, notify
 someone, assign, spawn a sub-ticket, fire a workflow transition.
 
-The :class:`~ticketkit.Helpdesk` runs automations inside the same atomic change as the
+The [`Helpdesk`][ticketkit.Helpdesk] runs automations inside the same atomic change as the
 event that triggered them. Loops are detected and stopped: within one change an
 automation runs at most once per ticket, and a chain of spawned sub-tickets is cut
-after :data:`MAX_DEPTH` generations; each stop is recorded as an
+after `MAX_DEPTH` generations; each stop is recorded as an
 ``automation.stopped`` event.
 
 Texts (subjects, messages, comment bodies) may name ticket fields in braces:
@@ -59,7 +59,7 @@ ACTION_KINDS: Final = (
     "tag",
     "untag",
 )
-"""Every kind of :class:`Action`."""
+"""Every kind of [`Action`][ticketkit.Action]."""
 
 _TEMPLATE: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _RECIPIENT_KINDS: Final = ("agent", "team", "role", "customer", "assignee", "lead")
@@ -264,7 +264,7 @@ def _params_in(value: Any) -> Any:
 
 @attrs.frozen(kw_only=True)
 class Action:
-    """One thing an :class:`Automation` does; build it with the class methods.
+    """One thing an [`Automation`][ticketkit.Automation] does; build it with the class methods.
 
     The data form is one key, the kind, with its parameters:
     ``{"tag": ["vip"]}``, ``{"set_fields": {"rma": true}}``, ``{"set_priority": "+1"}``,
@@ -479,7 +479,7 @@ class Action:
             raise err.prefixed(path) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The data form; :meth:`from_dict` reads it back.
+        """The data form; [`from_dict`][ticketkit.Action.from_dict] reads it back.
 
         Examples:
             >>> Action.fire("resolve").to_dict()
@@ -525,7 +525,7 @@ class Automation:
     """A rule on events: when one of ``on`` happens and ``when`` holds, run ``actions``.
 
     ``on`` holds event kinds (``"*"`` for any). ``when`` is a
-    :class:`~ticketkit.Condition` on the ticket after the event, with the event in
+    [`Condition`][ticketkit.Condition] on the ticket after the event, with the event in
     the context (``context.event.kind``, ``context.event.data.<key>``,
     ``context.event.actor``) and the helpdesk's integrations (``context.<name>``).
 
@@ -682,7 +682,7 @@ class Automation:
             raise err.prefixed(path) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The data form; :meth:`from_dict` reads it back.
+        """The data form; [`from_dict`][ticketkit.Automation.from_dict] reads it back.
 
         Examples:
             >>> Automation(name="a", on="status.changed", actions=[Action.fire("close")]).to_dict()

@@ -369,8 +369,8 @@ class BusinessCalendar:
     def subtract(self, end: datetime, duration: Duration) -> datetime:
         """The latest instant from which ``duration`` of business time runs until ``end``.
 
-        The mirror of :meth:`add`: an answer that falls exactly on an opening returns that
-        opening; ``subtract(end, 0)`` is ``end``.
+        The mirror of [`add`][ticketkit.BusinessCalendar.add]: an answer that falls exactly on an opening
+        returns that opening; ``subtract(end, 0)`` is ``end``.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone

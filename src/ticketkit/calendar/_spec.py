@@ -1,6 +1,6 @@
 """Parsing and checking a business calendar's definition: weekdays, windows, dates.
 
-Every function here collects problems as :class:`~ticketkit.errors.ErrorDetail` with
+Every function here collects problems as [`ErrorDetail`][ticketkit.errors.ErrorDetail] with
 the path of the offending value, so a bad definition is reported all at once.
 """
 

@@ -7,9 +7,9 @@ Beijing time, on China's public holidays calendar with its official make-up work
 The run starts on Thursday 23 January 2025: Sunday the 26th is a make-up workday,
 28 January to 4 February is the Spring Festival break.
 
-Everything is driven by a :class:`~ticketkit.testing.ManualClock` that jumps from one
+Everything is driven by a [`ManualClock`][ticketkit.testing.ManualClock] that jumps from one
 scheduled thing to the next (an arrival, an agent's reply, a customer's answer, an SLA
-checkpoint from :meth:`~ticketkit.Helpdesk.next_wakeup`), so a week of work takes a few
+checkpoint from [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]), so a week of work takes a few
 seconds and the same seed prints the same story.
 """
 
@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import random
+import sqlite3
+import stat
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -27,7 +30,6 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from ticketkit.analytics._dataset import Dataset
-from ticketkit.analytics._table import human_duration
 from ticketkit.calendar._calendar import BusinessCalendar, country_holidays
 from ticketkit.conditions._conditions import F
 from ticketkit.desk._access import Actor
@@ -98,7 +100,9 @@ class DemoResult:
     breaches: int
     escalations: int
     reopened: int
-    resolved: int
+    resolved: int  # tickets resolved (or closed) at the end
+    still_open: int  # tickets still new, open or pending at the end: resolved + still_open == tickets
+    resolutions: int  # resolve actions, re-resolutions of reopened tickets included
     business_days: tuple[date, ...]
 
 
@@ -329,6 +333,7 @@ class _Sim:
         self.seq = itertools.count()
         self.numbers: dict[str, int] = {}
         self.counts: Counter[str] = Counter()
+        self.resolved: set[str] = set()  # tickets resolved now (a reopen takes one out again)
         self.business_days = _business_days(self.cal, START.date(), days)
         last = self.business_days[-1]
         self.end = max(
@@ -444,8 +449,9 @@ class _Sim:
         done = self.cal.between(START, min(self.clock.now(), self.end)) / self.total if self.total else 1.0
         c = self.counts
         label = (
-            f"{d:%a %m-%d} done: {c['tickets']} tickets, {c['resolved']} resolved, "
-            f"{c['sla.warning']} warnings, {c['sla.breached']} breaches, {c['sla.escalated']} escalations"
+            f"{d:%a %m-%d} done: {plural(c['tickets'], 'ticket')}, {len(self.resolved)} resolved, "
+            f"{plural(c['sla.warning'], 'warning')}, {plural(c['sla.breached'], 'breach', 'breaches')}, "
+            f"{plural(c['sla.escalated'], 'escalation')}"
         )
         self.out.progress(done, label)
 
@@ -625,7 +631,8 @@ class _Sim:
         agent = self.agent_for(t)
         self.desk.comment(t.id, "All sorted: the exchange / refund is on its way.", actor=agent)
         self.desk.fire(t.id, "resolve", actor=agent)
-        self.counts["resolved"] += 1
+        self.counts["resolutions"] += 1
+        self.resolved.add(t.id)
         r = self.rng.random()
         if r < 0.06:
             self.at(self.clock.now() + timedelta(hours=self.rng.uniform(1, 20)), "write_back", ticket_id=t.id)
@@ -650,6 +657,7 @@ class _Sim:
         )
         if t.status_kind == "open":
             self.counts["reopened"] += 1
+            self.resolved.discard(t.id)
             self.out.event(
                 self.clock.now(),
                 "REOPEN",
@@ -673,9 +681,11 @@ class _Sim:
             f"repeat requests added to an open ticket: {self.counts['deduplicated']}"
         )
         open_now = sum(1 for t in ds.tickets if t.status_kind in ("new", "open", "pending"))
+        resolved_now = len(ds) - open_now
         out.line(
-            f"Resolved: {self.counts['resolved']}; still open at the end: {open_now}; "
-            f"reopened: {self.counts['reopened']}"
+            f"Resolved by the end: {resolved_now} of {len(ds)}; still open: {open_now}; "
+            f"reopened: {self.counts['reopened']} "
+            f"({plural(self.counts['resolutions'], 'resolution')} in all, counting re-resolutions)"
         )
         out.line("Response and resolution times (business hours, lunch and holidays excluded):")
         for metric in ("first_response", "resolution"):
@@ -683,15 +693,16 @@ class _Sim:
                 if row.median is None or row.p90 is None:
                     continue
                 out.line(
-                    f"  {metric.replace('_', ' '):<15} median {human_duration(row.median):>8}, "
-                    f"p90 {human_duration(row.p90):>8}  ({row.count} tickets)"
+                    f"  {metric.replace('_', ' '):<15} median {business_hours(row.median):>8}, "
+                    f"p90 {business_hours(row.p90):>8}  ({plural(row.count, 'ticket')})"
                 )
         out.line("SLA compliance:")
         for sla in ds.sla():
             pct = f"{sla.compliance:.0%}" if sla.compliance is not None else "-"
             out.line(
                 f"  {sla.metric.replace('_', ' '):<15} {pct:>4} met ({sla.met}/{sla.met + sla.breached}, "
-                f"{sla.running} still running), {sla.warnings} warnings, {sla.escalations} escalations"
+                f"{sla.running} still running), {plural(sla.warnings, 'warning')}, "
+                f"{plural(sla.escalations, 'escalation')}"
             )
         out.line("SLA compliance per shop / team (resolution):")
         for sla in ds.sla(by="team"):
@@ -701,7 +712,9 @@ class _Sim:
         if not rated:
             out.line("CSAT: no ratings yet")
         for c in rated:
-            out.line(f"CSAT: average {c.average:.2f} / 5, {c.csat:.0%} rated 4 or 5 ({c.rated} ratings)")
+            out.line(
+                f"CSAT: average {c.average:.2f} / 5, {c.csat:.0%} rated 4 or 5 ({plural(c.rated, 'rating')})"
+            )
         out.line("Top categories:")
         for top in ds.pareto("category", top=5):
             out.line(
@@ -715,7 +728,9 @@ class _Sim:
             breaches=self.counts["sla.breached"],
             escalations=self.counts["sla.escalated"],
             reopened=self.counts["reopened"],
-            resolved=self.counts["resolved"],
+            resolved=resolved_now,
+            still_open=open_now,
+            resolutions=self.counts["resolutions"],
             business_days=tuple(self.business_days),
         )
 
@@ -723,8 +738,28 @@ class _Sim:
 # ------------------------------------------------------------------------------ helpers
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 ticket``, ``2 tickets``; ``words`` for an irregular plural."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def business_hours(value: timedelta) -> str:
+    """A business duration in hours and minutes (never days, whose length readers guess).
+
+    Examples:
+        >>> business_hours(timedelta(hours=24)), business_hours(timedelta(minutes=95))
+        ('24h 00m', '1h 35m')
+        >>> business_hours(timedelta(seconds=2700)), business_hours(timedelta(seconds=-90))
+        ('45m', '-2m')
+    """
+    total = round(value.total_seconds() / 60)
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    hours, minutes = divmod(total, 60)
+    return f"{sign}{hours}h {minutes:02d}m" if hours else f"{sign}{minutes}m"
+
+
 def _days(n: int) -> str:
-    return f"{n} business day{'s' if n != 1 else ''}"
+    return plural(n, "business day")
 
 
 def _midnight(d: date) -> datetime:
@@ -754,17 +789,101 @@ def _customer_name(ticket: Ticket) -> str:
     return (c.name or c.id) if c is not None else "someone"
 
 
-def _remove(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        p = db.with_name(db.name + suffix)
-        if p.exists():
-            p.unlink()
+# The demo stamps its database with this SQLite application_id ("TKDM") before anything
+# else is written, and only ever removes a file that carries it: whatever else is at
+# --db (a notes file, another program's database, a device, a symlink) stays untouched.
+DEMO_APPLICATION_ID: Final = 0x544B444D
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+_SIDECARS: Final = ("-wal", "-shm", "-journal")
+
+
+class DemoFileError(TicketkitError, ValueError):
+    """The file at ``--db`` is not a database the demo made; it was left untouched."""
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path`` without following a symlink: None (nothing), "file", or what else."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file (device, FIFO or socket)"
+
+
+def is_demo_database(path: Path) -> bool:
+    """True if ``path`` is a regular file (not a link) holding an SQLite database the demo made."""
+    if _kind(path) != "file":
+        return False
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        head = fh.read(100)
+    return (
+        len(head) == 100
+        and head.startswith(_SQLITE_HEADER)
+        and int.from_bytes(head[68:72], "big") == DEMO_APPLICATION_ID
+    )
+
+
+def _refuse(path: Path, what: str) -> DemoFileError:
+    return DemoFileError(
+        f"--db: {str(path)!r} is {what}, not a database this demo made; it was left untouched "
+        "(the demo only replaces its own database: name a new file, or remove this one yourself)"
+    )
+
+
+def prepare_database(db: Path) -> None:
+    """Clear the way for a fresh demo database at ``db``, or raise `DemoFileError`.
+
+    Removes ``db`` and its ``-wal``/``-shm``/``-journal`` files only when ``db`` is the
+    demo's own database; refuses anything else (including symlinks and special files)
+    without touching it. Then creates an empty database stamped as the demo's.
+    """
+    kind = _kind(db)
+    if kind is not None and kind != "file":
+        raise _refuse(db, kind)
+    if kind == "file" and not is_demo_database(db):
+        raise _refuse(db, "a file")
+    sidecars = [db.with_name(db.name + suffix) for suffix in _SIDECARS]
+    for side in sidecars:
+        side_kind = _kind(side)
+        if side_kind is not None and (side_kind != "file" or kind is None):
+            raise _refuse(side, side_kind if side_kind != "file" else "a file left without its database")
+    if kind == "file":
+        for side in sidecars:
+            if _kind(side) == "file":
+                side.unlink()
+        db.unlink()
+    # Create the file exclusively (never through a link planted since the checks) and
+    # stamp it before the store writes anything.
+    fd = os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    os.close(fd)
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def run(*, db: str | Path, days: int, seed: int, out: TextIO, tty: bool | None = None) -> DemoResult:
-    """Run the demo on a fresh SQLite file at ``db`` and print it to ``out``."""
+    """Run the demo on a fresh SQLite file at ``db`` and print it to ``out``.
+
+    Raises:
+        DemoFileError: something other than the demo's own database is at ``db``
+            (it is left as it was).
+    """
     path = Path(db)
-    _remove(path)
+    prepare_database(path)
     sim = _Sim(db=path, days=days, seed=seed, out=out, tty=out.isatty() if tty is None else tty)
     try:
         return sim.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -11,9 +12,17 @@ from pathlib import Path
 from ticketkit._version import __version__
 
 
-def _parser() -> argparse.ArgumentParser:
+def _prog() -> str:
+    """The name the user typed: ``ticketkit`` for the script, ``python -m ticketkit`` for the module."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if name in ("", "__main__.py", "-c") or name.startswith("python"):
+        return "python -m ticketkit"
+    return name
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
-        prog="python -m ticketkit",
+        prog=_prog(),
         description="ticketkit: tickets, workflows, routing rules and exact SLA deadlines.",
     )
     parser.add_argument("--version", action="version", version=f"ticketkit {__version__}")
@@ -28,11 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--seed", type=int, default=7, help="random seed for the ticket stream (default: %(default)s)"
     )
-    return parser
+    return parser, {"demo": demo}
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ticketkit.cli._demo import run  # noqa: PLC0415 - keep --help and --version fast
+    from ticketkit.cli._demo import DemoFileError, plural, run  # noqa: PLC0415 - keep --help and --version fast
 
     problems = []
     if args.days < 1:
@@ -47,10 +56,15 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    result = run(db=args.db, days=args.days, seed=args.seed, out=sys.stdout)
+    try:
+        result = run(db=args.db, days=args.days, seed=args.seed, out=sys.stdout)
+    except DemoFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - started
     print(
-        f"\n{result.tickets} tickets over {len(result.business_days)} business day(s) in {elapsed:.1f} s; "
+        f"\n{plural(result.tickets, 'ticket')} over {plural(len(result.business_days), 'business day')} "
+        f"in {elapsed:.1f} s; "
         f"the desk is in {args.db} (inspect it with sqlite3 or ticketkit.SQLiteStore)",
         file=sys.stderr,
     )
@@ -58,9 +72,31 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return the exit status."""
-    args = _parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo(args)
-    _parser().print_help(sys.stdout)
+    """Run the command line and return the exit status.
+
+    A reader that stops early (``python -m ticketkit demo | head``) ends the run quietly
+    with the status a shell gives a program killed by SIGPIPE (141), not a traceback.
+    """
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # the usage of the command the user ran, not the top-level one
+        commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        parser.print_help(sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no real file (a test's buffer): nothing to flush
+        pass

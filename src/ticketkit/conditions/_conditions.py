@@ -1,13 +1,13 @@
 """One condition language for routing rules, SLA policies, workflow guards and automations.
 
-A :class:`Condition` is a tree: ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": ...}``
+A [`Condition`][ticketkit.Condition] is a tree: ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": ...}``
 and leaves ``{"field": "customer.tier", "op": "eq", "value": "vip"}`` (or ``"ref":
 "customer.store"`` to compare with another field of the same ticket). It is checked
 once when it is built (unknown fields and operators, regexes that do not compile,
 ``gt`` on a text field ...) and compiled once into plain Python closures; evaluating it
 parses nothing and ``eval``-s nothing.
 
-The builder :data:`F` writes the same trees in Python: ``(F.category == "complaint") &
+The builder [`F`][ticketkit.F] writes the same trees in Python: ``(F.category == "complaint") &
 F.customer.tier.in_(["vip", "svip"])``.
 """
 
@@ -856,8 +856,8 @@ class ConditionFailure:
 class Condition:
     """A check on a ticket, built once and compiled to a closure.
 
-    Build one from data with :meth:`from_dict`, with the builder :data:`F`, or
-    combine conditions with ``&``, ``|`` and ``~``. Field paths reach ticket fields
+    Build one from data with [`from_dict`][ticketkit.Condition.from_dict], with the builder
+    [`F`][ticketkit.F], or combine conditions with ``&``, ``|`` and ``~``. Field paths reach ticket fields
     (``category``, ``priority`` compared by rank, ``tags``, ``created_at``, ...),
     ``customer.<attr>`` (else ``customer.data[<attr>]``), ``fields.<key>`` and
     ``context.<key>``.
@@ -975,7 +975,7 @@ class Condition:
         """Build a condition from its data form, checking everything first.
 
         ``calendars`` maps names to business calendars for ``in_business_hours``.
-        A :class:`Condition` is returned as it is.
+        A [`Condition`][ticketkit.Condition] is returned as it is.
 
         Raises:
             ValidationError: listing every problem with its path under ``path``.
@@ -1012,7 +1012,7 @@ class Condition:
         return result
 
     def to_dict(self) -> dict[str, Any]:
-        """The data form, JSON-safe; :meth:`from_dict` reads it back.
+        """The data form, JSON-safe; [`from_dict`][ticketkit.Condition.from_dict] reads it back.
 
         Examples:
             >>> (~(F.tags.contains("spam"))).to_dict()
@@ -1308,7 +1308,7 @@ def _parse(
 class FieldRef:
     """A field path in the condition builder; comparisons on it make conditions.
 
-    Get one from :data:`F`: ``F.category``, ``F.customer.tier``, ``F.fields.order_total``,
+    Get one from [`F`][ticketkit.F]: ``F.category``, ``F.customer.tier``, ``F.fields.order_total``,
     ``F["fields"]["contains"]`` for keys that clash with method names. Comparing with
     another ``FieldRef`` makes a ``ref`` test.
 

@@ -1,9 +1,9 @@
 """Who may do what: actors with roles, the default access policy, and masking of personal data.
 
-An :class:`Actor` is whoever calls the :class:`~ticketkit.Helpdesk`: an agent, a team lead,
+An [`Actor`][ticketkit.Actor] is whoever calls the [`Helpdesk`][ticketkit.Helpdesk]: an agent, a team lead,
 an administrator, a customer, or the system itself (automations, the SLA sweep). Every
-``Helpdesk`` method asks an :class:`AccessPolicy` before it reads or writes a ticket; the
-:class:`DefaultAccess` policy is:
+``Helpdesk`` method asks an [`AccessPolicy`][ticketkit.AccessPolicy] before it reads or writes a ticket; the
+[`DefaultAccess`][ticketkit.DefaultAccess] policy is:
 
 =========  ==================================================================
 role       may
@@ -20,8 +20,8 @@ system     everything in its tenant (automations, the sweep, intake)
 Nobody ever reaches a ticket of another tenant: the ``Helpdesk`` reads through the
 store with the actor's tenant, so such a ticket is simply not found.
 
-:func:`mask_personal` and :func:`mask_ticket` live in ``ticketkit.privacy``; they are
-imported here so the desk's existing imports keep working.
+[`mask_personal`][ticketkit.mask_personal] and [`mask_ticket`][ticketkit.mask_ticket] live in
+``ticketkit.privacy``; they are imported here so the desk's existing imports keep working.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 ROLES: Final = frozenset({"agent", "lead", "admin", "customer", "system"})
-"""The roles :class:`DefaultAccess` knows; custom policies may use others."""
+"""The roles [`DefaultAccess`][ticketkit.DefaultAccess] knows; custom policies may use others."""
 
 ACTIONS: Final = frozenset(
     {
@@ -61,7 +61,7 @@ ACTIONS: Final = frozenset(
         "admin",  # tenant-wide operations: tick, retry notifications, export (ticket is None)
     }
 )
-"""The actions a :class:`AccessPolicy` is asked about."""
+"""The actions a [`AccessPolicy`][ticketkit.AccessPolicy] is asked about."""
 
 _STAFF: Final = frozenset({"agent", "lead", "admin", "system"})
 
@@ -117,7 +117,7 @@ class Actor:
 
     @property
     def kind(self) -> str:
-        """``customer``, ``system`` or ``agent`` (any staff role): the prefix of :attr:`ref`."""
+        """``customer``, ``system`` or ``agent`` (any staff role): the prefix of `ref`."""
         if "customer" in self.roles:
             return "customer"
         if "system" in self.roles:
@@ -160,7 +160,7 @@ class Actor:
 
     @classmethod
     def from_agent(cls, agent: Agent) -> Actor:
-        """The actor for an :class:`~ticketkit.Agent`: its id, roles, teams and tenant.
+        """The actor for an [`Agent`][ticketkit.Agent]: its id, roles, teams and tenant.
 
         Examples:
             >>> from ticketkit import Agent
@@ -175,7 +175,7 @@ class AccessPolicy(Protocol):
     """Decides whether an actor may perform an action on a ticket.
 
     ``check`` returns None when the action is allowed, otherwise the reason it is not,
-    in words (it becomes :attr:`PermissionDeniedError.reason`). ``ticket`` is None for
+    in words (it becomes `PermissionDeniedError.reason`). ``ticket`` is None for
     tenant-wide actions (``admin``). Tenancy is enforced by the helpdesk before the
     policy is asked, so a policy cannot leak another tenant's tickets.
 

@@ -392,12 +392,13 @@ class Helpdesk:
         """
         return _reads.sla_status(self._desk, ticket_id, actor)
 
-    def progress(self, ticket_id: str, *, actor: Actor, lang: str = "en") -> Progress:
+    def progress(self, ticket_id: str, *, actor: Actor, lang: str | None = None) -> Progress:
         """The customer-facing view: status in plain words, which team has it, when to expect it.
 
         The expected time comes from the SLA and is the next thing the customer is
         waiting for: the first (or next) response while one is due, else the
-        resolution.
+        resolution. ``lang`` picks the language; by default the customer's
+        ``locale`` does (the closest language there is a catalog for), else English.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone

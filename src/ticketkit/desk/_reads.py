@@ -14,7 +14,7 @@ from ticketkit.desk._access import Actor, mask_personal, mask_ticket
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import require_actor
 from ticketkit.desk._kinds import OPEN_KINDS
-from ticketkit.desk._text import LANGS, Progress, progress_message, status_text
+from ticketkit.desk._text import Progress, pick_language, progress_message, status_text, translations
 from ticketkit.desk._work import Work
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model import _events as ev
@@ -149,13 +149,13 @@ def sla_status(desk: DeskContext, ticket_id: str, actor: Actor) -> dict[str, SLA
     return policy.status(ticket, desk.now()) if policy is not None else {}
 
 
-def progress(desk: DeskContext, ticket_id: str, actor: Actor, lang: str) -> Progress:
+def progress(desk: DeskContext, ticket_id: str, actor: Actor, lang: str | None) -> Progress:
     """The customer-facing view: status in plain words, the team, the next expected time."""
-    if lang not in LANGS:
-        raise ValidationError.one(
-            "lang", f"unsupported language {lang!r} (expected one of: {', '.join(LANGS)})"
-        )
+    if lang is not None:
+        translations(lang)  # an unknown language is refused before anything is read
     ticket = read(desk, ticket_id, actor)
+    if lang is None:
+        lang = pick_language(ticket.customer.locale if ticket.customer is not None else None)
     now = desk.now()
     expected_at = _expected_at(desk, ticket, now)
     within = expected_at - now if expected_at is not None else None

@@ -1,9 +1,17 @@
-"""Words for people: the customer-facing progress view and notification messages (en, zh)."""
+"""Words for people: the customer-facing progress view and notification messages.
+
+The texts are gettext message catalogs in ``locales/<lang>/LC_MESSAGES/ticketkit.po``,
+compiled to ``.mo`` beside them (``python scripts/compile_catalogs.py``); the message ids
+are the English texts. A language is added by adding its catalog: no code changes.
+"""
 
 from __future__ import annotations
 
+import functools
+import gettext
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 
 import attrs
@@ -13,19 +21,56 @@ from ticketkit.model._models import Event, Ticket
 
 __all__ = ["LANGS", "Progress"]
 
-LANGS: Final = ("en", "zh")
-"""The languages :meth:`Helpdesk.progress <ticketkit.Helpdesk.progress>` speaks."""
+LOCALE_DIR: Final = Path(__file__).resolve().parent / "locales"
+"""Where the message catalogs live: ``<lang>/LC_MESSAGES/ticketkit.mo`` (compiled from ``.po``)."""
+DOMAIN: Final = "ticketkit"
+SOURCE_LANG: Final = "en"  # the message ids are the English texts
 
-_STATUS_WORDS: Final[Mapping[str, Mapping[str, str]]] = {
-    "en": {
-        "new": "received",
-        "open": "being handled",
-        "pending": "waiting",
-        "resolved": "resolved",
-        "closed": "closed",
-    },
-    "zh": {"new": "已受理", "open": "处理中", "pending": "等待中", "resolved": "已解决", "closed": "已关闭"},
-}
+
+def available_languages() -> tuple[str, ...]:
+    """English plus every language with a compiled catalog (a third language is a file, not code)."""
+    found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")}
+    return tuple(sorted(found | {SOURCE_LANG}))
+
+
+LANGS: Final = available_languages()
+"""The languages [`Helpdesk.progress`][ticketkit.Helpdesk.progress] speaks (those shipped)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _catalog(folder: Path, lang: str) -> gettext.NullTranslations:
+    if lang == SOURCE_LANG:
+        return gettext.NullTranslations()
+    with (folder / lang / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as fh:
+        return gettext.GNUTranslations(fh)
+
+
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalog for ``lang``; a ValidationError naming the languages there are."""
+    langs = available_languages()
+    if lang not in langs:
+        raise ValidationError.one(
+            "lang", f"unsupported language {lang!r} (expected one of: {', '.join(langs)})"
+        )
+    return _catalog(LOCALE_DIR, lang)
+
+
+def pick_language(locale: str | None, default: str = SOURCE_LANG) -> str:
+    """The best language there is for a locale tag: ``zh-CN`` -> ``zh`` when only ``zh`` exists.
+
+    Examples:
+        >>> pick_language("zh-Hans-CN"), pick_language("en_GB"), pick_language("xx"), pick_language(None)
+        ('zh', 'en', 'en', 'en')
+    """
+    if not locale:
+        return default
+    langs = available_languages()
+    parts = locale.replace("-", "_").split("_")
+    for n in range(len(parts), 0, -1):
+        candidate = "_".join([parts[0].lower(), *parts[1:n]])
+        if candidate in langs:
+            return candidate
+    return default
 
 
 @attrs.frozen(kw_only=True)
@@ -69,13 +114,6 @@ class Progress:
     message: str
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in LANGS:
-        raise ValidationError.one(
-            "lang", f"unsupported language {lang!r} (expected one of: {', '.join(LANGS)})"
-        )
-
-
 def describe_wait(delta: timedelta, lang: str = "en") -> str:
     """A short human duration: minutes under an hour, hours under two days, else days (rounded up).
 
@@ -85,17 +123,16 @@ def describe_wait(delta: timedelta, lang: str = "en") -> str:
         >>> describe_wait(timedelta(minutes=20)), describe_wait(timedelta(days=3), "zh")
         ('20 minutes', '3 天')
     """
-    _check_lang(lang)
+    t = translations(lang)
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 3600:
-        n, unit_en, unit_zh = max(1, -(-seconds // 60)), "minute", "分钟"
-    elif seconds < 48 * 3600:
-        n, unit_en, unit_zh = -(-seconds // 3600), "hour", "小时"
-    else:
-        n, unit_en, unit_zh = -(-seconds // 86400), "day", "天"
-    if lang == "zh":
-        return f"{n} {unit_zh}"
-    return f"{n} {unit_en}{'s' if n != 1 else ''}"
+        n = max(1, -(-seconds // 60))
+        return t.ngettext("{n} minute", "{n} minutes", n).format(n=n)
+    if seconds < 48 * 3600:
+        n = -(-seconds // 3600)
+        return t.ngettext("{n} hour", "{n} hours", n).format(n=n)
+    n = -(-seconds // 86400)
+    return t.ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 def progress_message(
@@ -126,41 +163,51 @@ def progress_message(
         ... )
         'Received; expected within 30 minutes'
     """
-    _check_lang(lang)
-    zh = lang == "zh"
+    t = translations(lang)
+    _ = t.gettext
     if status_kind == "resolved":
-        return "已解决，如仍有问题请直接回复" if zh else "Resolved; reply if anything is still wrong"
+        return _("Resolved; reply if anything is still wrong")
     if status_kind == "closed":
-        return "已关闭" if zh else "Closed"
+        return _("Closed")
     if status_kind == "pending":
-        head = f"{team_name}正在等待回复或其他部门处理" if zh and team_name else None
-        if head is None:
-            head = "等待回复或其他部门处理" if zh else "Waiting for a reply or for another team"
-            if team_name and not zh:
-                head = f"With {team_name}, waiting for a reply or for another team"
-        return head
-    if team_name:
-        head = f"已分配给{team_name}" if zh else f"Assigned to {team_name}"
-    else:
-        head = "已受理" if zh else "Received"
+        if team_name:
+            return _("With {team}, waiting for a reply or for another team").format(team=team_name)
+        return _("Waiting for a reply or for another team")
+    head = _("Assigned to {team}").format(team=team_name) if team_name else _("Received")
     if overdue:
-        tail = "处理时间超出预期，我们正在加紧处理" if zh else "taking longer than expected; we are on it"
+        tail = _("taking longer than expected; we are on it")
     elif expected_within is not None:
-        wait = describe_wait(expected_within, lang)
-        tail = f"预计 {wait}内处理" if zh else f"expected within {wait}"
+        tail = _("expected within {wait}").format(wait=describe_wait(expected_within, lang))
     else:
         return head
-    return f"{head}，{tail}" if zh else f"{head}; {tail}"
+    return _("{head}; {tail}").format(head=head, tail=tail)
+
+
+_STATUS_WORDS: Final = {
+    "new": "received",
+    "open": "being handled",
+    "pending": "waiting",
+    "resolved": "resolved",
+    "closed": "closed",
+}
 
 
 def status_text(status_kind: str, lang: str) -> str:
-    """The status kind in plain words."""
-    _check_lang(lang)
-    return _STATUS_WORDS[lang].get(status_kind, status_kind)
+    """The status kind in plain words.
+
+    Examples:
+        >>> status_text("open", "en"), status_text("open", "zh"), status_text("custom", "zh")
+        ('being handled', '处理中', 'custom')
+    """
+    t = translations(lang)
+    word = _STATUS_WORDS.get(status_kind)
+    return t.pgettext("status", word) if word is not None else status_kind
 
 
-def notification_message(event: Event, ticket: Ticket, extra: Mapping[str, Any] | None = None) -> str:
-    """A short English line describing ``event`` on ``ticket`` (for notifications).
+def notification_message(
+    event: Event, ticket: Ticket, extra: Mapping[str, Any] | None = None, *, lang: str = "en"
+) -> str:
+    """A short line describing ``event`` on ``ticket`` (for notifications), in ``lang``.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -171,38 +218,45 @@ def notification_message(event: Event, ticket: Ticket, extra: Mapping[str, Any] 
         ... )
         >>> notification_message(e, t)
         "Ticket T1 'Zip broke': resolution deadline breached"
+        >>> notification_message(e, t, lang="zh")
+        "工单 T1 'Zip broke'：resolution 时限已超"
     """
+    _ = translations(lang).gettext
     d = event.data
-    head = f"Ticket {ticket.id} {ticket.subject!r}"
+    head = _("Ticket {id} {subject}").format(id=ticket.id, subject=repr(ticket.subject))
     kind = event.kind
+    text: str
     if kind == "ticket.created":
-        return f"{head}: received via {ticket.channel}"
-    if kind == "ticket.assigned":
-        who = d.get("agent") or d.get("team") or "nobody"
-        return f"{head}: assigned to {who}"
-    if kind == "status.changed":
-        return f"{head}: {d.get('from')} -> {d.get('to')}"
-    if kind == "comment.added":
+        text = _("received via {channel}").format(channel=ticket.channel)
+    elif kind == "ticket.assigned":
+        who = d.get("agent") or d.get("team") or _("nobody")
+        text = _("assigned to {who}").format(who=who)
+    elif kind == "status.changed":
+        text = _("{old} -> {new}").format(old=d.get("from"), new=d.get("to"))
+    elif kind == "comment.added":
         comment = d.get("comment") or {}
         body = str(comment.get("body", ""))
         short = body if len(body) <= 120 else body[:117] + "..."
-        return f"{head}: new comment from {comment.get('author', '?')}: {short}"
-    if kind == "sla.warning":
-        return f"{head}: {d.get('metric')} deadline approaching ({d.get('due_at')})"
-    if kind == "sla.breached":
-        return f"{head}: {d.get('metric')} deadline breached"
-    if kind == "sla.escalated":
-        return f"{head}: escalated ({d.get('metric')}, level {d.get('level')})"
-    if kind == "priority.changed":
-        return f"{head}: priority {d.get('from')} -> {d.get('to')}"
-    if kind == "ticket.merged":
-        return (
-            f"{head}: merged ({'into ' + str(d['into']) if d.get('into') else 'from ' + str(d.get('from'))})"
-        )
-    if kind == "ticket.deduplicated":
-        return f"{head}: the customer wrote again via {d.get('channel')}"
-    if kind == "ticket.spawned":
-        return f"{head}: sub-ticket {d.get('child') or d.get('parent')}"
-    if kind == "ticket.child_resolved":
-        return f"{head}: sub-ticket {d.get('child')} is {d.get('status')}"
-    return f"{head}: {kind}"
+        text = _("new comment from {author}: {body}").format(author=comment.get("author", "?"), body=short)
+    elif kind == "sla.warning":
+        text = _("{metric} deadline approaching ({due})").format(metric=d.get("metric"), due=d.get("due_at"))
+    elif kind == "sla.breached":
+        text = _("{metric} deadline breached").format(metric=d.get("metric"))
+    elif kind == "sla.escalated":
+        text = _("escalated ({metric}, level {level})").format(metric=d.get("metric"), level=d.get("level"))
+    elif kind == "priority.changed":
+        text = _("priority {old} -> {new}").format(old=d.get("from"), new=d.get("to"))
+    elif kind == "ticket.merged":
+        if d.get("into"):
+            text = _("merged into {other}").format(other=d["into"])
+        else:
+            text = _("merged from {other}").format(other=d.get("from"))
+    elif kind == "ticket.deduplicated":
+        text = _("the customer wrote again via {channel}").format(channel=d.get("channel"))
+    elif kind == "ticket.spawned":
+        text = _("sub-ticket {other}").format(other=d.get("child") or d.get("parent"))
+    elif kind == "ticket.child_resolved":
+        text = _("sub-ticket {other} is {status}").format(other=d.get("child"), status=d.get("status"))
+    else:
+        text = kind
+    return _("{head}: {text}").format(head=head, text=text)

@@ -1,11 +1,11 @@
 """Integration points: who the customer is, and what other systems know about a ticket.
 
-A :class:`CustomerDirectory` is where the :class:`~ticketkit.Helpdesk` looks a customer
-up when a request comes in (the CRM, the hospital's patient records), so nobody asks
+A [`CustomerDirectory`][ticketkit.CustomerDirectory] is where the [`Helpdesk`][ticketkit.Helpdesk] looks a
+customer up when a request comes in (the CRM, the hospital's patient records), so nobody asks
 the customer twice: their tier, the shop where they bought, their orders or visits
-arrive on the ticket as :attr:`Customer.data <ticketkit.Customer.data>`.
+arrive on the ticket as `Customer.data`.
 
-An :class:`Integration` is any other system a ticket needs an answer from (stock in a
+An [`Integration`][ticketkit.Integration] is any other system a ticket needs an answer from (stock in a
 warehouse, an order's delivery state). The helpdesk calls it when automations run and
 puts the answer in the condition context as ``context.<name>``, so a rule can say
 "when ``context.stock.in_stock`` is false, spawn a restock request".
@@ -27,8 +27,8 @@ __all__ = ["CustomerDirectory", "InMemoryDirectory", "InMemoryInventory", "Integ
 class CustomerDirectory(abc.ABC):
     """Looks customers up by id, e-mail or phone: the CRM / records integration point.
 
-    Implement :meth:`get`; override :meth:`find` when your system can search by
-    e-mail or phone (the default finds nothing). Return None for an unknown
+    Implement [`get`][ticketkit.CustomerDirectory.get]; override [`find`][ticketkit.CustomerDirectory.find]
+    when your system can search by e-mail or phone (the default finds nothing). Return None for an unknown
     customer: the helpdesk then keeps what the request itself said.
 
     Examples:
@@ -58,7 +58,7 @@ class CustomerDirectory(abc.ABC):
     def resolve(self, customer: Customer | str, *, tenant: str = "default") -> Customer:
         """The directory's record for ``customer`` (an id or a partial record).
 
-        A partial :class:`~ticketkit.Customer` from the channel (say, just an id
+        A partial [`Customer`][ticketkit.Customer] from the channel (say, just an id
         and a phone number) is looked up by id, then by e-mail and phone; when the
         directory knows nobody, the record given is returned as it is (a bare id
         becomes ``Customer(id=...)``).
@@ -87,7 +87,7 @@ def _norm_phone(phone: str) -> str:
 class InMemoryDirectory(CustomerDirectory):
     """A directory held in memory: for tests, demos and small deployments.
 
-    Customers are kept per tenant (their :attr:`~ticketkit.Customer.tenant`);
+    Customers are kept per tenant (their `tenant`);
     e-mail addresses match case-insensitively, phone numbers by their last 11
     digits (so ``+86 138 1234 5678`` finds ``13812345678``).
 
@@ -157,7 +157,7 @@ class Integration(Protocol):
 
 
 class InMemoryInventory:
-    """Stock levels held in memory, as an :class:`Integration` keyed by a ticket field.
+    """Stock levels held in memory, as an [`Integration`][ticketkit.Integration] keyed by a ticket field.
 
     Called with a ticket, it reads the part number from ``ticket.fields[field]``
     and answers ``{"part": ..., "available": n, "in_stock": n >= 1}`` (``part`` is

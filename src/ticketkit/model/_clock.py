@@ -2,7 +2,7 @@
 
 Engines never read the system clock; only the edges (the ``Helpdesk``) take a
 clock, so every result can be reproduced by handing in a controllable one
-(:class:`ticketkit.testing.ManualClock`).
+([`ticketkit.testing.ManualClock`][ticketkit.testing.ManualClock]).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The kinds of :class:`~ticketkit.Event` ticketkit writes, and what their ``data`` holds.
+"""The kinds of [`Event`][ticketkit.Event] ticketkit writes, and what their ``data`` holds.
 
 Engines and stores agree on these names; analytics reads them. ``data`` keys are
 listed beside each kind.

@@ -3,13 +3,14 @@
 All models are frozen ``attrs`` classes with keyword-only fields: slotted, except the
 three the engines copy on every change (``Ticket``, ``Event`` and ``ClockState`` keep a
 ``__dict__``, because copying one dict is about six times cheaper than setting 27
-slots). A change makes a new value (``attrs.evolve``) and the :class:`Event` that
+slots). A change makes a new value (``attrs.evolve``) and the [`Event`][ticketkit.Event] that
 records it. Every model is validated at construction and reports every problem at once.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -108,13 +109,13 @@ _PRIORITY_RANK: Final = {p: i for i, p in enumerate(Priority)}
 _PRIORITY_BY_NAME: Final = {p.value: p for p in Priority}
 
 AGENT_STATUSES: Final = frozenset({"online", "away", "offline"})
-"""The availability an :class:`Agent` can report."""
+"""The availability an [`Agent`][ticketkit.Agent] can report."""
 
 STATUS_KINDS: Final = ("new", "open", "pending", "resolved", "closed")
 """The kinds a workflow state can have; SLA clocks and reports work on kinds, not names."""
 
 AUTHOR_KINDS: Final = frozenset({"agent", "customer", "bot", "system"})
-"""Who wrote a :class:`Comment`: an agent, the customer, a bot or the system."""
+"""Who wrote a [`Comment`][ticketkit.Comment]: an agent, the customer, a bot or the system."""
 
 
 # --------------------------------------------------------------------------- converters
@@ -263,18 +264,25 @@ def replace_trusted(obj: _T, **changes: Any) -> _T:
 # --------------------------------------------------------------------------- models
 
 
+_LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
+
+
 @attrs.frozen(kw_only=True)
 class Customer:
     """The person or organisation a ticket is for, as known when the ticket was made.
 
     ``data`` holds what the CRM or records system knows beyond the named fields
     (the shop where they bought, a patient number); conditions reach it as
-    ``customer.<key>``.
+    ``customer.<key>``. ``locale`` is the language the customer reads, as a language
+    tag (``"zh"``, ``"zh-CN"``, ``"en_GB"``); customer-facing texts use it when no
+    language is asked for (None: English).
 
     Examples:
-        >>> c = Customer(id="c-1", name="Wang Fang", tier="vip", data={"store": "shanghai-01"})
-        >>> c.tier, c.data["store"]
-        ('vip', 'shanghai-01')
+        >>> c = Customer(
+        ...     id="c-1", name="Wang Fang", tier="vip", data={"store": "shanghai-01"}, locale="zh-CN"
+        ... )
+        >>> c.tier, c.data["store"], c.locale
+        ('vip', 'shanghai-01', 'zh-CN')
     """
 
     id: str
@@ -284,6 +292,7 @@ class Customer:
     phone: str | None = None
     tenant: str = "default"
     data: Mapping[str, Any] = attrs.field(default=EMPTY, converter=_to_frozen_json, hash=False)
+    locale: str | None = None
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
@@ -294,6 +303,13 @@ class Customer:
         p.opt_text("phone", self.phone)
         p.text("tenant", self.tenant, empty=False)
         p.json_mapping("data", self.data)
+        if self.locale is not None and (
+            not isinstance(self.locale, str) or not _LOCALE.fullmatch(self.locale)
+        ):
+            p.add(
+                "locale",
+                f"expected a language tag such as 'zh', 'zh-CN' or 'en_GB', or None, got {self.locale!r}",
+            )
         p.raise_if_any()
 
 

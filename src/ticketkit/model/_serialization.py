@@ -3,7 +3,7 @@
 Output is stable and diff-able: datetimes as ISO 8601 with their offset, durations as
 ISO 8601 (``PT2H30M``), enums by lower-case name, sets as sorted lists. Input is
 checked: wrong types, missing fields, unknown keys, naive datetimes and unknown
-priorities raise :class:`~ticketkit.errors.ValidationError` naming every bad path.
+priorities raise [`ValidationError`][ticketkit.errors.ValidationError] naming every bad path.
 """
 
 from __future__ import annotations

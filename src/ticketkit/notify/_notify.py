@@ -1,11 +1,12 @@
 """Notification: what the ``Helpdesk`` tells people, and the ``Notifier`` interface.
 
-A :class:`Notification` is a value: its kind (``ticket.created``,
+A [`Notification`][ticketkit.Notification] is a value: its kind (``ticket.created``,
 ``ticket.assigned``, ``status.changed``, ``comment.added``, ``sla.warning``,
 ``sla.breached``, ``sla.escalated``, ...), who it is for, the ticket as it was,
-a message and when. A :class:`Notifier` delivers it; ticketkit ships one for
-tests (:class:`RecordingNotifier`), one that logs (:class:`LoggingNotifier`) and
-one that calls your function (:class:`CallbackNotifier`).
+a message and when. A [`Notifier`][ticketkit.Notifier] delivers it; ticketkit ships one for
+tests ([`RecordingNotifier`][ticketkit.RecordingNotifier]), one that logs
+([`LoggingNotifier`][ticketkit.LoggingNotifier]) and one that calls your function
+([`CallbackNotifier`][ticketkit.CallbackNotifier]).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from ticketkit.routing._rules import Rule
 
 @attrs.frozen(kw_only=True)
 class RouterFinding:
-    """One problem :meth:`Router.check` found: ``error`` (routing is wrong) or ``warning``.
+    """One problem `Router.check` found: ``error`` (routing is wrong) or ``warning``.
 
     Examples:
         >>> print(RouterFinding(level="warning", path="fallback", message="no fallback team"))

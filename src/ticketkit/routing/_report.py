@@ -125,7 +125,7 @@ def compare(
 ) -> Comparison:
     """Route the same tickets through two routers and show what changes.
 
-    Both run as :meth:`Router.simulate` does (their own cursor copies, load growing).
+    Both run as [`Router.simulate`][ticketkit.Router.simulate] does (their own cursor copies, load growing).
 
     Examples:
         >>> from datetime import datetime, timezone

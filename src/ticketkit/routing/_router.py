@@ -1,11 +1,11 @@
 """Rule-based routing: which team and which agent get a ticket, and a record of why.
 
-A :class:`Router` holds ordered :class:`Rule` s. Each rule has a :class:`Condition`
-(``when``), an optional :class:`Assign` (a team, or a field naming the team, and a
-strategy for picking an agent inside it) and optional changes (``set``: priority,
-category, tags, SLA policy). :meth:`Router.route` returns a :class:`Decision` whose
-``record`` says which rules were tried and the value that failed each, which agents were
-considered and why each was excluded, the tie-break and any fallback.
+A [`Router`][ticketkit.Router] holds ordered [`Rule`][ticketkit.Rule]s. Each rule has a
+[`Condition`][ticketkit.Condition] (``when``), an optional [`Assign`][ticketkit.Assign] (a team, or a field
+naming the team, and a strategy for picking an agent inside it) and optional changes (``set``: priority,
+category, tags, SLA policy). [`Router.route`][ticketkit.Router.route] returns a
+[`Decision`][ticketkit.Decision] whose ``record`` says which rules were tried and the value that failed each,
+which agents were considered and why each was excluded, the tie-break and any fallback.
 
 Rules that pin a field to constants (``category == "complaint"``) are indexed, so a
 ticket is tested only against the rules that can match it.
@@ -173,7 +173,7 @@ class Router:
     """Ordered rules, the agents and teams they route to, and a fallback team.
 
     Attributes:
-        rules: tried in order; see :class:`Rule`.
+        rules: tried in order; see [`Rule`][ticketkit.Rule].
         agents: who can take tickets (their ``teams``, ``skills``, ``capacity``,
             ``status``, ``shift``).
         teams: the teams; when given, rules naming other teams fail at load.
@@ -182,7 +182,7 @@ class Router:
         calendars: business calendars by name, for agents' ``shift`` and conditions.
         available_statuses: agent statuses that can take tickets (default ``online``).
         cursor: where round-robin stands (default: in memory); share one across
-            processes by implementing :class:`RoundRobinCursor` on a shared store.
+            processes by implementing [`RoundRobinCursor`][ticketkit.RoundRobinCursor] on a shared store.
 
     Raises:
         ValidationError: every problem with its path (``rules[2].assign.team``).
@@ -689,7 +689,7 @@ class Router:
 
         Each ticket is routed at ``at`` (default: its own ``created_at``); load starts at
         ``load`` and grows by one for each assignment, so ``least_loaded`` and capacity
-        behave as they would have. Returns a :class:`~ticketkit.Simulation`.
+        behave as they would have. Returns a [`Simulation`][ticketkit.Simulation].
 
         Examples:
             >>> from datetime import datetime, timezone

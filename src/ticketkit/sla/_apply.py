@@ -1,8 +1,8 @@
 """Applying one event to a ticket's clocks, in O(1): start, stop, restart, pause, resume, mark fired.
 
-The functions behind :meth:`~ticketkit.SLAPolicy.start` and
-:meth:`~ticketkit.SLAPolicy.apply`. Each takes the policy's
-:class:`~ticketkit.sla._plan.PolicyPlan` and returns the ticket with its clocks
+The functions behind [`start`][ticketkit.SLAPolicy.start] and
+[`apply`][ticketkit.SLAPolicy.apply]. Each takes the policy's
+`PolicyPlan` and returns the ticket with its clocks
 moved; nothing here reads history.
 """
 
@@ -117,7 +117,7 @@ def mark(plan: PolicyPlan, clocks: Sequence[ClockState], event: Event) -> list[C
 
 
 def apply_event(plan: PolicyPlan, ticket: Ticket, event: Event) -> Ticket:
-    """``ticket`` with its clocks moved by ``event`` (see :meth:`~ticketkit.SLAPolicy.apply`)."""
+    """``ticket`` with its clocks moved by ``event`` (see [`apply`][ticketkit.SLAPolicy.apply])."""
     sla = ticket.sla
     if sla is None:
         template = plan.template

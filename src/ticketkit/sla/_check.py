@@ -29,7 +29,7 @@ _NEGATE: Final = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in"}
 
 @attrs.frozen(kw_only=True)
 class PolicyIssue:
-    """One problem :func:`check_policies` found in a list of SLA policies.
+    """One problem [`check_policies`][ticketkit.check_policies] found in a list of SLA policies.
 
     ``kind`` is ``duplicate_name``, ``never_matches``, ``shadowed`` or
     ``no_fallback``; ``index`` and ``policy`` name the policy; ``by`` the earlier

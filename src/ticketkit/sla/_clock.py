@@ -1,8 +1,8 @@
 """Arithmetic on one clock's state: run, pause, stop, new cycle, deadlines and the next checkpoint.
 
 Every function takes values and returns values: a
-:class:`~ticketkit.ClockState` and the calendar or the
-:class:`~ticketkit.sla._plan.PolicyPlan` it is measured with. States are built
+[`ClockState`][ticketkit.ClockState] and the calendar or the
+`PolicyPlan` it is measured with. States are built
 with ``replace_trusted`` because the engine made every value in them; these are
 the hot paths of the SLA engine.
 """

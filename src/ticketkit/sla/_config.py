@@ -1,8 +1,8 @@
 """SLA configuration values: targets, escalation levels, clock definitions and their presets.
 
-These are the data an :class:`~ticketkit.SLAPolicy` is built from. Each loads from
+These are the data an [`SLAPolicy`][ticketkit.SLAPolicy] is built from. Each loads from
 plain data (``from_dict``) and dumps back (``to_dict``); durations use
-:func:`~ticketkit.parse_duration` / :func:`~ticketkit.format_duration`.
+[`parse_duration`][ticketkit.parse_duration] / [`format_duration`][ticketkit.format_duration].
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ AFTER_STOP: Final = ("ignore", "resume", "restart")
 
 
 class ConditionLike(Protocol):
-    """What the SLA engine needs from a :class:`~ticketkit.Condition`."""
+    """What the SLA engine needs from a [`Condition`][ticketkit.Condition]."""
 
     def evaluate(
         self, ticket: Ticket, *, at: datetime | None = None, context: Mapping[str, Any] | None = None
@@ -120,7 +120,7 @@ class SLATarget:
 
     A metric left as None has no target (its clock is not measured for that
     priority). ``custom`` holds targets for clocks you define yourself
-    (:class:`SLAClock`), by metric name.
+    ([`SLAClock`][ticketkit.SLAClock]), by metric name.
 
     Examples:
         >>> from datetime import timedelta
@@ -262,7 +262,7 @@ class Escalation:
     neither, at the breach. Time after a breach is counted by the clock itself, so
     it stops while the clock is paused and never falls due once the clock has
     stopped. When it falls due the engine emits an ``sla.escalated`` event whose
-    data the :class:`~ticketkit.Helpdesk` acts on: ``notify`` (recipients such as
+    data the [`Helpdesk`][ticketkit.Helpdesk] acts on: ``notify`` (recipients such as
     ``"role:lead"``, ``"team:{team}"``, ``"agent:{assignee}"``; ``{team}``,
     ``{assignee}``, ``{customer}`` are filled from the ticket), ``reassign``
     (``"team:..."`` or ``"agent:..."``) and ``raise_priority`` (raise to at least
@@ -434,7 +434,7 @@ class EventMatch:
     ``data`` maps dotted paths inside the event data to a value or a list of
     accepted values (``{"comment.author_kind": "agent", "comment.public": True}``);
     ``status_kinds`` limits it to tickets whose status kind is one of these when
-    the event happens; ``when`` is an optional :class:`~ticketkit.Condition` on
+    the event happens; ``when`` is an optional [`Condition`][ticketkit.Condition] on
     the ticket (evaluated with ``context={"event": {"kind": ..., "data": ...}}``).
 
     Examples:
@@ -614,9 +614,9 @@ class SLAClock:
     the running cycle and begin a new one at once (periodic updates). The clock
     pauses while the ticket's status name or kind is in ``pause_in`` (None: the
     policy's ``pause_in``; an empty set: never) or while ``pause_when`` (a
-    :class:`~ticketkit.Condition` on the ticket) holds.
+    [`Condition`][ticketkit.Condition] on the ticket) holds.
 
-    The four presets are :meth:`preset` ``("first_response")``,
+    The four presets are [`preset`][ticketkit.SLAClock.preset] ``("first_response")``,
     ``("next_response")``, ``("periodic_update")`` and ``("resolution")``.
 
     Examples:

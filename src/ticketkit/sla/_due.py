@@ -1,7 +1,7 @@
 """Due checkpoints: the next one of a ticket, and the warnings, breaches and escalations due in a window.
 
-The functions behind :meth:`~ticketkit.SLAPolicy.next_checkpoint` and
-:meth:`~ticketkit.SLAPolicy.due_events`. The events they make have ids fixed by
+The functions behind [`next_checkpoint`][ticketkit.SLAPolicy.next_checkpoint] and
+[`due_events`][ticketkit.SLAPolicy.due_events]. The events they make have ids fixed by
 the checkpoint, so asking twice gives equal events.
 """
 
@@ -37,7 +37,7 @@ def event_id(when: datetime, *parts: object) -> str:
 
 
 def next_due(plan: PolicyPlan, ticket: Ticket) -> datetime | None:
-    """The earliest unemitted checkpoint (see :meth:`~ticketkit.SLAPolicy.next_checkpoint`)."""
+    """The earliest unemitted checkpoint (see [`next_checkpoint`][ticketkit.SLAPolicy.next_checkpoint])."""
     sla = state_of(plan, ticket)
     row = plan.targets_by[ticket.priority]
     cal = plan.calendar
@@ -50,7 +50,7 @@ def next_due(plan: PolicyPlan, ticket: Ticket) -> datetime | None:
 
 
 def due_in_window(plan: PolicyPlan, ticket: Ticket, since: datetime | None, at: datetime) -> list[Event]:
-    """The checkpoints due in ``(since, at]`` as events (see :meth:`~ticketkit.SLAPolicy.due_events`)."""
+    """The checkpoints due in ``(since, at]`` as events (see `due_events`)."""
     require_aware(at, "at")
     if since is not None:
         require_aware(since, "since")

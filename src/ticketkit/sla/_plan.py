@@ -1,7 +1,7 @@
 """A policy compiled for the clock engine: per priority and clock, the target and its checkpoints.
 
-An :class:`~ticketkit.SLAPolicy` is configuration. :func:`build_plan` turns it,
-once, into a :class:`PolicyPlan`: the lookup tables the engine functions
+An [`SLAPolicy`][ticketkit.SLAPolicy] is configuration. `build_plan` turns it,
+once, into a `PolicyPlan`: the lookup tables the engine functions
 (``_apply``, ``_status``, ``_due``, ``_recompute``) read on every call, so the hot
 paths never walk the configuration. A plan is a value derived from the policy;
 nothing in it changes after it is built.
@@ -26,7 +26,7 @@ ACTOR: Final = "system:sla"
 
 
 class CalendarLike(Protocol):
-    """What the SLA engine needs from a :class:`~ticketkit.BusinessCalendar`."""
+    """What the SLA engine needs from a [`BusinessCalendar`][ticketkit.BusinessCalendar]."""
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The earliest instant with ``duration`` of business time since ``start``."""
@@ -59,7 +59,7 @@ class PolicyPlan:
 
     ``specs`` are the clock definitions in the policy's order and ``index`` maps
     a metric to its position there. ``plans`` maps (priority, metric) to the
-    clock's :class:`Plan`; ``plan_rows`` and ``targets_by`` give, per priority,
+    clock's `Plan`; ``plan_rows`` and ``targets_by`` give, per priority,
     the plan and the target of every clock in ``specs`` order (None: not
     measured). ``template`` is the idle clock new clocks are copied from.
     """
@@ -119,7 +119,7 @@ def build_plan(
     escalations: tuple[Escalation, ...],
     specs: tuple[SLAClock, ...],
 ) -> PolicyPlan:
-    """The :class:`PolicyPlan` of a policy whose fields were checked (``specs``: its clocks in order)."""
+    """The `PolicyPlan` of a policy whose fields were checked (``specs``: its clocks in order)."""
     plans: dict[tuple[Priority, str], Plan] = {}
     targets_by: dict[Priority, tuple[timedelta | None, ...]] = {}
     for pr in Priority:

@@ -1,13 +1,14 @@
 """The SLA policy: configuration values, with the clock engine's entry points as thin delegates.
 
-An :class:`SLAPolicy` is configuration: targets per priority, the clocks that
+An [`SLAPolicy`][ticketkit.SLAPolicy] is configuration: targets per priority, the clocks that
 measure them, pause rules, warnings and escalations. On construction it is
 checked (``_policy_fields``) and compiled once into a
-:class:`~ticketkit.sla._plan.PolicyPlan`; the engine is the functions over that
+`PolicyPlan`; the engine is the functions over that
 plan, each in its own module: applying an event (``_apply``), status
 (``_status``), the next checkpoint and due events (``_due``), recompute and
-"as of" (``_recompute``). :func:`select_policy` and :func:`reselect_policy`
-choose a policy for a ticket. Everything is pure: time comes in as ``at``.
+"as of" (``_recompute``). [`select_policy`][ticketkit.select_policy] and
+[`reselect_policy`][ticketkit.reselect_policy] choose a policy for a ticket. Everything is pure: time comes in
+as ``at``.
 """
 
 from __future__ import annotations
@@ -38,17 +39,17 @@ __all__ = ["SLAPolicy", "SLAStatus", "reselect_policy", "select_policy"]
 class SLAPolicy:
     """Service levels for the tickets that match ``when``: targets, pauses, warnings, escalations.
 
-    ``targets`` maps a :class:`~ticketkit.Priority` (or its name) or ``"default"``
-    to an :class:`SLATarget`; a ticket's priority picks its target, else the
+    ``targets`` maps a [`Priority`][ticketkit.Priority] (or its name) or ``"default"``
+    to an [`SLATarget`][ticketkit.SLATarget]; a ticket's priority picks its target, else the
     default. Clocks run on ``calendar`` (business time). They pause while the
     ticket's status name or kind is in ``pause_in``. ``warn_at`` are fractions of
     the target (``0.75``) at which a warning falls due; ``escalations`` are the
-    ladder. ``clocks`` adds your own :class:`SLAClock` definitions or replaces a
+    ladder. ``clocks`` adds your own [`SLAClock`][ticketkit.SLAClock] definitions or replaces a
     preset of the same metric; every metric with a target needs a clock (the four
     named metrics have presets).
 
     Policies are tried in the order given and the first whose ``when`` holds
-    applies (:func:`select_policy`); ``when=None`` matches every ticket.
+    applies ([`select_policy`][ticketkit.select_policy]); ``when=None`` matches every ticket.
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -223,10 +224,10 @@ class SLAPolicy:
         return apply_event(self._plan, ticket, event)
 
     def status(self, ticket: Ticket, at: datetime) -> dict[str, SLAStatus]:
-        """Each measured clock's :class:`SLAStatus` at ``at``, from the state on the ticket.
+        """Each measured clock's [`SLAStatus`][ticketkit.SLAStatus] at ``at``, from the state on the ticket.
 
         Never replays events. ``at`` should be at or after the ticket's last
-        applied event; for earlier instants use :meth:`status_as_of`.
+        applied event; for earlier instants use [`status_as_of`][ticketkit.SLAPolicy.status_as_of].
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone
@@ -272,7 +273,7 @@ class SLAPolicy:
 
         A pure function of the ticket: calls over contiguous windows return each
         checkpoint exactly once, however often or late they come. Checkpoints
-        already emitted (their event applied back with :meth:`apply`) are never
+        already emitted (their event applied back with [`apply`][ticketkit.SLAPolicy.apply]) are never
         returned again, so a worker that records what it emits may pass
         ``since=None`` (everything not yet emitted up to ``at``). Each event's
         ``data`` holds ``metric``, ``cycle``, ``key``, ``due_at`` (when it fell
@@ -304,7 +305,7 @@ class SLAPolicy:
         ``events`` is the ticket's history in order (as a store returns it);
         fields that matter (status, priority, category, team, tags, custom
         fields) are rebuilt from it. For the instant of the last event or later
-        this equals :meth:`status` on a ticket whose clocks saw the same events.
+        this equals [`status`][ticketkit.SLAPolicy.status] on a ticket whose clocks saw the same events.
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone
@@ -343,7 +344,7 @@ class SLAPolicy:
         was already emitted (the ``sla.*`` events in ``events``, and the
         checkpoints fired under the old state) is not emitted again unless its
         threshold moved. A priority change alone needs no recompute:
-        :meth:`apply` gives the same result in O(1). Without a recompute, a ticket
+        [`apply`][ticketkit.SLAPolicy.apply] gives the same result in O(1). Without a recompute, a ticket
         whose policy was edited keeps the clocks the policy still has, and clocks the
         edit added wait idle for their next start event.
 
@@ -405,7 +406,7 @@ class SLAPolicy:
             raise err.prefixed(path) if path else err from None
 
     def to_dict(self, *, calendar_name: bool = False) -> dict[str, Any]:
-        """The data form; :meth:`from_dict` reads it back.
+        """The data form; [`from_dict`][ticketkit.SLAPolicy.from_dict] reads it back.
 
         The calendar is embedded as its own data form, or written as its name
         when ``calendar_name`` is true (load it back with ``calendars=``).
@@ -458,7 +459,7 @@ def select_policy(
 
     Order is the only tie-break: never alphabetical, never by specificity. Put
     the narrowest policies first and a catch-all (``when=None``) last;
-    :func:`check_policies` finds policies an earlier one hides.
+    [`check_policies`][ticketkit.check_policies] finds policies an earlier one hides.
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -484,7 +485,7 @@ def reselect_policy(
 
     When the selected policy is the one already applied, the ticket comes back
     unchanged with no events. Otherwise the clocks are recomputed from
-    ``events`` under the new policy (:meth:`SLAPolicy.recompute`) and one
+    ``events`` under the new policy ([`SLAPolicy.recompute`][ticketkit.SLAPolicy.recompute]) and one
     ``sla.policy_applied`` event (data: ``policy``, ``previous``, ``reason``) is
     returned. When no policy matches, the clocks are removed.
 

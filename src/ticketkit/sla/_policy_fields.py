@@ -1,7 +1,7 @@
-"""The fields of an :class:`~ticketkit.SLAPolicy`: converters, checks, and the clocks they define.
+"""The fields of an [`SLAPolicy`][ticketkit.SLAPolicy]: converters, checks, and the clocks they define.
 
 ``SLAPolicy`` converts what it is given (a single target, a set of statuses, one
-fraction) with the converters here, then :func:`policy_clocks` checks every field
+fraction) with the converters here, then `policy_clocks` checks every field
 at once and returns the policy's clock definitions in order: the presets its
 targets need plus its own ``clocks``. Every problem is reported with its path.
 """
@@ -24,7 +24,7 @@ PRIORITY_KEYS = "low, normal, high, urgent, default"
 
 
 def priority_key(key: Any) -> Any:
-    """A target key as a :class:`~ticketkit.Priority` or ``"default"`` (anything else as given)."""
+    """A target key as a [`Priority`][ticketkit.Priority] or ``"default"`` (anything else as given)."""
     if isinstance(key, Priority):
         return key
     if isinstance(key, str):

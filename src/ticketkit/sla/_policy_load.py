@@ -1,8 +1,8 @@
 """Reading an SLA policy's data form: every field checked, every problem named with its path.
 
-:func:`policy_fields` turns the plain data of :meth:`~ticketkit.SLAPolicy.from_dict`
+`policy_fields` turns the plain data of [`from_dict`][ticketkit.SLAPolicy.from_dict]
 into the keyword arguments of ``SLAPolicy``; it raises one
-:class:`~ticketkit.ValidationError` listing everything wrong.
+[`ValidationError`][ticketkit.ValidationError] listing everything wrong.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Replaying a ticket's history: the status as of any instant, and clocks rebuilt under a policy.
 
-The functions behind :meth:`~ticketkit.SLAPolicy.status_as_of` and
-:meth:`~ticketkit.SLAPolicy.recompute`. The ticket is rolled back to how it
-stood before its events (:mod:`ticketkit.sla._replay`) and every event is applied
-again, in order, with :func:`~ticketkit.sla._apply.apply_event`.
+The functions behind [`status_as_of`][ticketkit.SLAPolicy.status_as_of] and
+[`recompute`][ticketkit.SLAPolicy.recompute]. The ticket is rolled back to how it
+stood before its events (`ticketkit.sla._replay`) and every event is applied
+again, in order, with `apply_event`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def replay(plan: PolicyPlan, ticket: Ticket, events: Sequence[Event], until: dat
 def status_from_events(
     plan: PolicyPlan, ticket: Ticket, events: Sequence[Event], at: datetime
 ) -> dict[str, SLAStatus]:
-    """The status at ``at`` from the history (see :meth:`~ticketkit.SLAPolicy.status_as_of`)."""
+    """The status at ``at`` from the history (see [`status_as_of`][ticketkit.SLAPolicy.status_as_of])."""
     require_aware(at, "at")
     replayed = replay(plan, ticket, events, at)
     if replayed.sla is None:
@@ -54,7 +54,7 @@ def status_from_events(
 
 
 def recompute_clocks(plan: PolicyPlan, ticket: Ticket, events: Sequence[Event]) -> Ticket:
-    """``ticket`` with clocks rebuilt from ``events`` (see :meth:`~ticketkit.SLAPolicy.recompute`)."""
+    """``ticket`` with clocks rebuilt from ``events`` (see [`recompute`][ticketkit.SLAPolicy.recompute])."""
     replayed = replay(plan, ticket, events, None)
     clocks = list(replayed.sla.clocks) if replayed.sla is not None else []
     old = ticket.sla

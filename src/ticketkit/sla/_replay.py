@@ -136,7 +136,7 @@ def advance(ticket: Ticket, event: Event) -> Ticket:
 
 
 def replay_states(initial: Ticket, events: Sequence[Event]) -> Iterator[tuple[Ticket, Event]]:
-    """Each event with the ticket (from ``initial``, see :func:`initial_ticket`) as it stood just after it."""
+    """Each event with the ticket (from ``initial``, see `initial_ticket`) as it stood just after it."""
     current = initial
     for e in events:
         current = advance(current, e)

@@ -1,8 +1,8 @@
-"""Reading the clocks on a ticket: :class:`~ticketkit.SLAStatus` per measured clock, without history.
+"""Reading the clocks on a ticket: [`SLAStatus`][ticketkit.SLAStatus] per measured clock, without history.
 
-The functions behind :meth:`~ticketkit.SLAPolicy.status`: each clock's state,
+The functions behind [`status`][ticketkit.SLAPolicy.status]: each clock's state,
 elapsed and remaining time, deadline, breach and crossed warnings and escalation
-levels at an instant, from the state :mod:`ticketkit.sla._apply` keeps on the
+levels at an instant, from the state `ticketkit.sla._apply` keeps on the
 ticket.
 """
 
@@ -34,7 +34,7 @@ class SLAStatus:
     when overdue). ``due_at`` is when the target is (or was) reached while the
     clock runs; None while paused or met. ``warnings`` lists the warning fractions
     crossed, ``escalations`` the escalation levels reached. ``paused_by`` says what
-    pauses the clock; :attr:`reason` says it all in words ("paused: status is
+    pauses the clock; [`reason`][ticketkit.SLAStatus.reason] says it all in words ("paused: status is
     pending; 1h of 8h used").
 
     Examples:
@@ -265,7 +265,7 @@ def pause_reason(policy: PolicyPlan, spec: SLAClock, ticket: Ticket) -> str:
 
 
 def read_status(policy: PolicyPlan, ticket: Ticket, at: datetime) -> dict[str, SLAStatus]:
-    """Each measured clock's status at ``at`` (see :meth:`~ticketkit.SLAPolicy.status`)."""
+    """Each measured clock's status at ``at`` (see [`status`][ticketkit.SLAPolicy.status])."""
     require_aware(at, "at")
     sla = state_of(policy, ticket)
     out: dict[str, SLAStatus] = {}

@@ -2,8 +2,8 @@
 
 ``InMemoryStore`` keeps everything in a dict (tests, demos, simulations);
 ``SQLiteStore`` keeps it in one SQLite file shared safely by threads and
-processes. Write your own store by subclassing :class:`TicketStore` and check it
-with :class:`ticketkit.testing.StoreContract`.
+processes. Write your own store by subclassing [`TicketStore`][ticketkit.TicketStore] and check it
+with [`ticketkit.testing.StoreContract`][ticketkit.testing.StoreContract].
 
 May import: ``ticketkit.model`` and ``ticketkit.errors``.
 Must not import: the engines (a store never computes an SLA or a route), notification,

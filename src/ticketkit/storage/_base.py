@@ -45,7 +45,7 @@ NO_DUE: Final = 2**62
 """The sort key of "no next checkpoint": after every real instant."""
 
 ORDER_KEYS: Final = ("created_at", "updated_at", "next_due_at", "priority", "id")
-"""What :meth:`TicketStore.query` can order by (prefix ``-`` for newest/highest first)."""
+"""What `TicketStore.query` can order by (prefix ``-`` for newest/highest first)."""
 
 MAX_LIMIT: Final = 10_000
 """The largest page a query returns."""
@@ -53,7 +53,7 @@ MAX_LIMIT: Final = 10_000
 EXPORT_FORMAT: Final = "ticketkit-export"
 
 Change: TypeAlias = "tuple[Ticket, Sequence[Event], int | None]"
-"""One write for :meth:`TicketStore.save_many`: ticket, its new events, and the expected
+"""One write for `TicketStore.save_many`: ticket, its new events, and the expected
 stored version (``None`` to create the ticket)."""
 
 
@@ -73,7 +73,7 @@ def instant_key(value: datetime) -> int:
 
 
 def due_key(ticket: Ticket) -> int:
-    """The ticket's ``next_due_at`` as an :func:`instant_key`, or :data:`NO_DUE`."""
+    """The ticket's ``next_due_at`` as an `instant_key`, or `NO_DUE`."""
     due = ticket.next_due_at
     return NO_DUE if due is None else instant_key(due)
 
@@ -136,9 +136,9 @@ _OrderKey: TypeAlias = "tuple[int, str]"
 class Query:
     """A checked ticket query: filters, order, page size and position.
 
-    Build it with :meth:`Query.build` (which is what :meth:`TicketStore.query`
-    does); stores read the normalised fields. Multi-valued filters (``status``,
-    ``team``, ...) match any of their values; ``tags`` must all be present;
+    Build it with [`Query.build`][ticketkit.storage.Query.build] (which is what
+    [`TicketStore.query`][ticketkit.TicketStore.query] does); stores read the normalised fields. Multi-valued
+    filters (``status``, ``team``, ...) match any of their values; ``tags`` must all be present;
     an empty list matches nothing; ranges are half-open
     (``created_since <= created_at < created_before``); ``text`` is a substring of
     the subject after both are folded with ``str.casefold`` (full Unicode case
@@ -315,8 +315,8 @@ class Query:
     def sort_key(self, ticket: Ticket) -> tuple[int, str]:
         """The (key, id) pair results are ordered by (keyset pagination runs on it).
 
-        Datetimes become :func:`instant_key` integers, ``next_due_at`` None becomes
-        :data:`NO_DUE`, priority its rank, and ordering by id uses key 0.
+        Datetimes become [`instant_key`][ticketkit.storage.instant_key] integers, ``next_due_at`` None becomes
+        [`NO_DUE`][ticketkit.storage.NO_DUE], priority its rank, and ordering by id uses key 0.
         """
         return (_KEY_OF[self.order_by](ticket), ticket.id)
 
@@ -476,7 +476,7 @@ def _event_problems(ticket: Ticket, events: object, problems: list[ErrorDetail])
 
 
 def validate_create(ticket: Ticket, events: Sequence[Event]) -> None:
-    """Check the arguments of :meth:`TicketStore.create` (not the stored state).
+    """Check the arguments of [`TicketStore.create`][ticketkit.TicketStore.create] (not the stored state).
 
     Raises:
         ValidationError: listing every problem (not a Ticket, events for another
@@ -501,7 +501,7 @@ def validate_create(ticket: Ticket, events: Sequence[Event]) -> None:
 
 
 def validate_save(ticket: Ticket, events: Sequence[Event], expected_version: int) -> None:
-    """Check the arguments of :meth:`TicketStore.save` (not the stored state).
+    """Check the arguments of [`TicketStore.save`][ticketkit.TicketStore.save] (not the stored state).
 
     The ticket must carry the new version, ``expected_version + 1``.
 
@@ -587,7 +587,7 @@ def _limit_problem(limit: object, problems: list[ErrorDetail]) -> None:
 
 
 def check_due_args(at: datetime, limit: int) -> None:
-    """Check the arguments of :meth:`TicketStore.due`."""
+    """Check the arguments of [`TicketStore.due`][ticketkit.TicketStore.due]."""
     problems: list[ErrorDetail] = []
     problem = aware_problem(at)
     if problem:
@@ -692,12 +692,15 @@ class StoreClosedError(TicketkitError):
 class TicketStore(abc.ABC):
     """Where tickets and their events live: the contract every store keeps.
 
-    Five primitives are abstract: :meth:`create`, :meth:`get`, :meth:`save`,
-    :meth:`events` and :meth:`scan`. Everything else (:meth:`query`,
-    :meth:`count`, :meth:`due`, :meth:`claim_due`, :meth:`save_many`,
-    :meth:`export`, :meth:`import_`) has a correct default built on them, which
-    fast stores override. :class:`ticketkit.testing.StoreContract` checks a store
-    against every point of the contract.
+    Five primitives are abstract: [`create`][ticketkit.TicketStore.create],
+    [`get`][ticketkit.TicketStore.get], [`save`][ticketkit.TicketStore.save],
+    [`events`][ticketkit.TicketStore.events] and [`scan`][ticketkit.TicketStore.scan]. Everything else
+    ([`query`][ticketkit.TicketStore.query], [`count`][ticketkit.TicketStore.count],
+    [`due`][ticketkit.TicketStore.due], [`claim_due`][ticketkit.TicketStore.claim_due],
+    [`save_many`][ticketkit.TicketStore.save_many], [`export`][ticketkit.TicketStore.export],
+    [`import_`][ticketkit.TicketStore.import_]) has a correct default built on them, which fast stores
+    override. [`ticketkit.testing.StoreContract`][ticketkit.testing.StoreContract] checks a store against
+    every point of the contract.
 
     The rules:
 
@@ -732,7 +735,7 @@ class TicketStore(abc.ABC):
 
         Raises:
             ConflictError: a ticket with this id exists already (nothing written).
-            ValidationError: bad arguments (see :func:`validate_create`).
+            ValidationError: bad arguments (see [`validate_create`][ticketkit.storage.validate_create]).
         """
 
     @abc.abstractmethod
@@ -794,8 +797,8 @@ class TicketStore(abc.ABC):
     ) -> Page:
         """One page of the tickets that pass every filter, in order.
 
-        Filters are described on :class:`Query`. ``order_by`` is one of
-        :data:`ORDER_KEYS`, ``-`` in front for descending; ties are broken by id.
+        Filters are described on [`Query`][ticketkit.storage.Query]. ``order_by`` is one of
+        [`ORDER_KEYS`][ticketkit.storage.ORDER_KEYS], ``-`` in front for descending; ties are broken by id.
         Pass ``cursor=page.next_cursor`` for the next page: pagination is keyset
         pagination on (order key, id), so tickets inserted meanwhile never make a
         page repeat or skip a ticket that was there before.
@@ -866,7 +869,7 @@ class TicketStore(abc.ABC):
         next_due_before: datetime | None = None,
         parent_id: str | None = None,
     ) -> int:
-        """How many tickets pass every filter (the filters of :meth:`query`).
+        """How many tickets pass every filter (the filters of [`query`][ticketkit.TicketStore.query]).
 
         Examples:
             >>> import ticketkit as tk
@@ -895,11 +898,11 @@ class TicketStore(abc.ABC):
         )
 
     def run_query(self, query: Query) -> Page:
-        """Answer a checked :class:`Query` (override for speed; default scans)."""
+        """Answer a checked [`Query`][ticketkit.storage.Query] (override for speed; default scans)."""
         return query.page(self.scan(tenant=query.tenant))
 
     def run_count(self, query: Query) -> int:
-        """Count for a checked :class:`Query` (override for speed; default scans)."""
+        """Count for a checked [`Query`][ticketkit.storage.Query] (override for speed; default scans)."""
         return sum(1 for t in self.scan(tenant=query.tenant) if query.matches(t))
 
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
@@ -1030,7 +1033,7 @@ class TicketStore(abc.ABC):
 
         The first line is a header; then one line per ticket, in id order,
         ``{"ticket": {...}, "events": [...]}``, in the forms of
-        :func:`ticketkit.to_dict`. Returns the number of tickets written.
+        [`ticketkit.to_dict`][ticketkit.to_dict]. Returns the number of tickets written.
 
         Examples:
             >>> import io, ticketkit as tk
@@ -1046,7 +1049,7 @@ class TicketStore(abc.ABC):
         return n
 
     def import_(self, fp: IO[str]) -> int:
-        """Read an :meth:`export` file into this store; all or nothing.
+        """Read an [`export`][ticketkit.TicketStore.export] file into this store; all or nothing.
 
         The whole file is checked first: every bad line is reported at once and
         nothing is written. Returns the number of tickets imported.
@@ -1079,7 +1082,7 @@ class TicketStore(abc.ABC):
 
 
 def parse_ticket_json(text: str | bytes) -> Ticket:
-    """A ticket from the JSON a store wrote (with :func:`ticketkit.to_dict` and ``json.dumps``)."""
+    """A ticket from the JSON a store wrote (with `ticketkit.to_dict` and ``json.dumps``)."""
     return from_dict(Ticket, json.loads(text))
 
 

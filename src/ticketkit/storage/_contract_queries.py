@@ -1,6 +1,6 @@
 """The contract's query family: every filter, text search, orders and pagination.
 
-Expected results come from :func:`expected_ids`, a slow reference written apart from
+Expected results come from `expected_ids`, a slow reference written apart from
 ``Query.matches`` (so a mistake there cannot hide a store's), itself pinned by the
 hand-written boundary cases.
 """

@@ -486,7 +486,7 @@ def race(
     """Run ``step(round, racer, handle)`` in one thread per handle, round after round.
 
     Every round starts at a barrier, every racer is paused after its first read
-    (see :class:`Rendezvous`), and the thread switch interval is made tiny, so
+    (see `Rendezvous`), and the thread switch interval is made tiny, so
     races happen on every run rather than now and then. ``more(results)`` decides
     after each round whether to go on (at most ``rounds`` rounds). Returns each
     round's results by racer (an exception a step raised is its result). Fails
@@ -650,7 +650,7 @@ class ContractBase:
         rounds: int,
         more: Callable[[list[Any]], bool] | None = None,
     ) -> list[list[Any]]:
-        """:func:`race` with this suite's timeouts."""
+        """`race` with this suite's timeouts."""
         return race(
             handles, step, rounds=rounds, timeout=self.thread_timeout, pause=self.pause_timeout, more=more
         )

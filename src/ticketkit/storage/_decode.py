@@ -2,7 +2,7 @@
 
 ``from_dict`` checks everything, as it must for input from outside; a store's own
 rows were written by ``to_dict`` from valid tickets, so reading them back needs no
-checks. :func:`trusted_ticket` builds the same value as ``from_dict(Ticket, data)``
+checks. `trusted_ticket` builds the same value as ``from_dict(Ticket, data)``
 without re-validating, from decoders derived once from the models' type hints. It
 falls back to ``from_dict`` (which checks and reports) on anything it does not
 expect: a missing or unknown key, a type it has no decoder for, any error.

@@ -94,7 +94,7 @@ class InMemoryStore(TicketStore):
         return old
 
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
-        """Store a new ticket and its first events (see :meth:`TicketStore.create`).
+        """Store a new ticket and its first events (see [`TicketStore.create`][ticketkit.TicketStore.create]).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -111,7 +111,7 @@ class InMemoryStore(TicketStore):
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
-        """Save a new version over ``expected_version`` (see :meth:`TicketStore.save`).
+        """Save a new version over ``expected_version`` (see `TicketStore.save`).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -130,7 +130,7 @@ class InMemoryStore(TicketStore):
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
-        """Apply a batch of writes atomically (see :meth:`TicketStore.save_many`).
+        """Apply a batch of writes atomically (see `TicketStore.save_many`).
 
         Examples:
             >>> import ticketkit as tk
@@ -147,7 +147,7 @@ class InMemoryStore(TicketStore):
     # ------------------------------------------------------------------ reads
 
     def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
-        """The stored ticket (see :meth:`TicketStore.get`).
+        """The stored ticket (see [`TicketStore.get`][ticketkit.TicketStore.get]).
 
         Examples:
             >>> import ticketkit as tk
@@ -163,7 +163,7 @@ class InMemoryStore(TicketStore):
         return ticket
 
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
-        """The ticket's events in stored order (see :meth:`TicketStore.events`).
+        """The ticket's events in stored order (see [`TicketStore.events`][ticketkit.TicketStore.events]).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -242,7 +242,7 @@ class InMemoryStore(TicketStore):
         limit: int = 100,
         tenant: str | None = None,
     ) -> list[Ticket]:
-        """Claim due tickets under the store's lock (see :meth:`TicketStore.claim_due`).
+        """Claim due tickets under the store's lock (see `TicketStore.claim_due`).
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone

@@ -238,14 +238,15 @@ class PostgresStore(TicketStore):
     (``"postgresql://app@db.internal/helpdesk"``), or a
     ``psycopg_pool.ConnectionPool`` you made (the store then uses it and leaves
     closing it to you). With a string, the store makes its own pool of
-    ``min_size`` to ``max_size`` connections and closes it in :meth:`close`.
+    ``min_size`` to ``max_size`` connections and closes it in
+    [`close`][ticketkit.storage.PostgresStore.close].
 
     The tables live in the PostgreSQL schema ``schema`` (created when missing);
     a schema written by an older ticketkit is migrated forward on open, under an
     advisory lock so that workers starting together do not race. A schema from a
     newer ticketkit, or one holding other tables, is refused and left untouched.
     ``migrate=False`` refuses to change the schema at all (for deployments
-    that migrate in a separate step; see :meth:`schema_sql`). Up to
+    that migrate in a separate step; see [`schema_sql`][ticketkit.storage.PostgresStore.schema_sql]). Up to
     ``cache_size`` decoded tickets are kept, keyed by their stored JSON, so
     reading an unchanged ticket again skips decoding (0 turns this off).
 
@@ -340,7 +341,7 @@ class PostgresStore(TicketStore):
 
     @staticmethod
     def schema_sql(schema: str = "ticketkit") -> str:
-        """The SQL that makes an empty schema at :data:`POSTGRES_SCHEMA_VERSION`, for review or by-hand use.
+        """The SQL that makes an empty schema at `POSTGRES_SCHEMA_VERSION`, for review or by-hand use.
 
         The optional trigram index (needs the ``pg_trgm`` extension) is included
         as its own statements at the end.
@@ -451,7 +452,7 @@ class PostgresStore(TicketStore):
 
     @property
     def schema_version(self) -> int:
-        """The version of the open schema (:data:`POSTGRES_SCHEMA_VERSION` once migrated)."""
+        """The version of the open schema (`POSTGRES_SCHEMA_VERSION` once migrated)."""
         with self._conn() as conn:
             return self._schema_version(conn)
 
@@ -563,7 +564,7 @@ class PostgresStore(TicketStore):
         return failed
 
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
-        """Store a new ticket and its first events in one statement (see :meth:`TicketStore.create`)."""
+        """Store a new ticket and its first events in one statement (see `TicketStore.create`)."""
         validate_create(ticket, events)
         with self._conn() as conn:
             self._insert(conn, ticket, events)
@@ -572,7 +573,7 @@ class PostgresStore(TicketStore):
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
         """Save a new version and its events in one statement, if the stored version is ``expected_version``.
 
-        See :meth:`TicketStore.save`.
+        See [`TicketStore.save`][ticketkit.TicketStore.save].
         """
         validate_save(ticket, events, expected_version)
         with self._conn() as conn:
@@ -580,7 +581,7 @@ class PostgresStore(TicketStore):
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
-        """Apply a batch of writes in one transaction: all or nothing (see :meth:`TicketStore.save_many`)."""
+        """Apply a batch of writes in one transaction: all or nothing (see `TicketStore.save_many`)."""
         checked = validate_changes(changes)
         if not checked:
             return []
@@ -609,7 +610,7 @@ class PostgresStore(TicketStore):
         limit: int = 100,
         tenant: str | None = None,
     ) -> list[Ticket]:
-        """Claim due tickets with ``FOR UPDATE SKIP LOCKED`` (see :meth:`TicketStore.claim_due`).
+        """Claim due tickets with ``FOR UPDATE SKIP LOCKED`` (see `TicketStore.claim_due`).
 
         Workers claiming at the same moment never wait for each other and never
         get the same ticket: each locks a different set of due rows. The claimed
@@ -636,7 +637,7 @@ class PostgresStore(TicketStore):
     # ------------------------------------------------------------------ reads
 
     def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
-        """The stored ticket (see :meth:`TicketStore.get`)."""
+        """The stored ticket (see [`TicketStore.get`][ticketkit.TicketStore.get])."""
         if not isinstance(ticket_id, str):
             raise NotFoundError("ticket", ticket_id)
         with self._conn() as conn:
@@ -646,7 +647,7 @@ class PostgresStore(TicketStore):
         return self._ticket(row[0])
 
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
-        """The ticket's events in stored order, read in one statement (see :meth:`TicketStore.events`)."""
+        """The ticket's events in stored order, read in one statement (see `TicketStore.events`)."""
         if not isinstance(ticket_id, str):
             raise NotFoundError("ticket", ticket_id)
         with self._conn() as conn:

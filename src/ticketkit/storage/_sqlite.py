@@ -432,7 +432,7 @@ class SQLiteStore(TicketStore):
             conn.executemany("INSERT INTO events (ticket_id, body) VALUES (?, ?)", event_rows)
 
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
-        """Store a new ticket and its first events in one transaction (see :meth:`TicketStore.create`).
+        """Store a new ticket and its first events in one transaction (see `TicketStore.create`).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -451,7 +451,7 @@ class SQLiteStore(TicketStore):
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
-        """Save a new version in one transaction (see :meth:`TicketStore.save`).
+        """Save a new version in one transaction (see [`TicketStore.save`][ticketkit.TicketStore.save]).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -497,7 +497,7 @@ class SQLiteStore(TicketStore):
         limit: int = 100,
         tenant: str | None = None,
     ) -> list[Ticket]:
-        """Claim due tickets in one write transaction (see :meth:`TicketStore.claim_due`).
+        """Claim due tickets in one write transaction (see `TicketStore.claim_due`).
 
         Examples:
             >>> from datetime import datetime, timedelta, timezone
@@ -520,7 +520,7 @@ class SQLiteStore(TicketStore):
     # ------------------------------------------------------------------ reads
 
     def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
-        """The stored ticket (see :meth:`TicketStore.get`).
+        """The stored ticket (see [`TicketStore.get`][ticketkit.TicketStore.get]).
 
         Examples:
             >>> import ticketkit as tk
@@ -537,7 +537,7 @@ class SQLiteStore(TicketStore):
         return self._ticket(row[0])
 
     def events(self, ticket_id: str, *, tenant: str | None = None) -> list[Event]:
-        """The ticket's events in stored order (see :meth:`TicketStore.events`).
+        """The ticket's events in stored order (see [`TicketStore.events`][ticketkit.TicketStore.events]).
 
         Examples:
             >>> import ticketkit as tk

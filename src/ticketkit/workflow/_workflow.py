@@ -1,18 +1,18 @@
 """Workflows: the life cycle of a ticket as a state machine, one per ticket type.
 
-A :class:`Workflow` is a value: named :class:`State`\\ s (each with a *kind* -- new,
+A [`Workflow`][ticketkit.Workflow] is a value: named [`State`][ticketkit.State]s (each with a *kind* -- new,
 open, pending, resolved or closed -- that SLA clocks and reports read) and
-:class:`Transition`\\ s between them. It is checked once, when it is built (every
+[`Transition`][ticketkit.Transition]s between them. It is checked once, when it is built (every
 problem listed with its path), and compiled into one table ``(state, trigger) ->
-transition``; :meth:`Workflow.fire` then makes the new ticket and its events with one
+transition``; [`Workflow.fire`][ticketkit.Workflow.fire] then makes the new ticket and its events with one
 lookup and one dict copy. Nothing is attached to tickets: one workflow serves any number
 of tickets, with no per-ticket setup.
 
-Guards decide whether a transition may fire: a :class:`~ticketkit.Condition` (the same
+Guards decide whether a transition may fire: a [`Condition`][ticketkit.Condition] (the same
 language as routing rules) or a callable ``guard(ticket, context) -> bool`` registered by
 name. Hooks are callables ``hook(ticket, transition, context) -> Mapping | None``
 registered by name; what they return are field changes made together with the
-transition (see :data:`HOOK_FIELDS`).
+transition (see `HOOK_FIELDS`).
 """
 
 from __future__ import annotations
@@ -151,11 +151,11 @@ class Transition:
     """A way from one or more states to another, fired by a named trigger.
 
     ``source`` is a state name, a list of names, or ``"*"`` (every non-final state
-    other than ``dest``). ``guard`` is a :class:`~ticketkit.Condition`, the name of a
+    other than ``dest``). ``guard`` is a [`Condition`][ticketkit.Condition], the name of a
     registered guard callable, or a callable ``guard(ticket, context) -> bool``;
     the transition fires only when it holds. ``hooks`` are names of registered hook
     callables (or the callables themselves), run in order when the transition fires;
-    see :class:`Workflow` for what they receive and may return.
+    see [`Workflow`][ticketkit.Workflow] for what they receive and may return.
 
     Examples:
         >>> from ticketkit import F
@@ -421,15 +421,15 @@ class Workflow:
     - ``guard(ticket, context) -> bool``.
     - ``hook(ticket, transition, context) -> Mapping | None``: runs after the guard
       holds, before the change is made; ``ticket`` is the ticket as it stands (with
-      earlier hooks' changes), ``transition`` the :class:`Transition` firing. It
-      returns the fields to change (only :data:`HOOK_FIELDS`: assignee, category,
+      earlier hooks' changes), ``transition`` the [`Transition`][ticketkit.Transition] firing. It
+      returns the fields to change (only `HOOK_FIELDS`: assignee, category,
       fields, priority, tags, team) or None. Its changes are validated like user
       input, applied in the same version as the status change, and recorded as
       their own events (``priority.changed``, ``ticket.assigned``, ...). A hook
       that raises stops the transition: nothing changes.
 
     ``context`` is a read-only mapping of the keyword arguments given to
-    :meth:`fire` plus ``actor``, ``at``, ``trigger`` and ``workflow`` (the name);
+    [`fire`][ticketkit.Workflow.fire] plus ``actor``, ``at``, ``trigger`` and ``workflow`` (the name);
     conditions read it as ``context.<key>``.
 
     Examples:
@@ -551,7 +551,7 @@ class Workflow:
             raise (err.prefixed(path) if path else err) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The data form, JSON-safe; :meth:`from_dict` reads it back (given the same registries).
+        """The data form, JSON-safe; `from_dict` reads it back (given the same registries).
 
         Raises:
             ValidationError: a guard or hook given as a callable that is not registered
@@ -689,7 +689,7 @@ class Workflow:
     ) -> list[str]:
         """The triggers that can fire for ``ticket`` now: defined from its state, guards holding.
 
-        ``at``, ``actor`` and ``context`` are what guards see (as in :meth:`fire`).
+        ``at``, ``actor`` and ``context`` are what guards see (as in [`fire`][ticketkit.Workflow.fire]).
 
         Examples:
             >>> from datetime import datetime, timezone
@@ -1511,7 +1511,7 @@ class Workflows(Mapping[str, Workflow]):
     def fire(
         self, ticket: Ticket, trigger: str, /, *, at: datetime, actor: str, **context: Any
     ) -> tuple[Ticket, list[Event]]:
-        """Fire ``trigger`` through the ticket's own workflow (see :meth:`Workflow.fire`).
+        """Fire ``trigger`` through the ticket's own workflow (see `Workflow.fire`).
 
         Examples:
             >>> from datetime import datetime, timezone
