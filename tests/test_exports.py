@@ -17,10 +17,11 @@ class TestExports:
     def test_all_complete(self) -> None:
         """Every public object of a private module is exported from ticketkit or a public sub-namespace."""
         import ticketkit.analytics
+        import ticketkit.channels
         import ticketkit.storage
         import ticketkit.testing
 
-        public = (ticketkit, ticketkit.analytics, ticketkit.storage, ticketkit.testing)
+        public = (ticketkit, ticketkit.analytics, ticketkit.channels, ticketkit.storage, ticketkit.testing)
         exported = {id(getattr(module, n)) for module in public for n in module.__all__}
         missing = []
         for info in pkgutil.walk_packages(ticketkit.__path__, "ticketkit."):
@@ -57,6 +58,7 @@ class TestReference:
         from pathlib import Path
 
         import ticketkit.analytics
+        import ticketkit.channels
         import ticketkit.storage
         import ticketkit.testing
 
@@ -65,7 +67,13 @@ class TestReference:
         documented = {ref.rsplit(".", 1)[-1] for ref in re.findall(r"^:::\s*([\w.]+)", text, re.MULTILINE)}
         missing = [
             f"{module.__name__}.{name}"
-            for module in (ticketkit, ticketkit.analytics, ticketkit.storage, ticketkit.testing)
+            for module in (
+                ticketkit,
+                ticketkit.analytics,
+                ticketkit.channels,
+                ticketkit.storage,
+                ticketkit.testing,
+            )
             for name in module.__all__
             if not name.startswith("__") and name not in documented
         ]

@@ -25,7 +25,6 @@ from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import InvalidTransitionError
 from ticketkit.model._models import Comment, Event, Priority, Ticket
 
-__all__ = ["raise_priority", "run_automations"]
 
 log = logging.getLogger("ticketkit.desk")
 

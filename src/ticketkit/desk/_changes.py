@@ -21,8 +21,6 @@ from ticketkit.model import _events as ev
 from ticketkit.model._json import JSONValue, json_problems
 from ticketkit.model._models import Comment, Priority, Ticket, replace_trusted
 
-__all__ = ["assign", "comment", "fire", "rate", "set_category", "set_fields", "set_priority", "tag"]
-
 
 def fire(
     desk: DeskContext,

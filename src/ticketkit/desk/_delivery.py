@@ -21,7 +21,6 @@ from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notification, Notifier
 
-__all__ = ["FailedNotification", "Outbox", "event_notifications", "resolve_recipients"]
 
 log = logging.getLogger("ticketkit.desk")
 

@@ -10,8 +10,6 @@ from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.errors import PermissionDeniedError, ValidationError
 from ticketkit.model._models import Ticket
 
-__all__ = ["authorize", "is_bool", "require_actor", "wrong"]
-
 
 def wrong(value: object, cls: type | tuple[type, ...]) -> bool:
     """True when ``value`` is not an instance of ``cls`` (a run-time check on typed arguments)."""

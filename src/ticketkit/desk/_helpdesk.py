@@ -207,7 +207,8 @@ class Helpdesk:
 
     # ================================================================== intake
 
-    # Over 80 lines only by its docstring and one keyword per ticket field; _intake does the work.
+    # One piece: over 80 lines only by its docstring and one keyword per ticket field; _intake
+    # does the work.
     def open(
         self,
         *,

@@ -21,8 +21,6 @@ from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Comment, Link, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import to_dict
 
-__all__ = ["link", "merge", "spawn", "split"]
-
 
 def link(
     desk: DeskContext, ticket_id: str, other_id: str, *, actor: Actor, kind: str, expected_version: int | None

@@ -10,8 +10,6 @@ from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import OPEN_KINDS
 from ticketkit.model._models import Ticket
 
-__all__ = ["Routed", "place"]
-
 
 class Routed(NamedTuple):
     """What the router decided, as the desk applies it."""

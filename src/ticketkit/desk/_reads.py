@@ -23,18 +23,6 @@ from ticketkit.model._models import Comment, Event, Priority, Ticket, replace_tr
 from ticketkit.sla._policy import SLAStatus
 from ticketkit.storage._base import export_header, export_line
 
-__all__ = [
-    "TicketFilters",
-    "children",
-    "comments",
-    "export",
-    "history",
-    "progress",
-    "read",
-    "sla_status",
-    "tickets",
-]
-
 
 class TicketFilters(TypedDict, total=False):
     """The filters [`Helpdesk.tickets`][ticketkit.Helpdesk.tickets] takes, as keyword arguments.

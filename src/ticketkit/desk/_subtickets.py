@@ -18,8 +18,6 @@ from ticketkit.model import _events as ev
 from ticketkit.model._json import freeze, json_problems
 from ticketkit.model._models import Link, Priority, Ticket
 
-__all__ = ["spawn_into", "tell_parents"]
-
 
 def spawn_into(work: Work, parent: Draft, spec: Mapping[str, Any], *, wait: bool, actor: str | None) -> Draft:
     """Create a sub-ticket of ``parent`` inside ``work`` (for `Helpdesk.spawn` and automations)."""
