@@ -21,6 +21,7 @@ from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import ClockState, Customer, Event, Link, Priority, SLAState, Ticket
 from ticketkit.model._serialization import to_dict
 from ticketkit.storage._base import ORDER_KEYS, Query, TicketStore
+from ticketkit.storage._contract_load import LoadContract
 
 __all__ = ["StoreContract"]
 
@@ -261,7 +262,7 @@ _FILTER_CASES: tuple[tuple[dict[str, Any], list[int]], ...] = (
 )
 
 
-class StoreContract:
+class StoreContract(LoadContract):
     """The storage contract as a pytest suite: subclass it to test your store.
 
     Give the subclass a ``make_store`` fixture returning a function that makes a

@@ -36,8 +36,8 @@ class InMemoryStore(TicketStore):
     Tickets are immutable values, so the store keeps the very objects it is
     given and hands them back without copying. ``due`` and ``claim_due`` use a
     heap on ``next_due_at`` and cost O(k log n) for k due tickets; queries naming
-    a customer read only that customer's tickets (an index kept with every
-    write); ``assigned_counts`` reads counters kept with every write; other
+    a customer read only that customer's tickets (of the status kinds asked for,
+    when given: indexes kept with every write); ``assigned_counts`` reads counters kept with every write; other
     queries scan.
 
     Examples:
@@ -57,9 +57,11 @@ class InMemoryStore(TicketStore):
         # (due key, id) for every ticket with a next checkpoint; stale entries are
         # dropped lazily when met, and the heap is rebuilt when they pile up.
         self._due: list[tuple[int, str]] = []
-        # Indexes kept under the lock with every write: each customer's ticket ids,
+        # Indexes kept under the lock with every write: each customer's ticket ids (all,
+        # and by status kind, so "the customer's open tickets" skips their history),
         # and tickets per (tenant, assignee, status kind) for assigned_counts.
         self._by_customer: dict[str, dict[str, None]] = {}
+        self._by_customer_kind: dict[tuple[str, str], dict[str, None]] = {}
         self._assigned: Counter[tuple[str, str, str]] = Counter()
 
     def __len__(self) -> int:
@@ -88,6 +90,13 @@ class InMemoryStore(TicketStore):
                 self._by_customer[before].pop(ticket.id, None)
             if customer is not None:
                 self._by_customer.setdefault(customer, {})[ticket.id] = None
+        kind_before = (before, old.status_kind) if old is not None else None
+        kind_now = (customer, ticket.status_kind)
+        if kind_before != kind_now:
+            if kind_before is not None and before is not None:
+                self._by_customer_kind[kind_before].pop(ticket.id, None)
+            if customer is not None:
+                self._by_customer_kind.setdefault(kind_now, {})[ticket.id] = None
         if old is not None and old.assignee is not None:
             key = (old.tenant, old.assignee, old.status_kind)
             self._assigned[key] -= 1
@@ -224,8 +233,11 @@ class InMemoryStore(TicketStore):
         if query.customer is None:
             return self.scan(tenant=query.tenant)
         with self._lock:
-            ids = [tid for c in query.customer for tid in self._by_customer.get(c, ())]
-            return [self._tickets[tid] for tid in ids]
+            if query.status_kind is not None:
+                buckets = [self._by_customer_kind.get((c, k), {}) for c in query.customer for k in query.status_kind]
+            else:
+                buckets = [self._by_customer.get(c, {}) for c in query.customer]
+            return [self._tickets[tid] for bucket in buckets for tid in bucket]
 
     def run_query(self, query: Query) -> Page:
         """Answer a checked query from a consistent snapshot (a customer's tickets from the index).

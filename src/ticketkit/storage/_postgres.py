@@ -116,9 +116,9 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # Step 2 is the optional trigram index (_TRIGRAM_STEP). Step 3: what the desk asks on
     # every intake, each from its own index (the customer's and agent's open tickets only).
     3: (
-        "CREATE INDEX tickets_load ON {s}.tickets (tenant, assignee, status_kind)",
-        "CREATE INDEX tickets_customer_open ON {s}.tickets (tenant, customer, status_kind, created_us, id)",
-        "CREATE INDEX tickets_customer_updated ON {s}.tickets (tenant, customer, updated_us, id)",
+        "CREATE INDEX IF NOT EXISTS tickets_load ON {s}.tickets (tenant, assignee, status_kind)",
+        "CREATE INDEX IF NOT EXISTS tickets_customer_open ON {s}.tickets (tenant, customer, status_kind, created_us, id)",
+        "CREATE INDEX IF NOT EXISTS tickets_customer_updated ON {s}.tickets (tenant, customer, updated_us, id)",
     ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
