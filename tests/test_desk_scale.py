@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,50 @@ class TestPlain:
         for ticket in desk_tickets():
             store.create(attrs.evolve(ticket, version=1))
             assert attrs.evolve(ticket, version=1) == store.get(ticket.id)
+        store.close()
+
+
+class TestPlainCache:
+    """The writer's cache of datetime texts never mixes offsets."""
+
+    def test_same_instant_other_offsets(self) -> None:
+        """Equal instants in other zones (and folds) keep their own offsets."""
+        from zoneinfo import ZoneInfo
+
+        from ticketkit.model._encode import _iso
+
+        utc = datetime(2025, 3, 3, 1, tzinfo=UTC)
+        sh = utc.astimezone(ZoneInfo("Asia/Shanghai"))
+        fixed = utc.astimezone(timezone(timedelta(hours=8)))
+        assert utc == sh == fixed
+        assert [utc.isoformat(), sh.isoformat(), fixed.isoformat()] == [_iso(utc), _iso(sh), _iso(fixed)]
+        ny = ZoneInfo("America/New_York")
+        first = datetime(2025, 11, 2, 1, 30, tzinfo=ny)
+        second = first.replace(fold=1)
+        assert [first.isoformat(), second.isoformat()] == [_iso(first), _iso(second)]
+        assert "2025-03-03" == _iso(utc.date())
+
+
+class TestSQLiteClaimInPlace:
+    """A claim on SQLite sets the lease in the stored JSON; what it stores reads back as the leased ticket."""
+
+    @settings(max_examples=40, suppress_health_check=list(HealthCheck), deadline=None)
+    @given(tickets(), aware_datetimes)
+    def test_claimed_ticket_reads_back_equal(self, ticket: Ticket, due: datetime) -> None:
+        """Any ticket: after claim_due, get and export give the leased ticket, as written fresh."""
+        sla = tk.SLAState(policy="p", next_due_at=due)
+        store = tk.SQLiteStore(":memory:", cache_size=0)
+        store.create(attrs.evolve(ticket, sla=sla))
+        at = due + timedelta(seconds=1)
+        [claimed] = store.claim_due(at, worker="w", lease=timedelta(minutes=5))
+        assert ticket.version + 1 == claimed.version
+        assert claimed == store.get(ticket.id)
+        assert [] == store.due(at)
+        buf = io.StringIO()
+        store.export(buf)
+        line = json.loads(buf.getvalue().splitlines()[1])
+        assert to_dict(claimed) == line["ticket"]
+        assert list(to_dict(claimed)) == list(line["ticket"])  # the same key order as a fresh write
         store.close()
 
 

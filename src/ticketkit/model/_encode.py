@@ -35,8 +35,34 @@ def _identity(value: Any) -> Any:
     return value
 
 
+_ISO_CACHE: dict[tuple[Any, Any, int], str] = {}
+_DURATION_CACHE: dict[timedelta, str] = {}
+_CACHE_SIZE: Final = 4096
+
+
 def _iso(value: datetime | date) -> str:
-    return value.isoformat()
+    # isoformat asks a zoneinfo zone for its offset every time, and a ticket repeats
+    # the same instants (a clock's start is its first segment's start). Equal aware
+    # datetimes with the same zone and fold have the same wall time and offset, so
+    # the same text.
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    key = (value, value.tzinfo, value.fold)
+    text = _ISO_CACHE.get(key)
+    if text is None:
+        if len(_ISO_CACHE) >= _CACHE_SIZE:
+            _ISO_CACHE.clear()
+        text = _ISO_CACHE[key] = value.isoformat()
+    return text
+
+
+def _duration(value: timedelta) -> str:
+    text = _DURATION_CACHE.get(value)
+    if text is None:
+        if len(_DURATION_CACHE) >= _CACHE_SIZE:
+            _DURATION_CACHE.clear()
+        text = _DURATION_CACHE[value] = format_duration(value)
+    return text
 
 
 def _sort_key(item: Any) -> tuple[str, Any]:
@@ -90,7 +116,7 @@ def _make_encoder(tp: Any) -> _Encoder:  # noqa: PLR0911 - one branch per kind o
     if tp is datetime or tp is date:
         return _iso
     if tp is timedelta:
-        return format_duration
+        return _duration
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _enum_value
     if isinstance(tp, type) and attrs.has(tp):
@@ -125,24 +151,56 @@ def _enum_value(value: enum.Enum) -> Any:
     return value.value
 
 
+def _expression(tp: Any, value: str, env: dict[str, Any]) -> str:
+    """Python source that encodes ``value`` (an expression) of type ``tp``; helpers go into ``env``."""
+    if tp in _SCALARS:
+        return value
+    if tp is datetime:
+        env["_iso"] = _iso
+        return f"_iso({value})"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return f"{value}.value"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:  # noqa: PLR2004
+        inner = next(a for a in args if a is not type(None))
+        if inner in _SCALARS:
+            return value
+        return f"(None if {value} is None else {_expression(inner, value, env)})"
+    if origin is frozenset and args and args[0] is str:
+        return f"sorted({value})"  # all strings: the converter's (type name, item) order is plain order
+    name = f"_e{len(env)}"
+    env[name] = _encoder(tp)
+    return f"{name}({value})"
+
+
 def _class_encoder(cls: type) -> _Encoder:
     found = _classes.get(cls)
     if found is not None:
         return found
-    # Recursive models (none today) would need a forward reference: register a stub first.
-    hints = typing.get_type_hints(cls)
-    names: list[str] = []
-    encoders: list[_Encoder] = []
+    # A stub first, so a model containing itself (none today) would find its encoder.
     cell: list[_Encoder] = []
     _classes[cls] = lambda value: cell[0](value)
+    hints = typing.get_type_hints(cls)
+    env: dict[str, Any] = {}
+    items = []
     for field in attrs.fields(cls):
-        names.append(field.name)
-        encoders.append(_encoder(hints[field.name]))
-    fields = tuple(zip(names, encoders, strict=True))
-
-    def encode(value: Any) -> dict[str, Any]:
-        return {name: enc(getattr(value, name)) for name, enc in fields}
-
+        expr = _expression(hints[field.name], f"o.{field.name}", env)
+        if expr.startswith("(None if"):
+            # Read the attribute once: a local per optional field.
+            env_name = f"_v{len(items)}"
+            items.append((field.name, expr.replace(f"o.{field.name}", env_name), env_name, field.name))
+        else:
+            items.append((field.name, expr, None, None))
+    lines = ["def encode(o):"]
+    lines.extend(f"    {local} = o.{attr}" for _, _, local, attr in items if local is not None)
+    body = ", ".join(f"{name!r}: {expr}" for name, expr, _, _ in items)
+    lines.append(f"    return {{{body}}}")
+    namespace: dict[str, Any] = dict(env)
+    # Source built only from our own models' field names and the helpers above (as attrs
+    # and cattrs generate theirs); nothing from input is compiled.
+    exec(compile("\n".join(lines), f"<ticketkit encoder {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    encode: _Encoder = namespace["encode"]
     cell.append(encode)
     _classes[cls] = encode
     return encode

@@ -518,12 +518,18 @@ class SQLiteStore(TicketStore):
         """
         _check_claim_args(at, worker, lease, limit)
         until = at + lease
-        claimed = []
+        until_key, until_text = instant_key(until), until.isoformat()
         with self._write() as conn:
-            for row in self._due_rows(conn, instant_key(at), limit, tenant):
-                ticket = self._ticket(row[0])
-                claimed.append(leased(ticket, until))
-            self._apply(conn, self._prepare([(t, (), t.version - 1) for t in claimed]))
+            rows = self._due_rows(conn, instant_key(at), limit, tenant)
+            claimed = [leased(self._ticket(row[0]), until) for row in rows]
+            # The lease changes two values of the stored JSON: SQLite sets them in place
+            # (json_set keeps every other byte), so a claim serializes nothing in Python
+            # and each swept ticket is serialized once, when its result is saved.
+            conn.executemany(
+                "UPDATE tickets SET version = ?, due_us = ?, "
+                "body = json_set(body, '$.version', ?, '$.sla.next_due_at', ?) WHERE id = ? AND version = ?",
+                [(t.version, until_key, t.version, until_text, t.id, t.version - 1) for t in claimed],
+            )
         return claimed
 
     # ------------------------------------------------------------------ reads
