@@ -34,20 +34,21 @@ from typing import Any
 from ticketkit import SQLiteStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_desk import Bench, customer  # noqa: E402 - the same desk as bench_desk.py
-from ticketkit.cli._demo import START  # noqa: E402
-from ticketkit.testing import ManualClock  # noqa: E402
+from bench_desk import Bench, customer
+
+from ticketkit.cli._demo import START
+from ticketkit.testing import ManualClock
 
 
 def setup_django(folder: Path) -> None:
     try:
-        import django  # noqa: PLC0415
-        from django.conf import settings  # noqa: PLC0415
+        import django
+        from django.conf import settings
     except ImportError:
         sys.exit("django-helpdesk is not installed: pip install 'ticketkit[bench]'")
     settings.configure(
         DEBUG=False,
-        SECRET_KEY="bench",  # noqa: S106 - a throw-away benchmark database
+        SECRET_KEY="bench",
         USE_TZ=True,
         TIME_ZONE="UTC",
         SITE_ID=1,
@@ -75,10 +76,10 @@ def setup_django(folder: Path) -> None:
         LOGGING_CONFIG=None,
     )
     django.setup()
-    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management import call_command
 
     call_command("migrate", verbosity=0, stdout=io.StringIO())
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
     with connection.cursor() as cur:  # the same durability as SQLiteStore (WAL, synchronous NORMAL)
         cur.execute("PRAGMA journal_mode = WAL")
@@ -86,12 +87,12 @@ def setup_django(folder: Path) -> None:
 
 
 def django_side(n: int) -> dict[str, float]:
-    from django.contrib.auth import get_user_model  # noqa: PLC0415
-    from django.core.management import call_command  # noqa: PLC0415
-    from django.utils import timezone  # noqa: PLC0415
-    from helpdesk.forms import TicketForm  # noqa: PLC0415
-    from helpdesk.models import Queue, Ticket  # noqa: PLC0415
-    from helpdesk.update_ticket import update_ticket  # noqa: PLC0415
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+    from helpdesk.forms import TicketForm
+    from helpdesk.models import Queue, Ticket
+    from helpdesk.update_ticket import update_ticket
 
     staff = get_user_model().objects.create_user("li", "li@example.cn", "pw", is_staff=True)
     queue = Queue.objects.create(
@@ -122,7 +123,13 @@ def django_side(n: int) -> dict[str, float]:
 
     t0 = time.perf_counter()
     for t in tickets[:n]:
-        update_ticket(staff, t, comment="A courier picks it up tomorrow.", public=True, new_status=Ticket.RESOLVED_STATUS)
+        update_ticket(
+            staff,
+            t,
+            comment="A courier picks it up tomorrow.",
+            public=True,
+            new_status=Ticket.RESOLVED_STATUS,
+        )
     out["reply+resolve"] = (time.perf_counter() - t0) / n
     assert Ticket.objects.filter(status=Ticket.RESOLVED_STATUS).count() == n
 
@@ -133,7 +140,9 @@ def django_side(n: int) -> dict[str, float]:
     t0 = time.perf_counter()
     call_command("escalate_tickets", stdout=io.StringIO())
     out["sweep"] = (time.perf_counter() - t0) / n
-    assert Ticket.objects.filter(id__in=[t.id for t in tickets[n:]], last_escalation__isnull=False).count() == n
+    assert (
+        Ticket.objects.filter(id__in=[t.id for t in tickets[n:]], last_escalation__isnull=False).count() == n
+    )
     return out
 
 

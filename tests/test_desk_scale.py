@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import ticketkit as tk
 from ticketkit.desk._placement import AgentLoad
@@ -52,8 +50,14 @@ def router() -> tk.Router:
     ]
     return tk.Router(
         rules=[
-            tk.Rule(name="refunds", when=tk.F.category == "refund", assign=tk.Assign(team="a", strategy="least_loaded")),
-            tk.Rule(name="rest", when=tk.F.category.exists(), assign=tk.Assign(team="b", strategy="least_loaded")),
+            tk.Rule(
+                name="refunds",
+                when=tk.F.category == "refund",
+                assign=tk.Assign(team="a", strategy="least_loaded"),
+            ),
+            tk.Rule(
+                name="rest", when=tk.F.category.exists(), assign=tk.Assign(team="b", strategy="least_loaded")
+            ),
         ],
         agents=agents,
         teams=[tk.Team(id="a"), tk.Team(id="b")],
@@ -78,7 +82,9 @@ def desk_tickets() -> list[Ticket]:
     store = tk.InMemoryStore()
     clock = ManualClock(T0)
     desk = make_desk(store, clock)
-    a = desk.open(subject="Refund", customer=tk.Customer(id="c-1", data={"x": [1, 2.5, None]}), category="refund")
+    a = desk.open(
+        subject="Refund", customer=tk.Customer(id="c-1", data={"x": [1, 2.5, None]}), category="refund"
+    )
     clock.advance(timedelta(hours=3))
     desk.tick()
     desk.fire(a.id, "open", actor=LEAD)
@@ -268,9 +274,7 @@ def _random_work(store: tk.TicketStore, seed: int, n: int = 30) -> None:
 
 
 def _exact_after_concurrent_work(handles: list[tk.TicketStore]) -> None:
-    threads = [
-        threading.Thread(target=_random_work, args=(handles[k % len(handles)], k)) for k in range(6)
-    ]
+    threads = [threading.Thread(target=_random_work, args=(handles[k % len(handles)], k)) for k in range(6)]
     for t in threads:
         t.start()
     for t in threads:
@@ -398,7 +402,8 @@ class TestSQLitePlans:
         used: set[str] = set()
         for sql in selects:
             plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            assert "SCAN tickets" not in plan and "SCAN events" not in plan, (sql, plan)
+            assert "SCAN tickets" not in plan, (sql, plan)
+            assert "SCAN events" not in plan, (sql, plan)
             assert "(tenant=?)" not in plan, (sql, plan)  # walks a whole tenant
             used.update(w for w in plan.replace("(", " ").split() if w.startswith(("tickets_", "events_")))
         assert {"tickets_customer_open", "tickets_load", "events_ticket"} <= used

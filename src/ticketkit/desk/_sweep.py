@@ -67,8 +67,10 @@ def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> lis
             works.append((work, emitted, pending))
             changes.extend(pending)
         saved = desk.store.save_many(changes) if changes else []
-    except Exception:  # noqa: BLE001 - the ticket-by-ticket path retries and reports each one
-        log.debug("the batch of %d due tickets did not commit at once; sweeping them one by one", len(claimed))
+    except Exception:
+        log.debug(
+            "the batch of %d due tickets did not commit at once; sweeping them one by one", len(claimed)
+        )
         return None
     by_id = {t.id: t for t in saved}
     out: list[Event] = []

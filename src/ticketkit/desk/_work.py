@@ -22,10 +22,10 @@ from ticketkit.desk._guard import authorize
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
-from ticketkit.model._json import freeze, thaw
-from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit.model._encode import plain
 from ticketkit.model._ids import new_id
+from ticketkit.model._json import freeze, thaw
+from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
 

@@ -110,7 +110,7 @@ def _fallback(tp: Any) -> _Encoder:
     return encode
 
 
-def _make_encoder(tp: Any) -> _Encoder:  # noqa: PLR0911 - one branch per kind of type
+def _make_encoder(tp: Any) -> _Encoder:
     if tp in _SCALARS or tp is Any:
         return _identity if tp is not Any else _any
     if tp is datetime or tp is date:
@@ -125,13 +125,13 @@ def _make_encoder(tp: Any) -> _Encoder:  # noqa: PLR0911 - one branch per kind o
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1 and len(args) == 2:  # noqa: PLR2004 - X | None
+        if len(rest) == 1 and len(args) == 2:
             return _optional(_encoder(rest[0]))
         return _fallback(tp)
     if origin is frozenset:
         return _sorted_set
     if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:  # noqa: PLR2004 - tuple[X, ...]
+        if len(args) == 2 and args[1] is Ellipsis:
             return _sequence(_encoder(args[0]))
         parts = [_encoder(a) for a in args]
         return lambda value: [enc(v) for enc, v in zip(parts, value, strict=True)]
@@ -162,7 +162,7 @@ def _expression(tp: Any, value: str, env: dict[str, Any]) -> str:
         return f"{value}.value"
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:  # noqa: PLR2004
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
         inner = next(a for a in args if a is not type(None))
         if inner in _SCALARS:
             return value
@@ -180,10 +180,14 @@ def _class_encoder(cls: type) -> _Encoder:
         return found
     # A stub first, so a model containing itself (none today) would find its encoder.
     cell: list[_Encoder] = []
-    _classes[cls] = lambda value: cell[0](value)
+
+    def stub(value: Any) -> Any:
+        return cell[0](value)
+
+    _classes[cls] = stub
     hints = typing.get_type_hints(cls)
     env: dict[str, Any] = {}
-    items = []
+    items: list[tuple[str, str, str | None, str | None]] = []
     for field in attrs.fields(cls):
         expr = _expression(hints[field.name], f"o.{field.name}", env)
         if expr.startswith("(None if"):
@@ -199,7 +203,7 @@ def _class_encoder(cls: type) -> _Encoder:
     namespace: dict[str, Any] = dict(env)
     # Source built only from our own models' field names and the helpers above (as attrs
     # and cattrs generate theirs); nothing from input is compiled.
-    exec(compile("\n".join(lines), f"<ticketkit encoder {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    exec(compile("\n".join(lines), f"<ticketkit encoder {cls.__name__}>", "exec"), namespace)
     encode: _Encoder = namespace["encode"]
     cell.append(encode)
     _classes[cls] = encode

@@ -22,7 +22,7 @@ import attrs
 from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
 from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
-from ticketkit.model._serialization import from_dict, to_dict
+from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 
 __all__ = [

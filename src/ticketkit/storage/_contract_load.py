@@ -105,8 +105,10 @@ class LoadContract:
     def test_assigned_counts_refuses_bad_arguments(self, store: TicketStore) -> None:
         """A bad agent list, kind or tenant is a ValidationError naming each."""
         bad: Any = "li"
+        bad_tenant: Any = 7
+        bad_kinds: Any = [None]
         with pytest.raises(ValidationError) as err:
-            store.assigned_counts(bad, tenant=7, status_kind=[None])  # type: ignore[arg-type]
+            store.assigned_counts(bad, tenant=bad_tenant, status_kind=bad_kinds)
         assert ["agents", "status_kind[0]", "tenant"] == sorted(e.path for e in err.value.errors)
 
     def test_assigned_counts_exact_after_concurrent_writers(self, store: TicketStore) -> None:

@@ -37,8 +37,8 @@ class InMemoryStore(TicketStore):
     given and hands them back without copying. ``due`` and ``claim_due`` use a
     heap on ``next_due_at`` and cost O(k log n) for k due tickets; queries naming
     a customer read only that customer's tickets (of the status kinds asked for,
-    when given: indexes kept with every write); ``assigned_counts`` reads counters kept with every write; other
-    queries scan.
+    when given: indexes kept with every write); ``assigned_counts`` reads counters
+    kept with every write; other queries scan.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -91,12 +91,11 @@ class InMemoryStore(TicketStore):
             if customer is not None:
                 self._by_customer.setdefault(customer, {})[ticket.id] = None
         kind_before = (before, old.status_kind) if old is not None else None
-        kind_now = (customer, ticket.status_kind)
-        if kind_before != kind_now:
-            if kind_before is not None and before is not None:
-                self._by_customer_kind[kind_before].pop(ticket.id, None)
+        if kind_before != (customer, ticket.status_kind):
+            if old is not None and before is not None:
+                self._by_customer_kind[before, old.status_kind].pop(ticket.id, None)
             if customer is not None:
-                self._by_customer_kind.setdefault(kind_now, {})[ticket.id] = None
+                self._by_customer_kind.setdefault((customer, ticket.status_kind), {})[ticket.id] = None
         if old is not None and old.assignee is not None:
             key = (old.tenant, old.assignee, old.status_kind)
             self._assigned[key] -= 1
@@ -234,7 +233,9 @@ class InMemoryStore(TicketStore):
             return self.scan(tenant=query.tenant)
         with self._lock:
             if query.status_kind is not None:
-                buckets = [self._by_customer_kind.get((c, k), {}) for c in query.customer for k in query.status_kind]
+                buckets = [
+                    self._by_customer_kind.get((c, k), {}) for c in query.customer for k in query.status_kind
+                ]
             else:
                 buckets = [self._by_customer.get(c, {}) for c in query.customer]
             return [self._tickets[tid] for bucket in buckets for tid in bucket]

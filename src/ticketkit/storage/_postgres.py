@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
-from ticketkit.model._models import Event, Ticket
 from ticketkit.model._encode import plain
+from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
@@ -117,8 +117,14 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # every intake, each from its own index (the customer's and agent's open tickets only).
     3: (
         "CREATE INDEX IF NOT EXISTS tickets_load ON {s}.tickets (tenant, assignee, status_kind)",
-        "CREATE INDEX IF NOT EXISTS tickets_customer_open ON {s}.tickets (tenant, customer, status_kind, created_us, id)",
-        "CREATE INDEX IF NOT EXISTS tickets_customer_updated ON {s}.tickets (tenant, customer, updated_us, id)",
+        (
+            "CREATE INDEX IF NOT EXISTS tickets_customer_open "
+            "ON {s}.tickets (tenant, customer, status_kind, created_us, id)"
+        ),
+        (
+            "CREATE INDEX IF NOT EXISTS tickets_customer_updated "
+            "ON {s}.tickets (tenant, customer, updated_us, id)"
+        ),
     ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
@@ -767,7 +773,9 @@ class PostgresStore(TicketStore):
                 out[back.get(agent, agent)] = int(n)
         return out
 
-    def _counts_sql(self, names: list[str], tenant: str | None, kinds: frozenset[str]) -> tuple[str, list[Any]]:
+    def _counts_sql(
+        self, names: list[str], tenant: str | None, kinds: frozenset[str]
+    ) -> tuple[str, list[Any]]:
         clauses = ["assignee = ANY(%s::text[])", "status_kind = ANY(%s::text[])"]
         params: list[Any] = [[_text(a) or "" for a in names], sorted(_text(k) or "" for k in kinds)]
         if tenant is not None:

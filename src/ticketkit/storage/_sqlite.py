@@ -748,7 +748,10 @@ def _index_hint(query: Query) -> str:
 
 def _counts_sql(names: list[str], tenant: str | None, kinds: frozenset[str]) -> tuple[str, list[Any]]:
     """The statement of ``assigned_counts`` (tests read its plan)."""
-    clauses = [f"assignee IN ({', '.join('?' * len(names))})", f"status_kind IN ({', '.join('?' * len(kinds))})"]
+    clauses = [
+        f"assignee IN ({', '.join('?' * len(names))})",
+        f"status_kind IN ({', '.join('?' * len(kinds))})",
+    ]
     params: list[Any] = [*names, *sorted(kinds)]
     if tenant is not None:
         clauses.insert(0, "tenant = ?")
