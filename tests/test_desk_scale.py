@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 import io
 import json
 import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import ticketkit as tk
 from ticketkit.desk._placement import AgentLoad
 from ticketkit.desk._work import trusted_event
 from ticketkit.model._encode import plain
+from ticketkit.model._json import freeze
 from ticketkit.model._models import Event, Ticket
-from ticketkit.model._serialization import to_dict
+from ticketkit.model._serialization import converter, to_dict
 from ticketkit.storage._base import OPEN_STATUS_KINDS, Query
 from ticketkit.storage._contract_load import full_count
 from ticketkit.testing import ManualClock
@@ -130,6 +133,55 @@ class TestPlain:
         store.close()
 
 
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@attrs.frozen(kw_only=True)
+class Inner:
+    n: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class EveryKind:
+    """One field of every kind of type the writer knows, and some it leaves to the converter."""
+
+    text: str = "a"
+    maybe_text: str | None = None
+    when: datetime = T0
+    maybe_when: datetime | None = T0
+    day: date = attrs.field(factory=lambda: date(2025, 3, 3))
+    span: timedelta = timedelta(minutes=90)
+    maybe_span: timedelta | None = timedelta(seconds=1)
+    colour: Colour = Colour.RED
+    inner: Inner = Inner()
+    maybe_inner: Inner | None = None
+    inners: tuple[Inner, ...] = (Inner(), Inner(n=2))
+    maybe_inners: tuple[Inner | None, ...] = (None, Inner())
+    pair: tuple[int, str] = (1, "x")
+    numbers: tuple[int, ...] = (3, 1)
+    names: frozenset[str] = frozenset({"b", "a"})
+    codes: frozenset[int] = frozenset({3, 1})
+    mapping: Mapping[str, Any] = attrs.field(factory=lambda: freeze({"a": [1, {"b": None}]}))
+    anything: Any = None
+    thing: Any = Inner()
+    either: int | str | None = "s"
+    listed: list[int] = attrs.field(factory=lambda: [1, 2])
+
+
+class TestPlainKinds:
+    """Every kind of field type encodes as the converter does."""
+
+    def test_every_kind(self) -> None:
+        """Optional, nested, tuples, sets, mappings, Any, unions, dates, durations, enums, lists."""
+        conv = converter()
+        for value in (
+            EveryKind(),
+            EveryKind(maybe_text="t", maybe_when=None, maybe_inner=Inner(n=3), either=4),
+        ):
+            assert conv.unstructure(value) == plain(value)
+
+
 class TestPlainCache:
     """The writer's cache of datetime texts never mixes offsets."""
 
@@ -151,6 +203,20 @@ class TestPlainCache:
         assert "2025-03-03" == _iso(utc.date())
 
 
+class TestLeasedBody:
+    """The claimed JSON is patched only when the row ends as the writer wrote it."""
+
+    def test_other_rows_are_written_anew(self) -> None:
+        """A row in another key order is written from the leased ticket."""
+        from ticketkit.storage._base import dump_json, leased
+        from ticketkit.storage._sqlite import _leased_body
+
+        old = Ticket(subject="s", id="T1", created_at=T0, sla=tk.SLAState(next_due_at=T0))
+        new = leased(old, T0 + timedelta(minutes=5))
+        assert dump_json(new) == _leased_body(dump_json(old), old, new)
+        assert dump_json(new) == _leased_body(json.dumps(tk.to_dict(old), sort_keys=True), old, new)
+
+
 class TestSQLiteClaimInPlace:
     """A claim on SQLite sets the lease in the stored JSON; what it stores reads back as the leased ticket."""
 
@@ -168,7 +234,7 @@ class TestSQLiteClaimInPlace:
         assert [] == store.due(at)
         buf = io.StringIO()
         store.export(buf)
-        line = json.loads(buf.getvalue().splitlines()[1])
+        line = json.loads(buf.getvalue().split("\n")[1])  # not splitlines: a value may hold U+0085
         assert to_dict(claimed) == line["ticket"]
         assert list(to_dict(claimed)) == list(line["ticket"])  # the same key order as a fresh write
         store.close()
@@ -518,6 +584,50 @@ class TestBatchedTick:
         assert {t.id for t in made} == {e.ticket_id for e in events}
         kinds = [(e.ticket_id, e.kind, e.data.get("metric")) for e in events]
         assert len(kinds) == len(set(kinds))
+
+    def test_always_conflicting_writes_give_up(self, caplog: pytest.LogCaptureFixture) -> None:
+        """When every write conflicts, the sweep gives each ticket up (its lease brings it back)."""
+
+        class Busy(tk.InMemoryStore):
+            def save_many(self, changes: Any) -> list[Ticket]:
+                changes = list(changes)
+                raise tk.ConflictError(changes[0][0].id, 1, 2)
+
+            def save(self, ticket: Ticket, events: Any, expected_version: int) -> Ticket:
+                if events:
+                    raise tk.ConflictError(ticket.id, expected_version, expected_version + 1)
+                return super().save(ticket, events, expected_version)
+
+        store = Busy()
+        clock = ManualClock(T0)
+        desk = make_desk(store, clock)
+        desk.open(subject="s", customer="c-1", category="refund")
+        clock.advance(timedelta(hours=3))
+        assert [] == desk.tick()
+        assert "gave up sweeping" in caplog.text
+
+    def test_a_ticket_gone_before_the_retry_is_skipped(self) -> None:
+        """A conflict, then the ticket is not found on reload: nothing is emitted for it."""
+
+        class Vanishing(tk.InMemoryStore):
+            def save_many(self, changes: Any) -> list[Ticket]:
+                changes = list(changes)
+                raise tk.ConflictError(changes[0][0].id, 1, 2)
+
+            def save(self, ticket: Ticket, events: Any, expected_version: int) -> Ticket:
+                if events:
+                    raise tk.ConflictError(ticket.id, expected_version, expected_version + 1)
+                return super().save(ticket, events, expected_version)
+
+            def get(self, ticket_id: str, *, tenant: str | None = None) -> Ticket:
+                raise tk.NotFoundError("ticket", ticket_id)
+
+        store = Vanishing()
+        clock = ManualClock(T0)
+        desk = make_desk(store, clock)
+        desk.open(subject="s", customer="c-1", category="refund")
+        clock.advance(timedelta(hours=3))
+        assert [] == desk.tick()
 
     def test_next_wakeup_is_the_earliest_checkpoint(self) -> None:
         """next_wakeup equals the smallest next_due_at of any stored ticket."""

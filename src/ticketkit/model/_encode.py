@@ -134,7 +134,7 @@ def _make_encoder(tp: Any) -> _Encoder:
         if len(args) == 2 and args[1] is Ellipsis:
             return _sequence(_encoder(args[0]))
         parts = [_encoder(a) for a in args]
-        return lambda value: [enc(v) for enc, v in zip(parts, value, strict=True)]
+        return lambda value: tuple(enc(v) for enc, v in zip(parts, value, strict=True))  # as cattrs
     if origin is Mapping and args and args[1] is Any:
         return thaw
     return _fallback(tp)
@@ -178,13 +178,6 @@ def _class_encoder(cls: type) -> _Encoder:
     found = _classes.get(cls)
     if found is not None:
         return found
-    # A stub first, so a model containing itself (none today) would find its encoder.
-    cell: list[_Encoder] = []
-
-    def stub(value: Any) -> Any:
-        return cell[0](value)
-
-    _classes[cls] = stub
     hints = typing.get_type_hints(cls)
     env: dict[str, Any] = {}
     items: list[tuple[str, str, str | None, str | None]] = []
@@ -205,7 +198,6 @@ def _class_encoder(cls: type) -> _Encoder:
     # and cattrs generate theirs); nothing from input is compiled.
     exec(compile("\n".join(lines), f"<ticketkit encoder {cls.__name__}>", "exec"), namespace)
     encode: _Encoder = namespace["encode"]
-    cell.append(encode)
     _classes[cls] = encode
     return encode
 

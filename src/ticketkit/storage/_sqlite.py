@@ -518,18 +518,22 @@ class SQLiteStore(TicketStore):
         """
         _check_claim_args(at, worker, lease, limit)
         until = at + lease
-        until_key, until_text = instant_key(until), until.isoformat()
+        until_key = instant_key(until)
         with self._write() as conn:
             rows = self._due_rows(conn, instant_key(at), limit, tenant)
-            claimed = [leased(self._ticket(row[0]), until) for row in rows]
-            # The lease changes two values of the stored JSON: SQLite sets them in place
-            # (json_set keeps every other byte), so a claim serializes nothing in Python
-            # and each swept ticket is serialized once, when its result is saved.
+            olds = [self._ticket(row[0]) for row in rows]
+            claimed = [leased(t, until) for t in olds]
+            bodies = [
+                _leased_body(row[0], old, new) for row, old, new in zip(rows, olds, claimed, strict=True)
+            ]
             conn.executemany(
-                "UPDATE tickets SET version = ?, due_us = ?, "
-                "body = json_set(body, '$.version', ?, '$.sla.next_due_at', ?) WHERE id = ? AND version = ?",
-                [(t.version, until_key, t.version, until_text, t.id, t.version - 1) for t in claimed],
+                "UPDATE tickets SET version = ?, due_us = ?, body = ? WHERE id = ? AND version = ?",
+                [
+                    (t.version, until_key, b, t.id, t.version - 1)
+                    for t, b in zip(claimed, bodies, strict=True)
+                ],
             )
+        self._remember(list(zip(bodies, claimed, strict=True)))
         return claimed
 
     # ------------------------------------------------------------------ reads
@@ -727,6 +731,26 @@ class SQLiteStore(TicketStore):
                 fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return n
+
+
+def _leased_body(body: str, old: Ticket, new: Ticket) -> str:
+    """The stored JSON of a claimed ticket, from the JSON of the due one.
+
+    A lease changes the ticket's two last values, ``sla.next_due_at`` and ``version``
+    (the writer puts them last, in field order): when the row ends as the writer
+    wrote it, only that tail is replaced, so claiming serializes nothing and a swept
+    ticket is serialized once, when its result is saved. Any other row is written
+    anew from the leased ticket.
+    """
+    assert old.sla is not None
+    assert new.sla is not None
+    old_due = "null" if old.sla.next_due_at is None else '"' + old.sla.next_due_at.isoformat() + '"'
+    before = '"next_due_at":' + old_due + '},"version":' + str(old.version) + "}"
+    if not body.endswith(before):
+        return dump_json(new)
+    assert new.sla.next_due_at is not None
+    after = '"next_due_at":"' + new.sla.next_due_at.isoformat() + '"},"version":' + str(new.version) + "}"
+    return body[: -len(before)] + after
 
 
 def _index_hint(query: Query) -> str:
