@@ -52,11 +52,17 @@ class TestBenchDesk:
     def test_postgres(
         self, make_postgres_store: object, postgres_dsn: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """On PostgreSQL too (a fresh schema per size, dropped when the size changes)."""
+        """On PostgreSQL too (the benchmark's schema is dropped afterwards)."""
         bench = _load("bench_desk")
+        import psycopg
+
         store = bench.postgres_store(150, postgres_dsn)
-        figures = bench.measure(store, 3, {"open", "reply+resolve", "tick", "progress"}, offset=7)
-        store.close()
+        try:
+            figures = bench.measure(store, 3, {"open", "reply+resolve", "tick", "progress"}, offset=7)
+        finally:
+            store.close()
+            with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "bench_desk_150_f{bench.FORMAT}" CASCADE')
         assert {"open", "reply+resolve", "tick", "progress"} == set(figures)
         assert all(v > 0 for v in figures.values())
 
