@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
@@ -20,8 +21,9 @@ from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 
-
 log = logging.getLogger("ticketkit.desk")
+
+_END_OF_TIME: Final = datetime.max.replace(tzinfo=UTC)
 
 
 def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
@@ -33,12 +35,47 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
         tenant = actor.tenant
     now = desk.now()
     claimed = desk.store.claim_due(now, worker=desk.worker, lease=desk.lease, limit=limit, tenant=tenant)
+    if not claimed:
+        return []
+    batch = _sweep_batch(desk, claimed, now)
+    if batch is not None:
+        return batch
+    # A concurrent write (or a bad ticket) failed the batch: each ticket on its own.
     out: list[Event] = []
     for ticket in claimed:
         try:
             out.extend(_sweep_one(desk, ticket, now))
         except Exception:  # one bad ticket must not stop the sweep; its lease brings it back
             log.exception("sweeping ticket %s failed; it falls due again when its lease ends", ticket.id)
+    return out
+
+
+def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> list[Event] | None:
+    """Sweep the claimed tickets and save them all in one transaction; None when that fails."""
+    works: list[tuple[Work, list[Event], list[Any]]] = []
+    changes: list[Any] = []
+    try:
+        for ticket in claimed:
+            work = Work(desk, Actor.system(ticket.tenant), now)
+            draft = Draft(ticket, ticket)
+            work.drafts[ticket.id] = draft
+            emitted = _emit_due(work, draft)
+            settle(work)
+            pending = work.pending()
+            works.append((work, emitted, pending))
+            changes.extend(pending)
+        saved = desk.store.save_many(changes) if changes else []
+    except Exception:
+        log.debug(
+            "the batch of %d due tickets did not commit at once; sweeping them one by one", len(claimed)
+        )
+        return None
+    by_id = {t.id: t for t in saved}
+    out: list[Event] = []
+    for work, emitted, pending in works:
+        work.committed(pending, [by_id[t.id] for t, _, _ in pending])
+        desk.outbox.deliver(desk.notifier, work.notes)
+        out.extend(emitted)
     return out
 
 
@@ -121,7 +158,7 @@ def _escalate(work: Work, draft: Draft, event: Event) -> None:
 def next_wakeup(desk: DeskContext, *, actor: Actor | None) -> datetime | None:
     """When the next SLA checkpoint of the actor's tenant (or any) falls due; None when nothing is pending."""
     tenant = actor.tenant if actor is not None else None
-    page = desk.store.query(tenant=tenant, order_by="next_due_at", limit=1)
-    for ticket in page:
+    # The earliest checkpoint of all: the first due "by the end of time", from the due index.
+    for ticket in desk.store.due(_END_OF_TIME, limit=1, tenant=tenant):
         return ticket.next_due_at
     return None

@@ -22,12 +22,12 @@ from ticketkit.desk._guard import authorize
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
+from ticketkit.model._encode import plain
+from ticketkit.model._ids import new_id
 from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
-from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
-
 
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
@@ -104,14 +104,7 @@ class Work:
 
     def emit(self, draft: Draft, kind: str, data: Mapping[str, Any], *, actor: str | None = None) -> Event:
         """Record one event on ``draft`` and let its SLA clocks follow it."""
-        event = Event(
-            ticket_id=draft.ticket.id,
-            kind=kind,
-            actor=actor or self.actor.ref,
-            at=self.now,
-            data=data,
-            tenant=draft.ticket.tenant,
-        )
+        event = trusted_event(draft.ticket, kind, actor or self.actor.ref, self.now, data)
         self.track(draft, event)
         return event
 
@@ -333,8 +326,8 @@ class Work:
 
     # ------------------------------------------------------------------ commit
 
-    def commit(self) -> dict[str, Ticket]:
-        """Save every changed draft in one atomic batch; the saved tickets by id."""
+    def pending(self) -> list[tuple[Ticket, list[Event], int | None]]:
+        """The writes this change makes: ``(ticket, events, expected version)`` per changed draft."""
         changes: list[tuple[Ticket, list[Event], int | None]] = []
         for draft in self.drafts.values():
             if draft.created:
@@ -348,6 +341,22 @@ class Work:
                 ticket = replace_trusted(draft.ticket, version=version, updated_at=self.now)
                 events = [replace_trusted(e, version=version) for e in draft.events]
                 changes.append((ticket, events, draft.base.version))
+        return changes
+
+    def committed(
+        self, changes: list[tuple[Ticket, list[Event], int | None]], saved: Iterable[Ticket]
+    ) -> dict[str, Ticket]:
+        """After ``changes`` were saved: the tickets by id, and the notifications of their events."""
+        out = {d.ticket.id: d.ticket for d in self.drafts.values()}
+        for ticket in saved:
+            out[ticket.id] = ticket
+        for ticket, events, _ in changes:
+            self.notes.extend(event_notifications(self.desk.teams, out[ticket.id], events, self.now))
+        return out
+
+    def commit(self) -> dict[str, Ticket]:
+        """Save every changed draft in one atomic batch; the saved tickets by id."""
+        changes = self.pending()
         if not changes:
             return {d.ticket.id: d.ticket for d in self.drafts.values()}
         store = self.desk.store
@@ -358,15 +367,38 @@ class Work:
             ]
         else:
             saved = store.save_many(changes)
-        out = {d.ticket.id: d.ticket for d in self.drafts.values()}
-        for ticket in saved:
-            out[ticket.id] = ticket
-        for ticket, events, _ in changes:
-            self.notes.extend(event_notifications(self.desk.teams, out[ticket.id], events, self.now))
-        return out
+        return self.committed(changes, saved)
+
+
+_EVENT_NEW = object.__new__
+
+
+def trusted_event(ticket: Ticket, kind: str, actor: str, at: datetime, data: Mapping[str, Any]) -> Event:
+    """An event the desk built from checked values, made without re-checking them.
+
+    Equal to ``Event(ticket_id=ticket.id, kind=kind, actor=actor, at=at, data=data,
+    tenant=ticket.tenant)``; the ticket, actor and time were checked when they came
+    in, and ``data`` is frozen here as the constructor would.
+    """
+    event = _EVENT_NEW(Event)
+    object.__setattr__(
+        event,
+        "__dict__",
+        {
+            "ticket_id": ticket.id,
+            "kind": kind,
+            "actor": actor,
+            "at": at,
+            "data": freeze(data),
+            "version": 0,
+            "tenant": ticket.tenant,
+            "id": new_id(at),
+        },
+    )
+    return event
 
 
 def _comment_data(comment: Comment) -> dict[str, Any]:
-    data = to_dict(comment)
+    data = plain(comment)
     assert isinstance(data, dict)
     return data

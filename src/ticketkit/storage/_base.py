@@ -20,14 +20,16 @@ from typing import IO, Any, Final, TypeAlias
 import attrs
 
 from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
+from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
-from ticketkit.model._serialization import from_dict, to_dict
+from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 
 __all__ = [
     "EXPORT_FORMAT",
     "MAX_LIMIT",
     "NO_DUE",
+    "OPEN_STATUS_KINDS",
     "ORDER_KEYS",
     "Change",
     "Page",
@@ -46,6 +48,9 @@ NO_DUE: Final = 2**62
 
 ORDER_KEYS: Final = ("created_at", "updated_at", "next_due_at", "priority", "id")
 """What `TicketStore.query` can order by (prefix ``-`` for newest/highest first)."""
+
+OPEN_STATUS_KINDS: Final = ("new", "open", "pending")
+"""The status kinds of a ticket still on someone's desk (what agent load counts)."""
 
 MAX_LIMIT: Final = 10_000
 """The largest page a query returns."""
@@ -567,6 +572,33 @@ def validate_changes(changes: Iterable[Change]) -> list[Change]:
     return out
 
 
+def check_counts_args(
+    agents: object, tenant: object, status_kind: object
+) -> tuple[list[str], frozenset[str]]:
+    """Check the arguments of :meth:`TicketStore.assigned_counts`: the agents (unique, in order) and kinds."""
+    problems: list[ErrorDetail] = []
+
+    def strings(path: str, value: object) -> list[str]:
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            problems.append(ErrorDetail(path, f"expected a list of strings, got {value!r}"))
+            return []
+        items = list(value)
+        problems.extend(
+            ErrorDetail(f"{path}[{i}]", f"expected a string, got {v!r}")
+            for i, v in enumerate(items)
+            if not isinstance(v, str)
+        )
+        return list(dict.fromkeys(items))
+
+    names = strings("agents", agents)
+    kinds = strings("status_kind", status_kind)
+    if tenant is not None and not isinstance(tenant, str):
+        problems.append(ErrorDetail("tenant", f"expected a string or None, got {tenant!r}"))
+    if problems:
+        raise ValidationError(problems)
+    return names, frozenset(kinds)
+
+
 def _check_claim_args(at: datetime, worker: str, lease: timedelta, limit: int) -> None:
     problems: list[ErrorDetail] = []
     problem = aware_problem(at)
@@ -615,7 +647,7 @@ def export_header() -> str:
 
 def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
     """One ticket and its events as one line of JSON."""
-    record = {"ticket": to_dict(ticket), "events": [to_dict(e) for e in events]}
+    record = {"ticket": plain(ticket), "events": [plain(e) for e in events]}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
@@ -905,6 +937,36 @@ class TicketStore(abc.ABC):
         """Count for a checked [`Query`][ticketkit.storage.Query] (override for speed; default scans)."""
         return sum(1 for t in self.scan(tenant=query.tenant) if query.matches(t))
 
+    def assigned_counts(
+        self,
+        agents: Iterable[str],
+        *,
+        tenant: str | None = None,
+        status_kind: Iterable[str] = OPEN_STATUS_KINDS,
+    ) -> dict[str, int]:
+        """How many tickets each agent has assigned in one of the ``status_kind`` kinds.
+
+        The load a router weighs: every agent given gets an entry (0 when none).
+        The reference stores answer from an index on (tenant, assignee, status
+        kind) or from counters kept with every write, so the cost follows the
+        agents' open backlog, never the stored history; this default counts with
+        :meth:`count`.
+
+        Raises:
+            ValidationError: an agent or status kind that is not a string.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> _ = store.create(tk.Ticket(subject="s", created_at=at, assignee="li", status_kind="open"))
+            >>> store.assigned_counts(["li", "wang"])
+            {'li': 1, 'wang': 0}
+        """
+        names, kinds = check_counts_args(agents, tenant, status_kind)
+        return {a: self.count(tenant=tenant, assignee=a, status_kind=kinds) for a in names}
+
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets whose next SLA checkpoint is due: ``next_due_at <= at``, oldest first.
 
@@ -1092,8 +1154,8 @@ def parse_event_json(text: str | bytes) -> Event:
 
 
 def dump_json(obj: Any) -> str:
-    """Compact JSON of ``to_dict(obj)``, non-ASCII kept as is."""
-    return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON of ``to_dict(obj)`` (made by the fast writer), non-ASCII kept as is."""
+    return json.dumps(plain(obj), ensure_ascii=False, separators=(",", ":"))
 
 
 def require_at(value: object, path: str) -> datetime:
