@@ -2,7 +2,7 @@
 
 Every write of a store turns a ticket and its events into JSON. The converter does
 that correctly for any model but dispatches on every field of every value;
-:func:`plain` does the same for the models a write carries (tickets, events and the
+`plain` does the same for the models a write carries (tickets, events and the
 values inside them) with encoders derived once per class from its attrs fields and
 type hints. The output is equal to ``to_dict(obj)`` (a property test keeps it so);
 a type it has no encoder for is handed to the converter, so it is never wrong, only

@@ -575,7 +575,7 @@ def validate_changes(changes: Iterable[Change]) -> list[Change]:
 def check_counts_args(
     agents: object, tenant: object, status_kind: object
 ) -> tuple[list[str], frozenset[str]]:
-    """Check the arguments of :meth:`TicketStore.assigned_counts`: the agents (unique, in order) and kinds."""
+    """Check the arguments of `TicketStore.assigned_counts`: the agents (unique, in order) and kinds."""
     problems: list[ErrorDetail] = []
 
     def strings(path: str, value: object) -> list[str]:
@@ -950,7 +950,7 @@ class TicketStore(abc.ABC):
         The reference stores answer from an index on (tenant, assignee, status
         kind) or from counters kept with every write, so the cost follows the
         agents' open backlog, never the stored history; this default counts with
-        :meth:`count`.
+        [`count`][ticketkit.TicketStore.count].
 
         Raises:
             ValidationError: an agent or status kind that is not a string.

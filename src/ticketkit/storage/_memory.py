@@ -263,7 +263,8 @@ class InMemoryStore(TicketStore):
     ) -> dict[str, int]:
         """Tickets per agent in the given status kinds, from counters kept with every write.
 
-        See :meth:`TicketStore.assigned_counts`; costs O(agents x tenants x kinds).
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts]; costs O(agents x tenants x
+        kinds).
 
         Examples:
             >>> import ticketkit as tk

@@ -761,7 +761,7 @@ class PostgresStore(TicketStore):
     ) -> dict[str, int]:
         """Tickets per agent in the given status kinds, in one statement on the load index.
 
-        See :meth:`TicketStore.assigned_counts`.
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts].
         """
         names, kinds = check_counts_args(agents, tenant, status_kind)
         out = dict.fromkeys(names, 0)

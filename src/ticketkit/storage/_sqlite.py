@@ -663,8 +663,8 @@ class SQLiteStore(TicketStore):
     ) -> dict[str, int]:
         """Tickets per agent in the given status kinds, in one statement on the load index.
 
-        See :meth:`TicketStore.assigned_counts`. With a ``tenant`` the count reads
-        only the (tenant, assignee, status kind) index entries it counts.
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts]. With a ``tenant`` the
+        count reads only the (tenant, assignee, status kind) index entries it counts.
 
         Examples:
             >>> import ticketkit as tk
