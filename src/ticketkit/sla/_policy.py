@@ -342,8 +342,8 @@ class SLAPolicy:
         counts, measured on this policy's calendar and pause rules over the whole
         history; this policy's targets apply from the start of each cycle; what
         was already emitted (the ``sla.*`` events in ``events``, and the
-        checkpoints fired under the old state) is not emitted again unless its
-        threshold moved. A priority change alone needs no recompute:
+        checkpoints fired under the old state) is not emitted again in the same cycle,
+        even when its threshold moved. A priority change alone needs no recompute:
         [`apply`][ticketkit.SLAPolicy.apply] gives the same result in O(1). Without a recompute, a ticket
         whose policy was edited keeps the clocks the policy still has, and clocks the
         edit added wait idle for their next start event.
