@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from ticketkit import (
     Team,
     Ticket,
     Transition,
+    ValidationError,
     Workflow,
 )
 
@@ -284,3 +286,23 @@ class TestRecordTags:
         data = r.route(ticket(tags={"size", "a"}), at=T0).record.to_dict()
         assert ["a", "size"] == data["rules"][0]["failure"]["actual"]
         assert data == json.loads(json.dumps(data))
+
+
+class TestPeekResult:
+    def test_peek_must_name_an_agent(self) -> None:
+        """A cursor whose peek_agent answers something other than an id is a ValidationError."""
+
+        class Odd:
+            def next_agent(self, key: str, eligible: Sequence[str]) -> str:
+                return eligible[0]
+
+            def peek_agent(self, key: str, eligible: Sequence[str]) -> object:
+                return 3
+
+        r = Router(
+            rules=[Rule(name="all", assign=Assign(team="t"))],
+            agents=[Agent(id="a", teams={"t"})],
+            cursor=Odd(),
+        )
+        with pytest.raises(ValidationError):
+            r.explain(ticket(), at=T0)

@@ -189,3 +189,74 @@ class TestDesk:
             [e for e in desk.history(t.id, actor=admin) if e.kind == "sla.policy_applied"]
         )
         assert moved.sla == again.sla
+
+
+class TestEdges:
+    def test_no_team_uses_policy_calendar(self) -> None:
+        """A ticket without a team runs on the policy's own calendar."""
+        assert DEFAULT is chooser("team").calendar_for(tk.Ticket(subject="s", created_at=T0))
+
+    def test_shapes_refused(self) -> None:
+        """calendars and team_calendars that are not mappings, and names that are not text, are refused."""
+        with pytest.raises(ValidationError) as info:
+            SLAPolicy(
+                name="p",
+                calendar=DEFAULT,
+                calendar_from="team",
+                calendars=[EU],  # type: ignore[arg-type]
+                team_calendars="x",  # type: ignore[arg-type]
+                targets=TARGETS,
+            )
+        assert ["calendars", "team_calendars"] == [e.path for e in info.value.errors]
+        with pytest.raises(ValidationError) as info:
+            SLAPolicy(
+                name="p",
+                calendar=DEFAULT,
+                calendar_from="team",
+                calendars={3: EU},  # type: ignore[dict-item]
+                targets=TARGETS,
+            )
+        assert ["calendars"] == [e.path for e in info.value.errors]
+
+    def test_desk_without_choice_or_move(self) -> None:
+        """A desk change that keeps the calendar, or a policy without a choice, recomputes nothing."""
+        clock = ManualClock(T0)
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(),
+            policies=[plain(EU)],
+            teams=[tk.Team(id="a"), tk.Team(id="b")],
+            clock=clock,
+        )
+        admin = tk.Actor(id="root", roles={"admin"})
+        t = desk.open(subject="s", team="a")
+        moved = desk.assign(t.id, team="b", actor=admin)
+        assert t.sla == moved.sla
+        desk2, _ = TestDesk().desk()
+        t2 = desk2.open(subject="s", team="berlin")
+        same = desk2.assign(t2.id, team="berlin", agent="li", actor=admin)
+        assert t2.sla == same.sla
+        assert 1 == len([e for e in desk2.history(t2.id, actor=admin) if e.kind == "sla.policy_applied"])
+
+    def test_new_ticket_moved_in_its_first_change(self) -> None:
+        """A ticket moved to a team with the same calendar in its own creation needs no recompute."""
+        desk, _ = TestDesk().desk()
+        t = desk.open(subject="s", team="berlin")
+        admin = tk.Actor(id="root", roles={"admin"})
+        assert 1 == len([e for e in desk.history(t.id, actor=admin) if e.kind == "sla.policy_applied"])
+
+    def test_unrelated_changes_keep_clocks(self) -> None:
+        """A tag on a stored ticket, or an automation tagging a new one, leaves the calendar and clocks."""
+        clock = ManualClock(T0)
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(),
+            policies=[chooser("team")],
+            teams=[tk.Team(id="berlin", calendar="eu")],
+            automations=[tk.Automation(name="mark", on="ticket.created", actions=[tk.Action.tag("new")])],
+            clock=clock,
+        )
+        admin = tk.Actor(id="root", roles={"admin"})
+        t = desk.open(subject="s", team="berlin")
+        assert "new" in t.tags
+        tagged = desk.tag(t.id, "x", actor=admin)
+        assert t.sla == tagged.sla
+        assert 1 == len([e for e in desk.history(t.id, actor=admin) if e.kind == "sla.policy_applied"])
