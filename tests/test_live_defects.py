@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.test_sla import OFFICE, Sim
 from ticketkit import (
     Agent,
+    Customer,
     Assign,
     Escalation,
     F,
@@ -31,6 +32,7 @@ from ticketkit import (
     ValidationError,
     Workflow,
 )
+from ticketkit.automation._automation import render
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)
@@ -306,3 +308,48 @@ class TestPeekResult:
         )
         with pytest.raises(ValidationError):
             r.explain(ticket(), at=T0)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _reference_text(value: object) -> str:
+    """What a template shows for a JSON value: plain values and flat lists of them, else the placeholder."""
+    placeholder = "{fields.v}"
+
+    def scalar(v: object) -> str | None:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str | int):
+            return str(v)
+        return None
+
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        items = [scalar(v) for v in value]
+        return placeholder if None in items else ", ".join(str(i) for i in items)
+    text = scalar(value)
+    return placeholder if text is None else text
+
+
+class TestTemplatesReachNoObjects:
+    def test_objects_stay_placeholders(self) -> None:
+        """{customer}, {fields} and mappings never show a Python representation (nor a phone number)."""
+        t = ticket(
+            customer=Customer(id="c", name="Wang", phone="+8613800000000", data={"a": {"b": 1}}),
+            fields={"y": {"k": "v"}},
+            tags={"b", "a"},
+        )
+        text = "{customer} {customer.data} {fields} {fields.y} {customer.a} {tags} {customer.name}"
+        assert "{customer} {customer.data} {fields} {fields.y} {customer.a} a, b Wang" == render(text, t)
+
+    @settings(max_examples=200, deadline=None)
+    @given(JSON)
+    def test_any_field_value(self, value: object) -> None:
+        """Whatever JSON a field holds, the template shows plain text or leaves the placeholder."""
+        assert _reference_text(value) == render("{fields.v}", ticket(fields={"v": value}))
