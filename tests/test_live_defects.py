@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from tests.test_sla import OFFICE, Sim
 from ticketkit import (
     Agent,
-    Customer,
     Assign,
+    Customer,
     Escalation,
     F,
     InMemoryCursor,
