@@ -144,6 +144,7 @@ def make_context(
     assert rules is not None
     assert now is not None
     team_list = list(teams) if teams is not None else list(getattr(router, "teams", None) or ())
+    policies = tuple(p.with_team_calendars(t for t in team_list if isinstance(t, Team)) for p in policies)
     return DeskContext(
         store=store,
         workflows=flows,

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from ticketkit.desk._access import Actor
+from ticketkit.desk._calendars import recalendar
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
 from ticketkit.desk._guard import authorize
@@ -142,6 +143,14 @@ class Work:
         chosen = select_policy(policies, t, self.now)
         current = t.sla.policy if t.sla is not None else None
         if (chosen.name if chosen is not None else None) == current:
+            moved = None
+            if chosen is not None:
+                moved = recalendar(
+                    self.desk, base=draft.base, ticket=t, events=draft.events, policy=chosen, reason=reason
+                )
+            if moved is not None:
+                draft.ticket = moved[0]
+                self.emit(draft, ev.SLA_POLICY, moved[1])
             return
         stored = self.desk.store.events(t.id, tenant=t.tenant) if not draft.created else []
         history = [*stored, *draft.events]
