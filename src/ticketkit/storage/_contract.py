@@ -14,7 +14,7 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io")
+_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "rewrite")
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -23,6 +23,7 @@ from ticketkit.storage._contract_concurrency import ConcurrencyContract, HandleC
 from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa: E402
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
+from ticketkit.storage._contract_rewrite import RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
 
@@ -39,6 +40,7 @@ class StoreContract(
     ConcurrencyContract,
     HandleContract,
     ExportImportContract,
+    RewriteContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 

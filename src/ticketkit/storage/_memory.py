@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Event, Ticket
+from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -261,3 +262,26 @@ class InMemoryStore(TicketStore):
                 self._put(new, (), ticket)
                 claimed.append(new)
             return claimed
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place (see `TicketStore.rewrite`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "rewrite")
+            True
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        with self._lock:
+            old = self._check_stored(ticket, expected_version)
+            check_same_events(ticket.id, [e.id for e in self._events[ticket.id]], events)
+            self._events[ticket.id] = list(events)
+            self._put(ticket, append, old)
+        return ticket

@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.model._serialization import to_dict
+from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -763,6 +764,34 @@ class PostgresStore(TicketStore):
                 n += 1
             cur.close()
         return n
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place in one transaction (see `TicketStore.rewrite`).
+
+        The old row versions stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            stored = conn.execute(
+                f"SELECT seq, body FROM {s}.events WHERE ticket_id = %s ORDER BY seq FOR UPDATE",
+                (_text(ticket.id),),
+            ).fetchall()
+            self._update(conn, ticket, append, expected_version)
+            check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
+            if stored:
+                conn.cursor().executemany(
+                    f"UPDATE {s}.events SET body = %s WHERE seq = %s",
+                    [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
+                )
+        return ticket
 
 
 def _schema_table_sql(s: str) -> str:
