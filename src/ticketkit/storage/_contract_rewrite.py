@@ -36,12 +36,12 @@ class RewriteContract(ContractBase):
         t = tk(1, subject=f"call {_PHONE}", customer=Customer(id=_PHONE, name="王芳"))
         old = [ev(t, note=f"call {_PHONE}"), ev(t, "comment.added", body=f"王芳 {_PHONE}")]
         store.create(t, old)
-        new = [attrs.evolve(e, data={k: "[phone]" for k in e.data}) for e in old]
+        new = [attrs.evolve(e, data=dict.fromkeys(e.data, "[phone]")) for e in old]
         return old, new
 
     def test_rewrite_replaces_the_ticket_and_its_events(self, store: TicketStore) -> None:
         """After a rewrite every read and the export give only the new values; appended events follow."""
-        old, new = self._personal(store)
+        _, new = self._personal(store)
         stored = store.get("T0001")
         clean = bump(stored, subject="call [phone]", customer=Customer(id="p-1"))
         extra = ev(clean, "ticket.anonymized", reason="asked")
@@ -65,7 +65,7 @@ class RewriteContract(ContractBase):
 
     @pytest.mark.parametrize("which", ["fewer", "other ids", "reordered"])
     def test_rewrite_of_other_events_is_refused(self, store: TicketStore, which: str) -> None:
-        """Events that are not the stored ones (fewer, other ids, another order) are refused; nothing written."""
+        """Events not the stored ones (fewer, other ids, another order) are refused; nothing written."""
         old, new = self._personal(store)
         stored = store.get("T0001")
         given = {

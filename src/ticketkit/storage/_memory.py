@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Event, Ticket
-from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -24,6 +23,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 
 __all__ = ["InMemoryStore"]
 

@@ -35,7 +35,6 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.model._serialization import to_dict
-from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -54,6 +53,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._rewrite import check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
     import psycopg

@@ -720,7 +720,7 @@ class SQLiteStore(TicketStore):
         return ticket
 
     def compact(self, *, tenant: str | None = None) -> None:
-        """Checkpoint and truncate the WAL, ``VACUUM``, and truncate the WAL again (see `TicketStore.compact`).
+        """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
 
         Afterwards no deleted or overwritten value is left in the database file's free
         pages or in its WAL (deletes run with ``secure_delete`` from the start).
