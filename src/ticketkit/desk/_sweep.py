@@ -14,6 +14,7 @@ from datetime import datetime
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
@@ -43,6 +44,9 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
 
 
 def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]:
+    retained = run_retention(desk, claimed, now)  # a ticket whose retention is due gets only that
+    if retained is not None:
+        return retained
     system = Actor.system(claimed.tenant)
     for attempt in range(desk.max_attempts):
         work = Work(desk, system, now)

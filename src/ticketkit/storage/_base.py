@@ -1116,6 +1116,31 @@ class TicketStore(abc.ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.rewrite")
 
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and all its events, atomically (retention's ``purge`` action).
+
+        With ``expected_version`` the ticket is deleted only at that version. The default
+        raises ``NotImplementedError``, like `rewrite`.
+
+        Raises:
+            NotFoundError: no such ticket, or it belongs to another ``tenant``.
+            ConflictError: the stored version is not ``expected_version`` (nothing deleted).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            ... )
+            >>> store.purge("T1")
+            ... store.count()
+            0
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.purge")
+
     def compact(self, *, tenant: str | None = None) -> None:  # noqa: B027 - a no-op default stores may override
         """Make deleted and overwritten bytes unreadable in the store's own files.
 

@@ -23,7 +23,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
-from ticketkit.storage._rewrite import check_same_events, validate_rewrite
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["InMemoryStore"]
 
@@ -285,3 +285,21 @@ class InMemoryStore(TicketStore):
             self._events[ticket.id] = list(events)
             self._put(ticket, append, old)
         return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and its events (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "purge")
+            True
+        """
+        with self._lock:
+            old = self._tickets.get(ticket_id)
+            check_purge(
+                ticket_id, None if old is None else (old.tenant, old.version), tenant, expected_version
+            )
+            del self._tickets[ticket_id]
+            del self._events[ticket_id]

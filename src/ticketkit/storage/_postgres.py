@@ -53,7 +53,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
-from ticketkit.storage._rewrite import check_same_events, validate_rewrite
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
     import psycopg
@@ -792,6 +792,23 @@ class PostgresStore(TicketStore):
                     [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
                 )
         return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and (by cascade) its events in one transaction (see `TicketStore.purge`).
+
+        The deleted rows stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        if not isinstance(ticket_id, str):
+            raise NotFoundError("ticket", ticket_id)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"SELECT tenant, version FROM {s}.tickets WHERE id = %s FOR UPDATE", (_text(ticket_id),)
+            ).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
+            conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
 
 
 def _schema_table_sql(s: str) -> str:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ticketkit.errors import ValidationError
+from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import validate_save
 
-__all__ = ["check_same_events", "validate_rewrite"]
 
 
 def validate_rewrite(
@@ -32,8 +31,9 @@ def validate_rewrite(
         >>> validate_rewrite(t, [], [], 1)
     """
     validate_save(ticket, append, expected_version)
-    if isinstance(events, str | bytes) or not isinstance(events, Sequence):
-        raise ValidationError.one("events", f"expected a sequence of Events, got {events!r}")
+    given: object = events
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        raise ValidationError.one("events", f"expected a sequence of Events, got {given!r}")
     validate_save(ticket, list(events), expected_version)
 
 
@@ -59,3 +59,23 @@ def check_same_events(ticket_id: str, stored_ids: Sequence[str], events: Sequenc
     raise ValidationError.one(
         f"events[{i}].id", f"expected the stored event {stored_ids[i]!r} here, got {given[i]!r}"
     )
+
+
+def check_purge(
+    ticket_id: str, stored: tuple[str, int] | None, tenant: str | None, expected_version: int | None
+) -> None:
+    """Refuse a purge of a missing ticket, of another tenant's, or at a stale version.
+
+    ``stored`` is the stored ticket's ``(tenant, version)``, None when there is none.
+
+    Raises:
+        NotFoundError: no such ticket in ``tenant``.
+        ConflictError: the stored version is not ``expected_version``.
+
+    Examples:
+        >>> check_purge("T1", ("default", 2), "default", 2)
+    """
+    if stored is None or (tenant is not None and stored[0] != tenant):
+        raise NotFoundError("ticket", ticket_id)
+    if expected_version is not None and stored[1] != expected_version:
+        raise ConflictError(ticket_id, expected_version, stored[1])

@@ -42,7 +42,7 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._decode import trusted_ticket
-from ticketkit.storage._rewrite import check_same_events, validate_rewrite
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -718,6 +718,23 @@ class SQLiteStore(TicketStore):
             )
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket, its tags and its events in one transaction (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.SQLiteStore(":memory:"), "purge")
+            True
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT tenant, version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), tenant, expected_version)
+            conn.execute("DELETE FROM events WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
 
     def compact(self, *, tenant: str | None = None) -> None:
         """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
