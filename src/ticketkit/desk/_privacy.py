@@ -28,7 +28,6 @@ from ticketkit.privacy._retention import RetentionPolicy
 from ticketkit.privacy._rights import RevealPolicy
 
 
-
 @attrs.frozen(kw_only=True)
 class ErasureReport:
     """What [`Helpdesk.erase_customer`][ticketkit.Helpdesk.erase_customer] changed.

@@ -24,7 +24,6 @@ from ticketkit.model._models import Event, SLAState, Ticket, replace_trusted
 from ticketkit.privacy._redact import ANONYMIZED, ANONYMIZED_TAG, anonymize_ticket
 from ticketkit.privacy._retention import RetentionReport, retention_due, retention_report
 
-
 log = logging.getLogger("ticketkit.desk")
 
 PURGED = "ticket.purged"

@@ -14,7 +14,6 @@ from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import validate_save
 
 
-
 def validate_rewrite(
     ticket: Ticket, events: Sequence[Event], append: Sequence[Event], expected_version: int
 ) -> None:
