@@ -175,12 +175,43 @@ class TestMaskingOnReads:
         assert any(PHONE in json.dumps(dict(n.data), ensure_ascii=False, default=str) for n in to_customer)
 
 
+class TestNotificationView:
+    """What a notification may carry, whoever queued it (events, automations, escalations)."""
+
+    def test_only_the_own_customer_gets_values(self) -> None:
+        """Own customer alone: as is; staff or a mix: message and data masked; the ticket is not touched here."""
+        from ticketkit.desk._masking import notification_view
+
+        t = tk.Ticket(subject="s", created_at=T0, customer=tk.Customer(id="c-1", name=NAME))
+        message, data = f"{NAME} {PHONE}", {"body": f"mail {EMAIL}"}
+        assert (message, data) == notification_view(t, ["customer:c-1"], message, data)
+        for recipients in (["agent:li"], ["customer:c-1", "team:a"], ["customer:c-2"], []):
+            shown, shown_data = notification_view(t, recipients, message, data)
+            assert NAME not in shown
+            assert PHONE not in shown
+            assert EMAIL not in shown_data["body"]
+
+    def test_automation_notifications_masked(self) -> None:
+        """An automation's notification to the team is masked like an event's."""
+        notes = tk.RecordingNotifier()
+        rule = {
+            "name": "tell team",
+            "on": ["ticket.created"],
+            "actions": [{"notify": {"to": ["team"], "message": f"new ticket from {PHONE}"}}],
+        }
+        desk, _ = make_desk(notifier=notes, automations=[rule])
+        open_personal(desk)
+        mine = [n for n in notes.sent if n.kind == "automation"]
+        assert mine
+        assert all(PHONE not in n.message for n in mine)
+
+
 class TestRedact:
     """Helpdesk.redact rewrites the ticket and its events and records what went."""
 
     @pytest.mark.parametrize("backend", ["memory", "sqlite"])
     def test_redact_span_everywhere(self, backend: str, tmp_path: Path) -> None:
-        """A redacted span is gone from the ticket, its event copies and the export; the event names path, kind."""
+        """A redacted span is gone from the ticket, its event copies and the export; an event records it."""
         store = tk.InMemoryStore() if backend == "memory" else tk.SQLiteStore(tmp_path / "d.db")
         desk, _ = make_desk(store)
         t = open_personal(desk)

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._guard import authorize
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
@@ -320,6 +321,8 @@ class Work:
         """Queue a notification, sent only after the commit."""
         resolved = resolve_recipients(self.desk.teams, draft.ticket, recipients)
         if resolved:
+            # masked unless only the ticket's own customer reads it (desk._masking)
+            message, data = notification_view(draft.ticket, resolved, message, data or {})
             self.notes.append(
                 Notification(
                     kind=kind,
@@ -327,7 +330,7 @@ class Work:
                     ticket=draft.ticket,
                     message=message,
                     at=self.now,
-                    data=data or {},
+                    data=data,
                 )
             )
 
