@@ -179,7 +179,7 @@ class TestNotificationView:
     """What a notification may carry, whoever queued it (events, automations, escalations)."""
 
     def test_only_the_own_customer_gets_values(self) -> None:
-        """Own customer alone: as is; staff or a mix: message and data masked; the ticket is not touched here."""
+        """Own customer alone: as is; staff, a mix or nobody: message and data masked."""
         from ticketkit.desk._masking import notification_view
 
         t = tk.Ticket(subject="s", created_at=T0, customer=tk.Customer(id="c-1", name=NAME))

@@ -18,8 +18,8 @@ from typing import Any, TypeAlias
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
-from ticketkit.desk._masking import notification_view
 from ticketkit.desk._guard import authorize
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
@@ -28,7 +28,6 @@ from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, repl
 from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
-
 
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
