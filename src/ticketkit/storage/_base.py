@@ -1136,7 +1136,7 @@ class TicketStore(abc.ABC):
             ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
             ... )
             >>> store.purge("T1")
-            ... store.count()
+            >>> store.count()
             0
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.purge")

@@ -61,7 +61,9 @@ class StoreContract(
     and their types come back as stored), ``QueryContract`` (every filter, text
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
-    ``HandleContract`` (two handles) and ``ExportImportContract``. The storage
+    ``HandleContract`` (two handles), ``ExportImportContract`` and ``RewriteContract``
+    (``rewrite``/``compact`` for redaction and erasure; skipped for a store keeping the
+    default ``rewrite``). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:
