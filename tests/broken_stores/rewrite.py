@@ -71,3 +71,28 @@ class RewriteTouchesOthers(SQLiteStore):
                 data["data"] = json.loads(bodies[0])
                 conn.execute("UPDATE events SET body = ? WHERE seq = ?", (json.dumps(data), seq))
         return ticket
+
+
+@broken(
+    "purge() deletes the ticket row but leaves its events behind",
+    "test_purge_deletes_the_ticket_and_its_events",
+    make=_in_memory_sqlite,  # type: ignore[arg-type]
+)
+class PurgeLeavesEvents(SQLiteStore):
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+
+
+@broken(
+    "purge() ignores expected_version and tenant",
+    "test_purge_checks_version_and_tenant",
+)
+class PurgeUnchecked(InMemoryStore):
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        super().purge(ticket_id)

@@ -23,7 +23,7 @@ from ticketkit.storage._contract_concurrency import ConcurrencyContract, HandleC
 from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa: E402
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
-from ticketkit.storage._contract_rewrite import RewriteContract  # noqa: E402
+from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
 
@@ -41,6 +41,7 @@ class StoreContract(
     HandleContract,
     ExportImportContract,
     RewriteContract,
+    PurgeContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -62,8 +63,8 @@ class StoreContract(
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
     ``HandleContract`` (two handles), ``ExportImportContract`` and ``RewriteContract``
-    (``rewrite``/``compact`` for redaction and erasure; skipped for a store keeping the
-    default ``rewrite``). The storage
+    (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
+    for a store keeping the default that raises ``NotImplementedError``). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

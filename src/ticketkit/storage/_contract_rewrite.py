@@ -7,7 +7,7 @@ import io
 import attrs
 import pytest
 
-from ticketkit.errors import ConflictError, ValidationError
+from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Customer, Event
 from ticketkit.storage._base import TicketStore
 from ticketkit.storage._contract_support import ContractBase, assert_same, bump, ev, tk
@@ -88,3 +88,47 @@ class RewriteContract(ContractBase):
         assert_same(other_events, store.events("T0002"), "another ticket's events")
         store.compact()
         assert_same(other_events, store.events("T0002"), "another ticket's events after compact")
+
+
+class PurgeContract(ContractBase):
+    """``purge``: the ticket and its events deleted together, version-checked, in its tenant only."""
+
+    def _two(self, store: TicketStore) -> None:
+        if type(store).purge is TicketStore.purge:
+            pytest.skip("the store keeps the default purge (NotImplementedError): retention cannot purge")
+        for i in (1, 2):
+            t = tk(i, subject=f"call {_PHONE}", customer=Customer(id=_PHONE), tags={"x"})
+            store.create(t, [ev(t, note=_PHONE)])
+
+    def test_purge_deletes_the_ticket_and_its_events(self, store: TicketStore) -> None:
+        """After purge the ticket is not found, its events are gone, and no read or export shows it."""
+        self._two(store)
+        store.purge("T0001")
+        with pytest.raises(NotFoundError):
+            store.get("T0001")
+        with pytest.raises(NotFoundError):
+            store.events("T0001")
+        assert ["T0002"] == [t.id for t in store.scan()]
+        assert ["T0002"] == [t.id for t in store.query(tags="x")]
+        assert 1 == store.count(customer=_PHONE)
+        buf = io.StringIO()
+        assert 1 == store.export(buf)
+        assert "T0001" not in buf.getvalue()
+        assert 1 == len(store.events("T0002"))
+        again = tk(1, subject="new")
+        store.create(again, [ev(again, "ticket.created")])
+        assert ["ticket.created"] == [e.kind for e in store.events("T0001")]  # nothing of the purged one
+        assert _PHONE not in repr(store.events("T0001"))
+
+    def test_purge_checks_version_and_tenant(self, store: TicketStore) -> None:
+        """A stale version is a ConflictError, another tenant or a missing id NotFoundError; nothing goes."""
+        self._two(store)
+        with pytest.raises(ConflictError):
+            store.purge("T0001", expected_version=7)
+        with pytest.raises(NotFoundError):
+            store.purge("T0001", tenant="elsewhere")
+        with pytest.raises(NotFoundError):
+            store.purge("T0404")
+        assert ["T0001", "T0002"] == sorted(t.id for t in store.scan())
+        store.purge("T0001", tenant="default", expected_version=1)
+        assert ["T0002"] == [t.id for t in store.scan()]
