@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import ticketkit as tk
@@ -356,6 +357,84 @@ def _fill(desk: tk.Helpdesk, clock: ManualClock, n: int, erased: int) -> list[st
 def _forms(value: str) -> list[bytes]:
     """How a value can sit in a file: UTF-8, JSON-escaped, UTF-16 (SQLite text may be either)."""
     return [value.encode(), json.dumps(value).strip('"').encode(), value.encode("utf-16-le")]
+
+
+class Flaky(tk.InMemoryStore):
+    """A store whose first ``fails`` rewrites meet a concurrent write (ConflictError)."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__()
+        self.fails = fails
+
+    def rewrite(
+        self, ticket: tk.Ticket, events: Any, *, append: Any = (), expected_version: int
+    ) -> tk.Ticket:
+        if self.fails > 0:
+            self.fails -= 1
+            raise tk.ConflictError(ticket.id, expected_version, expected_version + 1)
+        return super().rewrite(ticket, events, append=append, expected_version=expected_version)
+
+
+class TestConcurrentWrites:
+    """Redaction, erasure and retention meeting a concurrent write."""
+
+    def test_redact_and_erase_retry_then_give_up(self) -> None:
+        """A conflict is retried on the fresh ticket; after max_attempts conflicts the error is raised."""
+        store = Flaky(fails=2)
+        desk, _ = make_desk(store, max_attempts=3)
+        t = open_personal(desk)
+        assert "[redacted]" == desk.redact(t.id, "description", reason="x", actor=ADMIN).description
+        store.fails = 2
+        assert (t.id,) == desk.erase_customer("c-1", actor=ADMIN).tickets
+        t2 = open_personal(desk, customer="c-2")
+        store.fails = 3
+        with pytest.raises(tk.ConflictError):
+            desk.redact(t2.id, "description", reason="x", actor=ADMIN)
+        store.fails = 3
+        with pytest.raises(tk.ConflictError):
+            desk.erase_customer("c-2", actor=ADMIN)
+
+    def test_retention_conflict_comes_back_later(self) -> None:
+        """A retention write that conflicts is skipped; the ticket is retained on a later tick."""
+        store = Flaky(fails=0)
+        desk, clock = make_desk(
+            store, retention=[tk.RetentionPolicy(after="P1D")], lease=timedelta(minutes=1)
+        )
+        t = open_personal(desk)
+        for trigger in ("open", "resolve", "close"):
+            desk.fire(t.id, trigger, actor=ADMIN)
+        clock.advance(timedelta(days=2))
+        store.fails = 1
+        assert [] == desk.tick()
+        clock.advance(timedelta(minutes=2))
+        assert ["ticket.anonymized"] == [e.kind for e in desk.tick()]
+
+
+class TestEraseManyAndDeclared:
+    """Erasure pages through many tickets; declared personal fields are masked on reads."""
+
+    def test_erase_pages_through_hundreds(self) -> None:
+        """More tickets than one page of the customer index are all erased."""
+        desk, _ = make_desk()
+        for _ in range(205):
+            open_personal(desk, dedupe=False)
+        assert 205 == len(desk.erase_customer("c-1", actor=ADMIN).tickets)
+        assert 0 == desk.store.count(customer="c-1")
+
+    def test_declared_fields_masked_on_reads(self) -> None:
+        """Helpdesk(personal=...) masks a declared custom field for a teammate."""
+        desk, _ = make_desk(personal=tk.PersonalFields(fields={"patient.name"}))
+        t = open_personal(desk, fields={"patient": {"name": "Li Lei"}})
+        assert "Li Lei" == desk.get(t.id, actor=LI).fields["patient"]["name"]
+        assert "Li Lei" != desk.get(t.id, actor=WU).fields["patient"]["name"]
+
+    def test_rewrite_refuses_events_that_are_not_a_list(self) -> None:
+        """rewrite(events="...") is a ValidationError naming events."""
+        desk, _ = make_desk()
+        t = open_personal(desk)
+        with pytest.raises(ValidationError) as info:
+            desk.store.rewrite(attrs.evolve(t, version=2), "abc", expected_version=1)  # type: ignore[arg-type]
+        assert ["events"] == [e.path for e in info.value.errors]
 
 
 class TestErasureLeavesNoCopy:
