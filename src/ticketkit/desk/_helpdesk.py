@@ -324,6 +324,10 @@ class Helpdesk:
     def get(self, ticket_id: str, *, actor: Actor) -> Ticket:
         """The ticket, if ``actor`` may read it.
 
+        Like every read (`tickets`, `children`, `history`, `comments`), it comes with
+        personal data masked unless the actor holds the ``reveal_personal`` right on it
+        (the desk's ``reveal`` policy).
+
         Raises:
             NotFoundError: no such ticket in the actor's tenant.
             PermissionDeniedError: the actor may not read it.
