@@ -25,6 +25,7 @@ from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolid
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
 from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
+from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -135,6 +136,7 @@ __all__ = [
     "DecisionRecord",
     "DefaultAccess",
     "Erasure",
+    "ErasureReport",
     "ErrorDetail",
     "Escalation",
     "Event",

@@ -22,6 +22,9 @@ from ticketkit.model._ids import new_id
 from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notifier
+from ticketkit.privacy._mask import DEFAULT_PERSONAL
+from ticketkit.privacy._retention import RetentionPolicy
+from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy
 from ticketkit.storage import TicketStore
@@ -84,6 +87,12 @@ class DeskContext:
         self.lease = lease
         self.max_attempts = max_attempts
         self.outbox = Outbox(now)
+        # Personal data (checked and set by desk._privacy.configure): who sees it unmasked,
+        # what is declared personal, the region numbers are read in, retention policies.
+        self.reveal = RevealPolicy()
+        self.personal = DEFAULT_PERSONAL
+        self.region = "CN"
+        self.retention: tuple[RetentionPolicy, ...] = ()
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

@@ -16,6 +16,7 @@ from datetime import datetime
 import attrs
 
 from ticketkit.desk._kinds import CHILD_RESOLVED, DEDUPLICATED
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._text import notification_message
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
@@ -139,14 +140,18 @@ def event_notifications(
     for event in events:
         recipients = resolve_recipients(teams, ticket, _concerned(event, ticket))
         if recipients:
+            # masked unless only the ticket's own customer reads it (desk._masking)
+            message, data = notification_view(
+                ticket, recipients, notification_message(event, ticket), event.data
+            )
             out.append(
                 Notification(
                     kind=event.kind,
                     recipients=recipients,
                     ticket=ticket,
-                    message=notification_message(event, ticket),
+                    message=message,
                     at=at,
-                    data=event.data,
+                    data=data,
                 )
             )
     return out

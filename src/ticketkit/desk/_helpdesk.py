@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
-from ticketkit.desk import _changes, _intake, _links, _reads, _sweep
+from ticketkit.desk import _changes, _intake, _links, _privacy, _reads, _retention, _sweep
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
 from ticketkit.desk._delivery import FailedNotification
 from ticketkit.desk._intake import CHANNELS, Message
+from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._reads import TicketFilters
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -36,6 +37,10 @@ from ticketkit.model._clock import Clock
 from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Comment, Customer, Event, Priority, Team, Ticket
 from ticketkit.notify._notify import Notifier
+from ticketkit.privacy._mask import PersonalFields
+from ticketkit.privacy._redact import RedactSpan
+from ticketkit.privacy._retention import RetentionPolicy, RetentionReport
+from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy, SLAStatus
 from ticketkit.storage import TicketStore
@@ -104,6 +109,14 @@ class Helpdesk:
         worker: this process's name when claiming due tickets.
         lease: how long a claim holds before another worker may take the ticket.
         max_attempts: how often a change is applied again after a concurrent write.
+        reveal: who sees personal data unmasked on reads, notifications and exports (the
+            ``reveal_personal`` right; default [`RevealPolicy`][ticketkit.RevealPolicy]():
+            admins and the system everywhere, leads on their teams' tickets, agents on
+            tickets assigned to them, customers on their own).
+        personal: what no pattern finds and must be treated as personal
+            ([`PersonalFields`][ticketkit.PersonalFields]: customer data and custom fields).
+        retention: [`RetentionPolicy`][ticketkit.RetentionPolicy]s the sweep applies.
+        region: the region numbers without a country code are read in (``"CN"``).
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -147,6 +160,10 @@ class Helpdesk:
     worker: _Shared[str] = _Shared()
     lease: _Shared[timedelta] = _Shared()
     max_attempts: _Shared[int] = _Shared()
+    reveal: _Shared[RevealPolicy] = _Shared()
+    personal: _Shared[PersonalFields] = _Shared()
+    retention: _Shared[tuple[RetentionPolicy, ...]] = _Shared()
+    region: _Shared[str] = _Shared()
 
     def __init__(
         self,
@@ -171,6 +188,10 @@ class Helpdesk:
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 5,
+        reveal: RevealPolicy | None = None,
+        personal: PersonalFields | None = None,
+        retention: Iterable[RetentionPolicy] = (),
+        region: str = "CN",
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -194,6 +215,7 @@ class Helpdesk:
             lease=lease,
             max_attempts=max_attempts,
         )
+        _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -301,6 +323,10 @@ class Helpdesk:
 
     def get(self, ticket_id: str, *, actor: Actor) -> Ticket:
         """The ticket, if ``actor`` may read it.
+
+        Like every read (`tickets`, `children`, `history`, `comments`), it comes with
+        personal data masked unless the actor holds the ``reveal_personal`` right on it
+        (the desk's ``reveal`` policy).
 
         Raises:
             NotFoundError: no such ticket in the actor's tenant.
@@ -849,3 +875,84 @@ class Helpdesk:
             (True, False)
         """
         return _reads.export(self._desk, fp, actor=actor, mask=mask)
+
+    # ================================================================== personal data
+
+    def redact(
+        self,
+        ticket_id: str,
+        paths_or_spans: Iterable[RedactSpan | str] | RedactSpan | str,
+        *,
+        reason: str,
+        actor: Actor,
+    ) -> Ticket:
+        """Remove chosen values from a ticket and from every copy of them in its events.
+
+        ``paths_or_spans`` are paths (``"subject"``, ``"fields.imei"``,
+        ``"comment.<id>"``, ...) or [`RedactSpan`][ticketkit.RedactSpan]s (a path and a
+        character range). The ticket and its stored events are rewritten in place
+        ([`TicketStore.rewrite`][ticketkit.TicketStore.rewrite]) and a
+        ``ticket.redacted`` event records each removal's path, kind and length and
+        the reason, never the value. The actor needs the ``update`` access and the
+        ``reveal_personal`` right on the ticket. Returns the rewritten ticket.
+
+        Raises:
+            ValidationError: a path that names nothing, a span outside its text, no reason.
+            PermissionDeniedError: the actor may not update the ticket or see its personal data.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> t = desk.open(subject="Call 13812345678")
+            >>> boss = tk.Actor(id="boss", roles={"admin"})
+            >>> span = tk.RedactSpan(path="subject", start=5, end=16)
+            >>> desk.redact(t.id, [span], reason="asked by the customer", actor=boss).subject
+            'Call [redacted]'
+            >>> [e.kind for e in desk.history(t.id, actor=boss)][-1]
+            'ticket.redacted'
+        """
+        return _privacy.redact(self._desk, ticket_id, paths_or_spans, reason=reason, actor=actor)
+
+    def erase_customer(
+        self, customer_id: str, *, actor: Actor, reason: str = "erasure requested"
+    ) -> ErasureReport:
+        """Remove a customer's personal data from every ticket and event of the actor's tenant.
+
+        Each of the customer's tickets (found through the store's customer index) is
+        anonymised ([`anonymize_ticket`][ticketkit.anonymize_ticket]): the customer
+        record becomes one pseudonym for the whole erasure, their name, e-mail, phone,
+        id and declared data go from every text, detected personal data becomes
+        ``[phone]``, ``[email]``, ...; counts, timestamps, statuses and durations stay,
+        so reports do not change. Ticket and events are rewritten in place and a
+        ``ticket.anonymized`` event is added; then the store compacts its files
+        ([`TicketStore.compact`][ticketkit.TicketStore.compact]). Admins only (the
+        ``admin`` access and the reveal right on the whole tenant).
+
+        Raises:
+            PermissionDeniedError: the actor is not an admin of the tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> t = desk.open(subject="王芳 13812345678", customer=tk.Customer(id="c-1", name="王芳"))
+            >>> boss = tk.Actor(id="boss", roles={"admin"})
+            >>> report = desk.erase_customer("c-1", actor=boss)
+            >>> report.tickets == (t.id,), desk.get(t.id, actor=boss).subject
+            (True, '[name] [phone]')
+        """
+        return _privacy.erase_customer(self._desk, customer_id, actor=actor, reason=reason)
+
+    def retention_report(self, *, actor: Actor, at: datetime | None = None) -> RetentionReport:
+        """The dry run of the desk's retention policies over the actor's tenant, at ``at`` (default: now).
+
+        Nothing is changed; the sweep ([`tick`][ticketkit.Helpdesk.tick]) applies them. Admins only.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), retention=[tk.RetentionPolicy(after="P1Y")])
+            >>> _ = desk.open(subject="Hello")
+            >>> desk.retention_report(actor=tk.Actor(id="boss", roles={"admin"})).never
+            1
+        """
+        return _retention.report(self._desk, actor=actor, at=at)

@@ -15,6 +15,7 @@ from typing import Any, Final
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
@@ -37,12 +38,22 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
     claimed = desk.store.claim_due(now, worker=desk.worker, lease=desk.lease, limit=limit, tenant=tenant)
     if not claimed:
         return []
-    batch = _sweep_batch(desk, claimed, now)
-    if batch is not None:
-        return batch
-    # A concurrent write (or a bad ticket) failed the batch: each ticket on its own.
+    # A ticket whose retention is due gets only that, written on its own (rewrite or purge).
     out: list[Event] = []
+    rest: list[Ticket] = []
     for ticket in claimed:
+        retained = run_retention(desk, ticket, now)
+        if retained is None:
+            rest.append(ticket)
+        else:
+            out.extend(retained)
+    if not rest:
+        return out
+    batch = _sweep_batch(desk, rest, now)
+    if batch is not None:
+        return out + batch
+    # A concurrent write (or a bad ticket) failed the batch: each ticket on its own.
+    for ticket in rest:
         try:
             out.extend(_sweep_one(desk, ticket, now))
         except Exception:  # one bad ticket must not stop the sweep; its lease brings it back
@@ -80,6 +91,9 @@ def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> lis
 
 
 def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]:
+    retained = run_retention(desk, claimed, now)  # a ticket whose retention is due gets only that
+    if retained is not None:
+        return retained
     system = Actor.system(claimed.tenant)
     for attempt in range(desk.max_attempts):
         work = Work(desk, system, now)

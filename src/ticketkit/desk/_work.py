@@ -20,6 +20,7 @@ from ticketkit.desk._calendars import recalendar
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
 from ticketkit.desk._guard import authorize
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
@@ -322,6 +323,8 @@ class Work:
         """Queue a notification, sent only after the commit."""
         resolved = resolve_recipients(self.desk.teams, draft.ticket, recipients)
         if resolved:
+            # masked unless only the ticket's own customer reads it (desk._masking)
+            message, data = notification_view(draft.ticket, resolved, message, data or {})
             self.notes.append(
                 Notification(
                     kind=kind,
@@ -329,7 +332,7 @@ class Work:
                     ticket=draft.ticket,
                     message=message,
                     at=self.now,
-                    data=data or {},
+                    data=data,
                 )
             )
 

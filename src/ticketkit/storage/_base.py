@@ -1142,6 +1142,80 @@ class TicketStore(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ personal data
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the stored ticket and its stored events in place, and append ``append``, atomically.
+
+        The one exception to append-only events, for redaction and erasure of personal
+        data: ``events`` are the ticket's stored events, rewritten (the same ids in the
+        same order); afterwards `get`, `events` and `export` return only the new values.
+        ``ticket.version`` must be ``expected_version + 1``. The default raises
+        ``NotImplementedError``: a store of your own keeps working until redaction or
+        erasure is used; the contract's ``RewriteContract`` checks an implementation.
+
+        Raises:
+            ConflictError: the stored version is not ``expected_version`` (nothing written).
+            ValidationError: bad arguments, or ``events`` are not the stored events.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import attrs, ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> e = tk.Event(ticket_id="T1", kind="ticket.created", actor="system", at=at, data={"s": "138"})
+            >>> t = store.create(tk.Ticket(subject="s", id="T1", created_at=at), [e])
+            >>> _ = store.rewrite(attrs.evolve(t, version=2), [attrs.evolve(e, data={})], expected_version=1)
+            >>> store.events("T1")[0].data
+            {}
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.rewrite")
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and all its events, atomically (retention's ``purge`` action).
+
+        With ``expected_version`` the ticket is deleted only at that version. The default
+        raises ``NotImplementedError``, like `rewrite`.
+
+        Raises:
+            NotFoundError: no such ticket, or it belongs to another ``tenant``.
+            ConflictError: the stored version is not ``expected_version`` (nothing deleted).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            ... )
+            >>> store.purge("T1")
+            >>> store.count()
+            0
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.purge")
+
+    def compact(self, *, tenant: str | None = None) -> None:  # noqa: B027 - a no-op default stores may override
+        """Make deleted and overwritten bytes unreadable in the store's own files.
+
+        Called after an erasure. ``SQLiteStore`` checkpoints its write-ahead log
+        (truncating it) and runs ``VACUUM`` (deletes run with ``secure_delete``); the
+        default, and the in-memory and PostgreSQL stores, do nothing (for PostgreSQL
+        see the personal-data how-to: ``VACUUM``, WAL archives and backups are yours).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().compact()
+        """
+
 
 def parse_ticket_json(text: str | bytes) -> Ticket:
     """A ticket from the JSON a store wrote (with `ticketkit.to_dict` and ``json.dumps``)."""

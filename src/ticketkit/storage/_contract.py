@@ -14,7 +14,7 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "load")
+_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "load", "rewrite")
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -24,6 +24,7 @@ from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa:
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
+from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
 
@@ -41,6 +42,8 @@ class StoreContract(
     HandleContract,
     ExportImportContract,
     LoadContract,
+    RewriteContract,
+    PurgeContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -61,7 +64,9 @@ class StoreContract(
     and their types come back as stored), ``QueryContract`` (every filter, text
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
-    ``HandleContract`` (two handles) and ``ExportImportContract``. The storage
+    ``HandleContract`` (two handles), ``ExportImportContract`` and ``RewriteContract``
+    (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
+    for a store keeping the default that raises ``NotImplementedError``). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

@@ -26,6 +26,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["InMemoryStore"]
 
@@ -103,6 +104,17 @@ class InMemoryStore(TicketStore):
                 del self._assigned[key]
         if ticket.assignee is not None:
             self._assigned[(ticket.tenant, ticket.assignee, ticket.status_kind)] += 1
+
+    def _unindex(self, old: Ticket) -> None:
+        """Forget a deleted ticket in the customer and load indexes (its due entry goes lazily)."""
+        if old.customer is not None:
+            self._by_customer.get(old.customer.id, {}).pop(old.id, None)
+            self._by_customer_kind.get((old.customer.id, old.status_kind), {}).pop(old.id, None)
+        if old.assignee is not None:
+            key = (old.tenant, old.assignee, old.status_kind)
+            self._assigned[key] -= 1
+            if not self._assigned[key]:
+                del self._assigned[key]
 
     def _rebuild_due(self) -> None:
         self._due = [(due_key(t), t.id) for t in self._tickets.values() if t.next_due_at is not None]
@@ -346,3 +358,46 @@ class InMemoryStore(TicketStore):
                 self._put(new, (), ticket)
                 claimed.append(new)
             return claimed
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place (see `TicketStore.rewrite`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "rewrite")
+            True
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        with self._lock:
+            old = self._check_stored(ticket, expected_version)
+            check_same_events(ticket.id, [e.id for e in self._events[ticket.id]], events)
+            self._events[ticket.id] = list(events)
+            self._put(ticket, append, old)
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and its events (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "purge")
+            True
+        """
+        with self._lock:
+            old = self._tickets.get(ticket_id)
+            check_purge(
+                ticket_id, None if old is None else (old.tenant, old.version), tenant, expected_version
+            )
+            del self._tickets[ticket_id]
+            del self._events[ticket_id]
+            if old is not None:
+                self._unindex(old)

@@ -55,6 +55,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
     import psycopg
@@ -811,6 +812,51 @@ class PostgresStore(TicketStore):
                 n += 1
             cur.close()
         return n
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place in one transaction (see `TicketStore.rewrite`).
+
+        The old row versions stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            stored = conn.execute(
+                f"SELECT seq, body FROM {s}.events WHERE ticket_id = %s ORDER BY seq FOR UPDATE",
+                (_text(ticket.id),),
+            ).fetchall()
+            self._update(conn, ticket, append, expected_version)
+            check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
+            if stored:
+                conn.cursor().executemany(
+                    f"UPDATE {s}.events SET body = %s WHERE seq = %s",
+                    [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
+                )
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and (by cascade) its events in one transaction (see `TicketStore.purge`).
+
+        The deleted rows stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        if not isinstance(ticket_id, str):
+            raise NotFoundError("ticket", ticket_id)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"SELECT tenant, version FROM {s}.tickets WHERE id = %s FOR UPDATE", (_text(ticket_id),)
+            ).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
+            conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
 
 
 def _schema_table_sql(s: str) -> str:

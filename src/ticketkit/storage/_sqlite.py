@@ -44,6 +44,7 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._decode import trusted_ticket
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -291,6 +292,7 @@ class SQLiteStore(TicketStore):
             )
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("PRAGMA secure_delete = ON")  # erased data leaves no copy in free space
             self._local.conn = conn
             with self._guard:
                 self._conns.append(conn)
@@ -731,6 +733,74 @@ class SQLiteStore(TicketStore):
                 fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return n
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place in one transaction (see `TicketStore.rewrite`).
+
+        Overwritten rows are zeroed (``secure_delete``); `compact` then clears the WAL.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.SQLiteStore(":memory:"), "rewrite")
+            True
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        prepared = self._prepare([(ticket, append, expected_version)])
+        bodies = [dump_json(e) for e in events]
+        with self._write() as conn:
+            rows = conn.execute("SELECT seq, body FROM events WHERE ticket_id = ? ORDER BY seq", (ticket.id,))
+            stored = rows.fetchall()
+            self._apply(conn, prepared)
+            check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
+            conn.executemany(
+                "UPDATE events SET body = ? WHERE seq = ?",
+                [(body, seq) for body, (seq, _) in zip(bodies, stored, strict=True)],
+            )
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket, its tags and its events in one transaction (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.SQLiteStore(":memory:"), "purge")
+            True
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT tenant, version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), tenant, expected_version)
+            conn.execute("DELETE FROM events WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+
+    def compact(self, *, tenant: str | None = None) -> None:
+        """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
+
+        Afterwards no deleted or overwritten value is left in the database file's free
+        pages or in its WAL (deletes run with ``secure_delete`` from the start).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").compact()
+        """
+        with self._guard if self._memory else _NULL:
+            conn = self._conn()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.OperationalError as exc:
+                raise TicketkitError(f"cannot compact {self._path!r}: {exc}") from None
 
 
 def _leased_body(body: str, old: Ticket, new: Ticket) -> str:
