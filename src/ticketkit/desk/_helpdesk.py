@@ -24,7 +24,9 @@ from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
+from ticketkit.automation._macro import Macro, MacroResult
 from ticketkit.desk import _changes, _intake, _links, _reads, _sweep
+from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
 from ticketkit.desk._delivery import FailedNotification
@@ -98,6 +100,7 @@ class Helpdesk:
         wait_trigger: the trigger that parks a parent waiting on its sub-tickets.
         resume_trigger: the trigger that brings it back when they are done.
         merge_trigger: the trigger that closes a ticket merged into another.
+        macros: [`Macro`][ticketkit.Macro]s agents apply by name (objects or their data form).
         reopen_trigger: fired when the customer writes on a resolved ticket (None: never).
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
             [`progress`][ticketkit.Helpdesk.progress].
@@ -171,6 +174,7 @@ class Helpdesk:
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 5,
+        macros: Iterable[Macro | Mapping[str, Any]] = (),
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -193,6 +197,7 @@ class Helpdesk:
             worker=worker,
             lease=lease,
             max_attempts=max_attempts,
+            macros=macros,
         )
 
     def now(self) -> datetime:
@@ -849,3 +854,27 @@ class Helpdesk:
             (True, False)
         """
         return _reads.export(self._desk, fp, actor=actor, mask=mask)
+
+    # ================================================================== macros
+
+    def apply_macro(self, ticket_id: str, name: str, *, actor: Actor, preview: bool = False) -> MacroResult:
+        """Apply the macro called ``name``: its actions and its comment, saved in one change.
+
+        Each action asks the actor's right for it (a macro does nothing its user could
+        not do by hand); automations run on the new events as usual. With ``preview``
+        the same change is computed and nothing is saved or sent.
+
+        Raises:
+            ValidationError: no macro has that name (the message lists the known ones).
+            PermissionDeniedError: the actor may not do one of the macro's actions.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> macro = {"name": "vip", "actions": [{"tag": ["vip"]}], "comment": "VIP: {ticket.id}"}
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), macros=[macro])
+            >>> t = desk.open(subject="Hello")
+            >>> result = desk.apply_macro(t.id, "vip", actor=tk.Actor.system(), preview=True)
+            >>> sorted(result.ticket.tags), result.comment == f"VIP: {t.id}", desk.get(t.id, actor=tk.Actor.system()).tags
+            (['vip'], True, frozenset())
+        """
+        return _macro_runs.apply_macro(self._desk, ticket_id, name, actor=actor, preview=preview)
