@@ -158,14 +158,16 @@ class Macro:
         problems: list[ErrorDetail] = []
         if not isinstance(self.name, str) or not self.name.strip():
             problems.append(ErrorDetail("name", f"expected a non-empty string, got {self.name!r}"))
-        if not isinstance(self.description, str):
-            problems.append(ErrorDetail("description", f"expected a string, got {self.description!r}"))
-        if not isinstance(self.actions, tuple):
-            problems.append(ErrorDetail("actions", f"expected a list of actions, got {self.actions!r}"))
+        description: object = self.description
+        if not isinstance(description, str):
+            problems.append(ErrorDetail("description", f"expected a string, got {description!r}"))
+        actions: object = self.actions
+        if not isinstance(actions, tuple):
+            problems.append(ErrorDetail("actions", f"expected a list of actions, got {actions!r}"))
         else:
             problems.extend(
                 ErrorDetail(f"actions[{i}]", f"expected an Action, got {a!r}")
-                for i, a in enumerate(self.actions)
+                for i, a in enumerate(actions)
                 if not isinstance(a, Action)
             )
         problems.extend(template_problems(self.comment, "comment"))
