@@ -362,3 +362,28 @@ class TestRights:
         result = desk.apply_macro(t.id, "n", actor=AGENT)
         assert f"internal {t.id}" == desk.comments(t.id, actor=ADMIN)[-1].body
         assert "" == result.comment
+
+
+class TestEdgeCases:
+    def test_a_macro_that_changes_nothing(self) -> None:
+        """Removing an absent tag changes nothing: no new version, no events, in preview or apply."""
+        desk = make_desk({"name": "noop", "actions": [{"untag": ["never-there"]}]})
+        t = open_ticket(desk)
+        for preview in (True, False):
+            result = desk.apply_macro(t.id, "noop", actor=ADMIN, preview=preview)
+            assert (t.version, (), "") == (result.ticket.version, result.events, result.comment)
+
+    def test_spawning_macro_previews_the_parent(self) -> None:
+        """A macro that spawns a sub-ticket returns the parent; the preview creates no child."""
+        desk = make_desk({"name": "restock", "actions": [{"spawn": {"subject": "Restock", "wait": False}}]})
+        t = open_ticket(desk)
+        preview = desk.apply_macro(t.id, "restock", actor=ADMIN, preview=True)
+        assert t.id == preview.ticket.id
+        assert [] == desk.children(t.id, actor=ADMIN)
+        applied = desk.apply_macro(t.id, "restock", actor=ADMIN)
+        assert (preview.ticket.version, ["child"]) == (
+            applied.ticket.version,
+            [x.kind for x in applied.ticket.links],
+        )
+        assert [x.kind for x in preview.ticket.links] == [x.kind for x in applied.ticket.links]
+        assert 1 == len(desk.children(t.id, actor=ADMIN))
