@@ -1,10 +1,11 @@
 """Applying a macro: its actions and its comment in one change, each action's right checked.
 
 The actions run through the same `Work` operations as the desk's own methods and
-automations, as the acting agent; before each one the actor's right for it is
+automations, as the acting agent. The actor's right for each is
 asked (``update`` for tags, fields, priority, category, transitions, spawning and
-notifications, ``assign`` for assignment, ``comment`` / ``note`` for comments), so a
-macro never lets anyone do what they could not do by hand. Automations then run on
+notifications, ``assign`` for assignment, ``comment`` / ``note`` for comments) on
+the ticket as it was loaded, all before anything changes, so a macro never lets
+anyone do what they could not do by hand. Automations then run on
 the new events as usual and everything is saved at once. A preview runs the same
 change on a fresh `Work` and saves nothing.
 """
@@ -49,6 +50,9 @@ def apply_macro(desk: DeskContext, ticket_id: str, name: str, *, actor: Actor, p
     if not isinstance(preview, bool):
         raise ValidationError.one("preview", f"expected True or False, got {preview!r}")
     macro = find_macro(desk, name)
+    rights = {_right(a.kind, bool(a.params.get("public", False))) for a in macro.actions}
+    if macro.comment:
+        rights.add(_right("comment", macro.public))
     rendered: list[str] = []
     works: list[Work] = []
 
@@ -56,13 +60,13 @@ def apply_macro(desk: DeskContext, ticket_id: str, name: str, *, actor: Actor, p
         works.append(work)
         draft = work.load(ticket_id, None)
         ref = work.actor.ref
+        for right in sorted(rights):
+            work.authorize(right, draft.ticket)  # all of them, on the ticket as it was, before any change
         for action in macro.actions:
-            work.authorize(_right(action.kind, bool(action.params.get("public", False))), draft.ticket)
             _action(work, draft, action, ref, {})
         body = render_macro(macro.comment, draft.ticket, actor=ref) if macro.comment else ""
         rendered[:] = [body]
         if body:
-            work.authorize(_right("comment", macro.public), draft.ticket)
             kind = {"customer": "customer", "system": "system"}.get(work.actor.kind, "agent")
             work.comment(
                 draft,
@@ -81,10 +85,9 @@ def apply_macro(desk: DeskContext, ticket_id: str, name: str, *, actor: Actor, p
         work = Work(desk, actor, desk.now())
         tid = change(work)
         settle(work)
-        for ticket, events, _ in work.pending():
-            if ticket.id == tid:
-                return MacroResult(ticket=ticket, events=tuple(events), comment=rendered[0], preview=True)
-        return MacroResult(ticket=work.drafts[tid].ticket, events=(), comment=rendered[0], preview=True)
+        pending = {ticket.id: (ticket, events) for ticket, events, _ in work.pending()}
+        ticket, events = pending.get(tid, (work.drafts[tid].ticket, []))
+        return MacroResult(ticket=ticket, events=tuple(events), comment=rendered[0], preview=True)
     saved: Ticket = run(desk, actor, change)
     events = works[-1].drafts[saved.id].events
     return MacroResult(
