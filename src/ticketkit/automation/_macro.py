@@ -23,7 +23,7 @@ from ticketkit.automation._automation import Action, join, render
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._models import Event, Ticket
 
-__all__ = ["MAX_TEMPLATE", "TEMPLATE_PATHS", "Macro", "MacroResult", "render_macro"]
+__all__ = ["MAX_TEMPLATE", "TEMPLATE_PATHS", "Macro", "MacroResult"]
 
 MAX_TEMPLATE: Final = 10_000
 """The longest comment template a macro may have, in characters."""
