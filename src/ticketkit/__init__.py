@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ticketkit._version import __version__
 from ticketkit.automation._automation import Action, Automation
+from ticketkit.automation._macro import Macro, MacroResult
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
@@ -154,6 +155,8 @@ __all__ = [
     "InvalidTransitionError",
     "Link",
     "LoggingNotifier",
+    "Macro",
+    "MacroResult",
     "NotFoundError",
     "Notification",
     "Notifier",

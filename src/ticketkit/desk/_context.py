@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ticketkit.automation._automation import Automation, check_automations
+from ticketkit.automation._macro import Macro, check_macros
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
 from ticketkit.desk._delivery import Outbox
 from ticketkit.desk._guard import is_bool, wrong
@@ -60,6 +61,7 @@ class DeskContext:
         worker: str,
         lease: timedelta,
         max_attempts: int,
+        macros: Mapping[str, Macro] | None = None,
     ) -> None:
         self.store = store
         self.workflows = workflows
@@ -93,6 +95,7 @@ class DeskContext:
         self.personal = DEFAULT_PERSONAL
         self.region = "CN"
         self.retention: tuple[RetentionPolicy, ...] = ()
+        self.macros: dict[str, Macro] = dict(macros or {})
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""
@@ -132,6 +135,7 @@ def make_context(
     worker: str | None,
     lease: timedelta,
     max_attempts: int,
+    macros: Iterable[Macro | Mapping[str, Any]] = (),
 ) -> DeskContext:
     """Check every setting (all problems in one `ValidationError`) and build the context."""
     policies = tuple(policies)
@@ -147,6 +151,7 @@ def make_context(
     flows = _converted(problems, "workflows", lambda: _as_workflows(workflows))
     rules = _converted(problems, "automations", lambda: check_automations(automations))
     now = _converted(problems, "clock", lambda: as_now(clock))
+    named = _converted(problems, "macros", lambda: check_macros(macros))
     if problems:
         raise ValidationError(problems)
     assert flows is not None
@@ -175,6 +180,7 @@ def make_context(
         worker=worker or f"desk-{new_id(now())[-8:]}",
         lease=lease,
         max_attempts=max_attempts,
+        macros=named,
     )
 
 

@@ -24,7 +24,9 @@ from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
+from ticketkit.automation._macro import Macro, MacroResult
 from ticketkit.desk import _changes, _intake, _links, _privacy, _reads, _retention, _sweep
+from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
 from ticketkit.desk._delivery import FailedNotification
@@ -103,6 +105,7 @@ class Helpdesk:
         wait_trigger: the trigger that parks a parent waiting on its sub-tickets.
         resume_trigger: the trigger that brings it back when they are done.
         merge_trigger: the trigger that closes a ticket merged into another.
+        macros: [`Macro`][ticketkit.Macro]s agents apply by name (objects or their data form).
         reopen_trigger: fired when the customer writes on a resolved ticket (None: never).
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
             [`progress`][ticketkit.Helpdesk.progress].
@@ -192,6 +195,7 @@ class Helpdesk:
         personal: PersonalFields | None = None,
         retention: Iterable[RetentionPolicy] = (),
         region: str = "CN",
+        macros: Iterable[Macro | Mapping[str, Any]] = (),
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -214,6 +218,7 @@ class Helpdesk:
             worker=worker,
             lease=lease,
             max_attempts=max_attempts,
+            macros=macros,
         )
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
 
@@ -956,3 +961,29 @@ class Helpdesk:
             1
         """
         return _retention.report(self._desk, actor=actor, at=at)
+
+    # ================================================================== macros
+
+    def apply_macro(self, ticket_id: str, name: str, *, actor: Actor, preview: bool = False) -> MacroResult:
+        """Apply the macro called ``name``: its actions and its comment, saved in one change.
+
+        Each action asks the actor's right for it (a macro does nothing its user could
+        not do by hand); automations run on the new events as usual. With ``preview``
+        the same change is computed and nothing is saved or sent.
+
+        Raises:
+            ValidationError: no macro has that name (the message lists the known ones).
+            PermissionDeniedError: the actor may not do one of the macro's actions.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> macro = {"name": "vip", "actions": [{"tag": ["vip"]}], "comment": "VIP: {ticket.id}"}
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), macros=[macro])
+            >>> t = desk.open(subject="Hello")
+            >>> result = desk.apply_macro(t.id, "vip", actor=tk.Actor.system(), preview=True)
+            >>> sorted(result.ticket.tags), result.comment == f"VIP: {t.id}"
+            (['vip'], True)
+            >>> desk.get(t.id, actor=tk.Actor.system()).tags
+            frozenset()
+        """
+        return _macro_runs.apply_macro(self._desk, ticket_id, name, actor=actor, preview=preview)
