@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast, get_origin
 
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.errors import (
     AttributeValidationNote,
     BaseValidationError,
@@ -218,6 +219,10 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == frozenset[str], _structure_str_set)
     conv.register_unstructure_hook(FrozenDict, thaw)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_mapping)
+    # A comment without attachments keeps the form it had before comments carried them.
+    conv.register_unstructure_hook(
+        Comment, make_dict_unstructure_fn(Comment, conv, attachments=override(omit_if_default=True))
+    )
     return conv
 
 

@@ -41,6 +41,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._decode import trusted_ticket
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -684,6 +685,32 @@ class SQLiteStore(TicketStore):
                 fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return n
+
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def _message_keys_table(self, conn: sqlite3.Connection) -> None:
+        if not self.__dict__.get("_message_keys_ready"):
+            conn.execute(mk.SQLITE_TABLE)
+            self.__dict__["_message_keys_ready"] = True
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
+        checked = mk.check_bind(keys, ticket_id, tenant)
+        with self._write() as conn:
+            self._message_keys_table(conn)
+            conn.executemany(mk.SQLITE_BIND, [(tenant, key, ticket_id) for key in checked])
+            return {key: conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()[0] for key in checked}
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
+        mk.check_lookup(key, tenant)
+        if not self.__dict__.get("_message_keys_ready"):
+            with self._write() as conn:
+                self._message_keys_table(conn)
+        with self._read() as conn:
+            row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
+        return None if row is None else str(row[0])
 
 
 def _close_all(conns: list[sqlite3.Connection]) -> None:
