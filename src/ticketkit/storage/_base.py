@@ -23,7 +23,7 @@ from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, Validat
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict, to_dict
 from ticketkit.model._time import aware_problem, require_aware
-from ticketkit.storage._message_keys import MessageKeys, check_bind, check_lookup
+from ticketkit.storage._message_keys import MessageKeys, validate_message_keys, validate_message_key
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -1105,7 +1105,7 @@ class TicketStore(abc.ABC):
             >>> store.bind_message_keys(["msg:email:a@b", "mid:c@d"], "T2", tenant="default")
             {'msg:email:a@b': 'T1', 'mid:c@d': 'T2'}
         """
-        checked = check_bind(keys, ticket_id, tenant)
+        checked = validate_message_keys(keys, ticket_id, tenant)
         return _default_keys(self).bind(checked, ticket_id, tenant)
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
@@ -1118,7 +1118,7 @@ class TicketStore(abc.ABC):
             >>> store.message_key("conv:wechat:o1", tenant="default"), store.message_key("x", tenant="default")
             ('T9', None)
         """
-        check_lookup(key, tenant)
+        validate_message_key(key, tenant)
         return _default_keys(self).get(key, tenant)
 
 

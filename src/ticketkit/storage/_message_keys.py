@@ -15,7 +15,6 @@ from typing import Final
 
 from ticketkit.errors import ErrorDetail, ValidationError
 
-__all__ = ["MAX_KEY_LENGTH", "MessageKeys", "check_bind", "check_lookup"]
 
 MAX_KEY_LENGTH: Final = 2000
 """The longest key a store must accept (a message id is at most 998 characters)."""
@@ -33,8 +32,17 @@ def _tenant_problems(tenant: object, problems: list[ErrorDetail]) -> None:
         problems.append(ErrorDetail("tenant", f"expected a tenant name, got {tenant!r}"))
 
 
-def check_bind(keys: object, ticket_id: object, tenant: object) -> tuple[str, ...]:
-    """The keys, checked (every problem listed), without repeats and in their order."""
+def validate_message_keys(keys: object, ticket_id: object, tenant: object) -> tuple[str, ...]:
+    """The keys for `TicketStore.bind_message_keys`, checked (every problem listed), without repeats.
+
+    Raises:
+        ValidationError: a bare string or non-list, an empty, non-string or too long
+            key, a ticket id that is not a string, an empty tenant.
+
+    Examples:
+        >>> validate_message_keys(["mid:a@b", "mid:a@b", "conv:wechat:o1"], "T1", "default")
+        ('mid:a@b', 'conv:wechat:o1')
+    """
     problems: list[ErrorDetail] = []
     out: list[str] = []
     if isinstance(keys, str | bytes) or not isinstance(keys, Sequence):
@@ -53,8 +61,13 @@ def check_bind(keys: object, ticket_id: object, tenant: object) -> tuple[str, ..
     return tuple(out)
 
 
-def check_lookup(key: object, tenant: object) -> None:
-    """Refuse a bad key or tenant with a `ValidationError`."""
+def validate_message_key(key: object, tenant: object) -> None:
+    """Refuse a bad key or tenant for `TicketStore.message_key` with a `ValidationError`.
+
+    Examples:
+        >>> validate_message_key("mid:a@b", "default") is None
+        True
+    """
     problems: list[ErrorDetail] = []
     _key_problems("key", key, problems)
     _tenant_problems(tenant, problems)

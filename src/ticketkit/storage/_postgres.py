@@ -778,7 +778,7 @@ class PostgresStore(TicketStore):
 
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
         """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
-        checked = mk.check_bind(keys, ticket_id, tenant)
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
         with self._conn() as conn:
             s = self._message_keys_table(conn)
             with conn.transaction():
@@ -791,7 +791,7 @@ class PostgresStore(TicketStore):
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
         """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
-        mk.check_lookup(key, tenant)
+        mk.validate_message_key(key, tenant)
         with self._conn() as conn:
             s = self._message_keys_table(conn)
             row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()

@@ -696,7 +696,7 @@ class SQLiteStore(TicketStore):
 
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
         """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
-        checked = mk.check_bind(keys, ticket_id, tenant)
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
         with self._write() as conn:
             self._message_keys_table(conn)
             conn.executemany(mk.SQLITE_BIND, [(tenant, key, ticket_id) for key in checked])
@@ -704,7 +704,7 @@ class SQLiteStore(TicketStore):
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
         """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
-        mk.check_lookup(key, tenant)
+        mk.validate_message_key(key, tenant)
         if not self.__dict__.get("_message_keys_ready"):
             with self._write() as conn:
                 self._message_keys_table(conn)
