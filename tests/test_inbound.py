@@ -120,6 +120,14 @@ class TestIdempotence:
         again = desk.receive(mail("n1@x", automatic=auto))
         assert ("duplicate", None) == (again.action, again.ticket_id)
 
+    def test_subject_from_the_text_when_missing(self) -> None:
+        """A message without a subject (WeChat) takes its first line, else names the sender."""
+        desk = desk_for(inbound=tk.InboundSettings(join_open=False))
+        a = desk.receive(mail("s1", subject="", text="\n  冰箱不制冷\n第二行"))
+        b = desk.receive(mail("s2", subject="", text="", sender="wang@mail.cn"))
+        subjects = [desk.get(o.ticket_id or "", actor=ADMIN).subject for o in (a, b)]
+        assert ["冰箱不制冷", "Message from wang@mail.cn"] == subjects
+
     def test_refuses_what_is_not_a_message(self) -> None:
         """receive() of a dict or with a bad actor is a ValidationError."""
         desk = desk_for()
@@ -216,6 +224,14 @@ class TestClosedTickets:
         new = desk.get(outcome.ticket_id or "", actor=ADMIN)
         assert [("followup", t)] == [(link.kind, link.ticket_id) for link in new.links]
         assert "resolved" == desk.get(t, actor=ADMIN).status
+
+    def test_without_a_window_a_resolved_ticket_always_reopens(self) -> None:
+        """reopen_within=None: a reply a month later still reopens a resolved ticket."""
+        clock = ManualClock(T0)
+        desk = desk_for(clock=clock, inbound=tk.InboundSettings(reopen_within=None))
+        t = self._resolved(desk)
+        clock.advance(timedelta(days=30))
+        assert ("threaded", "open") == (desk.receive(mail("r2@x", reply_to="r@x")).action, desk.get(t, actor=ADMIN).status)
 
     def test_closed_ticket_gets_a_followup(self) -> None:
         """A closed ticket is never reopened, however recent."""
@@ -367,6 +383,29 @@ class TestIdentity:
         t = desk.get(desk.receive(mail("m@x", sender="Wang@Mail.cn")).ticket_id or "", actor=ADMIN)
         assert t.customer is not None
         assert ("email:wang@mail.cn", "wang@mail.cn") == (t.customer.id, t.customer.email)
+
+
+    def test_directory_identities(self) -> None:
+        """link_identity checks its arguments; a plain directory finds e-mail and phone, nothing else."""
+        d = tk.InMemoryDirectory([tk.Customer(id="c-1", email="a@x.cn", phone="13812345678")])
+        with pytest.raises(ValidationError):
+            d.link_identity("", "wechat_openid", "o1")
+
+        class Crm(tk.CustomerDirectory):
+            def get(self, customer_id: str, *, tenant: str = "default") -> tk.Customer | None:
+                return d.get(customer_id, tenant=tenant)
+
+            def find(
+                self, *, email: str | None = None, phone: str | None = None, tenant: str = "default"
+            ) -> tk.Customer | None:
+                return d.find(email=email, phone=phone, tenant=tenant)
+
+        crm = Crm()
+        found = [crm.find_identity(k, v) for k, v in (("email", "A@x.cn"), ("phone", "138 1234 5678"), ("app_user", "u"))]
+        assert ["c-1", "c-1", None] == [c.id if c else None for c in found]
+        crm.mark_failing("a@x.cn", reason="bounced")  # the default does nothing, and says so
+        desk = desk_for(customers=crm)
+        assert "opened" == desk.receive(mail("b@x", automatic=None, bounced=("a@x.cn",))).action
 
 
 class TestAttachments:
