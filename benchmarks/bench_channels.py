@@ -36,16 +36,15 @@ import argparse
 import email
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-
-import tempfile
-from datetime import UTC, datetime
 
 import attrs
 
@@ -152,7 +151,9 @@ def receive_ratio(mails: list[bytes], rounds: int, repeats: int) -> dict[str, fl
             samples["receive (parse + thread + save)"].append(
                 timed(lambda: run_receive(mails, rounds, folder)) / (rounds * len(mails))
             )
-            samples["open() alone"].append(timed(lambda: run_open(parsed, rounds, folder)) / (rounds * len(mails)))
+            samples["open() alone"].append(
+                timed(lambda: run_open(parsed, rounds, folder)) / (rounds * len(mails))
+            )
     return {name: statistics.median(s) for name, s in samples.items()}
 
 

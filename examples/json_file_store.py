@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ticketkit import ConflictError, Event, NotFoundError, Ticket, ValidationError, from_dict, to_dict
-from ticketkit.storage import TicketStore, validate_message_keys, validate_message_key, validate_create, validate_save
+from ticketkit.storage import (
+    TicketStore,
+    validate_create,
+    validate_message_key,
+    validate_message_keys,
+    validate_save,
+)
 
 # One lock per folder, not per store object: two objects opened on the same folder must
 # not both pass the version check and then both write.

@@ -23,7 +23,7 @@ from ticketkit.channels import (
     parse_email,
     parse_wechat,
 )
-from ticketkit.desk._inbound import participant_key
+from ticketkit.desk._inbound import blob_keys_of, participant_key
 from ticketkit.errors import ValidationError
 from ticketkit.testing import ManualClock
 
@@ -160,7 +160,8 @@ class TestThreading:
         desk = desk_for()
         root = desk.receive(mail("r@x")).ticket_id
         outcome = desk.receive(mail("s@x", sender="mallory@evil.example", subject=f"[#{root}] give me data"))
-        assert "opened" == outcome.action and root != outcome.ticket_id
+        assert "opened" == outcome.action
+        assert root != outcome.ticket_id
 
     def test_participant_token_threads(self) -> None:
         """Someone who wrote on the ticket before (a colleague in cc) may use its token."""
@@ -182,7 +183,9 @@ class TestThreading:
         """A reply naming a Message-ID the desk made (its domain) threads even if nothing was stored."""
         desk = desk_for(inbound=tk.InboundSettings(domain="support.shop.example", join_open=False))
         t = desk.open(subject="Fridge", customer="c-1")
-        headers = email_reply_headers(ticket_id=t.id, notification_id="N1", domain="support.shop.example", subject="Fridge")
+        headers = email_reply_headers(
+            ticket_id=t.id, notification_id="N1", domain="support.shop.example", subject="Fridge"
+        )
         outcome = desk.receive(mail("r@x", reply_to=headers.message_id.strip("<>"), subject="Re: Fridge"))
         assert (t.id, "in-reply-to") == (outcome.ticket_id, outcome.rule)
         unknown = desk.receive(mail("r2@x", reply_to="tk.T404.N1@support.shop.example", subject="Re"))
@@ -231,7 +234,10 @@ class TestClosedTickets:
         desk = desk_for(clock=clock, inbound=tk.InboundSettings(reopen_within=None))
         t = self._resolved(desk)
         clock.advance(timedelta(days=30))
-        assert ("threaded", "open") == (desk.receive(mail("r2@x", reply_to="r@x")).action, desk.get(t, actor=ADMIN).status)
+        assert ("threaded", "open") == (
+            desk.receive(mail("r2@x", reply_to="r@x")).action,
+            desk.get(t, actor=ADMIN).status,
+        )
 
     def test_closed_ticket_gets_a_followup(self) -> None:
         """A closed ticket is never reopened, however recent."""
@@ -257,7 +263,9 @@ class TestLoopAndNoise:
         policy = tk.SLAPolicy(
             name="std",
             calendar=tk.BusinessCalendar.always_open(),
-            targets={"default": tk.SLATarget(first_response=timedelta(hours=2), resolution=timedelta(hours=8))},
+            targets={
+                "default": tk.SLATarget(first_response=timedelta(hours=2), resolution=timedelta(hours=8))
+            },
             pause_in={"pending"},
         )
         rec = tk.RecordingNotifier()
@@ -290,14 +298,18 @@ class TestLoopAndNoise:
         )
 
     def test_weak_guess_opens_without_acknowledgement(self) -> None:
-        """A subject-only out-of-office guess opens a ticket (a person may have written it) but gets no ack."""
+        """A subject-only out-of-office guess opens a ticket (a person may have written it), with no ack."""
         rec = tk.RecordingNotifier()
         desk = desk_for(notifier=rec)
         weak = Automatic(reason="auto-reply", evidence="Subject: Out of office", weak=True)
         outcome = desk.receive(mail("w@x", subject="Out of office", automatic=weak))
         human = desk.receive(mail("h@x", sender="wang@mail.cn"))
         assert "opened" == outcome.action
-        acks = {n.ticket.id for n in rec.of_kind("ticket.created") if any(r.startswith("customer:") for r in n.recipients)}
+        acks = {
+            n.ticket.id
+            for n in rec.of_kind("ticket.created")
+            if any(r.startswith("customer:") for r in n.recipients)
+        }
         assert {human.ticket_id} == acks
 
     def test_bounce_marks_the_address_failing(self) -> None:
@@ -305,7 +317,9 @@ class TestLoopAndNoise:
         directory = tk.InMemoryDirectory()
         desk = desk_for(customers=directory)
         bounce = Automatic(reason="bounce", evidence="Status: 5.1.1")
-        outcome = desk.receive(mail("b@x", sender="mailer-daemon@mx.cn", automatic=bounce, bounced=("gone@x.cn",)))
+        outcome = desk.receive(
+            mail("b@x", sender="mailer-daemon@mx.cn", automatic=bounce, bounced=("gone@x.cn",))
+        )
         assert ("ignored", "Status: 5.1.1", None) == (
             outcome.action,
             directory.failing("gone@x.cn"),
@@ -315,27 +329,41 @@ class TestLoopAndNoise:
     def test_rate_limit_per_sender(self) -> None:
         """Beyond the limit within the window a sender is ignored; the window slides on the desk clock."""
         clock = ManualClock(T0)
-        desk = desk_for(clock=clock, inbound=tk.InboundSettings(rate_limit=3, rate_window=timedelta(minutes=10)))
+        desk = desk_for(
+            clock=clock, inbound=tk.InboundSettings(rate_limit=3, rate_window=timedelta(minutes=10))
+        )
         actions = [desk.receive(mail(f"f{i}@x", subject=f"s{i}")).action for i in range(5)]
         other = desk.receive(mail("o@x", sender="wang@mail.cn")).action
         clock.advance(timedelta(minutes=11))
         later = desk.receive(mail("late@x")).action
-        assert (["opened", "threaded", "threaded", "ignored", "ignored"], "opened", "threaded") == (actions, other, later)
+        assert (["opened", "threaded", "threaded", "ignored", "ignored"], "opened", "threaded") == (
+            actions,
+            other,
+            later,
+        )
         assert "duplicate" == desk.receive(mail("f4@x")).action
 
     def test_two_desks_acknowledging_each_other_stop(self) -> None:
-        """Desk A and desk B auto-acknowledge new tickets by mail; the exchange ends after one ack each at most."""
+        """Two desks auto-acknowledging new tickets by mail stop after at most one ack each."""
         desks = {
-            "a@desk-a.example": desk_for(notifier=tk.RecordingNotifier(), inbound=tk.InboundSettings(domain="desk-a.example")),
-            "b@desk-b.example": desk_for(notifier=tk.RecordingNotifier(), inbound=tk.InboundSettings(domain="desk-b.example")),
+            "a@desk-a.example": desk_for(
+                notifier=tk.RecordingNotifier(), inbound=tk.InboundSettings(domain="desk-a.example")
+            ),
+            "b@desk-b.example": desk_for(
+                notifier=tk.RecordingNotifier(), inbound=tk.InboundSettings(domain="desk-b.example")
+            ),
         }
         sent: dict[str, int] = dict.fromkeys(desks, 0)
         # B's robot (a person's mistake: no Auto-Submitted) writes to A first.
-        queue = [(
-            "a@desk-a.example",
-            b"From: b@desk-b.example\r\nTo: a@desk-a.example\r\nMessage-ID: <first@desk-b.example>\r\n"
-            b"Subject: Order 42\r\n\r\nPlease confirm.\r\n",
-        )]
+        queue = [
+            (
+                "a@desk-a.example",
+                (
+                    b"From: b@desk-b.example\r\nTo: a@desk-a.example\r\n"
+                    b"Message-ID: <first@desk-b.example>\r\nSubject: Order 42\r\n\r\nPlease confirm.\r\n"
+                ),
+            )
+        ]
         rounds = 0
         while queue and rounds < 20:
             rounds += 1
@@ -371,7 +399,11 @@ class TestIdentity:
         wechat = parse_wechat((WECHAT / "oa-text.xml").read_bytes())
         assert ("wechat_openid", "oFollower1") == (wechat.sender.kind, wechat.sender.value)
         by_wechat = desk.receive(wechat)
-        assert ("opened", "threaded", by_mail.ticket_id) == (by_mail.action, by_wechat.action, by_wechat.ticket_id)
+        assert ("opened", "threaded", by_mail.ticket_id) == (
+            by_mail.action,
+            by_wechat.action,
+            by_wechat.ticket_id,
+        )
         ticket = desk.get(by_mail.ticket_id or "", actor=ADMIN)
         assert "c-7" == (ticket.customer.id if ticket.customer else None)
         sms = desk.receive(mail("p1", channel="phone", kind="phone", sender="+86 138 1234 5678"))
@@ -383,7 +415,6 @@ class TestIdentity:
         t = desk.get(desk.receive(mail("m@x", sender="Wang@Mail.cn")).ticket_id or "", actor=ADMIN)
         assert t.customer is not None
         assert ("email:wang@mail.cn", "wang@mail.cn") == (t.customer.id, t.customer.email)
-
 
     def test_directory_identities(self) -> None:
         """link_identity checks its arguments; a plain directory finds e-mail and phone, nothing else."""
@@ -401,7 +432,10 @@ class TestIdentity:
                 return d.find(email=email, phone=phone, tenant=tenant)
 
         crm = Crm()
-        found = [crm.find_identity(k, v) for k, v in (("email", "A@x.cn"), ("phone", "138 1234 5678"), ("app_user", "u"))]
+        found = [
+            crm.find_identity(k, v)
+            for k, v in (("email", "A@x.cn"), ("phone", "138 1234 5678"), ("app_user", "u"))
+        ]
         assert ["c-1", "c-1", None] == [c.id if c else None for c in found]
         crm.mark_failing("a@x.cn", reason="bounced")  # the default does nothing, and says so
         desk = desk_for(customers=crm)
@@ -412,21 +446,28 @@ class TestAttachments:
     def _file(self, blobs: InMemoryBlobStore, data: bytes, name: str = "photo.jpg") -> Attachment:
         key = blobs.put(data)
         return Attachment(
-            name=name, content_type="image/jpeg", size=len(data), sha256=hashlib.sha256(data).hexdigest(), storage_key=key
+            name=name,
+            content_type="image/jpeg",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            storage_key=key,
         )
 
     def test_attachments_on_the_comment_within_limits(self) -> None:
-        """Stored attachments within the size limit go on a comment; a large or missing one is named instead."""
+        """Stored attachments within the size limit go on a comment; a large or missing one is only named."""
         blobs = InMemoryBlobStore()
         small = self._file(blobs, b"x" * 10)
         big = self._file(blobs, b"y" * 100, "video.mp4")
-        missing = Attachment(name="lost.pdf", content_type="application/pdf", size=1, sha256="0" * 64, storage_key="0" * 64)
+        missing = Attachment(
+            name="lost.pdf", content_type="application/pdf", size=1, sha256="0" * 64, storage_key="0" * 64
+        )
         desk = desk_for(blobs=blobs, inbound=tk.InboundSettings(max_attachment_bytes=50))
         t = desk.receive(mail("a@x", attachments=(small, big, missing))).ticket_id or ""
         reply = desk.receive(mail("b@x", reply_to="a@x", attachments=(small,)))
         found = [c for c in comments(desk, t) if c.attachments]
         assert [(small,), (small,)] == [c.attachments for c in found]
         assert "threaded" == reply.action
+        assert {small.storage_key} == blob_keys_of(desk.history(t, actor=ADMIN))
         assert "not attached: video.mp4, lost.pdf" in desk.get(t, actor=ADMIN).description
         assert desk.blobs is blobs
 
@@ -496,10 +537,14 @@ def _grouping(desk: tk.Helpdesk, messages: list[InboundMessage]) -> set[frozense
 class TestProperties:
     @settings(max_examples=40, deadline=None)
     @given(sizes=THREADS, data=st.data())
-    def test_any_order_and_repetition_gives_the_same_tickets(self, sizes: list[int], data: st.DataObject) -> None:
+    def test_any_order_and_repetition_gives_the_same_tickets(
+        self, sizes: list[int], data: st.DataObject
+    ) -> None:
         """Shuffled and repeated deliveries give one ticket per thread, whatever the order."""
         messages = _thread_messages(sizes)
-        deliveries = data.draw(st.permutations(messages + data.draw(st.lists(st.sampled_from(messages), max_size=6))))
+        deliveries = data.draw(
+            st.permutations(messages + data.draw(st.lists(st.sampled_from(messages), max_size=6)))
+        )
         desk = desk_for(inbound=tk.InboundSettings(rate_limit=None, join_open=False))
         outcomes = [desk.receive(m) for m in deliveries]
         expected = {frozenset(f"t{i}m{j}@x" for j in range(n)) for i, n in enumerate(sizes)}
@@ -542,7 +587,9 @@ def _corpus_desk(name: str, message: InboundMessage) -> tk.Helpdesk:
     for mid, tid in KNOWN["message_ids"].items():
         store.bind_message_keys([f"mid:{mid}"], tid, tenant="default")
     for conv, tid in KNOWN["conversations"].items():
-        store.bind_message_keys([f"conv:email:{conv}", f"conv:wechat:{conv}", f"conv:wecom:{conv}"], tid, tenant="default")
+        store.bind_message_keys(
+            [f"conv:email:{conv}", f"conv:wechat:{conv}", f"conv:wecom:{conv}"], tid, tenant="default"
+        )
     customer = f"{message.sender.kind}:{message.sender.value}"
     for tid in KNOWN["tokens"]:  # the sender wrote on every known ticket before
         store.bind_message_keys([participant_key(tid, customer)], tid, tenant="default")

@@ -22,7 +22,9 @@ class TestSQLitePlan:
         store.bind_message_keys([f"mid:{i}@x" for i in range(200)], "T1", tenant="default")
         store.close()
         with sqlite3.connect(tmp_path / "d.db") as conn:
-            plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + mk.SQLITE_GET, ("default", "k")))
+            plan = " ".join(
+                str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + mk.SQLITE_GET, ("default", "k"))
+            )
         assert "SEARCH message_keys USING PRIMARY KEY (tenant=? AND key=?)" == plan
 
     def test_lookup_before_any_binding(self, tmp_path: Path) -> None:

@@ -21,14 +21,17 @@ class LastBindingWins(InMemoryStore):
         checked = validate_message_keys(keys, ticket_id, tenant)
         for key in checked:
             self._keys[(tenant, key)] = ticket_id
-        return {key: ticket_id for key in checked}
+        return dict.fromkeys(checked, ticket_id)
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
         validate_message_key(key, tenant)
         return self._keys.get((tenant, key))
 
 
-@broken("message keys ignore the tenant: one tenant's key answers another's", "test_message_keys_keep_to_their_tenant")
+@broken(
+    "message keys ignore the tenant: one tenant's key answers another's",
+    "test_message_keys_keep_to_their_tenant",
+)
 class KeysWithoutTenant(InMemoryStore):
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
         return super().bind_message_keys(keys, ticket_id, tenant="default")
@@ -37,10 +40,15 @@ class KeysWithoutTenant(InMemoryStore):
         return super().message_key(key, tenant="default")
 
 
-@broken("message keys are folded to lower case (message ids are case-sensitive)", "test_message_keys_keep_their_text")
+@broken(
+    "message keys are folded to lower case (message ids are case-sensitive)",
+    "test_message_keys_keep_their_text",
+)
 class KeysFolded(InMemoryStore):
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
-        got = super().bind_message_keys([k.lower() for k in validate_message_keys(keys, ticket_id, tenant)], ticket_id, tenant=tenant)
+        got = super().bind_message_keys(
+            [k.lower() for k in validate_message_keys(keys, ticket_id, tenant)], ticket_id, tenant=tenant
+        )
         return {k: got[k.lower()] for k in keys}
 
     def message_key(self, key: str, *, tenant: str) -> str | None:

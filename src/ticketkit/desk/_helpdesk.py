@@ -886,7 +886,10 @@ class Helpdesk:
             >>> import ticketkit as tk
             >>> from ticketkit.channels import parse_email
             >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
-            >>> first = parse_email(b"Message-ID: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\nSubject: Fridge\\r\\n\\r\\nBroken.\\r\\n")
+            >>> first = parse_email(
+            ...     b"Message-ID: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\n"
+            ...     b"Subject: Fridge\\r\\n\\r\\nBroken.\\r\\n"
+            ... )
             >>> desk.receive(first).action, desk.receive(first).action
             ('opened', 'duplicate')
             >>> reply = parse_email(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -48,7 +48,7 @@ from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, NotFoundError, ValidationError
 from ticketkit.model import _events as ev
-from ticketkit.model._models import Comment, Customer, Priority, Ticket
+from ticketkit.model._models import Comment, Customer, Event, Priority, Ticket
 
 FOLLOWUP: Final = "followup"
 """The link kind from a follow-up ticket to the closed ticket it continues."""
@@ -68,7 +68,9 @@ _SETTING_KEYS: Final = (
 def _problems_of(s: InboundSettings) -> list[ErrorDetail]:
     p: list[ErrorDetail] = []
     if s.domain is not None and (not isinstance(s.domain, str) or not s.domain or "@" in s.domain):
-        p.append(ErrorDetail("domain", f"expected a mail domain such as 'support.shop.example', got {s.domain!r}"))
+        p.append(
+            ErrorDetail("domain", f"expected a mail domain such as 'support.shop.example', got {s.domain!r}")
+        )
     try:
         TicketToken(pattern=s.token)
     except ValidationError as err:
@@ -79,8 +81,9 @@ def _problems_of(s: InboundSettings) -> list[ErrorDetail]:
             p.append(ErrorDetail(name, f"expected a whole number >= 0 or None, got {value!r}"))
     if not isinstance(s.rate_window, timedelta) or s.rate_window <= timedelta(0):
         p.append(ErrorDetail("rate_window", f"expected a positive timedelta, got {s.rate_window!r}"))
-    if not isinstance(s.join_open, bool):
-        p.append(ErrorDetail("join_open", f"expected True or False, got {s.join_open!r}"))
+    join_open: object = s.join_open
+    if not isinstance(join_open, bool):
+        p.append(ErrorDetail("join_open", f"expected True or False, got {join_open!r}"))
     if s.category is not None and (not isinstance(s.category, str) or not s.category):
         p.append(ErrorDetail("category", f"expected a category name or None, got {s.category!r}"))
     return p
@@ -144,7 +147,9 @@ class InboundSettings:
             raise ValidationError.one("", f"expected a mapping of settings, got {data!r}")
         unknown = sorted(str(k) for k in data if k not in _SETTING_KEYS)
         if unknown:
-            raise ValidationError.one("", f"unknown keys {unknown!r} (expected some of: {', '.join(_SETTING_KEYS)})")
+            raise ValidationError.one(
+                "", f"unknown keys {unknown!r} (expected some of: {', '.join(_SETTING_KEYS)})"
+            )
         values = dict(data)
         if "rate_window" in values:
             window = values["rate_window"]
@@ -211,7 +216,9 @@ def _keys(message: InboundMessage, customer: Customer) -> list[str]:
 # --------------------------------------------------------------------------- receive
 
 
-def receive(desk: DeskContext, inbound: Inbound, message: InboundMessage, actor: Actor | None) -> ReceiveOutcome:
+def receive(
+    desk: DeskContext, inbound: Inbound, message: InboundMessage, actor: Actor | None
+) -> ReceiveOutcome:
     """Take one message: see the module docstring for the order of the rules."""
     if not isinstance(message, InboundMessage):
         raise ValidationError.one("message", f"expected an InboundMessage, got {message!r}")
@@ -238,7 +245,7 @@ def receive(desk: DeskContext, inbound: Inbound, message: InboundMessage, actor:
         store.bind_message_keys([message_key(message)], "", tenant=tenant)
         return outcome
     match = _thread(desk, inbound, message, customer, tenant)
-    outcome = _act(desk, inbound, who, message, customer, match)
+    outcome = _act(desk, inbound, who=who, message=message, customer=customer, match=match)
     ticket = outcome.ticket_id or ""
     keys = _keys(message, customer) if ticket else [message_key(message)]
     if ticket and not (message.automatic is not None and not message.automatic.weak):
@@ -302,7 +309,9 @@ def _thread(
         if ticket.customer is not None and ticket.customer.id == customer.id:
             return ticket.id
         # A stranger's guessed token opens a new ticket; a known participant's threads.
-        return ticket.id if store.message_key(participant_key(ticket.id, customer.id), tenant=tenant) else None
+        return (
+            ticket.id if store.message_key(participant_key(ticket.id, customer.id), tenant=tenant) else None
+        )
 
     return resolve_thread(
         message, conversation=conversation, message_ids=message_ids, tokens=tokens, token=inbound.token
@@ -312,6 +321,7 @@ def _thread(
 def _act(
     desk: DeskContext,
     inbound: Inbound,
+    *,
     who: Actor,
     message: InboundMessage,
     customer: Customer,
@@ -322,7 +332,7 @@ def _act(
     if match.ticket_id is None:
         if automatic:
             return ReceiveOutcome(action="ignored", reason=f"automatic message ({why}) opens no ticket")
-        return _open(desk, inbound, who, message, customer, parent=None)
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=None)
     ticket = desk.store.get(match.ticket_id, tenant=who.tenant)
     rule = match.rule
     if ticket.status_kind in DONE_KINDS:
@@ -334,18 +344,28 @@ def _act(
                 rule=rule,
             )
         if _may_reopen(desk, inbound, ticket):
-            _reply(desk, inbound, who, message, customer, ticket.id, reopen=True)
-            return ReceiveOutcome(
-                action="threaded", reason=f"reopened {ticket.status_kind} ticket by {rule}", ticket_id=ticket.id, rule=rule
+            _reply(
+                desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=True
             )
-        return _open(desk, inbound, who, message, customer, parent=ticket)
+            return ReceiveOutcome(
+                action="threaded",
+                reason=f"reopened {ticket.status_kind} ticket by {rule}",
+                ticket_id=ticket.id,
+                rule=rule,
+            )
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=ticket)
     if automatic:
         _note(desk, who, message, ticket.id, why)
         return ReceiveOutcome(
-            action="threaded", reason=f"automatic message ({why}) kept as an internal note", ticket_id=ticket.id, rule=rule
+            action="threaded",
+            reason=f"automatic message ({why}) kept as an internal note",
+            ticket_id=ticket.id,
+            rule=rule,
         )
-    _reply(desk, inbound, who, message, customer, ticket.id, reopen=False)
-    return ReceiveOutcome(action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule)
+    _reply(desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=False)
+    return ReceiveOutcome(
+        action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule
+    )
 
 
 def _may_reopen(desk: DeskContext, inbound: Inbound, ticket: Ticket) -> bool:
@@ -357,7 +377,9 @@ def _may_reopen(desk: DeskContext, inbound: Inbound, ticket: Ticket) -> bool:
         return True
     done = ticket.resolved_at or ticket.updated_at
     policy = desk.policy_of(ticket)
-    calendar = policy.calendar if policy is not None else BusinessCalendar.always_open("UTC")
+    calendar = policy.calendar if policy is not None else None
+    if not isinstance(calendar, BusinessCalendar):  # a calendar of your own: count whole days
+        calendar = BusinessCalendar.always_open("UTC")
     return days > 0 and desk.now() < calendar.add_days(done, days)
 
 
@@ -401,11 +423,11 @@ def _customer_comment(
 def _reply(
     desk: DeskContext,
     inbound: Inbound,
+    *,
     who: Actor,
     message: InboundMessage,
     customer: Customer,
     ticket_id: str,
-    *,
     reopen: bool,
 ) -> None:
     def change(work: Work) -> str:
@@ -451,11 +473,15 @@ def _note(desk: DeskContext, who: Actor, message: InboundMessage, ticket_id: str
 def _subject(message: InboundMessage) -> str:
     if message.subject.strip():
         return message.subject.strip()
-    first = next((line.strip() for line in (message.new_text or message.text).splitlines() if line.strip()), "")
+    first = next(
+        (line.strip() for line in (message.new_text or message.text).splitlines() if line.strip()), ""
+    )
     return first[:120] or f"Message from {message.sender.name or message.sender.value}"
 
 
-def _joinable(desk: DeskContext, inbound: Inbound, customer: Customer, tenant: str, now: datetime) -> Ticket | None:
+def _joinable(
+    desk: DeskContext, inbound: Inbound, customer: Customer, tenant: str, now: datetime
+) -> Ticket | None:
     """The customer's newest open ticket opened within the dedupe window (``join_open``)."""
     if not inbound.settings.join_open or desk.dedupe_window is None:
         return None
@@ -473,17 +499,19 @@ def _joinable(desk: DeskContext, inbound: Inbound, customer: Customer, tenant: s
 def _open(
     desk: DeskContext,
     inbound: Inbound,
+    *,
     who: Actor,
     message: InboundMessage,
     customer: Customer,
-    *,
     parent: Ticket | None,
 ) -> ReceiveOutcome:
     """A new ticket (a follow-up of ``parent``), or the customer's open one it joins."""
     if parent is None:
         joined = _joinable(desk, inbound, customer, who.tenant, desk.now())
         if joined is not None:
-            _reply(desk, inbound, who, message, customer, joined.id, reopen=False)
+            _reply(
+                desk, inbound, who=who, message=message, customer=customer, ticket_id=joined.id, reopen=False
+            )
             return ReceiveOutcome(
                 action="threaded",
                 reason=f"joined the customer's open ticket {joined.id!r} (within the dedupe window)",
@@ -533,7 +561,9 @@ def _open(
         )
     if not opened[0]:
         return ReceiveOutcome(action="threaded", reason="the intake's dedupe rules", ticket_id=ticket.id)
-    return ReceiveOutcome(action="opened", reason="no thread, no duplicate: a new ticket", ticket_id=ticket.id)
+    return ReceiveOutcome(
+        action="opened", reason="no thread, no duplicate: a new ticket", ticket_id=ticket.id
+    )
 
 
 def _mark_created(draft: Draft, message: InboundMessage) -> None:
@@ -549,3 +579,21 @@ def _mark_created(draft: Draft, message: InboundMessage) -> None:
             data["auto_reply"] = message.automatic is None
             draft.events[i] = attrs.evolve(event, data=data)
             return
+
+
+def blob_keys_of(events: Iterable[Event]) -> set[str]:
+    """The `BlobStore` keys of every attachment on the comments in ``events``.
+
+    The hook for redaction and erasure: erasing a ticket's personal data must also
+    ``BlobStore.delete`` these keys (when no other ticket's comment names them).
+    """
+    keys: set[str] = set()
+    for event in events:
+        if event.kind != ev.COMMENT_ADDED:
+            continue
+        comment = event.data.get("comment") or {}
+        for a in comment.get("attachments") or ():
+            key = a.get("storage_key") if isinstance(a, Mapping) else None
+            if isinstance(key, str):
+                keys.add(key)
+    return keys

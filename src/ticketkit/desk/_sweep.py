@@ -20,7 +20,6 @@ from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 
-
 log = logging.getLogger("ticketkit.desk")
 
 

@@ -178,7 +178,9 @@ class InMemoryDirectory(CustomerDirectory):
         Examples:
             >>> d = InMemoryDirectory([Customer(id="c-1", phone="13812345678")])
             >>> d.link_identity("c-1", "wechat_openid", "oAbc")
-            >>> d.find_identity("wechat_openid", "oAbc").id == d.find_identity("phone", "+86 138 1234 5678").id
+            >>> d.find_identity("wechat_openid", "oAbc").id == d.find_identity(
+            ...     "phone", "+86 138 1234 5678"
+            ... ).id
             True
         """
         for path, text in (("customer_id", customer_id), ("kind", kind), ("value", value)):

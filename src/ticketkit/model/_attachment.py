@@ -64,14 +64,19 @@ class Attachment:
         _text(p, "name", self.name, 255)
         _text(p, "content_type", self.content_type, 255)
         if isinstance(self.content_type, str) and self.content_type.strip() and "/" not in self.content_type:
-            p.append(ErrorDetail("content_type", f"expected a MIME type such as 'image/png', got {self.content_type!r}"))
+            p.append(
+                ErrorDetail(
+                    "content_type", f"expected a MIME type such as 'image/png', got {self.content_type!r}"
+                )
+            )
         if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 0:
             p.append(ErrorDetail("size", f"expected a whole number >= 0, got {self.size!r}"))
         if not isinstance(self.sha256, str) or not _SHA256.match(self.sha256):
             p.append(ErrorDetail("sha256", f"expected 64 lower-case hex digits, got {self.sha256!r}"))
         _text(p, "storage_key", self.storage_key, 1024, optional=True)
-        if not isinstance(self.inline, bool):
-            p.append(ErrorDetail("inline", f"expected true or false, got {self.inline!r}"))
+        inline: object = self.inline
+        if not isinstance(inline, bool):
+            p.append(ErrorDetail("inline", f"expected true or false, got {inline!r}"))
         _text(p, "content_id", self.content_id, 998, optional=True)
         if p:
             raise ValidationError(p)

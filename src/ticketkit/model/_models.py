@@ -426,10 +426,11 @@ class Comment:
             )
         p.boolean("automatic", self.automatic)
         p.text("id", self.id, empty=False)
-        if not isinstance(self.attachments, tuple):
-            p.add("attachments", f"expected a list of Attachment, got {self.attachments!r}")
+        items: object = self.attachments
+        if not isinstance(items, tuple):
+            p.add("attachments", f"expected a list of Attachment, got {items!r}")
         else:
-            for i, a in enumerate(self.attachments):
+            for i, a in enumerate(items):
                 if not isinstance(a, Attachment):
                     p.add(f"attachments[{i}]", f"expected an Attachment, got {a!r}")
         p.raise_if_any()

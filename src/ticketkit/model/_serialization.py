@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast, get_origin
 
 import cattrs
-from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.errors import (
     AttributeValidationNote,
     BaseValidationError,
     ForbiddenExtraKeysError,
     IterableValidationNote,
 )
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 from ticketkit.model._json import FrozenDict, thaw

@@ -23,7 +23,7 @@ from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, Validat
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict, to_dict
 from ticketkit.model._time import aware_problem, require_aware
-from ticketkit.storage._message_keys import MessageKeys, validate_message_keys, validate_message_key
+from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -1115,7 +1115,10 @@ class TicketStore(abc.ABC):
             >>> import ticketkit as tk
             >>> store = tk.InMemoryStore()
             >>> _ = store.bind_message_keys(["conv:wechat:o1"], "T9", tenant="default")
-            >>> store.message_key("conv:wechat:o1", tenant="default"), store.message_key("x", tenant="default")
+            >>> (
+            ...     store.message_key("conv:wechat:o1", tenant="default"),
+            ...     store.message_key("x", tenant="default"),
+            ... )
             ('T9', None)
         """
         validate_message_key(key, tenant)

@@ -15,7 +15,6 @@ from typing import Final
 
 from ticketkit.errors import ErrorDetail, ValidationError
 
-
 MAX_KEY_LENGTH: Final = 2000
 """The longest key a store must accept (a message id is at most 998 characters)."""
 
@@ -23,7 +22,9 @@ MAX_KEY_LENGTH: Final = 2000
 def _key_problems(path: str, key: object, problems: list[ErrorDetail]) -> None:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         problems.append(
-            ErrorDetail(path, f"expected a non-empty string of at most {MAX_KEY_LENGTH} characters, got {key!r}")
+            ErrorDetail(
+                path, f"expected a non-empty string of at most {MAX_KEY_LENGTH} characters, got {key!r}"
+            )
         )
 
 

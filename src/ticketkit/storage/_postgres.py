@@ -786,6 +786,7 @@ class PostgresStore(TicketStore):
                 for key in checked:
                     conn.execute(mk.postgres_bind(s), (_text(tenant), _text(key), _text(ticket_id)))
                     row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
+                    assert row is not None  # inserted just now, or by the writer it waited for
                     out[key] = str(row[0])
         return out
 

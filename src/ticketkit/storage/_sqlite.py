@@ -23,6 +23,7 @@ from typing import IO, Any, Final, TypeAlias
 
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -41,7 +42,6 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
-from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._decode import trusted_ticket
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -685,7 +685,6 @@ class SQLiteStore(TicketStore):
                 fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return n
-
 
     # ------------------------------------------------------------------ message keys (receive)
 
