@@ -239,6 +239,24 @@ class TestClosedTickets:
             desk.get(t, actor=ADMIN).status,
         )
 
+    def test_the_chat_goes_on_in_the_followup(self) -> None:
+        """The next message of a chat whose ticket is closed joins the follow-up, not yet another one."""
+        desk = desk_for(inbound=tk.InboundSettings(join_open=False))
+        t = desk.receive(mail("w1", conversation="chat-1")).ticket_id or ""
+        desk.fire(t, "open", actor=ADMIN)
+        desk.fire(t, "resolve", actor=ADMIN)
+        desk.fire(t, "close", actor=ADMIN)
+        follow = desk.receive(mail("w2", conversation="chat-1"))
+        more = desk.receive(mail("w3", conversation="chat-1"))
+        assert ("followup", "threaded", follow.ticket_id) == (follow.action, more.action, more.ticket_id)
+        f = follow.ticket_id or ""
+        desk.fire(f, "open", actor=ADMIN)
+        desk.fire(f, "resolve", actor=ADMIN)
+        desk.fire(f, "close", actor=ADMIN)
+        third = desk.receive(mail("w4", conversation="chat-1"))
+        assert ("followup", f) == (third.action, third.parent_id)
+        assert 3 == desk.store.count()
+
     def test_closed_ticket_gets_a_followup(self) -> None:
         """A closed ticket is never reopened, however recent."""
         desk = desk_for(inbound=tk.InboundSettings(reopen_within=None))

@@ -333,7 +333,7 @@ def _act(
         if automatic:
             return ReceiveOutcome(action="ignored", reason=f"automatic message ({why}) opens no ticket")
         return _open(desk, inbound, who=who, message=message, customer=customer, parent=None)
-    ticket = desk.store.get(match.ticket_id, tenant=who.tenant)
+    ticket = _latest(desk, desk.store.get(match.ticket_id, tenant=who.tenant))
     rule = match.rule
     if ticket.status_kind in DONE_KINDS:
         if automatic:
@@ -366,6 +366,27 @@ def _act(
     return ReceiveOutcome(
         action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule
     )
+
+
+def followup_key(ticket_id: str) -> str:
+    """The key naming the (first) follow-up opened for the closed ticket ``ticket_id``."""
+    return f"followup:{ticket_id}"
+
+
+def _latest(desk: DeskContext, ticket: Ticket) -> Ticket:
+    """The ticket, or the follow-up that continues it when it is done (followed along a chain).
+
+    Keys bound to a closed ticket (its conversation, its message ids) stay with it, so
+    the next message of the same chat finds the follow-up through the closed ticket.
+    """
+    seen = {ticket.id}
+    while ticket.status_kind in DONE_KINDS:
+        nxt = desk.store.message_key(followup_key(ticket.id), tenant=ticket.tenant)
+        if not nxt or nxt in seen:
+            return ticket
+        seen.add(nxt)
+        ticket = desk.store.get(nxt, tenant=ticket.tenant)
+    return ticket
 
 
 def _may_reopen(desk: DeskContext, inbound: Inbound, ticket: Ticket) -> bool:
@@ -553,6 +574,7 @@ def _open(
 
     ticket = run(desk, who, change)
     if parent is not None:
+        desk.store.bind_message_keys([followup_key(parent.id)], ticket.id, tenant=who.tenant)
         return ReceiveOutcome(
             action="followup",
             reason=f"reply to {parent.status_kind} ticket {parent.id!r}: a follow-up was opened",
