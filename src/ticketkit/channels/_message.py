@@ -1,5 +1,5 @@
 """The values a channel produces: ``InboundMessage``, ``Sender``, ``Attachment``,
-``Automatic``, the parsers' ``MessageLimits`` and the results ``receive`` will return."""
+``Automatic``, the parsers' ``MessageLimits`` and what ``Helpdesk.receive`` returns."""
 
 from __future__ import annotations
 
@@ -332,7 +332,7 @@ class InboundMessage:
 
 @attrs.frozen(kw_only=True)
 class ReceiveOutcome:
-    """What ``Helpdesk.receive`` did with a message (the desk's side arrives in a later release).
+    """What ``Helpdesk.receive`` did with a message, and why.
 
     ``action`` is ``opened`` (a new ticket), ``threaded`` (added to ``ticket_id``),
     ``followup`` (a new ticket linked to the closed ``parent_id``), ``duplicate`` (the
