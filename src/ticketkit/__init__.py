@@ -25,7 +25,7 @@ from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, coun
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
-from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
+from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, InboundSettings, TicketFilters
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
@@ -151,6 +151,7 @@ __all__ = [
     "InMemoryDirectory",
     "InMemoryInventory",
     "InMemoryStore",
+    "InboundSettings",
     "Integration",
     "InvalidTransitionError",
     "Link",

@@ -163,7 +163,8 @@ def _concerned(event: Event, ticket: Ticket) -> list[str]:
     d = event.data
     who: list[str] = []
     if kind == ev.TICKET_CREATED:
-        who = ["customer"]
+        # A ticket opened from a message a machine may have written gets no acknowledgement.
+        who = ["customer"] if d.get("auto_reply", True) else []
     elif kind == ev.ASSIGNED:
         who = [f"agent:{d['agent']}"] if d.get("agent") else [f"team:{d['team']}"] if d.get("team") else []
     elif kind == ev.STATUS_CHANGED:

@@ -25,11 +25,14 @@ from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
 from ticketkit.automation._macro import Macro, MacroResult
-from ticketkit.desk import _changes, _intake, _links, _privacy, _reads, _retention, _sweep
+from ticketkit.channels._blob import BlobStore
+from ticketkit.channels._message import InboundMessage, ReceiveOutcome
+from ticketkit.desk import _changes, _inbound, _intake, _links, _privacy, _reads, _retention, _sweep
 from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
 from ticketkit.desk._delivery import FailedNotification
+from ticketkit.desk._inbound import InboundSettings
 from ticketkit.desk._intake import CHANNELS, Message
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._reads import TicketFilters
@@ -48,7 +51,7 @@ from ticketkit.sla._policy import SLAPolicy, SLAStatus
 from ticketkit.storage import TicketStore
 from ticketkit.workflow._workflow import Workflow, Workflows
 
-__all__ = ["CHANNELS", "FailedNotification", "Helpdesk", "TicketFilters"]
+__all__ = ["CHANNELS", "FailedNotification", "Helpdesk", "InboundSettings", "TicketFilters"]
 
 _T = TypeVar("_T")
 
@@ -120,6 +123,10 @@ class Helpdesk:
             ([`PersonalFields`][ticketkit.PersonalFields]: customer data and custom fields).
         retention: [`RetentionPolicy`][ticketkit.RetentionPolicy]s the sweep applies.
         region: the region numbers without a country code are read in (``"CN"``).
+        inbound: how [`receive`][ticketkit.Helpdesk.receive] threads, limits and keeps
+            messages ([`InboundSettings`][ticketkit.InboundSettings]; default: its defaults).
+        blobs: where attachment bytes live (a `ticketkit.channels.BlobStore`); given, an
+            attachment whose bytes are not in it is not attached.
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -196,6 +203,8 @@ class Helpdesk:
         retention: Iterable[RetentionPolicy] = (),
         region: str = "CN",
         macros: Iterable[Macro | Mapping[str, Any]] = (),
+        inbound: InboundSettings | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -221,6 +230,7 @@ class Helpdesk:
             macros=macros,
         )
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
+        self._inbound = _inbound.Inbound(inbound, blobs)
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -987,3 +997,67 @@ class Helpdesk:
             frozenset()
         """
         return _macro_runs.apply_macro(self._desk, ticket_id, name, actor=actor, preview=preview)
+
+    # ================================================================== receiving messages
+
+    def receive(self, message: InboundMessage, *, actor: Actor | None = None) -> ReceiveOutcome:
+        """Take one message from any channel: thread it, open a ticket, or leave it, and say which.
+
+        Idempotent on (channel, message id): the same message again changes nothing
+        (``duplicate``), also from another process on the same store. A message
+        threads onto a ticket by, in order, the channel's conversation id, its
+        references and in-reply-to, the subject token (only for the ticket's customer
+        or someone who wrote on it), then the customer's open ticket within
+        ``dedupe_window`` and the intake's dedupe rules; else it opens a ticket for the
+        sender, resolved to one customer across channels by the directory's
+        ``find_identity``. A reply to a resolved ticket reopens it within
+        ``InboundSettings.reopen_within`` business days, else (and for a closed one)
+        opens a follow-up linked to it. Automatic messages never open, reopen or follow
+        up a ticket, move no SLA clock and trigger no reply; bounces mark the failed
+        addresses in the directory; a sender over the rate limit is ignored.
+        ``actor`` defaults to the system intake (its tenant is the message's).
+
+        Raises:
+            ValidationError: ``message`` is not an `InboundMessage`.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> from ticketkit.channels import parse_email
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> first = parse_email(
+            ...     b"Message-ID: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\n"
+            ...     b"Subject: Fridge\\r\\n\\r\\nBroken.\\r\\n"
+            ... )
+            >>> desk.receive(first).action, desk.receive(first).action
+            ('opened', 'duplicate')
+            >>> reply = parse_email(
+            ...     b"Message-ID: <a2@mail.cn>\\r\\nIn-Reply-To: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\n"
+            ...     b"Subject: Re: Fridge\\r\\n\\r\\nStill broken.\\r\\n"
+            ... )
+            >>> outcome = desk.receive(reply)
+            >>> outcome.action, outcome.rule
+            ('threaded', 'in-reply-to')
+        """
+        return _inbound.receive(self._desk, self._inbound, message, actor)
+
+    @property
+    def inbound(self) -> InboundSettings:
+        """The settings of [`receive`][ticketkit.Helpdesk.receive].
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).inbound.rate_limit
+            20
+        """
+        return self._inbound.settings
+
+    @property
+    def blobs(self) -> BlobStore | None:
+        """Where attachment bytes live (None when the desk was given no blob store).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).blobs is None
+            True
+        """
+        return self._inbound.blobs

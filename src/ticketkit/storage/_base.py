@@ -24,6 +24,7 @@ from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
+from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -1215,6 +1216,56 @@ class TicketStore(abc.ABC):
             >>> import ticketkit as tk
             >>> tk.InMemoryStore().compact()
         """
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind each key not bound yet to ``ticket_id``; return the ticket of every key.
+
+        The first binding of a (tenant, key) wins for ever: binding it again, from
+        this store object or another one on the same backend, changes nothing and
+        returns the ticket it was first bound to. ``Helpdesk.receive`` keys received
+        messages, message ids and conversations this way (``ticket_id`` ``""``
+        records a message that went to no ticket). The default keeps the keys in this
+        object's memory (right for one process); the shipped stores keep them in a
+        table keyed by (tenant, key).
+
+        Raises:
+            ValidationError: a key is empty or too long, a bad ticket id or tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> store.bind_message_keys(["msg:email:a@b"], "T1", tenant="default")
+            {'msg:email:a@b': 'T1'}
+            >>> store.bind_message_keys(["msg:email:a@b", "mid:c@d"], "T2", tenant="default")
+            {'msg:email:a@b': 'T1', 'mid:c@d': 'T2'}
+        """
+        checked = validate_message_keys(keys, ticket_id, tenant)
+        return _default_keys(self).bind(checked, ticket_id, tenant)
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket ``key`` is bound to in ``tenant`` (see `bind_message_keys`), or None.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.bind_message_keys(["conv:wechat:o1"], "T9", tenant="default")
+            >>> (
+            ...     store.message_key("conv:wechat:o1", tenant="default"),
+            ...     store.message_key("x", tenant="default"),
+            ... )
+            ('T9', None)
+        """
+        validate_message_key(key, tenant)
+        return _default_keys(self).get(key, tenant)
+
+
+def _default_keys(store: TicketStore) -> MessageKeys:
+    keys: MessageKeys | None = store.__dict__.get("_ticketkit_message_keys")
+    if keys is None:
+        keys = store.__dict__.setdefault("_ticketkit_message_keys", MessageKeys())
+    return keys
 
 
 def parse_ticket_json(text: str | bytes) -> Ticket:

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "load", "rewrite")
+_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "load", "rewrite", "message_keys")
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -23,6 +23,7 @@ from ticketkit.storage._contract_concurrency import ConcurrencyContract, HandleC
 from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa: E402
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_load import LoadContract  # noqa: E402
+from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
@@ -44,6 +45,7 @@ class StoreContract(
     LoadContract,
     RewriteContract,
     PurgeContract,
+    MessageKeysContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -64,9 +66,10 @@ class StoreContract(
     and their types come back as stored), ``QueryContract`` (every filter, text
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
-    ``HandleContract`` (two handles), ``ExportImportContract`` and ``RewriteContract``
+    ``HandleContract`` (two handles), ``ExportImportContract``, ``RewriteContract``
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
-    for a store keeping the default that raises ``NotImplementedError``). The storage
+    for a store keeping the default that raises ``NotImplementedError``), and
+    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

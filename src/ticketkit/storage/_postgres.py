@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Ticket
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
@@ -857,6 +858,39 @@ class PostgresStore(TicketStore):
             ).fetchone()
             check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
             conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def _message_keys_table(self, conn: psycopg.Connection[Any]) -> str:
+        s = f'"{self._schema}"'
+        if not self.__dict__.get("_message_keys_ready"):
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+                conn.execute(mk.postgres_table(s))
+            self.__dict__["_message_keys_ready"] = True
+        return s
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
+        with self._conn() as conn:
+            s = self._message_keys_table(conn)
+            with conn.transaction():
+                out: dict[str, str] = {}
+                for key in checked:
+                    conn.execute(mk.postgres_bind(s), (_text(tenant), _text(key), _text(ticket_id)))
+                    row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
+                    assert row is not None  # inserted just now, or by the writer it waited for
+                    out[key] = str(row[0])
+        return out
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
+        mk.validate_message_key(key, tenant)
+        with self._conn() as conn:
+            s = self._message_keys_table(conn)
+            row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
+        return None if row is None else str(row[0])
 
 
 def _schema_table_sql(s: str) -> str:

@@ -23,6 +23,7 @@ from typing import IO, Any, Final, TypeAlias
 
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
@@ -801,6 +802,31 @@ class SQLiteStore(TicketStore):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             except sqlite3.OperationalError as exc:
                 raise TicketkitError(f"cannot compact {self._path!r}: {exc}") from None
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def _message_keys_table(self, conn: sqlite3.Connection) -> None:
+        if not self.__dict__.get("_message_keys_ready"):
+            conn.execute(mk.SQLITE_TABLE)
+            self.__dict__["_message_keys_ready"] = True
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
+        with self._write() as conn:
+            self._message_keys_table(conn)
+            conn.executemany(mk.SQLITE_BIND, [(tenant, key, ticket_id) for key in checked])
+            return {key: conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()[0] for key in checked}
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
+        mk.validate_message_key(key, tenant)
+        if not self.__dict__.get("_message_keys_ready"):
+            with self._write() as conn:
+                self._message_keys_table(conn)
+        with self._read() as conn:
+            row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
+        return None if row is None else str(row[0])
 
 
 def _leased_body(body: str, old: Ticket, new: Ticket) -> str:
