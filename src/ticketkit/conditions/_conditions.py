@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import operator
-import re
+
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -24,7 +24,8 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
-from ticketkit.errors import ErrorDetail, ValidationError, join_path
+from ticketkit.conditions._regex import compile_search, pattern_problem
+from ticketkit.errors import ErrorDetail, bounded_repr, ValidationError, join_path
 from ticketkit.model._json import FrozenDict
 from ticketkit.model._models import Priority, Ticket
 from ticketkit.model._serialization import format_duration, parse_duration
@@ -566,10 +567,9 @@ def _check_pattern(value: object, out: list[ErrorDetail]) -> None:
             ErrorDetail("value", f"operator 'matches' needs a regular expression string, got {value!r}")
         )
         return
-    try:
-        re.compile(value)
-    except re.error as exc:
-        out.append(ErrorDetail("value", f"regular expression {value!r} does not compile: {exc}"))
+    problem = pattern_problem(value)
+    if problem is not None:
+        out.append(ErrorDetail("value", f"regular expression {bounded_repr(value)} {problem}"))
 
 
 def _between_value(field: str, ftype: str, value: object, out: list[ErrorDetail]) -> Any:
@@ -703,8 +703,8 @@ def _value_test(op: str, value: Any, ftype: str) -> Callable[[Any], bool]:
     if op == "startswith":
         return lambda a: isinstance(a, str) and a.startswith(value)
     if op == "matches":
-        search = re.compile(value).search
-        return lambda a: isinstance(a, str) and search(a) is not None
+        found = compile_search(value)
+        return lambda a: isinstance(a, str) and found(a)
     if op in _PY_ORDER:
         cmp = _PY_ORDER[op]
         same = (int, float) if _is_number(value) else (value.__class__,)
@@ -1388,7 +1388,7 @@ class FieldRef:
         return self._test("startswith", value)
 
     def matches(self, pattern: str) -> Condition:
-        """A text field matches the regular expression (``re.search``), compiled once."""
+        """A text field matches the regular expression (searched like ``re.search``, on RE2), compiled once."""
         return self._test("matches", pattern)
 
     def between(self, low: Any, high: Any) -> Condition:
