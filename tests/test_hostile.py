@@ -26,7 +26,10 @@ class TestRegex:
     def test_matches_still_finds_like_re_search(self) -> None:
         """A plain pattern with an inline flag is found anywhere in the text."""
         cond = Condition.from_dict({"field": "subject", "op": "matches", "value": "(?i)exam result|检查结果"})
-        found = [cond.evaluate(Ticket(subject=s, created_at=T0), at=T0) for s in ("My EXAM RESULT", "检查结果呢", "no")]
+        found = [
+            cond.evaluate(Ticket(subject=s, created_at=T0), at=T0)
+            for s in ("My EXAM RESULT", "检查结果呢", "no")
+        ]
         assert [True, True, False] == found
 
     @pytest.mark.parametrize("pattern", [r"(a)\1", r"(?P<x>a)(?P=x)", r"foo(?=bar)", r"(?<!x)y", r"a(?!b)"])

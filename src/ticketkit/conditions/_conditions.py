@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import operator
-
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -25,7 +24,7 @@ from typing import Any, Final, Protocol, TypeAlias
 import attrs
 
 from ticketkit.conditions._regex import compile_search, pattern_problem
-from ticketkit.errors import ErrorDetail, bounded_repr, ValidationError, join_path
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 from ticketkit.model._json import FrozenDict
 from ticketkit.model._models import Priority, Ticket
 from ticketkit.model._serialization import format_duration, parse_duration
@@ -1388,7 +1387,7 @@ class FieldRef:
         return self._test("startswith", value)
 
     def matches(self, pattern: str) -> Condition:
-        """A text field matches the regular expression (searched like ``re.search``, on RE2), compiled once."""
+        """A text field matches the regular expression (like ``re.search``, on RE2), compiled once."""
         return self._test("matches", pattern)
 
     def between(self, low: Any, high: Any) -> Condition:

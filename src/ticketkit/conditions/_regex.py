@@ -34,7 +34,9 @@ def pattern_problem(pattern: str) -> str | None:
     try:
         re2.compile(pattern, options=_OPTIONS)
     except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        reason = (
+            exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        )
         return (
             f"is not accepted by the linear-time engine (RE2): {reason} "
             "(back-references and look-around cannot run in linear time)"

@@ -27,7 +27,6 @@ from ticketkit.sla._policy import SLAPolicy
 from ticketkit.storage import TicketStore
 from ticketkit.workflow._workflow import Workflow, Workflows
 
-
 IntegrationFn = Callable[[Ticket], Mapping[str, Any]]
 T = TypeVar("T")
 

@@ -21,7 +21,6 @@ from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notification, Notifier
 
-
 log = logging.getLogger("ticketkit.desk")
 
 

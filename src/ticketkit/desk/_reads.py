@@ -12,7 +12,7 @@ from typing import IO, Any, TypedDict
 
 from ticketkit.desk._access import Actor, mask_personal, mask_ticket
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import require_actor
+from ticketkit.desk._guard import authorize, customer_view, require_actor
 from ticketkit.desk._kinds import OPEN_KINDS
 from ticketkit.desk._text import Progress, pick_language, progress_message, status_text, translations
 from ticketkit.desk._work import Work
@@ -109,7 +109,7 @@ def history(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Event]:
     ticket = read(desk, ticket_id, actor)
     events = desk.store.events(ticket.id, tenant=actor.tenant)
     if actor.kind == "customer":
-        events = [e for e in events if _customer_visible(e)]
+        events = customer_view(actor, [e for e in events if _customer_visible(e)])
     return events
 
 
@@ -195,6 +195,8 @@ def _label(desk: DeskContext, key: str, lang: str) -> str:
 def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
     """Write what the actor may read as the store's JSON Lines export; the number of tickets."""
     require_actor(actor)
+    if not mask:
+        authorize(desk.access, actor, "export_unmasked", None)
     fp.write(export_header())
     n = 0
     for stored in tickets(desk, actor, {"order_by": "id"}):

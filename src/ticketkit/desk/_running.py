@@ -19,7 +19,6 @@ from ticketkit.desk._work import Change, Work
 from ticketkit.errors import ConflictError
 from ticketkit.model._models import Ticket
 
-
 log = logging.getLogger("ticketkit.desk")
 
 

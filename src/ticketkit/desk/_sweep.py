@@ -13,13 +13,12 @@ from datetime import datetime
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._guard import authorize, require_actor, require_actor_or_none
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
-
 
 log = logging.getLogger("ticketkit.desk")
 
@@ -120,6 +119,9 @@ def _escalate(work: Work, draft: Draft, event: Event) -> None:
 
 def next_wakeup(desk: DeskContext, *, actor: Actor | None) -> datetime | None:
     """When the next SLA checkpoint of the actor's tenant (or any) falls due; None when nothing is pending."""
+    checked = require_actor_or_none(actor)
+    if checked is not None:
+        authorize(desk.access, checked, "admin", None)
     tenant = actor.tenant if actor is not None else None
     page = desk.store.query(tenant=tenant, order_by="next_due_at", limit=1)
     for ticket in page:

@@ -28,7 +28,6 @@ from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
 
-
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
 
