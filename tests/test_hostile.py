@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import attrs
 import pytest
 
-from ticketkit import Condition, Ticket, ValidationError
+from ticketkit import Condition, SQLiteStore, Ticket, ValidationError
 from ticketkit.errors import ErrorDetail, bounded_repr
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -80,3 +83,57 @@ class TestBoundedMessages:
             deep = [deep]
         got = [bounded_repr(v) for v in (10**5000, deep, Bad(), "z" * 1000)]
         assert all(len(g) < 130 for g in got)
+
+
+def _tagged(i: int, tags: set[str]) -> Ticket:
+    return Ticket(subject=f"t{i}", id=f"T{i:04d}", created_at=T0, tags=frozenset(tags))
+
+
+class TestSQLiteKeepsWhatItIsGiven:
+    def test_tag_change_across_the_separator_updates_the_index(self, tmp_path: Path) -> None:
+        """{a, b} -> {"a\\x1fb"} is a change: the tag index follows it."""
+        store = SQLiteStore(tmp_path / "d.db")
+        t = store.create(_tagged(1, {"a", "b"}), [])
+        store.save(attrs.evolve(t, tags=frozenset({"a\x1fb"}), version=2), [], expected_version=1)
+        found = ([x.id for x in store.query(tags="a\x1fb")], [x.id for x in store.query(tags="a")])
+        assert (["T0001"], []) == found
+
+    def test_adding_one_tag_writes_one_row(self, tmp_path: Path) -> None:
+        """Adding one tag to a ticket with 200 tags inserts one tag row and deletes none."""
+        store = SQLiteStore(tmp_path / "d.db")
+        many = {f"tag{i}" for i in range(200)}
+        t = store.create(_tagged(1, many), [])
+        statements: list[str] = []
+        conn = store._conn()
+        conn.set_trace_callback(statements.append)
+        store.save(attrs.evolve(t, tags=frozenset(many | {"new"}), version=2), [], expected_version=1)
+        conn.set_trace_callback(None)
+        tag_writes = [s for s in statements if "ticket_tags" in s]
+        assert (1, True) == (len(tag_writes), tag_writes[0].startswith("INSERT"))
+
+    @pytest.mark.parametrize(
+        "schema",
+        ["view", "trigger"],
+        ids=["view", "trigger"],
+    )
+    def test_database_with_only_views_or_triggers_is_refused(self, tmp_path: Path, schema: str) -> None:
+        """A database holding only another application's view (or trigger) is refused, untouched."""
+        path = tmp_path / "other.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE VIEW w AS SELECT 1 AS y")
+            if schema == "trigger":
+                conn.execute("CREATE TRIGGER h INSTEAD OF INSERT ON w BEGIN SELECT 1; END")
+        conn.close()
+        before = path.read_bytes()
+        with pytest.raises(ValidationError) as info:
+            SQLiteStore(path)
+        assert (True, before) == ("something else" in info.value.errors[0].message, path.read_bytes())
+
+    def test_dangling_symlink_is_not_followed(self, tmp_path: Path) -> None:
+        """A dangling symbolic link is refused; no database appears where it points."""
+        target = tmp_path / "elsewhere.db"
+        link = tmp_path / "desk.db"
+        link.symlink_to(target)
+        with pytest.raises(ValidationError):
+            SQLiteStore(link)
+        assert not target.exists()

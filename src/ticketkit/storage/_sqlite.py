@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
-from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError, bounded_repr
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
     Change,
@@ -130,10 +130,48 @@ def _row(ticket: Ticket) -> tuple[Any, ...]:
         due_key(ticket),
         ticket.parent_id,
         ticket.subject.casefold(),
-        "\x1f".join(sorted(ticket.tags)),
+        _tags_column(ticket.tags),
         dump_json(ticket),
         ticket.id,
     )
+
+
+def _tags_column(tags: frozenset[str]) -> str:
+    """The tags as a JSON list, sorted: one unambiguous text per set (any character allowed)."""
+    return json.dumps(sorted(tags), ensure_ascii=False)
+
+
+def _stored_tags(column: str) -> frozenset[str] | None:
+    """The set a tags column holds; None for the old ``\x1f``-joined form, which is ambiguous."""
+    if column.startswith("["):
+        loaded = json.loads(column)
+        if isinstance(loaded, list) and all(isinstance(t, str) for t in loaded):
+            return frozenset(loaded)
+    return None
+
+
+def _tag_changes(
+    updates: list[Any], old: dict[str, Any]
+) -> tuple[list[tuple[str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Ticket ids whose tag rows are rewritten whole, and the (id, tag) rows to delete and to insert.
+
+    Only the tags that changed, compared as sets: adding one tag to a ticket with many
+    inserts one row. A row written before the JSON form is rewritten whole, once.
+    """
+    wipe: list[tuple[str]] = []
+    removed: list[tuple[str, str]] = []
+    added: list[tuple[str, str]] = []
+    for p in updates:
+        ticket = p[0]
+        if old[ticket.id][_TAGS] == p[1][_TAGS]:
+            continue
+        before = _stored_tags(old[ticket.id][_TAGS])
+        if before is None:
+            wipe.append((ticket.id,))
+            before = frozenset()
+        removed.extend((ticket.id, g) for g in sorted(before - ticket.tags))
+        added.extend((ticket.id, g) for g in sorted(ticket.tags - before))
+    return wipe, removed, added
 
 
 _COLUMNS: Final = tuple(c.strip() for c in _UPSERT_COLUMNS.split(","))
@@ -231,6 +269,12 @@ class SQLiteStore(TicketStore):
             )
         if path.is_dir():
             raise ValidationError.one("path", f"{str(path)!r} is a folder; give the path of a database file")
+        if path.is_symlink() and not path.exists():
+            raise ValidationError.one(
+                "path",
+                f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist; "
+                "ticketkit does not create a database through a dangling link",
+            )
         if path.exists() and path.stat().st_size > 0:
             with path.open("rb") as fh:
                 head = fh.read(len(_HEADER))
@@ -242,15 +286,22 @@ class SQLiteStore(TicketStore):
 
     def _open_schema(self, conn: sqlite3.Connection) -> None:
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            objects = {
+                f"{kind} {name}"
+                for kind, name in conn.execute(
+                    "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                )
+            }
+            tables = {o.split(" ", 1)[1] for o in objects if o.startswith("table ")}
             current = 0
             if "ticketkit_schema" in tables:
                 current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM ticketkit_schema").fetchone()[0]
-            elif tables:
+            elif objects:
+                # Tables, views, triggers or indexes of another application: not ours to take over.
                 raise ValidationError.one(
                     "path",
-                    f"{self._path!r} is an SQLite database of something else (tables: "
-                    f"{', '.join(sorted(tables))}); ticketkit leaves it untouched",
+                    f"{self._path!r} is an SQLite database of something else (holds: "
+                    f"{bounded_repr(', '.join(sorted(objects)), limit=200)}); ticketkit leaves it untouched",
                 )
             if current > SCHEMA_VERSION:
                 raise ValidationError.one(
@@ -421,10 +472,12 @@ class SQLiteStore(TicketStore):
         for changed, params in groups.items():
             sets = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
             conn.executemany(f"UPDATE tickets SET {sets} WHERE id = ? AND version = ?", params)
-        retag = [p[0] for p in updates if old[p[0].id][_TAGS] != p[1][_TAGS]]
-        if retag:
-            conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", [(t.id,) for t in retag])
-        tag_rows = [(t.id, g) for t in (*(p[0] for p in creates), *retag) for g in t.tags]
+        wipe, removed, added = _tag_changes(updates, old)
+        if wipe:
+            conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", wipe)
+        if removed:
+            conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ? AND tag = ?", removed)
+        tag_rows = [(t.id, g) for t in (p[0] for p in creates) for g in t.tags] + added
         if tag_rows:
             conn.executemany("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", tag_rows)
         event_rows = [row for p in prepared for row in p[2]]
