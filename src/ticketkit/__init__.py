@@ -42,6 +42,7 @@ from ticketkit.errors import (
     ValidationError,
 )
 from ticketkit.model._clock import Clock, SystemClock
+from ticketkit.model._limits import Limits
 from ticketkit.model._models import (
     Agent,
     ClockSegment,
@@ -150,6 +151,7 @@ __all__ = [
     "InMemoryStore",
     "Integration",
     "InvalidTransitionError",
+    "Limits",
     "Link",
     "LoggingNotifier",
     "NotFoundError",

@@ -26,6 +26,7 @@ import attrs
 from ticketkit.conditions._regex import compile_search, pattern_problem
 from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 from ticketkit.model._json import FrozenDict
+from ticketkit.model._limits import Limits, depth_of
 from ticketkit.model._models import Priority, Ticket
 from ticketkit.model._serialization import format_duration, parse_duration
 from ticketkit.model._time import aware_problem, require_aware
@@ -1004,6 +1005,9 @@ class Condition:
         """
         if isinstance(data, Condition):
             return data
+        limit = Limits.current().depth
+        if depth_of(data, limit) > limit:
+            raise ValidationError.one(path, f"nested deeper than {limit} levels (Limits.depth)")
         problems: list[ErrorDetail] = []
         result = _parse(data, path, calendars, problems)
         if problems or result is None:

@@ -14,8 +14,6 @@ from typing import Final
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
-__all__ = ["MAX_PATTERN_LENGTH", "compile_search", "pattern_problem"]
-
 MAX_PATTERN_LENGTH: Final = 4_096
 """The longest pattern accepted (characters); a longer one is refused at load."""
 

@@ -17,9 +17,10 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import EMPTY, freeze, json_problems
+from ticketkit.model._limits import Limits, depth_of
 from ticketkit.model._time import aware_problem
 
 __all__ = [
@@ -147,8 +148,23 @@ def _to_tuple(value: Any) -> Any:
 
 def _to_frozen_json(value: Any) -> Any:
     if isinstance(value, Mapping):
+        limit = Limits.current().depth
+        if depth_of(value, limit) > limit:
+            return value  # left as given: validation names the limit
         return freeze(value)
     return value
+
+
+def _count_values(value: object) -> int:
+    n, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        n += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return n
 
 
 # --------------------------------------------------------------------------- validation
@@ -170,6 +186,24 @@ class _Problems:
             self.add(path, f"expected a string, got {value!r}")
         elif not empty and not value.strip():
             self.add(path, "must not be empty")
+
+    def name(self, path: str, value: object, *, optional: bool = False) -> None:
+        """An id, tenant, tag or name: a string, non-empty, no NUL, within `Limits.name`."""
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            self.add(path, f"expected a string{' or None' if optional else ''}, got {bounded_repr(value)}")
+        elif not value.strip():
+            self.add(path, "must not be empty")
+        elif "\x00" in value:
+            self.add(path, f"must not contain NUL (\\x00), got {bounded_repr(value)}")
+        elif len(value) > Limits.current().name:
+            self.add(path, f"is {len(value)} characters long (at most {Limits.current().name}, Limits.name)")
+
+    def sized(self, path: str, value: object, limit: int, what: str) -> None:
+        """A text within ``limit`` characters (the caller checked it is a string)."""
+        if isinstance(value, str) and len(value) > limit:
+            self.add(path, f"is {len(value)} characters long (at most {limit}, Limits.{what})")
 
     def opt_text(self, path: str, value: object) -> None:
         if value is not None and not isinstance(value, str):
@@ -296,12 +330,12 @@ class Customer:
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
-        p.text("id", self.id, empty=False)
+        p.name("id", self.id)
         p.text("name", self.name)
         p.text("tier", self.tier, empty=False)
         p.opt_text("email", self.email)
         p.opt_text("phone", self.phone)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.json_mapping("data", self.data)
         if self.locale is not None and (
             not isinstance(self.locale, str) or not _LOCALE.fullmatch(self.locale)
@@ -341,7 +375,7 @@ class Agent:
         p = _Problems()
         p.text("id", self.id, empty=False)
         p.text("name", self.name)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.str_set("teams", self.teams)
         p.str_set("roles", self.roles)
         p.str_set("skills", self.skills)
@@ -374,7 +408,7 @@ class Team:
         p = _Problems()
         p.text("id", self.id, empty=False)
         p.text("name", self.name)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.opt_text("lead", self.lead)
         p.opt_text("parent", self.parent)
         p.opt_text("calendar", self.calendar)
@@ -415,6 +449,7 @@ class Comment:
         p.text("ticket_id", self.ticket_id, empty=False)
         p.text("author", self.author, empty=False)
         p.text("body", self.body)
+        p.sized("body", self.body, Limits.current().body, "body")
         p.moment("at", self.at)
         p.boolean("public", self.public)
         if self.author_kind not in AUTHOR_KINDS:
@@ -468,7 +503,7 @@ class Event:
         p.moment("at", self.at)
         p.json_mapping("data", self.data)
         p.integer("version", self.version, minimum=0)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.text("id", self.id, empty=False)
         p.raise_if_any()
 
@@ -702,13 +737,16 @@ class Ticket:
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
+        limits = Limits.current()
         p.text("subject", self.subject, empty=False)
+        p.sized("subject", self.subject, limits.subject, "subject")
         p.moment("created_at", self.created_at)
-        p.text("id", self.id, empty=False)
-        p.text("tenant", self.tenant, empty=False)
-        p.text("type", self.type, empty=False)
+        p.name("id", self.id)
+        p.name("tenant", self.tenant)
+        p.name("type", self.type)
         p.text("description", self.description)
-        p.text("channel", self.channel, empty=False)
+        p.sized("description", self.description, limits.body, "body")
+        p.name("channel", self.channel)
         p.instance("customer", self.customer, Customer, optional=True)
         p.opt_text("category", self.category)
         if self.priority not in _PRIORITY_RANK:
@@ -722,10 +760,17 @@ class Ticket:
                 f"unknown status kind {self.status_kind!r} "
                 "(expected one of: new, open, pending, resolved, closed)",
             )
-        p.opt_text("team", self.team)
-        p.opt_text("assignee", self.assignee)
+        p.name("team", self.team, optional=True)
+        p.name("assignee", self.assignee, optional=True)
         p.str_set("tags", self.tags)
+        if isinstance(self.tags, frozenset):
+            if len(self.tags) > limits.tags:
+                p.add("tags", f"{len(self.tags)} tags (at most {limits.tags}, Limits.tags)")
+            for tag in sorted(t for t in self.tags if isinstance(t, str)):
+                p.name("tags", tag)
         p.json_mapping("fields", self.fields)
+        if isinstance(self.fields, Mapping) and _count_values(self.fields) > limits.fields:
+            p.add("fields", f"more than {limits.fields} values (Limits.fields)")
         if self.updated_at is not self.created_at:
             p.moment("updated_at", self.updated_at)
         p.moment("first_response_at", self.first_response_at, optional=True)
