@@ -26,7 +26,7 @@ import attrs
 from ticketkit.conditions._regex import compile_search, pattern_problem
 from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 from ticketkit.model._json import FrozenDict
-from ticketkit.model._limits import Limits, depth_of
+from ticketkit.model._limits import Limits, depth_of, guarded_loader
 from ticketkit.model._models import Priority, Ticket
 from ticketkit.model._serialization import format_duration, parse_duration
 from ticketkit.model._time import aware_problem, require_aware
@@ -971,6 +971,7 @@ class Condition:
         return cls(kind="test", field=field, op=op, value=value, ref=ref)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = "") -> Condition:
         """Build a condition from its data form, checking everything first.
 

@@ -21,7 +21,7 @@ from typing import Final, Protocol, cast, runtime_checkable
 
 import attrs
 
-from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr
 from ticketkit.model._models import Agent, Ticket
 from ticketkit.privacy._mask import mask_personal, mask_ticket
 
@@ -159,7 +159,10 @@ _STAFF: Final = frozenset({"agent", "lead", "admin", "system"})
 def _to_str_set(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return cast("frozenset[str]", value)  # as given: __attrs_post_init__ names the problem
-    return frozenset(value)
+    try:
+        return frozenset(value)
+    except TypeError:  # unhashable items: as given, __attrs_post_init__ names the problem
+        return cast("frozenset[str]", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -188,20 +191,22 @@ class Actor:
     def __attrs_post_init__(self) -> None:
         problems: list[ErrorDetail] = []
         if not isinstance(self.id, str) or not self.id.strip():
-            problems.append(ErrorDetail("id", f"expected a non-empty string, got {self.id!r}"))
+            problems.append(ErrorDetail("id", f"expected a non-empty string, got {bounded_repr(self.id)}"))
         for attr in ("roles", "teams"):
             value = getattr(self, attr)
             if not isinstance(value, frozenset) or not all(isinstance(v, str) for v in value):
-                problems.append(ErrorDetail(attr, f"expected a set of strings, got {value!r}"))
+                problems.append(ErrorDetail(attr, f"expected a set of strings, got {bounded_repr(value)}"))
         if isinstance(self.roles, frozenset) and not self.roles:
             problems.append(
                 ErrorDetail("roles", "an actor needs at least one role (e.g. agent, lead, admin, customer)")
             )
         if not isinstance(self.tenant, str) or not self.tenant.strip():
-            problems.append(ErrorDetail("tenant", f"expected a non-empty string, got {self.tenant!r}"))
+            problems.append(
+                ErrorDetail("tenant", f"expected a non-empty string, got {bounded_repr(self.tenant)}")
+            )
         name: object = self.name
         if not isinstance(name, str):
-            problems.append(ErrorDetail("name", f"expected a string, got {name!r}"))
+            problems.append(ErrorDetail("name", f"expected a string, got {bounded_repr(name)}"))
         if problems:
             raise ValidationError(problems)
 

@@ -24,6 +24,7 @@ from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model import _events as ev
 from ticketkit.model._json import JSONValue, freeze, json_problems
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Comment, Customer, Priority, Ticket
 
 CHANNELS: Final = ("email", "phone", "web", "app", "wechat", "chatbot", "api")
@@ -55,6 +56,7 @@ class Request:
     dedupe: bool
 
 
+@guarded_loader(1_000)  # no positional data: only turns a builtin error into a ValidationError
 def open_ticket(
     desk: DeskContext,
     *,

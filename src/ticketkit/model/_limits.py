@@ -7,12 +7,14 @@ huge index or a `RecursionError`. They are process-wide and changed with `Limits
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+import functools
+import math
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Final, ParamSpec, TypeVar
 
 import attrs
 
-from ticketkit.errors import ValidationError
+from ticketkit.errors import ErrorDetail, TicketkitError, ValidationError, bounded_repr, join_path
 
 __all__ = ["Limits"]
 
@@ -90,3 +92,93 @@ def depth_of(value: object, stop: int) -> int:
             children = item.values() if isinstance(item, Mapping) else item
             stack.extend((child, level) for child in children)
     return deepest
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_INT_BOUND: Final = 2**63
+_BUILTIN_ERRORS: Final = (
+    RecursionError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    UnicodeError,
+)
+
+
+def input_problems(data: object, path: str = "") -> list[ErrorDetail]:
+    """What no configuration or input may hold, found without recursion.
+
+    Nesting deeper than `Limits.depth`, mapping keys that are not strings, integers
+    outside the 64-bit range, non-finite floats and strings that are not valid text
+    (lone surrogates, NUL). One problem per place, at most a bounded number.
+    """
+    limit = Limits.current().depth
+    problems: list[ErrorDetail] = []
+    stack: list[tuple[object, str, int]] = [(data, path, 0)]
+    while stack and len(problems) < 20:
+        item, where, level = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if level >= limit:
+                problems.append(ErrorDetail(where, f"nested deeper than {limit} levels (Limits.depth)"))
+                continue
+            if isinstance(item, Mapping):
+                for key, value in item.items():
+                    if not isinstance(key, str):
+                        problems.append(ErrorDetail(where, f"key {bounded_repr(key)} is not a string"))
+                        continue
+                    stack.append((key, where, level + 1))
+                    stack.append((value, join_path(where, key), level + 1))
+            else:
+                stack.extend((v, join_path(where, i), level + 1) for i, v in enumerate(item))
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and not -_INT_BOUND <= item < _INT_BOUND:
+            problems.append(ErrorDetail(where, f"{bounded_repr(item)} is outside the 64-bit integer range"))
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.append(ErrorDetail(where, f"{item!r} is not a finite number"))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                problems.append(ErrorDetail(where, f"{bounded_repr(item)} contains NUL (\\x00)"))
+            else:
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    problems.append(
+                        ErrorDetail(where, f"{bounded_repr(item)} is not valid text (lone surrogate)")
+                    )
+    return problems
+
+
+def guarded_loader(data_arg: int) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Make a public loader refuse hostile input with a `ValidationError` only.
+
+    The argument at position ``data_arg`` is checked first (`input_problems`); any
+    builtin error that still escapes the loader becomes a `ValidationError` naming it.
+    """
+
+    def wrap(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(func)
+        def load(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            path = kwargs.get("path", "")
+            where = path if isinstance(path, str) else ""
+            if len(args) > data_arg:
+                problems = input_problems(args[data_arg], where)
+                if problems:
+                    raise ValidationError(problems)
+            try:
+                return func(*args, **kwargs)
+            except TicketkitError:
+                raise
+            except _BUILTIN_ERRORS as exc:
+                raise ValidationError.one(
+                    where, f"cannot be loaded ({type(exc).__name__}: {bounded_repr(str(exc), limit=200)})"
+                ) from None
+
+        return load
+
+    return wrap

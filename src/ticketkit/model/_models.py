@@ -20,7 +20,7 @@ import attrs
 from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import EMPTY, freeze, json_problems
-from ticketkit.model._limits import Limits, depth_of
+from ticketkit.model._limits import Limits, depth_of, guarded_loader
 from ticketkit.model._time import aware_problem
 
 __all__ = [
@@ -69,6 +69,7 @@ class Priority(enum.Enum):
         return _PRIORITY_RANK[self]
 
     @classmethod
+    @guarded_loader(1)
     def parse(cls, value: Priority | str) -> Priority:
         """The priority for an enum member or a name in any case.
 
@@ -135,7 +136,10 @@ def _to_str_set(value: Any) -> Any:
         return value
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return value  # reported by validation: a single string is almost always a mistake
-    return frozenset(value)
+    try:
+        return frozenset(value)
+    except TypeError:  # unhashable items: left as given, validation names them
+        return value
 
 
 def _to_tuple(value: Any) -> Any:
@@ -183,7 +187,7 @@ class _Problems:
 
     def text(self, path: str, value: object, *, empty: bool = True) -> None:
         if not isinstance(value, str):
-            self.add(path, f"expected a string, got {value!r}")
+            self.add(path, f"expected a string, got {bounded_repr(value)}")
         elif not empty and not value.strip():
             self.add(path, "must not be empty")
 
@@ -207,7 +211,7 @@ class _Problems:
 
     def opt_text(self, path: str, value: object) -> None:
         if value is not None and not isinstance(value, str):
-            self.add(path, f"expected a string or None, got {value!r}")
+            self.add(path, f"expected a string or None, got {bounded_repr(value)}")
 
     def moment(self, path: str, value: object, *, optional: bool = False) -> None:
         if value is None and optional:
@@ -218,54 +222,54 @@ class _Problems:
 
     def str_set(self, path: str, value: object) -> None:
         if not isinstance(value, frozenset):
-            self.add(path, f"expected a set of strings, got {value!r}")
+            self.add(path, f"expected a set of strings, got {bounded_repr(value)}")
             return
         for item in sorted(value, key=repr):
             if not isinstance(item, str):
-                self.add(path, f"expected strings only, got {item!r}")
+                self.add(path, f"expected strings only, got {bounded_repr(item)}")
 
     def json_mapping(self, path: str, value: object) -> None:
         if not isinstance(value, Mapping):
-            self.add(path, f"expected a mapping of JSON-safe values, got {value!r}")
+            self.add(path, f"expected a mapping of JSON-safe values, got {bounded_repr(value)}")
             return
         self.items.extend(json_problems(value, path))
 
     def integer(self, path: str, value: object, *, minimum: int | None = None) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
-            self.add(path, f"expected an integer, got {value!r}")
+            self.add(path, f"expected an integer, got {bounded_repr(value)}")
         elif minimum is not None and value < minimum:
-            self.add(path, f"must be at least {minimum}, got {value!r}")
+            self.add(path, f"must be at least {minimum}, got {bounded_repr(value)}")
 
     def boolean(self, path: str, value: object) -> None:
         if not isinstance(value, bool):
-            self.add(path, f"expected True or False, got {value!r}")
+            self.add(path, f"expected True or False, got {bounded_repr(value)}")
 
     def instance(self, path: str, value: object, cls: type, *, optional: bool = False) -> None:
         if value is None and optional:
             return
         if not isinstance(value, cls):
             none = " or None" if optional else ""
-            self.add(path, f"expected a {cls.__name__}{none}, got {value!r}")
+            self.add(path, f"expected a {cls.__name__}{none}, got {bounded_repr(value)}")
 
     def instances(self, path: str, value: object, cls: type) -> None:
         if not isinstance(value, tuple):
-            self.add(path, f"expected a list of {cls.__name__}, got {value!r}")
+            self.add(path, f"expected a list of {cls.__name__}, got {bounded_repr(value)}")
             return
         for i, item in enumerate(value):
             if not isinstance(item, cls):
-                self.add(f"{path}[{i}]", f"expected a {cls.__name__}, got {item!r}")
+                self.add(f"{path}[{i}]", f"expected a {cls.__name__}, got {bounded_repr(item)}")
 
     def duration(self, path: str, value: object) -> None:
         if not isinstance(value, timedelta):
-            self.add(path, f"expected a timedelta, got {value!r}")
+            self.add(path, f"expected a timedelta, got {bounded_repr(value)}")
         elif value < timedelta(0):
-            self.add(path, f"must not be negative, got {value!r}")
+            self.add(path, f"must not be negative, got {bounded_repr(value)}")
 
     def score(self, path: str, value: object) -> None:
         if value is None:
             return
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-            self.add(path, f"must be an integer from 1 to 5 or None, got {value!r}")
+            self.add(path, f"must be an integer from 1 to 5 or None, got {bounded_repr(value)}")
 
     def raise_if_any(self) -> None:
         if self.items:

@@ -24,6 +24,7 @@ from cattrs.errors import (
 
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 from ticketkit.model._json import FrozenDict, thaw
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import (
     Agent,
     ClockState,
@@ -58,6 +59,7 @@ _HUMAN_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>d|h|m|min|s|ms)\b", 
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "ms": 0.001}
 
 
+@guarded_loader(0)
 def parse_duration(value: object, path: str = "") -> timedelta:
     """A duration from a timedelta, seconds, ISO 8601 (``PT2H30M``) or ``"2h 30m"``.
 
@@ -276,6 +278,7 @@ def to_dict(obj: Any) -> Any:
     return _converter.unstructure(obj)
 
 
+@guarded_loader(1)
 def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
     """Build ``cls`` from its plain form, checking everything.
 
@@ -325,6 +328,7 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
     return json.dumps(to_dict(obj), sort_keys=True, ensure_ascii=False, indent=indent)
 
 
+@guarded_loader(1)
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Build ``cls`` from JSON text; bad JSON is a ``ValidationError`` too.
 

@@ -630,8 +630,8 @@ def read_export(fp: IO[str]) -> list[Change]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(ErrorDetail(path, f"not valid JSON: {exc}"))
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:  # huge integers, deep nesting
+            problems.append(ErrorDetail(path, f"not valid JSON: {str(exc)[:200]}"))
             continue
         if not header_seen:
             header_seen = True

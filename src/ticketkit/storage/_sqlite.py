@@ -252,7 +252,11 @@ class SQLiteStore(TicketStore):
         self._cache_lock = threading.Lock()
         if not self._memory:
             self._check_path(Path(self._path))
-        conn = self._conn()
+        try:
+            conn = self._conn()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
         try:
             self._open_schema(conn)
         except BaseException:
