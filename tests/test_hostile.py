@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+import ticketkit as tk
 from ticketkit import Condition, Limits, SQLiteStore, Ticket, ValidationError
 from ticketkit.errors import ErrorDetail, bounded_repr
 
@@ -141,3 +143,55 @@ class TestSQLiteKeepsWhatItIsGiven:
         with pytest.raises(ValidationError):
             SQLiteStore(link)
         assert not target.exists()
+
+
+class TestExportTrailer:
+    def _export(self) -> str:
+        store = tk.InMemoryStore()
+        for i in range(3):
+            store.create(Ticket(subject=f"t{i}", id=f"T{i}", created_at=T0), [])
+        buf = io.StringIO()
+        store.export(buf)
+        return buf.getvalue()
+
+    def test_cut_at_a_line_boundary_imports_nothing(self) -> None:
+        """An export cut after a whole ticket line is refused and nothing is imported."""
+        lines = self._export().splitlines(keepends=True)
+        target = tk.InMemoryStore()
+        with pytest.raises(ValidationError) as err:
+            target.import_(io.StringIO("".join(lines[:-2])))
+        assert (0, True) == (target.count(), "no trailer" in str(err.value))
+
+    def test_altered_line_is_refused(self) -> None:
+        """A changed ticket line no longer matches the checksum."""
+        text = self._export().replace('"t1"', '"tX"')
+        with pytest.raises(ValidationError) as err:
+            tk.InMemoryStore().import_(io.StringIO(text))
+        assert "checksum" in str(err.value)
+
+    def test_wrong_count_is_refused(self) -> None:
+        """A trailer whose count disagrees with the lines is refused."""
+        lines = self._export().splitlines(keepends=True)
+        lines[-1] = lines[-1].replace('"count": 3', '"count": 4')
+        with pytest.raises(ValidationError):
+            tk.InMemoryStore().import_(io.StringIO("".join(lines)))
+
+    def test_old_exports_without_trailer_still_read(self) -> None:
+        """A version-1 export (written before the trailer) is still read."""
+        lines = self._export().splitlines(keepends=True)
+        old = ['{"format": "ticketkit-export", "version": 1}\n', *lines[1:-1]]
+        assert 3 == tk.InMemoryStore().import_(io.StringIO("".join(old)))
+
+    def test_every_store_writes_a_trailer_that_imports(self, tmp_path: Path) -> None:
+        """SQLiteStore's and the desk's exports carry a valid trailer too."""
+        sq = SQLiteStore(tmp_path / "d.db")
+        sq.create(Ticket(subject="a", id="A1", created_at=T0), [])
+        desk = tk.Helpdesk(store=tk.InMemoryStore())
+        desk.open(subject="b")
+        got = []
+        for write in (sq.export, lambda fp: desk.export(fp, actor=tk.Actor.system())):
+            buf = io.StringIO()
+            write(buf)
+            buf.seek(0)
+            got.append(tk.InMemoryStore().import_(buf))
+        assert [1, 1] == got

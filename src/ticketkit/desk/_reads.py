@@ -21,7 +21,7 @@ from ticketkit.model import _events as ev
 from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Priority, Ticket, replace_trusted
 from ticketkit.sla._policy import SLAStatus
-from ticketkit.storage._base import export_header, export_line
+from ticketkit.storage._base import ExportWriter, export_header, export_line
 
 
 class TicketFilters(TypedDict, total=False):
@@ -197,7 +197,8 @@ def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
     require_actor(actor)
     if not mask:
         authorize(desk.access, actor, "export_unmasked", None)
-    fp.write(export_header())
+    out = ExportWriter(fp)
+    out.write(export_header())
     n = 0
     for stored in tickets(desk, actor, {"order_by": "id"}):
         events = history(desk, stored.id, actor)  # customers get no internal notes
@@ -205,9 +206,9 @@ def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
         if mask:
             ticket = mask_ticket(stored)
             events = [replace_trusted(e, data=freeze(_mask_data(thaw(e.data)))) for e in events]
-        fp.write(export_line(ticket, events))
+        out.write(export_line(ticket, events))
         n += 1
-    return n
+    return out.finish(n)
 
 
 def _mask_data(value: Any) -> Any:

@@ -37,6 +37,7 @@ from ticketkit.model._models import Event, Ticket
 from ticketkit.model._serialization import to_dict
 from ticketkit.storage._base import (
     Change,
+    ExportWriter,
     Page,
     Query,
     StoreClosedError,
@@ -749,7 +750,8 @@ class PostgresStore(TicketStore):
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write everything (of ``tenant``) as JSON Lines from one snapshot, streamed."""
-        fp.write(export_header())
+        out = ExportWriter(fp)
+        out.write(export_header())
         n = 0
         with self._conn() as conn, conn.transaction():
             cur = conn.cursor(name="ticketkit_export")
@@ -759,10 +761,10 @@ class PostgresStore(TicketStore):
             else:
                 cur.execute(self._sql.export_tenant, (_text(tenant),))
             for body, events in cur:
-                fp.write('{"ticket":' + body + ',"events":[' + events + "]}\n")
+                out.write('{"ticket":' + body + ',"events":[' + events + "]}\n")
                 n += 1
             cur.close()
-        return n
+        return out.finish(n)
 
 
 def _schema_table_sql(s: str) -> str:

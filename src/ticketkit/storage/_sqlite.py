@@ -25,6 +25,7 @@ from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, Valid
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
     Change,
+    ExportWriter,
     Page,
     Query,
     StoreClosedError,
@@ -721,7 +722,8 @@ class SQLiteStore(TicketStore):
             >>> tk.SQLiteStore(":memory:").export(io.StringIO())
             0
         """
-        fp.write(export_header())
+        out = ExportWriter(fp)
+        out.write(export_header())
         n = 0
         with self._read(snapshot=True) as conn:
             sql = (
@@ -738,9 +740,9 @@ class SQLiteStore(TicketStore):
                         "SELECT body FROM events WHERE ticket_id = ? ORDER BY seq", (tid,)
                     )
                 ]
-                fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
+                out.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
-        return n
+        return out.finish(n)
 
 
 def _close_all(conns: list[sqlite3.Connection]) -> None:
