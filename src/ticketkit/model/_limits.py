@@ -115,7 +115,8 @@ def input_problems(data: object, path: str = "") -> list[ErrorDetail]:
 
     Nesting deeper than `Limits.depth`, mapping keys that are not strings, integers
     outside the 64-bit range, non-finite floats and strings that are not valid text
-    (lone surrogates, NUL). One problem per place, at most a bounded number.
+    (lone surrogates; NUL is refused where names are checked). One problem per place,
+    at most a bounded number.
     """
     limit = Limits.current().depth
     problems: list[ErrorDetail] = []
@@ -142,15 +143,12 @@ def input_problems(data: object, path: str = "") -> list[ErrorDetail]:
         elif isinstance(item, float) and not math.isfinite(item):
             problems.append(ErrorDetail(where, f"{item!r} is not a finite number"))
         elif isinstance(item, str):
-            if "\x00" in item:
-                problems.append(ErrorDetail(where, f"{bounded_repr(item)} contains NUL (\\x00)"))
-            else:
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    problems.append(
-                        ErrorDetail(where, f"{bounded_repr(item)} is not valid text (lone surrogate)")
-                    )
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append(
+                    ErrorDetail(where, f"{bounded_repr(item)} is not valid text (lone surrogate)")
+                )
     return problems
 
 

@@ -649,7 +649,7 @@ def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def read_export(fp: IO[str]) -> list[Change]:
+def read_export(fp: IO[str]) -> list[Change]:  # one piece: one pass over the lines, header to trailer
     """Parse and check a whole export file; every bad line is reported with its number."""
     problems: list[ErrorDetail] = []
     changes: list[Change] = []
