@@ -64,7 +64,8 @@ class DeskMachine(RuleBasedStateMachine):
     @rule(ticket=tickets, public=st.booleans(), by_customer=st.booleans())
     def comment(self, ticket: str, public: bool, by_customer: bool) -> None:
         t = self.desk.get(ticket, actor=ADMIN)
-        actor = tk.Actor.customer(t.customer.id) if by_customer and t.customer else ADMIN
+        own = by_customer and t.customer and t.channel != "internal"  # sub-tickets are staff-only
+        actor = tk.Actor.customer(t.customer.id) if own and t.customer else ADMIN
         self.desk.comment(ticket, "note", actor=actor, public=public or by_customer)
         self.swept_at = None
 

@@ -103,8 +103,8 @@ class TestExportFormat:
         buf = io.StringIO()
         assert 2 == store.export(buf)
         lines = [json.loads(x) for x in buf.getvalue().splitlines()]
-        assert {"format": "ticketkit-export", "version": 1} == lines[0]
-        assert [to_dict(ticket(1)), to_dict(ticket(2))] == [x["ticket"] for x in lines[1:]]
+        assert {"format": "ticketkit-export", "version": 2} == lines[0]
+        assert [to_dict(ticket(1)), to_dict(ticket(2))] == [x["ticket"] for x in lines[1:-1]]
 
     def test_sqlite_and_memory_exports_are_interchangeable(self, tmp_path: object) -> None:
         """An export from SQLiteStore imports into InMemoryStore and back unchanged."""

@@ -44,6 +44,7 @@ from ticketkit.errors import (
     ValidationError,
 )
 from ticketkit.model._clock import Clock, SystemClock
+from ticketkit.model._limits import Limits
 from ticketkit.model._models import (
     Agent,
     ClockSegment,
@@ -154,6 +155,7 @@ __all__ = [
     "InboundSettings",
     "Integration",
     "InvalidTransitionError",
+    "Limits",
     "Link",
     "LoggingNotifier",
     "Macro",

@@ -61,6 +61,48 @@ def mask_message(text: str) -> str:
     return text
 
 
+MAX_PROBLEMS = 50
+"""At most this many problems are kept in one ``ValidationError`` (then one saying how many more)."""
+
+MAX_MESSAGE = 500
+"""At most this many characters of one problem's path and of its message are kept."""
+
+
+def bounded_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters; never raises, whatever ``value`` is.
+
+    Huge integers, deeply nested containers and objects whose ``repr`` fails all give a
+    short text, so a message about a hostile value is itself safe to build.
+
+    Examples:
+        >>> bounded_repr("x" * 100, limit=10)
+        "'xxxxxxxxxx'... (100 characters)"
+        >>> bounded_repr(10**5000)
+        '<int of about 5001 digits>'
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    if len(text) > limit:
+        return f"{text[:limit]}... ({len(text)} characters)"
+    return text
+
+
+def _bounded(items: list[ErrorDetail]) -> list[ErrorDetail]:
+    def cut(text: str) -> str:
+        return text if len(text) <= MAX_MESSAGE else f"{text[:MAX_MESSAGE]}... ({len(text)} characters)"
+
+    out = [ErrorDetail(cut(e.path), cut(e.message)) for e in items[:MAX_PROBLEMS]]
+    if len(items) > MAX_PROBLEMS:
+        out.append(ErrorDetail("", f"... and {len(items) - MAX_PROBLEMS} more problems"))
+    return out
+
+
 def _masked(detail: ErrorDetail, mask: Callable[[str], str]) -> ErrorDetail:
     path, message = mask(detail.path), mask(detail.message)
     return detail if path is detail.path and message is detail.message else ErrorDetail(path, message)
@@ -125,6 +167,7 @@ class ValidationError(TicketkitError, ValueError):
             items = [ErrorDetail(path, errors)]
         else:
             items = [e if isinstance(e, ErrorDetail) else ErrorDetail(*e) for e in errors]
+        items = _bounded(items)
         if _maskers:
             items = [_masked(e, _maskers[0]) for e in items]
         self.errors = items

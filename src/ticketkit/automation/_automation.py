@@ -31,6 +31,7 @@ import attrs
 from ticketkit.conditions._conditions import Condition, field_type, read_field
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._json import EMPTY, freeze, json_problems, thaw
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Event, Priority, Ticket
 
 __all__ = [
@@ -631,6 +632,7 @@ class Automation:
         return self.when.evaluate(ticket, at=at, context=ctx)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(
         cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = ""
     ) -> Automation:

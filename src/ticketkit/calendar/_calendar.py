@@ -50,6 +50,7 @@ from ticketkit.calendar._instants import (
 from ticketkit.calendar._known import BeyondKnown, Limit, crossed, limits_of
 from ticketkit.calendar._spec import DAY, Window
 from ticketkit.errors import ValidationError
+from ticketkit.model._limits import guarded_loader
 
 __all__ = ["BusinessCalendar", "CountryHolidays", "country_holidays"]
 
@@ -250,6 +251,7 @@ class BusinessCalendar:
         return BusinessCalendar.any_of(self, other)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Mapping[str, Any]) -> BusinessCalendar:
         """A calendar from its data form (as `to_dict` writes it).
 

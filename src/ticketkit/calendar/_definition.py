@@ -33,7 +33,7 @@ from ticketkit.calendar._spec import (
     parse_weekly,
     parse_windows,
 )
-from ticketkit.errors import ErrorDetail, ValidationError, join_path
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 
 # Internal helpers of the calendar; nothing here is public.
 __all__: list[str] = []
@@ -59,9 +59,11 @@ def zone(value: object, problems: list[ErrorDetail]) -> ZoneInfo | None:
             pass
         close = difflib.get_close_matches(value.strip(), zoneinfo.available_timezones(), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as 'Asia/Shanghai' or 'UTC'"
-        problems.append(ErrorDetail("tz", f"unknown time zone {value!r}; {hint}"))
+        problems.append(ErrorDetail("tz", f"unknown time zone {bounded_repr(value)}; {hint}"))
         return None
-    problems.append(ErrorDetail("tz", f"expected an IANA time zone name or a ZoneInfo, got {value!r}"))
+    problems.append(
+        ErrorDetail("tz", f"expected an IANA time zone name or a ZoneInfo, got {bounded_repr(value)}")
+    )
     return None
 
 
@@ -69,7 +71,9 @@ def date_set(value: object, path: str, problems: list[ErrorDetail]) -> frozenset
     if value is None:
         return frozenset()
     if isinstance(value, str | date) or not isinstance(value, Iterable):
-        problems.append(ErrorDetail(path, f"expected a list of dates such as ['2025-01-26'], got {value!r}"))
+        problems.append(
+            ErrorDetail(path, f"expected a list of dates such as ['2025-01-26'], got {bounded_repr(value)}")
+        )
         return frozenset()
     out: set[date] = set()
     for i, item in enumerate(value):
@@ -96,7 +100,7 @@ def holiday_items(
             ErrorDetail(
                 "holidays",
                 f"expected dates, ticketkit.country_holidays(...), a holidays-package object or a list of "
-                f"those, got {value!r}",
+                f"those, got {bounded_repr(value)}",
             )
         )
         return frozenset(), ()
@@ -173,7 +177,9 @@ def overrides_map(value: object, problems: list[ErrorDetail]) -> dict[date, tupl
     if value is None:
         return over
     if not isinstance(value, Mapping):
-        problems.append(ErrorDetail("overrides", f"expected a mapping of dates to windows, got {value!r}"))
+        problems.append(
+            ErrorDetail("overrides", f"expected a mapping of dates to windows, got {bounded_repr(value)}")
+        )
         return over
     for key, spec in value.items():
         kpath = join_path("overrides", str(key))

@@ -15,6 +15,7 @@ from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._attachment import Attachment
 from ticketkit.model._json import EMPTY, freeze, json_problems
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._serialization import _details, make_converter
 
 __all__ = [
@@ -325,6 +326,7 @@ class InboundMessage:
         return _unstructure(self)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Any) -> InboundMessage:
         """Build a message from its plain form; every problem is listed with its path."""
         return _structure(data, cls)

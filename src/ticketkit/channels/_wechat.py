@@ -118,6 +118,8 @@ def read_xml(xml: bytes | str, *, limit: int = MAX_XML_BYTES) -> dict[str, Any]:
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     try:
         root = ET.fromstring(text)
+    except UnicodeEncodeError:
+        raise ValidationError.one("", "the XML holds a lone surrogate (not valid text)") from None
     except ET.ParseError as exc:
         raise ValidationError.one("", f"not well-formed XML: {exc}") from None
     if root.tag != "xml":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -24,8 +23,10 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
-from ticketkit.errors import ErrorDetail, ValidationError, join_path
+from ticketkit.conditions._regex import compile_search, pattern_problem
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 from ticketkit.model._json import FrozenDict
+from ticketkit.model._limits import Limits, depth_of, guarded_loader
 from ticketkit.model._models import Priority, Ticket
 from ticketkit.model._serialization import format_duration, parse_duration
 from ticketkit.model._time import aware_problem, require_aware
@@ -568,10 +569,9 @@ def _check_pattern(value: object, out: list[ErrorDetail]) -> None:
             ErrorDetail("value", f"operator 'matches' needs a regular expression string, got {value!r}")
         )
         return
-    try:
-        re.compile(value)
-    except re.error as exc:
-        out.append(ErrorDetail("value", f"regular expression {value!r} does not compile: {exc}"))
+    problem = pattern_problem(value)
+    if problem is not None:
+        out.append(ErrorDetail("value", f"regular expression {bounded_repr(value)} {problem}"))
 
 
 def _between_value(field: str, ftype: str, value: object, out: list[ErrorDetail]) -> Any:
@@ -705,8 +705,8 @@ def _value_test(op: str, value: Any, ftype: str) -> Callable[[Any], bool]:
     if op == "startswith":
         return lambda a: isinstance(a, str) and a.startswith(value)
     if op == "matches":
-        search = re.compile(value).search
-        return lambda a: isinstance(a, str) and search(a) is not None
+        found = compile_search(value)
+        return lambda a: isinstance(a, str) and found(a)
     if op in _PY_ORDER:
         cmp = _PY_ORDER[op]
         same = (int, float) if _is_number(value) else (value.__class__,)
@@ -973,6 +973,7 @@ class Condition:
         return cls(kind="test", field=field, op=op, value=value, ref=ref)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = "") -> Condition:
         """Build a condition from its data form, checking everything first.
 
@@ -1007,6 +1008,9 @@ class Condition:
         """
         if isinstance(data, Condition):
             return data
+        limit = Limits.current().depth
+        if depth_of(data, limit) > limit:
+            raise ValidationError.one(path, f"nested deeper than {limit} levels (Limits.depth)")
         problems: list[ErrorDetail] = []
         result = _parse(data, path, calendars, problems)
         if problems or result is None:
@@ -1390,7 +1394,7 @@ class FieldRef:
         return self._test("startswith", value)
 
     def matches(self, pattern: str) -> Condition:
-        """A text field matches the regular expression (``re.search``), compiled once."""
+        """A text field matches the regular expression (like ``re.search``, on RE2), compiled once."""
         return self._test("matches", pattern)
 
     def between(self, low: Any, high: Any) -> Condition:

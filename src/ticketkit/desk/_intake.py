@@ -17,13 +17,14 @@ import attrs
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import wrong
+from ticketkit.desk._guard import authorize_intake, was_placed, wrong
 from ticketkit.desk._kinds import DEDUPLICATED, OPEN_KINDS
 from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model import _events as ev
 from ticketkit.model._json import JSONValue, freeze, json_problems
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Comment, Customer, Priority, Ticket
 
 CHANNELS: Final = ("email", "phone", "web", "app", "wechat", "chatbot", "api")
@@ -55,6 +56,7 @@ class Request:
     dedupe: bool
 
 
+@guarded_loader(1_000)  # no positional data: only turns a builtin error into a ValidationError
 def open_ticket(
     desk: DeskContext,
     *,
@@ -175,6 +177,14 @@ def _intake(work: Work, request: Request, record: Customer | None) -> str:
     )
     ticket = work.desk.workflow_for(ticket).start(ticket)
     work.authorize("open", ticket)
+    authorize_intake(
+        work.desk.access,
+        work.actor,
+        ticket,
+        placed=was_placed(request.team, request.assignee, request.priority),
+        comments=[_as_comment(m, ticket, record, work.now) for m in request.messages],
+        now=work.now,
+    )
     if request.dedupe and record is not None:
         existing = _duplicate_of(work, ticket)
         if existing is not None:

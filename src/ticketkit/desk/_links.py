@@ -10,7 +10,7 @@ from typing import Any
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import wrong
+from ticketkit.desk._guard import source_customer, wrong
 from ticketkit.desk._kinds import DONE_KINDS
 from ticketkit.desk._running import run
 from ticketkit.desk._subtickets import spawn_into
@@ -62,6 +62,7 @@ def merge(desk: DeskContext, source_id: str, into_id: str, *, actor: Actor) -> T
             ev.MERGED,
             {
                 "from": s.id,
+                "source_customer": source_customer(s),
                 "subject": s.subject,
                 "description": s.description,
                 "source_sla": to_dict(s.sla) if s.sla is not None else None,

@@ -14,7 +14,7 @@ from typing import IO, Any, TypedDict
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import require_actor
+from ticketkit.desk._guard import authorize, customer_view, require_actor
 from ticketkit.desk._kinds import OPEN_KINDS
 from ticketkit.desk._privacy import (
     masker,
@@ -30,7 +30,7 @@ from ticketkit.model import _events as ev
 from ticketkit.model._json import thaw
 from ticketkit.model._models import Comment, Event, Priority, Ticket
 from ticketkit.sla._policy import SLAStatus
-from ticketkit.storage._base import export_header, export_line
+from ticketkit.storage._base import ExportWriter, export_header, export_line
 
 
 class TicketFilters(TypedDict, total=False):
@@ -129,7 +129,7 @@ def history(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Event]:
 def _visible_events(desk: DeskContext, ticket: Ticket, actor: Actor) -> list[Event]:
     events = desk.store.events(ticket.id, tenant=actor.tenant)
     if actor.kind == "customer":
-        events = [e for e in events if _customer_visible(e)]
+        events = customer_view(actor, [e for e in events if _customer_visible(e)])
     return events
 
 
@@ -222,8 +222,10 @@ def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
     """
     require_actor(actor)
     if not mask:
+        authorize(desk.access, actor, "export_unmasked", None)
         require_unmasked_export(desk, actor)
-    fp.write(export_header())
+    out = ExportWriter(fp)
+    out.write(export_header())
     n = 0
     for stored in _pages(desk, actor, 200, {"order_by": "id"}, shown=False):
         events = _visible_events(desk, stored, actor)  # customers get no internal notes
@@ -232,9 +234,9 @@ def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
             hide = masker(desk, stored)
             ticket = hide.ticket(stored)
             events = [hide.event(e) for e in events]
-        fp.write(export_line(ticket, events))
+        out.write(export_line(ticket, events))
         n += 1
-    return n
+    return out.finish(n)
 
 
 def _customer_visible(event: Event) -> bool:

@@ -22,6 +22,10 @@ from ticketkit.model._models import Link, Priority, Ticket
 def spawn_into(work: Work, parent: Draft, spec: Mapping[str, Any], *, wait: bool, actor: str | None) -> Draft:
     """Create a sub-ticket of ``parent`` inside ``work`` (for `Helpdesk.spawn` and automations)."""
     ticket = _child_ticket(work, parent, spec)
+    if ticket.assignee is not None:
+        work.authorize("place_agent", ticket)
+    if ticket.priority is Priority.URGENT:
+        work.authorize("place", ticket)
     child = work.add(ticket, depth=parent.depth + 1)
     p = parent.ticket
     work.emit(

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
-from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._guard import authorize, require_actor, require_actor_or_none
 from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
@@ -171,6 +171,9 @@ def _escalate(work: Work, draft: Draft, event: Event) -> None:
 
 def next_wakeup(desk: DeskContext, *, actor: Actor | None) -> datetime | None:
     """When the next SLA checkpoint of the actor's tenant (or any) falls due; None when nothing is pending."""
+    checked = require_actor_or_none(actor)
+    if checked is not None:
+        authorize(desk.access, checked, "admin", None)
     tenant = actor.tenant if actor is not None else None
     # The earliest checkpoint of all: the first due "by the end of time", from the due index.
     for ticket in desk.store.due(_END_OF_TIME, limit=1, tenant=tenant):

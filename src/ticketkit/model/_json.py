@@ -7,12 +7,16 @@ from collections.abc import Mapping
 from typing import Any, NoReturn, TypeAlias
 
 from ticketkit.errors import ErrorDetail, join_path
+from ticketkit.model._limits import Limits, depth_of
 
 JSONValue: TypeAlias = "bool | int | float | str | list[Any] | tuple[Any, ...] | Mapping[str, Any] | None"
 
 
 def json_problems(value: object, path: str) -> list[ErrorDetail]:
     """Every place in ``value`` that JSON cannot hold, with its path."""
+    limit = Limits.current().depth
+    if depth_of(value, limit) > limit:
+        return [ErrorDetail(path, f"nested deeper than {limit} levels (Limits.depth)")]
     problems: list[ErrorDetail] = []
     _walk(value, path, problems)
     return problems

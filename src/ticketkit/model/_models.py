@@ -17,10 +17,11 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr
 from ticketkit.model._attachment import Attachment
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import EMPTY, freeze, json_problems
+from ticketkit.model._limits import Limits, depth_of, guarded_loader
 from ticketkit.model._time import aware_problem
 
 __all__ = [
@@ -69,6 +70,7 @@ class Priority(enum.Enum):
         return _PRIORITY_RANK[self]
 
     @classmethod
+    @guarded_loader(1)
     def parse(cls, value: Priority | str) -> Priority:
         """The priority for an enum member or a name in any case.
 
@@ -135,7 +137,10 @@ def _to_str_set(value: Any) -> Any:
         return value
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return value  # reported by validation: a single string is almost always a mistake
-    return frozenset(value)
+    try:
+        return frozenset(value)
+    except TypeError:  # unhashable items: left as given, validation names them
+        return value
 
 
 def _to_tuple(value: Any) -> Any:
@@ -148,8 +153,23 @@ def _to_tuple(value: Any) -> Any:
 
 def _to_frozen_json(value: Any) -> Any:
     if isinstance(value, Mapping):
+        limit = Limits.current().depth
+        if depth_of(value, limit) > limit:
+            return value  # left as given: validation names the limit
         return freeze(value)
     return value
+
+
+def _count_values(value: object) -> int:
+    n, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        n += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return n
 
 
 # --------------------------------------------------------------------------- validation
@@ -168,13 +188,31 @@ class _Problems:
 
     def text(self, path: str, value: object, *, empty: bool = True) -> None:
         if not isinstance(value, str):
-            self.add(path, f"expected a string, got {value!r}")
+            self.add(path, f"expected a string, got {bounded_repr(value)}")
         elif not empty and not value.strip():
             self.add(path, "must not be empty")
 
+    def name(self, path: str, value: object, *, optional: bool = False) -> None:
+        """An id, tenant, tag or name: a string, non-empty, no NUL, within `Limits.name`."""
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            self.add(path, f"expected a string{' or None' if optional else ''}, got {bounded_repr(value)}")
+        elif not value.strip():
+            self.add(path, "must not be empty")
+        elif "\x00" in value:
+            self.add(path, f"must not contain NUL (\\x00), got {bounded_repr(value)}")
+        elif len(value) > Limits.current().name:
+            self.add(path, f"is {len(value)} characters long (at most {Limits.current().name}, Limits.name)")
+
+    def sized(self, path: str, value: object, limit: int, what: str) -> None:
+        """A text within ``limit`` characters (the caller checked it is a string)."""
+        if isinstance(value, str) and len(value) > limit:
+            self.add(path, f"is {len(value)} characters long (at most {limit}, Limits.{what})")
+
     def opt_text(self, path: str, value: object) -> None:
         if value is not None and not isinstance(value, str):
-            self.add(path, f"expected a string or None, got {value!r}")
+            self.add(path, f"expected a string or None, got {bounded_repr(value)}")
 
     def moment(self, path: str, value: object, *, optional: bool = False) -> None:
         if value is None and optional:
@@ -185,54 +223,54 @@ class _Problems:
 
     def str_set(self, path: str, value: object) -> None:
         if not isinstance(value, frozenset):
-            self.add(path, f"expected a set of strings, got {value!r}")
+            self.add(path, f"expected a set of strings, got {bounded_repr(value)}")
             return
         for item in sorted(value, key=repr):
             if not isinstance(item, str):
-                self.add(path, f"expected strings only, got {item!r}")
+                self.add(path, f"expected strings only, got {bounded_repr(item)}")
 
     def json_mapping(self, path: str, value: object) -> None:
         if not isinstance(value, Mapping):
-            self.add(path, f"expected a mapping of JSON-safe values, got {value!r}")
+            self.add(path, f"expected a mapping of JSON-safe values, got {bounded_repr(value)}")
             return
         self.items.extend(json_problems(value, path))
 
     def integer(self, path: str, value: object, *, minimum: int | None = None) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
-            self.add(path, f"expected an integer, got {value!r}")
+            self.add(path, f"expected an integer, got {bounded_repr(value)}")
         elif minimum is not None and value < minimum:
-            self.add(path, f"must be at least {minimum}, got {value!r}")
+            self.add(path, f"must be at least {minimum}, got {bounded_repr(value)}")
 
     def boolean(self, path: str, value: object) -> None:
         if not isinstance(value, bool):
-            self.add(path, f"expected True or False, got {value!r}")
+            self.add(path, f"expected True or False, got {bounded_repr(value)}")
 
     def instance(self, path: str, value: object, cls: type, *, optional: bool = False) -> None:
         if value is None and optional:
             return
         if not isinstance(value, cls):
             none = " or None" if optional else ""
-            self.add(path, f"expected a {cls.__name__}{none}, got {value!r}")
+            self.add(path, f"expected a {cls.__name__}{none}, got {bounded_repr(value)}")
 
     def instances(self, path: str, value: object, cls: type) -> None:
         if not isinstance(value, tuple):
-            self.add(path, f"expected a list of {cls.__name__}, got {value!r}")
+            self.add(path, f"expected a list of {cls.__name__}, got {bounded_repr(value)}")
             return
         for i, item in enumerate(value):
             if not isinstance(item, cls):
-                self.add(f"{path}[{i}]", f"expected a {cls.__name__}, got {item!r}")
+                self.add(f"{path}[{i}]", f"expected a {cls.__name__}, got {bounded_repr(item)}")
 
     def duration(self, path: str, value: object) -> None:
         if not isinstance(value, timedelta):
-            self.add(path, f"expected a timedelta, got {value!r}")
+            self.add(path, f"expected a timedelta, got {bounded_repr(value)}")
         elif value < timedelta(0):
-            self.add(path, f"must not be negative, got {value!r}")
+            self.add(path, f"must not be negative, got {bounded_repr(value)}")
 
     def score(self, path: str, value: object) -> None:
         if value is None:
             return
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-            self.add(path, f"must be an integer from 1 to 5 or None, got {value!r}")
+            self.add(path, f"must be an integer from 1 to 5 or None, got {bounded_repr(value)}")
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -297,12 +335,12 @@ class Customer:
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
-        p.text("id", self.id, empty=False)
+        p.name("id", self.id)
         p.text("name", self.name)
         p.text("tier", self.tier, empty=False)
         p.opt_text("email", self.email)
         p.opt_text("phone", self.phone)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.json_mapping("data", self.data)
         if self.locale is not None and (
             not isinstance(self.locale, str) or not _LOCALE.fullmatch(self.locale)
@@ -342,7 +380,7 @@ class Agent:
         p = _Problems()
         p.text("id", self.id, empty=False)
         p.text("name", self.name)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.str_set("teams", self.teams)
         p.str_set("roles", self.roles)
         p.str_set("skills", self.skills)
@@ -375,7 +413,7 @@ class Team:
         p = _Problems()
         p.text("id", self.id, empty=False)
         p.text("name", self.name)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.opt_text("lead", self.lead)
         p.opt_text("parent", self.parent)
         p.opt_text("calendar", self.calendar)
@@ -417,6 +455,7 @@ class Comment:
         p.text("ticket_id", self.ticket_id, empty=False)
         p.text("author", self.author, empty=False)
         p.text("body", self.body)
+        p.sized("body", self.body, Limits.current().body, "body")
         p.moment("at", self.at)
         p.boolean("public", self.public)
         if self.author_kind not in AUTHOR_KINDS:
@@ -477,7 +516,7 @@ class Event:
         p.moment("at", self.at)
         p.json_mapping("data", self.data)
         p.integer("version", self.version, minimum=0)
-        p.text("tenant", self.tenant, empty=False)
+        p.name("tenant", self.tenant)
         p.text("id", self.id, empty=False)
         p.raise_if_any()
 
@@ -711,13 +750,16 @@ class Ticket:
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
+        limits = Limits.current()
         p.text("subject", self.subject, empty=False)
+        p.sized("subject", self.subject, limits.subject, "subject")
         p.moment("created_at", self.created_at)
-        p.text("id", self.id, empty=False)
-        p.text("tenant", self.tenant, empty=False)
-        p.text("type", self.type, empty=False)
+        p.name("id", self.id)
+        p.name("tenant", self.tenant)
+        p.name("type", self.type)
         p.text("description", self.description)
-        p.text("channel", self.channel, empty=False)
+        p.sized("description", self.description, limits.body, "body")
+        p.name("channel", self.channel)
         p.instance("customer", self.customer, Customer, optional=True)
         p.opt_text("category", self.category)
         if self.priority not in _PRIORITY_RANK:
@@ -731,10 +773,17 @@ class Ticket:
                 f"unknown status kind {self.status_kind!r} "
                 "(expected one of: new, open, pending, resolved, closed)",
             )
-        p.opt_text("team", self.team)
-        p.opt_text("assignee", self.assignee)
+        p.name("team", self.team, optional=True)
+        p.name("assignee", self.assignee, optional=True)
         p.str_set("tags", self.tags)
+        if isinstance(self.tags, frozenset):
+            if len(self.tags) > limits.tags:
+                p.add("tags", f"{len(self.tags)} tags (at most {limits.tags}, Limits.tags)")
+            for tag in sorted(t for t in self.tags if isinstance(t, str)):
+                p.name("tags", tag)
         p.json_mapping("fields", self.fields)
+        if isinstance(self.fields, Mapping) and _count_values(self.fields) > limits.fields:
+            p.add("fields", f"more than {limits.fields} values (Limits.fields)")
         if self.updated_at is not self.created_at:
             p.moment("updated_at", self.updated_at)
         p.moment("first_response_at", self.first_response_at, optional=True)

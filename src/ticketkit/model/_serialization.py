@@ -25,6 +25,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 from ticketkit.model._json import FrozenDict, thaw
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import (
     Agent,
     ClockState,
@@ -59,6 +60,7 @@ _HUMAN_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>d|h|m|min|s|ms)\b", 
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "ms": 0.001}
 
 
+@guarded_loader(0)
 def parse_duration(value: object, path: str = "") -> timedelta:
     """A duration from a timedelta, seconds, ISO 8601 (``PT2H30M``) or ``"2h 30m"``.
 
@@ -281,6 +283,7 @@ def to_dict(obj: Any) -> Any:
     return _converter.unstructure(obj)
 
 
+@guarded_loader(1)
 def from_dict(cls: type[T], data: Any, *, path: str = "") -> T:
     """Build ``cls`` from its plain form, checking everything.
 
@@ -330,6 +333,7 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
     return json.dumps(to_dict(obj), sort_keys=True, ensure_ascii=False, indent=indent)
 
 
+@guarded_loader(1)
 def from_json(cls: type[T], text: str | bytes) -> T:
     """Build ``cls`` from JSON text; bad JSON is a ``ValidationError`` too.
 

@@ -21,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 
 from ticketkit.conditions._conditions import Condition
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Ticket
 from ticketkit.model._serialization import parse_duration
 from ticketkit.model._time import aware_problem
@@ -205,6 +206,7 @@ class RetentionPolicy:
             raise ValidationError(problems)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(
         cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = ""
     ) -> RetentionPolicy:

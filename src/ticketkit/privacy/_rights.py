@@ -15,6 +15,7 @@ import attrs
 
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model._json import FrozenDict
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Comment, Event, Ticket
 from ticketkit.privacy._mask import DEFAULT_PERSONAL, Masker, PersonalFields
 
@@ -216,6 +217,7 @@ class RevealPolicy:
         return [masker.comment(c) for c in comments]
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Any) -> RevealPolicy:
         """Build from ``{"scopes": {role: scope}}``.
 

@@ -22,6 +22,7 @@ import attrs
 
 from ticketkit.conditions._conditions import CalendarLike, Predicate, _full_getter
 from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import AGENT_STATUSES, Agent, Team, Ticket
 from ticketkit.model._serialization import from_dict as structure
 from ticketkit.model._serialization import to_dict as unstructure
@@ -273,6 +274,7 @@ class Router:
     # ------------------------------------------------------------------ data form
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(
         cls,
         data: Any,

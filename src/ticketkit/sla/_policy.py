@@ -21,6 +21,7 @@ import attrs
 
 from ticketkit.errors import ValidationError
 from ticketkit.model._events import SLA_POLICY
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import Event, Priority, Team, Ticket, replace_trusted
 from ticketkit.model._time import require_aware
 from ticketkit.sla._apply import apply_event, start_clocks
@@ -428,6 +429,7 @@ class SLAPolicy:
     # ------------------------------------------------------------------ data form
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(cls, data: Any, *, calendars: Mapping[str, Any] | None = None, path: str = "") -> SLAPolicy:
         """Load a policy from plain data, checking everything and naming every bad path.
 

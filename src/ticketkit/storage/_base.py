@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import IO, Any, Final, TypeAlias
 
 import attrs
 
-from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
+from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError, bounded_repr
 from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict
@@ -641,9 +642,38 @@ def leased(ticket: Ticket, until: datetime) -> Ticket:
 # --------------------------------------------------------------------------- export format
 
 
+EXPORT_VERSION: Final = 2
+"""Version 2 ends with a trailer line (count and SHA-256); version 1 files (no trailer) are still read."""
+
+
 def export_header() -> str:
     """The first line of an export file."""
-    return json.dumps({"format": EXPORT_FORMAT, "version": 1}) + "\n"
+    return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION}) + "\n"
+
+
+def export_trailer(count: int, digest: str) -> str:
+    """The last line of an export: how many tickets it holds and the SHA-256 of every line before it."""
+    return json.dumps({"trailer": {"count": count, "sha256": digest}}) + "\n"
+
+
+class ExportWriter:
+    """Writes an export through ``fp``, hashing every line, and ends it with the trailer."""
+
+    __slots__ = ("_fp", "_hash")
+
+    def __init__(self, fp: IO[str]) -> None:
+        self._fp = fp
+        self._hash = hashlib.sha256()
+
+    def write(self, text: str) -> None:
+        """Write ``text`` (whole lines) and add it to the checksum."""
+        self._fp.write(text)
+        self._hash.update(text.encode("utf-8", "surrogatepass"))
+
+    def finish(self, count: int) -> int:
+        """Write the trailer for ``count`` tickets; ``count``."""
+        self._fp.write(export_trailer(count, self._hash.hexdigest()))
+        return count
 
 
 def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
@@ -652,32 +682,49 @@ def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def read_export(fp: IO[str]) -> list[Change]:
+def read_export(fp: IO[str]) -> list[Change]:  # one piece: one pass over the lines, header to trailer
     """Parse and check a whole export file; every bad line is reported with its number."""
     problems: list[ErrorDetail] = []
     changes: list[Change] = []
     header_seen = False
+    version = 0
+    digest = hashlib.sha256()
+    trailer: object = None
+    count = 0
     for number, line in enumerate(fp, start=1):
         path = f"line {number}"
+        if trailer is not None:
+            if line.strip():
+                problems.append(ErrorDetail(path, "a line after the trailer; the file was altered"))
+                break
+            continue
         if not line.strip():
             continue
+        if line.startswith('{"trailer"') and version >= 2:
+            trailer = _trailer_of(line)
+            if trailer is not None:
+                _check_trailer(trailer, count, digest.hexdigest(), path, problems)
+                continue
+        digest.update(line.encode("utf-8", "surrogatepass"))
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(ErrorDetail(path, f"not valid JSON: {exc}"))
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:  # huge integers, deep nesting
+            problems.append(ErrorDetail(path, f"not valid JSON: {str(exc)[:200]}"))
             continue
         if not header_seen:
             header_seen = True
-            if record != {"format": EXPORT_FORMAT, "version": 1}:
+            version = _export_version(record)
+            if version == 0:
                 problems.append(
                     ErrorDetail(
                         path,
-                        f"expected the export header {{'format': {EXPORT_FORMAT!r}, 'version': 1}}, "
-                        f"got {record!r}; is this a ticketkit export?",
+                        f"expected the export header {{'format': {EXPORT_FORMAT!r}, 'version': 1 or 2}}, "
+                        f"got {bounded_repr(record)}; is this a ticketkit export?",
                     )
                 )
                 break
             continue
+        count += 1
         if not isinstance(record, dict) or set(record) != {"ticket", "events"}:
             problems.append(ErrorDetail(path, "expected an object with the keys 'ticket' and 'events'"))
             continue
@@ -704,6 +751,12 @@ def read_export(fp: IO[str]) -> list[Change]:
         changes.append((ticket, tuple(events), None))
     if not header_seen and not problems:
         problems.append(ErrorDetail("line 1", "empty file: expected a ticketkit export"))
+    if version >= 2 and trailer is None:
+        problems.append(
+            ErrorDetail(
+                "", f"no trailer: the export ends after {count} tickets without its checksum; cut short?"
+            )
+        )
     if problems:
         raise ValidationError(problems)
     ids = [c[0].id for c in changes]
@@ -713,6 +766,42 @@ def read_export(fp: IO[str]) -> list[Change]:
             "", f"the export holds tickets more than once: {', '.join(map(repr, dupes))}"
         )
     return changes
+
+
+def _export_version(record: object) -> int:
+    if (
+        isinstance(record, dict)
+        and record.get("format") == EXPORT_FORMAT
+        and set(record) == {"format", "version"}
+    ):
+        version = record["version"]
+        if version in (1, 2) and not isinstance(version, bool):
+            return int(version)
+    return 0
+
+
+def _trailer_of(line: str) -> dict[str, object] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and set(record) == {"trailer"} and isinstance(record["trailer"], dict):
+        return record["trailer"]
+    return None
+
+
+def _check_trailer(
+    trailer: dict[str, object], count: int, digest: str, path: str, problems: list[ErrorDetail]
+) -> None:
+    if trailer.get("count") != count:
+        problems.append(
+            ErrorDetail(
+                path,
+                f"the trailer counts {bounded_repr(trailer.get('count'))} tickets, the file holds {count}",
+            )
+        )
+    if trailer.get("sha256") != digest:
+        problems.append(ErrorDetail(path, "the checksum does not match: the file was altered or damaged"))
 
 
 # --------------------------------------------------------------------------- the store
@@ -1101,15 +1190,16 @@ class TicketStore(abc.ABC):
         Examples:
             >>> import io, ticketkit as tk
             >>> buf = io.StringIO()
-            >>> tk.InMemoryStore().export(buf), buf.getvalue()
-            (0, '{"format": "ticketkit-export", "version": 1}\\n')
+            >>> tk.InMemoryStore().export(buf), buf.getvalue().splitlines()[0]
+            (0, '{"format": "ticketkit-export", "version": 2}')
         """
-        fp.write(export_header())
+        out = ExportWriter(fp)
+        out.write(export_header())
         n = 0
         for ticket in sorted(self.scan(tenant=tenant), key=lambda t: t.id):
-            fp.write(export_line(ticket, self.events(ticket.id)))
+            out.write(export_line(ticket, self.events(ticket.id)))
             n += 1
-        return n
+        return out.finish(n)
 
     def import_(self, fp: IO[str]) -> int:
         """Read an [`export`][ticketkit.TicketStore.export] file into this store; all or nothing.

@@ -26,8 +26,9 @@ class ExportImportContract(ContractBase):
         buf = io.StringIO()
         assert 6 == store.export(buf)
         lines = buf.getvalue().splitlines()
-        assert {"format": EXPORT_FORMAT, "version": 1} == json.loads(lines[0])
-        assert sorted(ids(store.scan())) == [json.loads(line)["ticket"]["id"] for line in lines[1:]]
+        assert {"format": EXPORT_FORMAT, "version": 2} == json.loads(lines[0])
+        assert sorted(ids(store.scan())) == [json.loads(line)["ticket"]["id"] for line in lines[1:-1]]
+        assert 6 == json.loads(lines[-1])["trailer"]["count"]
         buf.seek(0)
         other = self.fresh_store()
         assert 6 == other.import_(buf)
@@ -36,13 +37,24 @@ class ExportImportContract(ContractBase):
             assert_same(store.events(ticket.id), other.events(ticket.id), f"imported events of {ticket.id!r}")
         assert (3, 2) == (other.count(tenant="other"), other.count(tenant="default"))
 
+    def test_import_refuses_an_export_cut_short(self, store: TicketStore) -> None:
+        """An export cut at a line boundary (its trailer lost) is refused and imports nothing."""
+        for i in range(1, 4):
+            store.create(tk(i), [])
+        buf = io.StringIO()
+        store.export(buf)
+        cut = "".join(buf.getvalue().splitlines(keepends=True)[:-2])
+        other = self.fresh_store()
+        with pytest.raises(ValidationError):
+            other.import_(io.StringIO(cut))
+        assert 0 == other.count()
+
     def test_export_of_an_empty_store_is_just_the_header(self, store: TicketStore) -> None:
         """An empty store exports the header line only, and it imports as nothing."""
         buf = io.StringIO()
         assert 0 == store.export(buf)
-        assert [{"format": EXPORT_FORMAT, "version": 1}] == [
-            json.loads(x) for x in buf.getvalue().splitlines()
-        ]
+        lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+        assert ({"format": EXPORT_FORMAT, "version": 2}, 0) == (lines[0], lines[1]["trailer"]["count"])
         buf.seek(0)
         assert 0 == self.fresh_store().import_(buf)
 

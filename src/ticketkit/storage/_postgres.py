@@ -39,6 +39,7 @@ from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
+    ExportWriter,
     Page,
     Query,
     StoreClosedError,
@@ -799,7 +800,8 @@ class PostgresStore(TicketStore):
 
     def export(self, fp: IO[str], *, tenant: str | None = None) -> int:
         """Write everything (of ``tenant``) as JSON Lines from one snapshot, streamed."""
-        fp.write(export_header())
+        out = ExportWriter(fp)
+        out.write(export_header())
         n = 0
         with self._conn() as conn, conn.transaction():
             cur = conn.cursor(name="ticketkit_export")
@@ -809,10 +811,10 @@ class PostgresStore(TicketStore):
             else:
                 cur.execute(self._sql.export_tenant, (_text(tenant),))
             for body, events in cur:
-                fp.write('{"ticket":' + body + ',"events":[' + events + "]}\n")
+                out.write('{"ticket":' + body + ',"events":[' + events + "]}\n")
                 n += 1
             cur.close()
-        return n
+        return out.finish(n)
 
     def rewrite(
         self,

@@ -21,12 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, TypeAlias
 
-from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError, bounded_repr
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import _message_keys as mk
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
+    ExportWriter,
     Page,
     Query,
     StoreClosedError,
@@ -141,10 +142,48 @@ def _row(ticket: Ticket) -> tuple[Any, ...]:
         due_key(ticket),
         ticket.parent_id,
         ticket.subject.casefold(),
-        "\x1f".join(sorted(ticket.tags)),
+        _tags_column(ticket.tags),
         dump_json(ticket),
         ticket.id,
     )
+
+
+def _tags_column(tags: frozenset[str]) -> str:
+    """The tags as a JSON list, sorted: one unambiguous text per set (any character allowed)."""
+    return json.dumps(sorted(tags), ensure_ascii=False)
+
+
+def _stored_tags(column: str) -> frozenset[str] | None:
+    """The set a tags column holds; None for the old ``\x1f``-joined form, which is ambiguous."""
+    if column.startswith("["):
+        loaded = json.loads(column)
+        if isinstance(loaded, list) and all(isinstance(t, str) for t in loaded):
+            return frozenset(loaded)
+    return None
+
+
+def _tag_changes(
+    updates: list[Any], old: dict[str, Any]
+) -> tuple[list[tuple[str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Ticket ids whose tag rows are rewritten whole, and the (id, tag) rows to delete and to insert.
+
+    Only the tags that changed, compared as sets: adding one tag to a ticket with many
+    inserts one row. A row written before the JSON form is rewritten whole, once.
+    """
+    wipe: list[tuple[str]] = []
+    removed: list[tuple[str, str]] = []
+    added: list[tuple[str, str]] = []
+    for p in updates:
+        ticket = p[0]
+        if old[ticket.id][_TAGS] == p[1][_TAGS]:
+            continue
+        before = _stored_tags(old[ticket.id][_TAGS])
+        if before is None:
+            wipe.append((ticket.id,))
+            before = frozenset()
+        removed.extend((ticket.id, g) for g in sorted(before - ticket.tags))
+        added.extend((ticket.id, g) for g in sorted(ticket.tags - before))
+    return wipe, removed, added
 
 
 _COLUMNS: Final = tuple(c.strip() for c in _UPSERT_COLUMNS.split(","))
@@ -224,8 +263,12 @@ class SQLiteStore(TicketStore):
         self._cache: dict[str, Ticket] = {}
         self._cache_lock = threading.Lock()
         if not self._memory:
-            self._check_path(Path(self._path))
-        conn = self._conn()
+            _check_path(Path(self._path))
+        try:
+            conn = self._conn()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
         try:
             self._open_schema(conn)
         except BaseException:
@@ -234,34 +277,24 @@ class SQLiteStore(TicketStore):
 
     # ------------------------------------------------------------------ opening
 
-    @staticmethod
-    def _check_path(path: Path) -> None:
-        if not path.parent.is_dir():
-            raise ValidationError.one(
-                "path", f"folder {str(path.parent)!r} does not exist; create it first or choose another path"
-            )
-        if path.is_dir():
-            raise ValidationError.one("path", f"{str(path)!r} is a folder; give the path of a database file")
-        if path.exists() and path.stat().st_size > 0:
-            with path.open("rb") as fh:
-                head = fh.read(len(_HEADER))
-            if head != _HEADER:
-                raise ValidationError.one(
-                    "path",
-                    f"{str(path)!r} is not an SQLite database; it was left untouched (choose another path)",
-                )
-
     def _open_schema(self, conn: sqlite3.Connection) -> None:
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            objects = {
+                f"{kind} {name}"
+                for kind, name in conn.execute(
+                    "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                )
+            }
+            tables = {o.split(" ", 1)[1] for o in objects if o.startswith("table ")}
             current = 0
             if "ticketkit_schema" in tables:
                 current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM ticketkit_schema").fetchone()[0]
-            elif tables:
+            elif objects:
+                # Tables, views, triggers or indexes of another application: not ours to take over.
                 raise ValidationError.one(
                     "path",
-                    f"{self._path!r} is an SQLite database of something else (tables: "
-                    f"{', '.join(sorted(tables))}); ticketkit leaves it untouched",
+                    f"{self._path!r} is an SQLite database of something else (holds: "
+                    f"{bounded_repr(', '.join(sorted(objects)), limit=200)}); ticketkit leaves it untouched",
                 )
             if current > SCHEMA_VERSION:
                 raise ValidationError.one(
@@ -388,61 +421,6 @@ class SQLiteStore(TicketStore):
             for ticket, events, expected in changes
         ]
 
-    @staticmethod
-    def _apply(conn: sqlite3.Connection, prepared: list[_Prepared]) -> None:
-        """Write prepared changes inside the caller's transaction; raise before any conflict lands."""
-        creates = [p for p in prepared if p[3] is None]
-        updates = [p for p in prepared if p[3] is not None]
-        old: dict[str, tuple[Any, ...]] = {}
-        update_ids = [p[0].id for p in updates]
-        for k in range(0, len(update_ids), 500):
-            chunk = update_ids[k : k + 500]
-            sql = f"SELECT id, {_COLUMNS_BUT_BODY} FROM tickets WHERE id IN ({', '.join('?' * len(chunk))})"
-            for row in conn.execute(sql, chunk):
-                old[row[0]] = row[1:]
-        for ticket, _, _, expected in updates:
-            stored = old.get(ticket.id)
-            if stored is None:
-                raise ConflictError(ticket.id, expected, None)
-            if stored[_VERSION] != expected:
-                raise ConflictError(ticket.id, expected, stored[_VERSION])
-            if stored[_TENANT] != ticket.tenant:
-                raise ValidationError.one(
-                    "ticket.tenant",
-                    f"ticket {ticket.id!r} belongs to tenant {stored[_TENANT]!r}; "
-                    f"it cannot move to {ticket.tenant!r}",
-                )
-        if creates:
-            try:
-                conn.executemany(_INSERT, [p[1] for p in creates])
-            except sqlite3.IntegrityError:
-                for ticket, _, _, _ in creates:
-                    found = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
-                    if found is not None:
-                        raise ConflictError(
-                            ticket.id, None, found[0], detail="a ticket with this id exists already"
-                        ) from None
-                raise
-        # Set only the columns that changed, grouped by which ones: SQLite then touches
-        # only the indexes on those columns (a status change leaves most of them alone).
-        groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-        for ticket, row, _, expected in updates:
-            before = old[ticket.id]
-            changed = (*(i for i in range(_BODY) if row[i] != before[i]), _BODY)
-            groups.setdefault(changed, []).append((*(row[i] for i in changed), ticket.id, expected))
-        for changed, params in groups.items():
-            sets = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
-            conn.executemany(f"UPDATE tickets SET {sets} WHERE id = ? AND version = ?", params)
-        retag = [p[0] for p in updates if old[p[0].id][_TAGS] != p[1][_TAGS]]
-        if retag:
-            conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", [(t.id,) for t in retag])
-        tag_rows = [(t.id, g) for t in (*(p[0] for p in creates), *retag) for g in t.tags]
-        if tag_rows:
-            conn.executemany("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", tag_rows)
-        event_rows = [row for p in prepared for row in p[2]]
-        if event_rows:
-            conn.executemany("INSERT INTO events (ticket_id, body) VALUES (?, ?)", event_rows)
-
     def create(self, ticket: Ticket, events: Sequence[Event] = ()) -> Ticket:
         """Store a new ticket and its first events in one transaction (see `TicketStore.create`).
 
@@ -458,7 +436,7 @@ class SQLiteStore(TicketStore):
         validate_create(ticket, events)
         prepared = self._prepare([(ticket, events, None)])
         with self._write() as conn:
-            self._apply(conn, prepared)
+            _apply(conn, prepared)
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return ticket
 
@@ -481,7 +459,7 @@ class SQLiteStore(TicketStore):
         validate_save(ticket, events, expected_version)
         prepared = self._prepare([(ticket, events, expected_version)])
         with self._write() as conn:
-            self._apply(conn, prepared)
+            _apply(conn, prepared)
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return ticket
 
@@ -496,7 +474,7 @@ class SQLiteStore(TicketStore):
         checked = validate_changes(changes)
         prepared = self._prepare(checked)
         with self._write() as conn:
-            self._apply(conn, prepared)
+            _apply(conn, prepared)
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return [c[0] for c in checked]
 
@@ -595,44 +573,8 @@ class SQLiteStore(TicketStore):
 
     @staticmethod
     def _where(query: Query) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-
-        def any_of(column: str, values: Iterable[Any] | None) -> None:
-            if values is None:
-                return
-            items = sorted(values)
-            if not items:
-                clauses.append("0")
-                return
-            clauses.append(f"{column} IN ({', '.join('?' * len(items))})")
-            params.extend(items)
-
-        if query.tenant is not None:
-            clauses.append("tenant = ?")
-            params.append(query.tenant)
-        any_of("status", query.status)
-        any_of("status_kind", query.status_kind)
-        any_of("team", query.team)
-        any_of("assignee", query.assignee)
-        any_of("customer", query.customer)
-        any_of("category", query.category)
-        any_of("priority", None if query.priority is None else [p.rank for p in query.priority])
-        for tag in sorted(query.tags):
-            clauses.append(
-                "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = tickets.id AND g.tag = ?)"
-            )
-            params.append(tag)
-        for column, op, key in query.instant_bounds():
-            clauses.append(f"{column} {op} ?")
-            params.append(key)
-        if query.text is not None:
-            clauses.append("instr(subject_fold, ?) > 0")
-            params.append(query.text.casefold())
-        if query.parent_id is not None:
-            clauses.append("parent_id = ?")
-            params.append(query.parent_id)
-        return clauses, params
+        # The WHERE clauses of a query; a static hook so a subclass can change them.
+        return _where_clauses(query)
 
     def run_query(self, query: Query) -> Page:
         """Answer a checked query with one indexed SELECT (keyset pagination)."""
@@ -714,7 +656,8 @@ class SQLiteStore(TicketStore):
             >>> tk.SQLiteStore(":memory:").export(io.StringIO())
             0
         """
-        fp.write(export_header())
+        out = ExportWriter(fp)
+        out.write(export_header())
         n = 0
         with self._read(snapshot=True) as conn:
             sql = (
@@ -731,9 +674,9 @@ class SQLiteStore(TicketStore):
                         "SELECT body FROM events WHERE ticket_id = ? ORDER BY seq", (tid,)
                     )
                 ]
-                fp.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
+                out.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
-        return n
+        return out.finish(n)
 
     def rewrite(
         self,
@@ -758,7 +701,7 @@ class SQLiteStore(TicketStore):
         with self._write() as conn:
             rows = conn.execute("SELECT seq, body FROM events WHERE ticket_id = ? ORDER BY seq", (ticket.id,))
             stored = rows.fetchall()
-            self._apply(conn, prepared)
+            _apply(conn, prepared)
             check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
             conn.executemany(
                 "UPDATE events SET body = ? WHERE seq = ?",
@@ -827,6 +770,125 @@ class SQLiteStore(TicketStore):
         with self._read() as conn:
             row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
         return None if row is None else str(row[0])
+
+
+def _check_path(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ValidationError.one(
+            "path", f"folder {str(path.parent)!r} does not exist; create it first or choose another path"
+        )
+    if path.is_dir():
+        raise ValidationError.one("path", f"{str(path)!r} is a folder; give the path of a database file")
+    if path.is_symlink() and not path.exists():
+        raise ValidationError.one(
+            "path",
+            f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist; "
+            "ticketkit does not create a database through a dangling link",
+        )
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            head = fh.read(len(_HEADER))
+        if head != _HEADER:
+            raise ValidationError.one(
+                "path",
+                f"{str(path)!r} is not an SQLite database; it was left untouched (choose another path)",
+            )
+
+
+def _apply(conn: sqlite3.Connection, prepared: list[_Prepared]) -> None:
+    """Write prepared changes inside the caller's transaction; raise before any conflict lands."""
+    creates = [p for p in prepared if p[3] is None]
+    updates = [p for p in prepared if p[3] is not None]
+    old: dict[str, tuple[Any, ...]] = {}
+    update_ids = [p[0].id for p in updates]
+    for k in range(0, len(update_ids), 500):
+        chunk = update_ids[k : k + 500]
+        sql = f"SELECT id, {_COLUMNS_BUT_BODY} FROM tickets WHERE id IN ({', '.join('?' * len(chunk))})"
+        for row in conn.execute(sql, chunk):
+            old[row[0]] = row[1:]
+    for ticket, _, _, expected in updates:
+        stored = old.get(ticket.id)
+        if stored is None:
+            raise ConflictError(ticket.id, expected, None)
+        if stored[_VERSION] != expected:
+            raise ConflictError(ticket.id, expected, stored[_VERSION])
+        if stored[_TENANT] != ticket.tenant:
+            raise ValidationError.one(
+                "ticket.tenant",
+                f"ticket {ticket.id!r} belongs to tenant {stored[_TENANT]!r}; "
+                f"it cannot move to {ticket.tenant!r}",
+            )
+    if creates:
+        try:
+            conn.executemany(_INSERT, [p[1] for p in creates])
+        except sqlite3.IntegrityError:
+            for ticket, _, _, _ in creates:
+                found = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+                if found is not None:
+                    raise ConflictError(
+                        ticket.id, None, found[0], detail="a ticket with this id exists already"
+                    ) from None
+            raise
+    # Set only the columns that changed, grouped by which ones: SQLite then touches
+    # only the indexes on those columns (a status change leaves most of them alone).
+    groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for ticket, row, _, expected in updates:
+        before = old[ticket.id]
+        changed = (*(i for i in range(_BODY) if row[i] != before[i]), _BODY)
+        groups.setdefault(changed, []).append((*(row[i] for i in changed), ticket.id, expected))
+    for changed, params in groups.items():
+        sets = ", ".join(f"{_COLUMNS[i]} = ?" for i in changed)
+        conn.executemany(f"UPDATE tickets SET {sets} WHERE id = ? AND version = ?", params)
+    wipe, removed, added = _tag_changes(updates, old)
+    if wipe:
+        conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ?", wipe)
+    if removed:
+        conn.executemany("DELETE FROM ticket_tags WHERE ticket_id = ? AND tag = ?", removed)
+    tag_rows = [(t.id, g) for t in (p[0] for p in creates) for g in t.tags] + added
+    if tag_rows:
+        conn.executemany("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", tag_rows)
+    event_rows = [row for p in prepared for row in p[2]]
+    if event_rows:
+        conn.executemany("INSERT INTO events (ticket_id, body) VALUES (?, ?)", event_rows)
+
+
+def _where_clauses(query: Query) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: Iterable[Any] | None) -> None:
+        if values is None:
+            return
+        items = sorted(values)
+        if not items:
+            clauses.append("0")
+            return
+        clauses.append(f"{column} IN ({', '.join('?' * len(items))})")
+        params.extend(items)
+
+    if query.tenant is not None:
+        clauses.append("tenant = ?")
+        params.append(query.tenant)
+    any_of("status", query.status)
+    any_of("status_kind", query.status_kind)
+    any_of("team", query.team)
+    any_of("assignee", query.assignee)
+    any_of("customer", query.customer)
+    any_of("category", query.category)
+    any_of("priority", None if query.priority is None else [p.rank for p in query.priority])
+    for tag in sorted(query.tags):
+        clauses.append("EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = tickets.id AND g.tag = ?)")
+        params.append(tag)
+    for column, op, key in query.instant_bounds():
+        clauses.append(f"{column} {op} ?")
+        params.append(key)
+    if query.text is not None:
+        clauses.append("instr(subject_fold, ?) > 0")
+        params.append(query.text.casefold())
+    if query.parent_id is not None:
+        clauses.append("parent_id = ?")
+        params.append(query.parent_id)
+    return clauses, params
 
 
 def _leased_body(body: str, old: Ticket, new: Ticket) -> str:

@@ -30,6 +30,7 @@ from ticketkit.errors import ErrorDetail, InvalidTransitionError, ValidationErro
 from ticketkit.model import _events
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import FrozenDict, freeze, thaw
+from ticketkit.model._limits import guarded_loader
 from ticketkit.model._models import STATUS_KINDS, Event, Ticket, replace_trusted
 from ticketkit.model._time import require_aware
 
@@ -471,6 +472,7 @@ class Workflow:
     # ------------------------------------------------------------------ loading and dumping
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(
         cls,
         data: Any,
@@ -1530,6 +1532,7 @@ class Workflows(Mapping[str, Workflow]):
         return self.for_ticket(ticket).fire(ticket, trigger, at=at, actor=actor, **context)
 
     @classmethod
+    @guarded_loader(1)
     def from_dict(
         cls,
         data: Any,
