@@ -264,3 +264,19 @@ class TestReads:
             desk.next_wakeup(actor="x")  # type: ignore[arg-type]
         with pytest.raises(PermissionDeniedError):
             desk.next_wakeup(actor=AGENT)
+
+
+class TestActorNul:
+    @pytest.mark.parametrize("field", ["id", "tenant"])
+    def test_nul_refused_in_actor_ids(self, field: str) -> None:
+        """An actor's id or tenant with NUL is refused (PostgreSQL would fold it into U+FFFD)."""
+        kwargs = {"id": "li", "tenant": "acme", field: "acme\x00"}
+        with pytest.raises(tk.ValidationError) as err:
+            tk.Actor(**kwargs)
+        assert [field] == [d.path for d in err.value.errors]
+
+    def test_nul_refused_in_actor_roles_and_teams(self) -> None:
+        """Roles and teams with NUL are refused too."""
+        with pytest.raises(tk.ValidationError) as err:
+            tk.Actor(id="li", roles={"agent\x00"}, teams={"t\x00"})
+        assert ["roles", "teams"] == sorted(d.path for d in err.value.errors)

@@ -213,6 +213,16 @@ class Actor:
         name: object = self.name
         if not isinstance(name, str):
             problems.append(ErrorDetail("name", f"expected a string, got {bounded_repr(name)}"))
+        # NUL is refused like in the models: PostgreSQL would fold it into U+FFFD and an
+        # actor of tenant "acme\x00" would read tenant "acme\ufffd".
+        for attr in ("id", "tenant"):
+            value = getattr(self, attr)
+            if isinstance(value, str) and "\x00" in value:
+                problems.append(ErrorDetail(attr, f"must not contain NUL (\\x00), got {bounded_repr(value)}"))
+        for attr in ("roles", "teams"):
+            value = getattr(self, attr)
+            if isinstance(value, frozenset) and any(isinstance(v, str) and "\x00" in v for v in value):
+                problems.append(ErrorDetail(attr, "must not contain NUL (\\x00)"))
         if problems:
             raise ValidationError(problems)
 
