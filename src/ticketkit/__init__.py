@@ -24,7 +24,7 @@ from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, coun
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
-from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, TicketFilters
+from ticketkit.desk._helpdesk import DeliveryReport, FailedNotification, Helpdesk, TicketFilters
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -71,6 +71,7 @@ from ticketkit.notify._notify import (
     Notifier,
     RecordingNotifier,
 )
+from ticketkit.notify._policy import DeliveryPolicy
 from ticketkit.privacy._detect import Finding, detect_personal
 from ticketkit.privacy._mask import (
     PersonalFields,
@@ -134,6 +135,8 @@ __all__ = [
     "Decision",
     "DecisionRecord",
     "DefaultAccess",
+    "DeliveryPolicy",
+    "DeliveryReport",
     "Erasure",
     "ErrorDetail",
     "Escalation",

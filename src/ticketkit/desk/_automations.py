@@ -25,7 +25,6 @@ from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import InvalidTransitionError
 from ticketkit.model._models import Comment, Event, Priority, Ticket
 
-
 log = logging.getLogger("ticketkit.desk")
 
 MAX_AUTOMATION_RUNS: Final = 200

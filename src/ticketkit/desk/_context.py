@@ -7,13 +7,13 @@ imports the facade.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
-from ticketkit.desk._delivery import Outbox
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
 from ticketkit.errors import ErrorDetail, ValidationError
@@ -22,11 +22,11 @@ from ticketkit.model._ids import new_id
 from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notifier
+from ticketkit.notify._policy import DeliveryPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy
 from ticketkit.storage import TicketStore
 from ticketkit.workflow._workflow import Workflow, Workflows
-
 
 IntegrationFn = Callable[[Ticket], Mapping[str, Any]]
 T = TypeVar("T")
@@ -84,7 +84,8 @@ class DeskContext:
         self.worker = worker
         self.lease = lease
         self.max_attempts = max_attempts
-        self.outbox = Outbox(now)
+        self.delivery = DeliveryPolicy()  # the facade sets the desk's own
+        self.rng = random.Random(self.delivery.seed)
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

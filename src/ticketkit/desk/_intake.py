@@ -26,7 +26,6 @@ from ticketkit.model import _events as ev
 from ticketkit.model._json import JSONValue, freeze, json_problems
 from ticketkit.model._models import Comment, Customer, Priority, Ticket
 
-
 CHANNELS: Final = ("email", "phone", "web", "app", "wechat", "chatbot", "api")
 """The channels ticketkit names; any other non-empty name works too."""
 

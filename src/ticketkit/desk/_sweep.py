@@ -14,12 +14,12 @@ from datetime import datetime
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
+from ticketkit.desk._outbox import send_inline
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
-
 
 log = logging.getLogger("ticketkit.desk")
 
@@ -60,7 +60,7 @@ def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]
             work.commit()
         except ConflictError:
             continue
-        desk.outbox.deliver(desk.notifier, work.notes)
+        send_inline(desk, work.notes)
         return emitted
     log.warning("gave up sweeping ticket %s after %d concurrent writes", claimed.id, desk.max_attempts)
     return []

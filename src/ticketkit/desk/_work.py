@@ -15,19 +15,22 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeAlias
 
+import attrs
+
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
 from ticketkit.desk._guard import authorize
+from ticketkit.desk._outbox import notification_id, outbox_messages
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
+from ticketkit.model._ids import new_id
 from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
-
 
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
@@ -349,20 +352,22 @@ class Work:
                 events = [replace_trusted(e, version=version) for e in draft.events]
                 changes.append((ticket, events, draft.base.version))
         if not changes:
+            self.notes = [attrs.evolve(n, id=f"{n.ticket.id}/{new_id(self.now)}") for n in self.notes]
             return {d.ticket.id: d.ticket for d in self.drafts.values()}
-        store = self.desk.store
-        if len(changes) == 1:
-            ticket, events, expected = changes[0]
-            saved = [
-                store.create(ticket, events) if expected is None else store.save(ticket, events, expected)
-            ]
-        else:
-            saved = store.save_many(changes)
+        # The notifications are made before the save and written in its transaction
+        # (the transactional outbox): a crash after the commit cannot lose them.
+        final = {t.id: t for t, _, _ in changes}
+        notes = list(self.notes)
+        for ticket, events, _ in changes:
+            notes.extend(event_notifications(self.desk.teams, ticket, events, self.now))
+        self.notes = [
+            attrs.evolve(n, id=notification_id(final.get(n.ticket.id, n.ticket), i))
+            for i, n in enumerate(notes)
+        ]
+        saved = self.desk.store.commit(changes, outbox_messages(self.desk, self.notes))
         out = {d.ticket.id: d.ticket for d in self.drafts.values()}
         for ticket in saved:
             out[ticket.id] = ticket
-        for ticket, events, _ in changes:
-            self.notes.extend(event_notifications(self.desk.teams, out[ticket.id], events, self.now))
         return out
 
 

@@ -23,6 +23,14 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._outbox import (
+    FeedPage,
+    OutboxMessage,
+    check_feed_limit,
+    check_messages,
+    encode_cursor,
+    int_cursor,
+)
 
 __all__ = ["InMemoryStore"]
 
@@ -52,6 +60,7 @@ class InMemoryStore(TicketStore):
         # (due key, id) for every ticket with a next checkpoint; stale entries are
         # dropped lazily when met, and the heap is rebuilt when they pile up.
         self._due: list[tuple[int, str]] = []
+        self._log: list[Event] = []  # every event in commit order: the change feed
 
     def __len__(self) -> int:
         return len(self._tickets)
@@ -60,6 +69,7 @@ class InMemoryStore(TicketStore):
 
     def _put(self, ticket: Ticket, events: Sequence[Event], old: Ticket | None) -> None:
         self._tickets[ticket.id] = ticket
+        self._log.extend(events)
         if old is None:
             self._events[ticket.id] = list(events)
         elif events:
@@ -261,3 +271,31 @@ class InMemoryStore(TicketStore):
                 self._put(new, (), ticket)
                 claimed.append(new)
             return claimed
+
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes and keep ``outbox`` under one lock (see `TicketStore.commit`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().commit([])
+            []
+        """
+        messages = check_messages(outbox)
+        with self._lock:
+            saved = self.save_many(changes)
+            self._memory_outbox().add(messages)
+        return saved
+
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
+        """Committed events after ``after`` in commit order (see `TicketStore.changes`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> len(tk.InMemoryStore().changes())
+            0
+        """
+        check_feed_limit(limit)
+        start = int_cursor(after, "memory")
+        with self._lock:
+            events = tuple(self._log[start : start + limit])
+        return FeedPage(events=events, cursor=encode_cursor("memory", start + len(events)))

@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.model._serialization import to_dict
+from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
     Change,
     Page,
@@ -52,6 +53,14 @@ from ticketkit.storage._base import (
     validate_changes,
     validate_create,
     validate_save,
+)
+from ticketkit.storage._outbox import (
+    OutboxMessage,
+    check_at,
+    check_claim,
+    check_feed_limit,
+    check_messages,
+    check_status,
 )
 
 if TYPE_CHECKING:
@@ -376,6 +385,7 @@ class PostgresStore(TicketStore):
                 )
             current = self._schema_version(conn)
             if current == POSTGRES_SCHEMA_VERSION:
+                self._ensure_outbox(conn)
                 return
             if not migrate:
                 raise ValidationError.one(
@@ -397,6 +407,7 @@ class PostgresStore(TicketStore):
                         for statement in _MIGRATIONS[version]:
                             conn.execute(statement.format(s=s))
                     conn.execute(_record_sql(s, version))
+            self._ensure_outbox(conn)
         except psycopg.Error as exc:
             raise ValidationError.one(
                 "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
@@ -763,6 +774,101 @@ class PostgresStore(TicketStore):
                 n += 1
             cur.close()
         return n
+
+    # ------------------------------------------------------------------ outbox
+
+    def _ensure_outbox(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the outbox and feed tables when missing (one opener at a time)."""
+        s = f'"{self._schema}"'
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+            for statement in sq.postgres_outbox_ddl(s):
+                conn.execute(statement)
+
+    def _q(self, sql: str) -> str:
+        return sq.ph(sql, f'"{self._schema}"')
+
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`)."""
+        messages = check_messages(outbox)
+        checked = validate_changes(changes)
+        creates = [(t, e) for t, e, x in checked if x is None]
+        updates = [(t, e, x) for t, e, x in checked if x is not None]
+        with self._conn() as conn, conn.transaction():
+            if creates:
+                params = [self._create_params(t, e) for t, e in creates]
+                failed = self._failures(conn, self._sql.create, params)
+                if failed:
+                    raise self._create_failed(conn, creates[failed[0]][0])
+            if updates:
+                params = [self._update_params(t, e, x) for t, e, x in updates]
+                failed = self._failures(conn, self._sql.update, params)
+                if failed:
+                    ticket, _, expected = updates[failed[0]]
+                    raise self._update_failed(conn, ticket, expected)
+            if messages:
+                conn.cursor().executemany(self._q(sq.INSERT), [sq.row_of(m) for m in messages])
+        return [c[0] for c in checked]
+
+    def claim_outbox(
+        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Lease pending messages with ``FOR UPDATE SKIP LOCKED`` (see `TicketStore.claim_outbox`).
+
+        Workers claiming together never wait for each other and never get the same message.
+        """
+        check_claim(at, worker, lease, limit)
+        sql = self._q(
+            f"UPDATE outbox SET available_us = ? WHERE id IN (SELECT id FROM outbox "
+            f"WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
+            f"FOR UPDATE SKIP LOCKED) RETURNING {sq.COLUMNS}"
+        )
+        with self._conn() as conn, conn.transaction():
+            rows = conn.execute(sql, (sq.key_of(at + lease), sq.key_of(at), limit)).fetchall()
+        return sorted((sq.message_of(r) for r in rows), key=lambda m: (m.available_at, m.id))
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Mark messages delivered (see `TicketStore.mark_sent`)."""
+        rows = [(i,) for i in ids]
+        if rows:
+            with self._conn() as conn, conn.transaction():
+                conn.cursor().executemany(self._q(sq.SENT), rows)
+
+    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send (see `TicketStore.mark_failed`)."""
+        if retry_at is not None:
+            check_at(retry_at, "retry_at")
+        status = "dead" if retry_at is None else "pending"
+        key = None if retry_at is None else sq.key_of(retry_at)
+        with self._conn() as conn:
+            conn.execute(self._q(sq.FAILED), (error, status, key, message_id))
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """The outbox messages in ``status`` (see `TicketStore.outbox`)."""
+        check_status(status)
+        check_feed_limit(limit)
+        with self._conn() as conn:
+            if status is None:
+                rows = conn.execute(self._q(sq.LIST_ALL), (limit,)).fetchall()
+            else:
+                rows = conn.execute(self._q(sq.LIST), (status, limit)).fetchall()
+        return [sq.message_of(r) for r in rows]
+
+    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
+        """Make dead or failing messages pending again (see `TicketStore.requeue`)."""
+        check_at(at)
+        key = sq.key_of(at)
+        n = 0
+        with self._conn() as conn, conn.transaction():
+            for i in ids:
+                n += conn.execute(self._q(sq.REQUEUE), (key, i)).rowcount
+        return n
+
+    def next_outbox_at(self) -> datetime | None:
+        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`)."""
+        with self._conn() as conn:
+            row = conn.execute(self._q(sq.NEXT)).fetchone()
+        return None if row is None or row[0] is None else sq.at_of(row[0])
 
 
 def _schema_table_sql(s: str) -> str:
