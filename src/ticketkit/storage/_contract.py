@@ -14,7 +14,7 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io")
+_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "outbox")
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -22,6 +22,7 @@ pytest.register_assert_rewrite(
 from ticketkit.storage._contract_concurrency import ConcurrencyContract, HandleContract  # noqa: E402
 from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa: E402
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
+from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
@@ -39,6 +40,8 @@ class StoreContract(
     ConcurrencyContract,
     HandleContract,
     ExportImportContract,
+    OutboxContract,
+    FeedContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -59,7 +62,9 @@ class StoreContract(
     and their types come back as stored), ``QueryContract`` (every filter, text
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
-    ``HandleContract`` (two handles) and ``ExportImportContract``. The storage
+    ``HandleContract`` (two handles), ``ExportImportContract``, ``OutboxContract``
+    (``commit`` with messages, ``claim_outbox``, failures and dead letters) and
+    ``FeedContract`` (``changes``). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

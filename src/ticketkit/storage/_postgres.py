@@ -818,14 +818,17 @@ class PostgresStore(TicketStore):
         Workers claiming together never wait for each other and never get the same message.
         """
         check_claim(at, worker, lease, limit)
+        cols = ", ".join(f"o.{c.strip()}" for c in sq.COLUMNS.split(","))
         sql = self._q(
-            f"UPDATE outbox SET available_us = ? WHERE id IN (SELECT id FROM outbox "
-            f"WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
-            f"FOR UPDATE SKIP LOCKED) RETURNING {sq.COLUMNS}"
+            "WITH picked AS (SELECT id, available_us AS was FROM outbox "
+            "WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
+            f"FOR UPDATE SKIP LOCKED) UPDATE outbox o SET available_us = ? FROM picked "
+            f"WHERE o.id = picked.id RETURNING {cols}, picked.was"
         )
         with self._conn() as conn, conn.transaction():
-            rows = conn.execute(sql, (sq.key_of(at + lease), sq.key_of(at), limit)).fetchall()
-        return sorted((sq.message_of(r) for r in rows), key=lambda m: (m.available_at, m.id))
+            rows = conn.execute(sql, (sq.key_of(at), limit, sq.key_of(at + lease))).fetchall()
+        rows.sort(key=lambda r: (r[-1], r[0]))
+        return [sq.message_of(r[:-1]) for r in rows]
 
     def mark_sent(self, ids: Iterable[str]) -> None:
         """Mark messages delivered (see `TicketStore.mark_sent`)."""
