@@ -181,7 +181,7 @@ def build_desk(config: str | None, factory: str | None, store: tk.TicketStore) -
         make = import_object(factory, "--desk")
         try:
             desk = make(store=store)
-        except ValidationError as err:
+        except (ValidationError, TypeError) as err:
             raise ConfigError(f"--desk {factory}: {err}") from None
         if not isinstance(desk, tk.Helpdesk):
             raise ConfigError(f"--desk {factory}: expected it to return a Helpdesk, got {desk!r}")

@@ -31,6 +31,11 @@ def _fraction(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise ValidationError.one(attribute.name, f"expected a number from 0 to 1, got {value!r}")
 
 
+def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError.one(attribute.name, f"expected true or false, got {value!r}")
+
+
 def _seed(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         raise ValidationError.one(attribute.name, f"expected an integer or None, got {value!r}")
@@ -71,7 +76,7 @@ class DeliveryPolicy:
     max_delay: timedelta = attrs.field(default=timedelta(hours=1), validator=_positive_delta)
     jitter: float = attrs.field(default=0.5, validator=_fraction)
     lease: timedelta = attrs.field(default=timedelta(minutes=2), validator=_positive_delta)
-    inline: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    inline: bool = attrs.field(default=True, validator=_flag)
     seed: int | None = attrs.field(default=None, validator=_seed)
 
     def delay(self, tries: int, rng: random.Random) -> timedelta:

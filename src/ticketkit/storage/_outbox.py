@@ -38,6 +38,11 @@ def _nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise ValidationError.one(attribute.name, f"expected a non-empty string, got {value!r}")
 
 
+def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise ValidationError.one(attribute.name, f"expected JSON text (a str), got {value!r}")
+
+
 def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     problem = aware_problem(value)
     if problem:
@@ -69,7 +74,7 @@ class OutboxMessage:
     """
 
     id: str = attrs.field(validator=_nonempty)
-    payload: str = attrs.field(validator=attrs.validators.instance_of(str))
+    payload: str = attrs.field(validator=_text)
     created_at: datetime = attrs.field(validator=_aware)
     available_at: datetime = attrs.field(validator=_aware)
     attempts: int = 0

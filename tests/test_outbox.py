@@ -1,0 +1,522 @@
+"""The transactional outbox, delivery with backoff and dead letters, crashes, the worker and the feed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ticketkit as tk
+from tests.outbox_helpers import FileReceiver, received, worker_desk, writer_desk
+from ticketkit.cli._worker import ConfigError, Worker, build_desk, desk_from_config
+from ticketkit.desk._outbox import from_payload, to_payload
+from ticketkit.storage import OutboxMessage
+from ticketkit.testing import ManualClock
+
+pytest_plugins = ("tests.postgres_fixture",)
+
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
+ADMIN = tk.Actor(id="li", roles={"admin"})
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Dedupe(tk.Notifier):
+    """A receiver that honours the idempotency key: a repeated id is counted, not handled."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.handled: dict[str, tk.Notification] = {}
+        self.repeats = 0
+        self.fail = fail
+        self.calls = 0
+
+    def send(self, notification: tk.Notification) -> None:
+        self.calls += 1
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("receiver down")
+        if notification.id in self.handled:
+            self.repeats += 1
+        self.handled[notification.id] = notification
+
+
+def stores(tmp_path: Path) -> list[tk.TicketStore]:
+    return [tk.InMemoryStore(), tk.SQLiteStore(tmp_path / "desk.db")]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tk.TicketStore]:
+    s: tk.TicketStore = tk.InMemoryStore() if request.param == "memory" else tk.SQLiteStore(tmp_path / "d.db")
+    yield s
+    s.close()
+
+
+class TestDeliveryPolicy:
+    def test_backoff_doubles_and_caps(self) -> None:
+        """Without jitter each delay is factor times the last, never above max_delay."""
+        p = tk.DeliveryPolicy(
+            first_retry=timedelta(seconds=1), factor=3, max_delay=timedelta(seconds=20), jitter=0
+        )
+        rng = random.Random(0)
+        assert [1.0, 3.0, 9.0, 20.0, 20.0] == [p.delay(n, rng).total_seconds() for n in range(1, 6)]
+        assert timedelta(seconds=20) == p.delay(10_000, rng)
+
+    @given(seed=st.integers(0, 2**32), tries=st.integers(1, 50), jitter=st.floats(0, 1))
+    def test_jitter_stays_in_range_and_replays_from_the_seed(
+        self, seed: int, tries: int, jitter: float
+    ) -> None:
+        """A jittered delay lies in [(1 - jitter) * d, d] and the same seed gives the same schedule."""
+        p = tk.DeliveryPolicy(jitter=jitter, seed=seed)
+        plain = tk.DeliveryPolicy(jitter=0).delay(tries, random.Random(seed))
+        a = [p.delay(tries, r) for r in (random.Random(seed),)]
+        b = [p.delay(tries, r) for r in (random.Random(seed),)]
+        assert a == b
+        assert plain * (1 - jitter) - timedelta(microseconds=1) <= a[0] <= plain
+
+    def test_bad_settings_are_named(self) -> None:
+        """Each bad setting is a ValidationError naming it."""
+        for kwargs, path in (
+            ({"max_tries": 0}, "max_tries"),
+            ({"first_retry": timedelta(0)}, "first_retry"),
+            ({"factor": 0.5}, "factor"),
+            ({"jitter": 2}, "jitter"),
+            ({"inline": "yes"}, "inline"),
+            ({"seed": "x"}, "seed"),
+        ):
+            with pytest.raises(tk.ValidationError) as err:
+                tk.DeliveryPolicy(**kwargs)  # type: ignore[arg-type]
+            assert path == err.value.errors[0].path
+        with pytest.raises(tk.ValidationError) as err2:
+            tk.Helpdesk(store=tk.InMemoryStore(), delivery="fast")  # type: ignore[arg-type]
+        assert "delivery" == err2.value.errors[0].path
+
+
+class TestTransactionalOutbox:
+    def test_writer_desk_leaves_every_notification_in_the_outbox(self, store: tk.TicketStore) -> None:
+        """A desk with inline=False writes each notification with the change; a worker sends each once."""
+        writer = tk.Helpdesk(store=store, delivery=tk.DeliveryPolicy(inline=False))
+        t = writer.open(subject="Broken lid", customer="c-1")
+        writer.comment(t.id, "We are on it", actor=ADMIN, public=True)
+        pending = store.outbox(status="pending")
+        assert 2 == len(pending)
+        assert [t.id, t.id] == [from_payload(m.payload).ticket.id for m in pending]
+        receiver = Dedupe()
+        worker = tk.Helpdesk(store=store, notifier=receiver)
+        assert tk.DeliveryReport(claimed=2, sent=2) == worker.deliver()
+        assert sorted(m.id for m in pending) == sorted(receiver.handled)
+        assert tk.DeliveryReport() == worker.deliver()
+        assert ["sent", "sent"] == [m.status for m in store.outbox()]
+
+    def test_inline_sends_after_commit_and_marks_sent(self, store: tk.TicketStore) -> None:
+        """The default policy sends right after the commit and marks the outbox rows sent."""
+        receiver = Dedupe()
+        desk = tk.Helpdesk(store=store, notifier=receiver)
+        desk.open(subject="Late parcel", customer="c-1")
+        assert 1 == len(receiver.handled)
+        (row,) = store.outbox()
+        assert ("sent", next(iter(receiver.handled))) == (row.status, row.id)
+        assert desk.next_delivery() is None
+
+    def test_desk_without_notifier_writes_nothing_inline(self, store: tk.TicketStore) -> None:
+        """With nobody to tell and inline delivery, nothing accumulates in the outbox."""
+        tk.Helpdesk(store=store).open(subject="x", customer="c-1")
+        assert [] == store.outbox()
+
+    def test_failures_back_off_then_die_then_requeue(self, store: tk.TicketStore) -> None:
+        """A failing receiver is retried after growing delays; after max_tries it is a dead letter an admin requeues."""
+        clock = ManualClock(T0)
+        receiver = Dedupe(fail=3)
+        policy = tk.DeliveryPolicy(max_tries=3, first_retry=timedelta(minutes=1), jitter=0)
+        desk = tk.Helpdesk(store=store, notifier=receiver, clock=clock, delivery=policy)
+        desk.open(subject="x", customer="c-1")
+        (failed,) = desk.failed_notifications
+        assert (1, T0 + timedelta(minutes=1), False) == (failed.attempts, failed.failed_at, failed.dead)
+        assert T0 + timedelta(minutes=1) == desk.next_delivery()
+        assert 0 == desk.deliver().claimed  # not before its time
+        clock.advance(timedelta(minutes=1))
+        assert tk.DeliveryReport(claimed=1, failed=1) == desk.deliver()
+        assert T0 + timedelta(minutes=3) == desk.next_delivery()
+        clock.advance(timedelta(minutes=2))
+        assert tk.DeliveryReport(claimed=1, dead=1) == desk.deliver()
+        (dead,) = desk.dead_letters()
+        assert (3, "ConnectionError('receiver down')") == (dead.attempts, dead.error)
+        assert desk.failed_notifications[0].dead
+        assert desk.next_delivery() is None
+        assert 1 == desk.requeue_notifications([dead.id])
+        assert tk.DeliveryReport(claimed=1, sent=1) == desk.deliver()
+        assert ([dead.id], 0) == (list(receiver.handled), receiver.repeats)
+
+    def test_retry_notifications_sends_dead_letters_too(self, store: tk.TicketStore) -> None:
+        """retry_notifications sends every failed notification now, dead or waiting."""
+        receiver = Dedupe(fail=2)
+        desk = tk.Helpdesk(store=store, notifier=receiver, delivery=tk.DeliveryPolicy(max_tries=1))
+        desk.open(subject="x", customer="c-1")
+        assert [True] == [f.dead for f in desk.failed_notifications]
+        assert 0 == desk.retry_notifications()
+        assert 1 == desk.retry_notifications()
+        assert [] == desk.failed_notifications
+
+    def test_unreadable_payload_is_a_dead_letter(self, store: tk.TicketStore) -> None:
+        """A payload that is not a notification goes straight to the dead letters, naming why."""
+        store.commit([], [OutboxMessage(id="bad", payload="{", created_at=T0, available_at=T0)])
+        desk = tk.Helpdesk(store=store, notifier=Dedupe(), clock=ManualClock(T0))
+        assert 1 == desk.deliver().dead
+        assert "unreadable payload" in (desk.dead_letters()[0].error or "")
+
+    def test_ids_are_unique_and_payloads_round_trip(self, store: tk.TicketStore) -> None:
+        """Every notification of many changes has its own id, and its payload reads back equal."""
+        writer = tk.Helpdesk(store=store, delivery=tk.DeliveryPolicy(inline=False))
+        for i in range(5):
+            t = writer.open(subject=f"s{i}", customer=f"c-{i}")
+            for j in range(3):
+                writer.comment(t.id, f"note {j}", actor=ADMIN, public=True)
+        rows = store.outbox(limit=1000)
+        assert len(rows) == len({m.id for m in rows}) == 20
+        for m in rows:
+            note = from_payload(m.payload)
+            assert m.id == note.id
+            assert m.payload == to_payload(note)
+
+    def test_commit_that_conflicts_leaves_no_notification(self, tmp_path: Path) -> None:
+        """A change lost to a concurrent write leaves no notification of it behind."""
+        store = tk.SQLiteStore(tmp_path / "c.db")
+        writer = tk.Helpdesk(store=store, delivery=tk.DeliveryPolicy(inline=False))
+        t = writer.open(subject="x", customer="c-1")
+        before = len(store.outbox())
+        with pytest.raises(tk.ConflictError):
+            writer.comment(t.id, "late", actor=ADMIN, public=True, expected_version=t.version - 1)
+        assert before == len(store.outbox())
+        store.close()
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def _fork(child: Callable[[], None]) -> int:
+    """Run ``child`` in a forked process; its wait status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            child()
+        finally:
+            os._exit(0)
+    return os.waitpid(pid, 0)[1]
+
+
+class KillOnSend(tk.Notifier):
+    """Kills its own process (SIGKILL) on the ``after``-th send, after passing the earlier ones on."""
+
+    def __init__(self, after: int, inner: tk.Notifier) -> None:
+        self.after = after
+        self.inner = inner
+        self.n = 0
+
+    def send(self, notification: tk.Notification) -> None:
+        self.n += 1
+        if self.n >= self.after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.send(notification)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+class TestCrashes:
+    def test_killed_after_commit_before_send_loses_nothing(self, tmp_path: Path) -> None:
+        """SIGKILL between the commit and the send, 20 times: a worker later delivers every one, once."""
+        db = tmp_path / "crash.db"
+        sink = tmp_path / "received.jsonl"
+        for _ in range(20):
+
+            def child() -> None:  # pragma: no cover - runs in the fork
+                s = tk.SQLiteStore(db)
+                tk.Helpdesk(store=s, notifier=KillOnSend(1, FileReceiver(sink))).open(
+                    subject="x", customer="c"
+                )
+
+            status = _fork(child)
+            assert os.WIFSIGNALED(status) and signal.SIGKILL == os.WTERMSIG(status)
+        store = tk.SQLiteStore(db)
+        assert 20 == store.count()
+        assert [] == received(sink)
+        later = ManualClock(datetime.now(UTC) + timedelta(hours=1))  # past the inline lease
+        receiver = Dedupe()
+        report = tk.Helpdesk(store=store, notifier=receiver, clock=later).deliver()
+        assert (20, 20, 0) == (report.sent, len(receiver.handled), receiver.repeats)
+        assert sorted(m.id for m in store.outbox(status="sent", limit=100)) == sorted(receiver.handled)
+        store.close()
+
+    def test_worker_killed_mid_delivery_loses_nothing(self, tmp_path: Path) -> None:
+        """A worker SIGKILLed mid-batch, 20 times: restarted workers deliver all; an id-honouring receiver sees each once."""
+        db = tmp_path / "w.db"
+        sink = tmp_path / "received.jsonl"
+        store = tk.SQLiteStore(db)
+        writer = writer_desk(store)
+        for i in range(60):
+            writer.open(subject=f"s{i}", customer=f"c{i}")
+        expected = {m.id for m in store.outbox(status="pending", limit=1000)}
+        clock = datetime.now(UTC)
+        rng = random.Random(5)
+        for round_ in range(20):
+            after = rng.randint(1, 4)
+            at = clock + timedelta(minutes=10 * round_)  # each restart comes after the last lease
+
+            def child() -> None:  # pragma: no cover - runs in the fork
+                s = tk.SQLiteStore(db)
+                desk = tk.Helpdesk(
+                    store=s, notifier=KillOnSend(after, FileReceiver(sink)), clock=ManualClock(at)
+                )
+                desk.deliver(limit=5)
+
+            status = _fork(child)
+            assert os.WIFSIGNALED(status)
+        final = tk.Helpdesk(
+            store=store, notifier=FileReceiver(sink), clock=ManualClock(clock + timedelta(days=1))
+        )
+        while final.deliver(limit=50).claimed:
+            pass
+        got = received(sink)
+        assert expected == set(got)
+        assert 0 == len(store.outbox(status="pending", limit=1000))
+        assert len(got) - len(set(got)) <= 20 * 3  # repeats only of leases a killed worker held unmarked
+        store.close()
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def _worker_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ticketkit", "worker", *args]
+
+
+def _env(sink: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env["TICKETKIT_TEST_RECEIVER"] = str(sink)
+    return env
+
+
+def _wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting")
+        time.sleep(0.05)
+
+
+def _run_worker_twice(store: tk.TicketStore, where: list[str], sink: Path) -> None:
+    """Write, run a worker subprocess, SIGTERM it mid-run, write more, restart: every id exactly once."""
+    writer = writer_desk(store)
+    cmd = _worker_cmd(
+        *where, "--desk", "tests.outbox_helpers:worker_desk", "--max-sleep", "0.2", "--batch", "3"
+    )
+    proc = subprocess.Popen(cmd, env=_env(sink), stderr=subprocess.PIPE, text=True)
+    try:
+        for i in range(15):
+            writer.open(subject=f"a{i}", customer=f"c{i}")
+        _wait_for(lambda: len(received(sink)) >= 5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert 0 == proc.returncode, err
+    assert ["worker.started", "worker.stopping", "worker.stopped"] == [
+        e for e in (json.loads(line)["event"] for line in err.splitlines()) if e != "worker.round"
+    ]
+    for i in range(10):
+        writer.open(subject=f"b{i}", customer=f"d{i}")
+    expected = {m.id for m in store.outbox(limit=1000)}
+    proc = subprocess.Popen(cmd, env=_env(sink), stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: set(received(sink)) == expected)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    got = received(sink)
+    assert (25, sorted(expected)) == (len(expected), sorted(got))  # nothing lost, nothing repeated
+
+
+class TestWorkerProcess:
+    def test_sqlite_worker_stopped_and_restarted(self, tmp_path: Path) -> None:
+        """A real worker process on SQLite: SIGTERM mid-run, restart; every notification once."""
+        store = tk.SQLiteStore(tmp_path / "desk.db")
+        _run_worker_twice(store, ["--db", str(tmp_path / "desk.db")], tmp_path / "got.jsonl")
+        store.close()
+
+    @pytest.mark.slow
+    def test_postgres_worker_stopped_and_restarted(
+        self, tmp_path: Path, postgres_dsn: str, make_postgres_store: Callable[..., tk.TicketStore]
+    ) -> None:
+        """The same on PostgreSQL."""
+        store = make_postgres_store()
+        schema = store.schema  # type: ignore[attr-defined]
+        _run_worker_twice(store, ["--dsn", postgres_dsn, "--schema", schema], tmp_path / "got.jsonl")
+
+    def test_configuration_errors_exit_2_naming_the_path(self, tmp_path: Path) -> None:
+        """A bad JSON desk exits 2 and names the file and the path of each problem."""
+        bad = tmp_path / "desk.json"
+        bad.write_text(json.dumps({"notifier": {"kind": "pager"}, "delivery": {"max_tries": 0}}))
+        proc = subprocess.run(
+            _worker_cmd("--db", str(tmp_path / "d.db"), "--config", str(bad), "--once"),
+            env=_env(tmp_path / "x"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert 2 == proc.returncode
+        assert "desk.json: notifier:" in proc.stderr
+        assert "delivery.max_tries:" in proc.stderr
+
+    def test_config_and_factory_problems(self, tmp_path: Path) -> None:
+        """Missing files, bad JSON, bad factories and bad settings are ConfigErrors saying where."""
+        store = tk.InMemoryStore()
+        cases = {
+            "--config": (str(tmp_path / "missing.json"), None),
+            "not JSON": (str(tmp_path / "bad.json"), None),
+            "module:function": (None, "nocolon"),
+            "expected it to return a Helpdesk": (None, "tests.outbox_helpers:not_a_desk"),
+            "unexpected keyword": (None, "tests.outbox_helpers:received"),
+            "give exactly one": (None, None),
+        }
+        (tmp_path / "bad.json").write_text("{")
+        for words, (config, factory) in cases.items():
+            with pytest.raises(ConfigError, match=words):
+                build_desk(config, factory, store)
+        with pytest.raises(tk.ValidationError) as err:
+            desk_from_config(
+                {"delivery": {"lease": "1m", "colour": 1}, "notifier": {"factory": "x:y"}}, store
+            )
+        assert {"delivery.lease", "delivery.colour", "notifier.factory"} == {e.path for e in err.value.errors}
+
+    def test_json_desk_builds_a_logging_worker(self) -> None:
+        """The JSON form with a logging notifier and delivery settings builds a working desk."""
+        desk = desk_from_config(
+            {"notifier": {"kind": "logging"}, "delivery": {"lease": 30, "max_tries": 2}}, tk.InMemoryStore()
+        )
+        assert isinstance(desk.notifier, tk.LoggingNotifier)
+
+    def test_sleeps_until_the_next_thing(self) -> None:
+        """The worker sleeps until the earliest of the next checkpoint and the next pending notification."""
+        clock = ManualClock(T0)
+        store = tk.InMemoryStore()
+        desk = tk.Helpdesk(store=store, notifier=Dedupe(fail=1), clock=clock)
+        w = Worker(desk, batch=10, max_sleep=3600, out=io.StringIO())
+        assert 3600 == w.sleep_for()
+        desk.open(subject="x", customer="c-1")
+        due = desk.next_delivery()
+        assert due is not None
+        assert (due - T0).total_seconds() == w.sleep_for()
+        assert 0 < w.sleep_for() <= 30
+        clock.advance(timedelta(hours=1))
+        assert 0.01 == w.sleep_for()
+
+    def test_run_stops_on_request_after_the_round(self) -> None:
+        """run() does a round, logs it, and returns once stop is set."""
+        store = tk.InMemoryStore()
+        writer_desk(store).open(subject="x", customer="c")
+        receiver = Dedupe()
+        desk = tk.Helpdesk(store=store, notifier=receiver)
+        lines: list[str] = []
+
+        class Out:
+            def write(self, s: str) -> None:
+                lines.append(s)
+
+            def flush(self) -> None:
+                pass
+
+        w = Worker(desk, batch=10, max_sleep=0.05, out=Out())  # type: ignore[arg-type]
+        th = threading.Thread(target=w.run)
+        th.start()
+        _wait_for(lambda: len(receiver.handled) == 1)
+        w.stop.set()
+        th.join(10)
+        events = [json.loads(line)["event"] for line in lines]
+        assert ["worker.started", "worker.round", "worker.stopped"] == events
+
+
+# --------------------------------------------------------------------------- the change feed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+class TestFeed:
+    def test_four_writer_processes_and_a_follower(self, tmp_path: Path) -> None:
+        """4 processes write while a reader follows the feed: every committed event exactly once, in log order."""
+        db = tmp_path / "feed.db"
+        store = tk.SQLiteStore(db)
+        seen: list[str] = []
+        cursor: str | None = None
+        pids = []
+        for w in range(4):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the writer
+                try:
+                    desk = tk.Helpdesk(store=tk.SQLiteStore(db))
+                    for i in range(15):
+                        t = desk.open(subject=f"w{w} {i}", customer=f"c{w}-{i}")
+                        desk.comment(t.id, "hi", actor=ADMIN, public=True)
+                finally:
+                    os._exit(0)
+            pids.append(pid)
+        running = set(pids)
+        while running:
+            page = store.changes(cursor, limit=7)
+            seen.extend(e.id for e in page.events)
+            cursor = page.cursor
+            for pid in list(running):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    running.discard(pid)
+        while len(page := store.changes(cursor, limit=7)):
+            seen.extend(e.id for e in page.events)
+            cursor = page.cursor
+        every = [e.id for t in store.scan() for e in store.events(t.id)]
+        assert len(seen) == len(set(seen))
+        assert sorted(every) == sorted(seen)
+        assert [e.id for e in store.changes(limit=10_000).events] == seen
+        assert 120 <= len(seen)
+        store.close()
+
+    @pytest.mark.slow
+    def test_postgres_out_of_order_commits(self, make_postgres_store: Callable[..., tk.TicketStore]) -> None:
+        """A transaction that began first but commits last is still seen, once, by a follower."""
+        store = make_postgres_store()
+        early = tk.Ticket(subject="early", id="E", created_at=T0)
+        late = tk.Ticket(subject="late", id="L", created_at=T0)
+        ev = lambda t: tk.Event(ticket_id=t.id, kind="ticket.created", actor="system", at=T0, version=1)  # noqa: E731
+        holding = threading.Event()
+        release = threading.Event()
+        original = store._failures  # type: ignore[attr-defined]
+
+        def slow(conn: object, sql: str, params: list[object]) -> list[int]:
+            out: list[int] = original(conn, sql, params)
+            if threading.current_thread().name == "slow":
+                holding.set()
+                release.wait(10)
+            return out
+
+        store._failures = slow  # type: ignore[attr-defined]
+        th = threading.Thread(target=lambda: store.commit([(early, [ev(early)], None)]), name="slow")
+        th.start()
+        assert holding.wait(10)
+        store.commit([(late, [ev(late)], None)])
+        first = store.changes()
+        release.set()
+        th.join(10)
+        rest = store.changes(first.cursor)
+        assert ["L"] == [e.ticket_id for e in first.events]
+        assert ["E"] == [e.ticket_id for e in rest.events]
+        assert [] == list(store.changes(rest.cursor).events)
