@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ticketkit as tk
-from ticketkit import analytics
 from tests.outbox_helpers import FileReceiver, received, writer_desk
+from ticketkit import analytics
 from ticketkit.cli._worker import ConfigError, Worker, build_desk, desk_from_config
 from ticketkit.desk._outbox import from_payload, to_payload
 from ticketkit.storage import OutboxMessage
@@ -541,8 +541,8 @@ class TestFeedDataset:
             assert [(r.key, r.count) for r in full.pareto("category")] == [
                 (r.key, r.count) for r in got.pareto("category")
             ]
-            assert [(r.key, r.count) for r in full.reopens(by="category")] == [
-                (r.key, r.count) for r in got.reopens(by="category")
+            assert [(r.key, r.resolved) for r in full.reopens(by="category")] == [
+                (r.key, r.resolved) for r in got.reopens(by="category")
             ]
         cursor = feed.cursor
         assert cursor is not None
