@@ -850,11 +850,9 @@ class PostgresStore(TicketStore):
         """The outbox messages in ``status`` (see `TicketStore.outbox`)."""
         check_status(status)
         check_feed_limit(limit)
+        sql, params = sq.listing(status, limit)
         with self._conn() as conn:
-            if status is None:
-                rows = conn.execute(self._q(sq.LIST_ALL), (limit,)).fetchall()
-            else:
-                rows = conn.execute(self._q(sq.LIST), (status, limit)).fetchall()
+            rows = conn.execute(self._q(sql), params).fetchall()
         return [sq.message_of(r) for r in rows]
 
     def requeue(self, ids: Iterable[str], *, at: datetime) -> int:

@@ -77,6 +77,19 @@ REQUEUE: Final = (
 NEXT: Final = "SELECT MIN(available_us) FROM outbox WHERE status = 'pending'"
 
 
+def listing(status: str | None, limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters listing the messages in ``status`` (all when None)."""
+    return (LIST_ALL, (limit,)) if status is None else (LIST, (status, limit))
+
+
+def sqlite_claim(conn: Any, at_key: int, until_key: int, limit: int) -> list[OutboxMessage]:
+    """Lease pending messages inside the caller's SQLite write transaction."""
+    ids = [r[0] for r in conn.execute(PENDING_IDS, (at_key, limit))]
+    conn.executemany(LEASE, [(until_key, i) for i in ids])
+    rows = [conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE id = ?", (i,)).fetchone() for i in ids]
+    return [message_of(r) for r in rows]
+
+
 def ph(sql: str, schema: str | None = None) -> str:
     """``sql`` for PostgreSQL: ``%s`` placeholders, tables in ``schema``."""
     out = sql.replace("?", "%s")

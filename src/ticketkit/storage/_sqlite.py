@@ -733,14 +733,8 @@ class SQLiteStore(TicketStore):
             []
         """
         check_claim(at, worker, lease, limit)
-        until = sq.key_of(at + lease)
         with self._write() as conn:
-            ids = [r[0] for r in conn.execute(sq.PENDING_IDS, (sq.key_of(at), limit))]
-            conn.executemany(sq.LEASE, [(until, i) for i in ids])
-            rows = [
-                conn.execute(f"SELECT {sq.COLUMNS} FROM outbox WHERE id = ?", (i,)).fetchone() for i in ids
-            ]
-        return [sq.message_of(r) for r in rows]
+            return sq.sqlite_claim(conn, sq.key_of(at), sq.key_of(at + lease), limit)
 
     def mark_sent(self, ids: Iterable[str]) -> None:
         """Mark messages delivered (see `TicketStore.mark_sent`).
@@ -779,10 +773,7 @@ class SQLiteStore(TicketStore):
         check_status(status)
         check_feed_limit(limit)
         with self._read() as conn:
-            if status is None:
-                rows = conn.execute(sq.LIST_ALL, (limit,)).fetchall()
-            else:
-                rows = conn.execute(sq.LIST, (status, limit)).fetchall()
+            rows = conn.execute(*sq.listing(status, limit)).fetchall()
         return [sq.message_of(r) for r in rows]
 
     def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
