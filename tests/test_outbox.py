@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import http.server
 import io
 import json
 import os
@@ -14,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given
@@ -547,3 +552,100 @@ class TestFeedDataset:
         cursor = feed.cursor
         assert cursor is not None
         assert 0 == len(store.changes(cursor))
+
+
+# --------------------------------------------------------------------------- the webhook notifier
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """Verifies each delivery's signature on its own (not with ticketkit's code) and keeps the ids."""
+
+    secret = b"hook-secret"
+    seen: ClassVar[list[str]] = []
+    bad: ClassVar[list[str]] = []
+    fail_next: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        msg_id, stamp = self.headers["webhook-id"], self.headers["webhook-timestamp"]
+        mac = hmac.new(self.secret, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+        if self.headers["webhook-signature"] != "v1," + base64.b64encode(mac).decode():
+            self.bad.append(msg_id)
+            self.send_response(401)
+        elif self.fail_next:
+            self.fail_next.pop()
+            self.send_response(503)
+        else:
+            if msg_id not in self.seen:
+                self.seen.append(msg_id)
+            assert json.loads(body)["data"]["id"] == msg_id
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture
+def hook_server() -> Iterator[str]:
+    _Hook.seen, _Hook.bad, _Hook.fail_next = [], [], []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+class TestWebhookNotifier:
+    def test_signed_deliveries_retried_through_the_outbox(
+        self, hook_server: str, store: tk.TicketStore
+    ) -> None:
+        """A real server verifies every signature; a 503 is retried by the outbox until it goes through."""
+        clock = ManualClock(datetime.now(UTC))
+        hook = tk.WebhookNotifier(hook_server, b"hook-secret", clock=clock, timeout=5)
+        desk = tk.Helpdesk(store=store, notifier=hook, clock=clock, delivery=tk.DeliveryPolicy(jitter=0))
+        _Hook.fail_next.append(1)
+        desk.open(subject="Refund", customer="c-1")
+        desk.open(subject="Zip", customer="c-2")
+        assert 1 == len(desk.failed_notifications)
+        assert "HTTP 503" in desk.failed_notifications[0].error
+        clock.advance(timedelta(minutes=1))
+        assert 1 == desk.deliver().sent
+        assert [] == _Hook.bad
+        assert sorted(m.id for m in store.outbox()) == sorted(_Hook.seen)
+
+    def test_wrong_secret_and_dead_server_fail(self, hook_server: str) -> None:
+        """A receiver refusing the signature, or nobody listening, raises WebhookError."""
+        at = datetime.now(UTC)
+        note = tk.Notification(
+            kind="k",
+            recipients="team:a",
+            message="m",
+            at=at,
+            ticket=tk.Ticket(subject="s", created_at=at),
+            id="n1",
+        )
+        with pytest.raises(tk.WebhookError, match="HTTP 401"):
+            tk.WebhookNotifier(hook_server, "whsec_" + base64.b64encode(b"other").decode()).send(note)
+        with pytest.raises(tk.WebhookError, match="failed"):
+            tk.WebhookNotifier("http://127.0.0.1:9/none", "s", timeout=2).send(note)
+
+    def test_verify_and_bad_settings(self) -> None:
+        """verify accepts only a fresh, matching signature; bad settings are ValidationErrors."""
+        at = datetime(2025, 3, 3, tzinfo=UTC)
+        hook = tk.WebhookNotifier("https://example.invalid/", "whsec_" + base64.b64encode(b"k").decode())
+        stamp = int(at.timestamp())
+        headers = {
+            "webhook-id": "n",
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": hook.signature("n", stamp, b"{}"),
+        }
+        secret = "whsec_" + base64.b64encode(b"k").decode()
+        assert tk.WebhookNotifier.verify(b"{}", headers, secret, at=at)
+        assert not tk.WebhookNotifier.verify(b"{ }", headers, secret, at=at)
+        assert not tk.WebhookNotifier.verify(b"{}", headers, secret, at=at + timedelta(hours=1))
+        assert not tk.WebhookNotifier.verify(b"{}", {**headers, "webhook-timestamp": "x"}, secret, at=at)
+        for kwargs in ({"url": "ftp://x"}, {"timeout": 0}, {"secret": "whsec_%%%"}):
+            with pytest.raises(tk.ValidationError):
+                tk.WebhookNotifier(**{"url": "https://x/", "secret": "s", **kwargs})  # type: ignore[arg-type]

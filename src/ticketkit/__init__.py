@@ -72,6 +72,7 @@ from ticketkit.notify._notify import (
     RecordingNotifier,
 )
 from ticketkit.notify._policy import DeliveryPolicy
+from ticketkit.notify._webhook import WebhookError, WebhookNotifier
 from ticketkit.privacy._detect import Finding, detect_personal
 from ticketkit.privacy._mask import (
     PersonalFields,
@@ -195,6 +196,8 @@ __all__ = [
     "UnpublishedHolidaysError",
     "UnpublishedHolidaysWarning",
     "ValidationError",
+    "WebhookError",
+    "WebhookNotifier",
     "Workflow",
     "Workflows",
     "__version__",
