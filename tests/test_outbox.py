@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import hashlib
 import hmac
 import http.server
@@ -11,6 +12,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -649,3 +651,65 @@ class TestWebhookNotifier:
         for kwargs in ({"url": "ftp://x"}, {"timeout": 0}, {"secret": "whsec_%%%"}):
             with pytest.raises(tk.ValidationError):
                 tk.WebhookNotifier(**{"url": "https://x/", "secret": "s", **kwargs})  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the SMTP notifier
+
+
+class TestSMTPNotifier:
+    def test_threaded_templated_mail_through_a_real_server(self, store: tk.TicketStore) -> None:
+        """A local SMTP server receives one templated mail per notification, threaded and marked automatic."""
+        aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+        got: list[bytes] = []
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+                got.append(envelope.content)
+                return "250 OK"
+
+        with socket.socket() as probe:  # a free port on the loopback
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            mailer = tk.SMTPNotifier(
+                "127.0.0.1",
+                port,
+                sender="desk@shop.example",
+                domain="shop.example",
+                addresses=lambda r: [] if r.startswith("role:") else [r.replace(":", ".") + "@shop.example"],
+                templates={"ticket.created": ("We got it: $subject", "Hello, ticket $ticket_id is $status.")},
+                security="none",
+            )
+            desk = tk.Helpdesk(store=store, notifier=mailer)
+            t = desk.open(subject="Broken zip", customer="c-1")
+            desk.comment(t.id, "A new one is on its way", actor=ADMIN, public=True)
+        finally:
+            controller.stop()
+        mails = [email.message_from_bytes(m) for m in got]
+        assert 2 == len(mails)
+        first, second = mails
+        assert f"[#{t.id}] We got it: Broken zip" == first["Subject"]
+        assert "customer.c-1@shop.example" == first["To"]
+        assert f"ticket {t.id} is new" in first.get_payload()
+        assert ["auto-generated", "auto-generated"] == [m["Auto-Submitted"] for m in mails]
+        assert first["References"] == second["References"] == f"<tk.{t.id}@shop.example>"
+        again = [mailer.message(from_payload(m.payload)) for m in store.outbox()]  # a resend: same ids
+        assert [m["Message-ID"] for m in again if m is not None] == [m["Message-ID"] for m in mails]
+        assert 2 == len({m["Message-ID"] for m in mails})
+        assert ["sent", "sent"] == [m.status for m in store.outbox()]
+
+    def test_refused_server_is_retried_and_bad_settings_named(self, store: tk.TicketStore) -> None:
+        """No server: the send fails into the outbox; an unknown security mode is a ValidationError."""
+        mailer = tk.SMTPNotifier(
+            "127.0.0.1", 9, sender="d@x", domain="x", addresses=lambda r: ["a@x"], security="none", timeout=2
+        )
+        desk = tk.Helpdesk(store=store, notifier=mailer)
+        desk.open(subject="x", customer="c-1")
+        assert 1 == len(desk.failed_notifications)
+        with pytest.raises(tk.ValidationError):
+            tk.SMTPNotifier("h", sender="d@x", domain="x", addresses=lambda r: [], security="ssl")
+        assert (
+            465 == tk.SMTPNotifier("h", sender="d", domain="x", addresses=lambda r: [], security="tls").port
+        )

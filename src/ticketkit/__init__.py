@@ -25,6 +25,7 @@ from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolid
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
 from ticketkit.desk._helpdesk import DeliveryReport, FailedNotification, Helpdesk, TicketFilters
+from ticketkit.desk._smtp import SMTPNotifier
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -183,6 +184,7 @@ __all__ = [
     "SLAState",
     "SLAStatus",
     "SLATarget",
+    "SMTPNotifier",
     "SQLiteStore",
     "Simulation",
     "State",
