@@ -713,3 +713,68 @@ class TestSMTPNotifier:
         assert (
             465 == tk.SMTPNotifier("h", sender="d", domain="x", addresses=lambda r: [], security="tls").port
         )
+
+
+# --------------------------------------------------------------------------- one ticket per request
+
+
+class TestRequestAcrossProcesses:
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+    def test_two_processes_same_request_make_one_ticket(self, tmp_path: Path) -> None:
+        """Processes opening one request at the same instant make one ticket; the others get the duplicate."""
+        db = tmp_path / "req.db"
+        tk.SQLiteStore(db).close()
+        for round_ in range(5):
+            go = time.time() + 0.3
+            pids = []
+            for _ in range(3):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the racing process
+                    try:
+                        desk = tk.Helpdesk(store=tk.SQLiteStore(db))
+                        time.sleep(max(0.0, go - time.time()))
+                        desk.open(subject="Refund", customer=f"c-{round_}", external_ref=f"order-{round_}")
+                    finally:
+                        os._exit(0)
+                pids.append(pid)
+            for pid in pids:
+                assert 0 == os.waitpid(pid, 0)[1]
+        store = tk.SQLiteStore(db)
+        assert 5 == store.count()
+        for t in store.scan():
+            kinds = [e.kind for e in store.events(t.id)]
+            assert 1 == kinds.count("ticket.created")
+        store.close()
+
+    def test_a_closed_request_reopened_gets_its_own_ticket(self) -> None:
+        """The same external reference after the first ticket is closed makes a second ticket."""
+        desk = tk.Helpdesk(store=tk.InMemoryStore())
+        first = desk.open(subject="Refund", customer="c-1", external_ref="o-1")
+        again = desk.open(subject="Refund", customer="c-1", external_ref="o-1")
+        assert first.id == again.id
+        desk.fire(first.id, "cancel", actor=ADMIN)
+        later = desk.open(subject="Refund", customer="c-1", external_ref="o-1")
+        assert first.id != later.id
+        assert 2 == desk.store.count()
+
+    @pytest.mark.slow
+    def test_threads_on_postgres_make_one_ticket(
+        self, make_postgres_store: Callable[..., tk.TicketStore]
+    ) -> None:
+        """Threads on separate PostgreSQL stores racing on one request make one ticket."""
+        first = make_postgres_store()
+        schema = first.schema  # type: ignore[attr-defined]
+        stores = [first, *(make_postgres_store(schema) for _ in range(3))]
+        barrier = threading.Barrier(4)
+
+        def open_(s: tk.TicketStore) -> None:
+            desk = tk.Helpdesk(store=s)
+            barrier.wait(10)
+            desk.open(subject="Refund", customer="c-1", external_ref="o-9")
+
+        threads = [threading.Thread(target=open_, args=(s,)) for s in stores]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        assert 1 == first.count()
