@@ -778,3 +778,46 @@ class TestRequestAcrossProcesses:
         for th in threads:
             th.join(30)
         assert 1 == first.count()
+
+
+class TestWorkerInProcess:
+    def test_main_runs_a_round_and_refuses_bad_options(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`main(["worker", ...])` runs one round with --once, and exits 2 on bad options."""
+        from ticketkit.cli._main import main
+
+        config = tmp_path / "desk.json"
+        config.write_text(json.dumps({"notifier": {"kind": "logging"}}))
+        db = str(tmp_path / "d.db")
+        assert 0 == main(["worker", "--db", db, "--config", str(config), "--once"])
+        assert 2 == main(["worker", "--config", str(config), "--once"])
+        assert 2 == main(["worker", "--db", db, "--config", str(config), "--batch", "0"])
+        assert 2 == main(["worker", "--db", str(tmp_path / "missing" / "d.db"), "--config", str(config)])
+        err = capsys.readouterr().err
+        assert "give exactly one" in err
+        assert "--batch" in err
+        assert "--db:" in err
+
+    def test_sigterm_finishes_the_round_and_exits_0(self, tmp_path: Path) -> None:
+        """SIGTERM to a running worker stops it after the current round, with status 0."""
+        from ticketkit.cli._worker import run_worker
+
+        config = tmp_path / "desk.json"
+        config.write_text(json.dumps({"notifier": {"kind": "logging"}}))
+        timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM))
+        timer.start()
+        started = time.monotonic()
+        status = run_worker(
+            db=str(tmp_path / "d.db"),
+            dsn=None,
+            schema="ticketkit",
+            config=str(config),
+            factory=None,
+            batch=10,
+            max_sleep=30,
+            once=False,
+        )
+        timer.join()
+        assert 0 == status
+        assert time.monotonic() - started < 10
