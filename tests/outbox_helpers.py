@@ -49,3 +49,13 @@ def not_a_desk(store: tk.TicketStore) -> tk.TicketStore:
 def writer_desk(store: tk.TicketStore) -> tk.Helpdesk:
     """A desk that only writes the outbox (a web process): the worker delivers."""
     return tk.Helpdesk(store=store, delivery=tk.DeliveryPolicy(inline=False))
+
+
+def recording_notifier() -> tk.Notifier:
+    """A notifier factory for the JSON desk's ``notifier.factory``."""
+    return tk.RecordingNotifier()
+
+
+def bad_desk(store: tk.TicketStore) -> tk.Helpdesk:
+    """A factory whose desk settings are wrong (a zero lease)."""
+    return tk.Helpdesk(store=store, lease=timedelta(0))

@@ -821,3 +821,135 @@ class TestWorkerInProcess:
         timer.join()
         assert 0 == status
         assert time.monotonic() - started < 10
+
+
+class TestArgumentChecks:
+    def test_outbox_values_and_arguments_are_checked(self) -> None:
+        """Bad outbox messages, claims, times, statuses and cursors are ValidationErrors naming the field."""
+        from ticketkit.storage import _outbox as ob
+
+        for kwargs, path in (
+            ({"id": " "}, "id"),
+            ({"payload": 3}, "payload"),
+            ({"created_at": datetime(2025, 1, 1)}, "created_at"),
+            ({"status": "lost"}, "status"),
+        ):
+            with pytest.raises(tk.ValidationError) as err:
+                OutboxMessage(**{"id": "n", "payload": "{}", "created_at": T0, "available_at": T0, **kwargs})  # type: ignore[arg-type]
+            assert path == err.value.errors[0].path
+        store = tk.InMemoryStore()
+        for call in (
+            lambda: store.commit([], "nope"),  # type: ignore[arg-type]
+            lambda: store.commit([], [1]),  # type: ignore[list-item]
+            lambda: store.claim_outbox(datetime(2025, 1, 1), worker="w", lease=timedelta(1)),
+            lambda: store.mark_failed("x", error="e", retry_at=datetime(2025, 1, 1)),
+            lambda: store.requeue([], at=datetime(2025, 1, 1)),
+            lambda: store.outbox(status="lost"),
+            lambda: ob.count_cursor(ob.encode_cursor("counts", {"T": -1})),
+            lambda: ob.int_cursor(ob.encode_cursor("sqlite", "x"), "sqlite"),
+            lambda: ob.int_cursor(ob.encode_cursor("memory", 1), "sqlite"),
+            lambda: tk.SQLiteStore(":memory:").changes(tk.InMemoryStore().changes(limit=1).cursor),
+        ):
+            with pytest.raises(tk.ValidationError):
+                call()
+
+
+class TestWorkerConfiguration:
+    def test_notifier_and_delivery_sections(self) -> None:
+        """A notifier factory builds the notifier; every malformed section is named."""
+        store = tk.InMemoryStore()
+        desk = desk_from_config({"notifier": {"factory": "tests.outbox_helpers:recording_notifier"}}, store)
+        assert isinstance(desk.notifier, tk.RecordingNotifier)
+        for config, path in (
+            ({"notifier": {"factory": "tests.outbox_helpers:not_there"}}, "notifier.factory"),
+            ({"notifier": {"factory": "tests.outbox_helpers:worker_desk"}}, "notifier.factory"),
+            ({"notifier": "smtp"}, "notifier"),
+            ({"delivery": [1]}, "delivery"),
+        ):
+            with pytest.raises((tk.ValidationError, TypeError, KeyError)) as err:
+                desk_from_config(config, store)
+            if isinstance(err.value, tk.ValidationError):
+                assert path == err.value.errors[0].path
+        with pytest.raises(tk.ValidationError):
+            desk_from_config([], store)  # type: ignore[arg-type]
+
+    def test_bad_dsn_and_factory_errors(self) -> None:
+        """A DSN that cannot connect, or a factory raising ValidationError, is a ConfigError."""
+        from ticketkit.cli._worker import open_store
+
+        with pytest.raises(ConfigError, match="--dsn"):
+            open_store(None, "host=127.0.0.1 port=9 connect_timeout=1", "x")
+        with pytest.raises(ConfigError, match="lease"):
+            build_desk(None, "tests.outbox_helpers:bad_desk", tk.InMemoryStore())
+        with pytest.raises(ConfigError, match="has no"):
+            build_desk(None, "tests.outbox_helpers:nothing_here", tk.InMemoryStore())
+
+    def test_rounds_loop_over_full_batches(self) -> None:
+        """A round sweeps and delivers batch after batch until one comes back short."""
+        clock = ManualClock(T0)
+        store = tk.InMemoryStore()
+        writer = tk.Helpdesk(store=store, clock=clock, delivery=tk.DeliveryPolicy(inline=False))
+        for i in range(7):
+            writer.open(subject=f"s{i}", customer=f"c{i}")
+        receiver = Dedupe()
+        desk = tk.Helpdesk(store=store, notifier=receiver, clock=clock)
+        w = Worker(desk, batch=3, max_sleep=60, out=io.StringIO())
+        totals = w.run_once()
+        assert (7, 7) == (totals["claimed"], totals["sent"])
+        assert 60 == w.sleep_for()
+
+
+class TestSMTPModes:
+    def test_starttls_tls_and_login_are_used_as_configured(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """STARTTLS upgrades before login, implicit TLS connects with SMTP_SSL; no address sends nothing."""
+        calls: list[str] = []
+
+        class FakeSMTP:
+            def __init__(self, host: str, port: int, **kwargs: Any) -> None:
+                calls.append(f"{type(self).__name__}:{host}:{port}")
+
+            def __enter__(self) -> FakeSMTP:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                calls.append("quit")
+
+            def starttls(self, context: Any) -> None:
+                calls.append("starttls")
+
+            def login(self, user: str, password: str) -> None:
+                calls.append(f"login:{user}")
+
+            def send_message(self, msg: Any) -> None:
+                calls.append(f"send:{msg['To']}")
+
+        class FakeSSL(FakeSMTP):
+            pass
+
+        monkeypatch.setattr("smtplib.SMTP", FakeSMTP)
+        monkeypatch.setattr("smtplib.SMTP_SSL", FakeSSL)
+        at = datetime(2025, 3, 3, tzinfo=UTC)
+        note = tk.Notification(
+            kind="k",
+            recipients="agent:li",
+            message="m",
+            at=at,
+            ticket=tk.Ticket(subject="s", created_at=at),
+            id="n",
+        )
+        common: dict[str, Any] = {"sender": "d@x", "domain": "x", "addresses": lambda r: ["li@x"]}
+        tk.SMTPNotifier("mail", username="u", password="p", **common).send(note)
+        tk.SMTPNotifier("mail", security="tls", **common).send(note)
+        tk.SMTPNotifier("mail", sender="d@x", domain="x", addresses=lambda r: []).send(note)
+        assert [
+            "FakeSMTP:mail:587",
+            "starttls",
+            "login:u",
+            "send:li@x",
+            "quit",
+            "FakeSSL:mail:465",
+            "send:li@x",
+            "quit",
+        ] == calls
+        with pytest.raises(tk.ValidationError):
+            tk.SMTPNotifier("mail", sender="d", domain="x", addresses="li@x")  # type: ignore[arg-type]
