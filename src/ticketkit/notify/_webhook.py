@@ -18,7 +18,12 @@ from ticketkit.notify._notify import Notification, Notifier
 
 
 class WebhookError(TicketkitError):
-    """A webhook delivery failed (network error, timeout, or a non-2xx answer); the outbox retries it."""
+    """A webhook delivery failed (network error, timeout, or a non-2xx answer); the outbox retries it.
+
+    Examples:
+        >>> str(WebhookError("https://hooks.example/x", "HTTP 503"))
+        "webhook to 'https://hooks.example/x' failed: HTTP 503"
+    """
 
     def __init__(self, url: str, detail: str) -> None:
         super().__init__(url, detail)
