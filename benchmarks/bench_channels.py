@@ -18,8 +18,16 @@ in ``tests/fixtures/wechat/``) N times over (20 by default), in this one process
   and every part's payload decoded: the parse ``parse_email`` builds on, doing nothing else.
 - **ticketkit parse_wechat** against **ElementTree.fromstring** on the same XML.
 
-Ratios are medians of several repeats, measured side by side. ``Helpdesk.receive``
-(parse + thread + save on SQLite) and its ratio to ``open()`` come with ``receive``.
+Then the desk side, on a fresh SQLite file per repeat (``--receive-rounds`` passes over
+the corpus, each pass with new message ids so nothing is a duplicate):
+
+- **receive (parse + thread + save)**: ``parse_email`` then ``Helpdesk.receive``: the
+  idempotence lookup, threading (conversation, references, token), the rate limit, the
+  customer, the ticket change saved, the message keys bound.
+- **open() alone**: ``Helpdesk.open`` with the same subject, text and customer, on
+  already-parsed messages: the floor ``receive`` adds its work to.
+
+Ratios are medians of several repeats, measured side by side.
 """
 
 from __future__ import annotations
@@ -28,15 +36,21 @@ import argparse
 import email
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from ticketkit.channels import parse_email, parse_wechat
+import attrs
+
+import ticketkit as tk
+from ticketkit.channels import InboundMessage, parse_email, parse_wechat
+from ticketkit.testing import ManualClock
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
@@ -94,6 +108,55 @@ def run_etree(xmls: list[bytes], rounds: int) -> int:
     return rounds * len(xmls)
 
 
+def _desk(folder: str, name: str) -> tk.Helpdesk:
+    return tk.Helpdesk(
+        store=tk.SQLiteStore(Path(folder) / f"{name}.db"),
+        clock=ManualClock(datetime(2025, 3, 3, 9, tzinfo=UTC)),
+        inbound=tk.InboundSettings(rate_limit=None),
+    )
+
+
+def run_receive(mails: list[bytes], rounds: int, folder: str) -> int:
+    """Parse, thread and save every corpus mail ``rounds`` times (new ids each round)."""
+    desk = _desk(folder, "receive")
+    for r in range(rounds):
+        for raw in mails:
+            m = parse_email(raw)
+            desk.receive(attrs.evolve(m, message_id=f"{r}.{m.message_id}") if r else m)
+    desk.store.close()
+    return rounds * len(mails)
+
+
+def run_open(messages: list[InboundMessage], rounds: int, folder: str) -> int:
+    """``open()`` for the same messages, already parsed: the floor receive builds on."""
+    desk = _desk(folder, "open")
+    for _ in range(rounds):
+        for m in messages:
+            desk.open(
+                subject=m.subject.strip() or "(no subject)",
+                channel=m.channel,
+                customer=f"{m.sender.kind}:{m.sender.value}",
+                description=m.new_text,
+            )
+    desk.store.close()
+    return rounds * len(messages)
+
+
+def receive_ratio(mails: list[bytes], rounds: int, repeats: int) -> dict[str, float]:
+    """Seconds per message of receive and of open(), medians of ``repeats`` side-by-side runs."""
+    parsed = [parse_email(raw) for raw in mails]
+    samples: dict[str, list[float]] = {"receive (parse + thread + save)": [], "open() alone": []}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            samples["receive (parse + thread + save)"].append(
+                timed(lambda: run_receive(mails, rounds, folder)) / (rounds * len(mails))
+            )
+            samples["open() alone"].append(
+                timed(lambda: run_open(parsed, rounds, folder)) / (rounds * len(mails))
+            )
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -104,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--receive-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     warnings.simplefilter("error")
     mails, xmls = load()
@@ -132,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"(the stdlib path failed on {stdlib_failures} of {len(mails)} corpus messages)")
     print(f"parse_email / stdlib compat32 parse (floor): {floor_ratio:.2f}x the time")
     print(f"parse_wechat / ElementTree: {xml_ratio:.2f}x the time")
+    desk = receive_ratio(mails, args.receive_rounds, args.repeats)
+    print(f"SQLite desk, {args.receive_rounds} passes over the e-mail corpus, median of {args.repeats}")
+    for name, seconds in desk.items():
+        print(f"{name:32} {seconds * 1e6:10.1f} µs {1 / seconds:12,.0f}")
+    ratio = desk["receive (parse + thread + save)"] / desk["open() alone"]
+    print(f"receive / open() alone: {ratio:.2f}x the time")
     return 0
 
 

@@ -14,6 +14,7 @@ batches and export/import come from ``TicketStore``'s defaults, which scan.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import tempfile
@@ -24,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ticketkit import ConflictError, Event, NotFoundError, Ticket, ValidationError, from_dict, to_dict
-from ticketkit.storage import TicketStore, validate_create, validate_save
+from ticketkit.storage import (
+    TicketStore,
+    validate_create,
+    validate_message_key,
+    validate_message_keys,
+    validate_save,
+)
 
 # One lock per folder, not per store object: two objects opened on the same folder must
 # not both pass the version check and then both write.
@@ -114,6 +121,39 @@ class JsonFileStore(TicketStore):
             ticket = from_dict(Ticket, json.loads(path.read_text(encoding="utf-8"))["ticket"])
             if tenant is None or ticket.tenant == tenant:
                 yield ticket
+
+    # -- message keys (Helpdesk.receive): one file per key, created exclusively ----------
+
+    def _key_file(self, key: str, tenant: str) -> Path:
+        name = hashlib.sha256(f"{tenant}\0{key}".encode()).hexdigest()
+        return self.folder / "message-keys" / name
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        checked = validate_message_keys(keys, ticket_id, tenant)
+        (self.folder / "message-keys").mkdir(exist_ok=True)
+        out: dict[str, str] = {}
+        for key in checked:
+            path = self._key_file(key, tenant)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".key")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(ticket_id)
+            try:  # link() refuses an existing name: the first binding wins, also between processes
+                os.link(tmp, path)
+            except FileExistsError:
+                found = self.message_key(key, tenant=tenant)
+                out[key] = found if found is not None else ticket_id
+                continue
+            finally:
+                os.unlink(tmp)
+            out[key] = ticket_id
+        return out
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        validate_message_key(key, tenant)
+        try:
+            return self._key_file(key, tenant).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
 
 
 if __name__ == "__main__":

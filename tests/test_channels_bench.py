@@ -25,8 +25,9 @@ def load() -> ModuleType:
 class TestChannelsBenchmark:
     def test_tiny_run(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A tiny run prints the rows and the ratios to the stdlib peers."""
-        assert 0 == load().main(["--rounds", "1", "--repeats", "1"])
+        assert 0 == load().main(["--rounds", "1", "--repeats", "1", "--receive-rounds", "1"])
         out = capsys.readouterr().out
         assert "parse_email / stdlib minimal" in out
         assert "parse_wechat / ElementTree" in out
         assert "stdlib compat32 parse (floor)" in out
+        assert "receive / open() alone" in out

@@ -20,11 +20,19 @@ from __future__ import annotations
 
 from ticketkit._version import __version__
 from ticketkit.automation._automation import Action, Automation
+from ticketkit.automation._macro import Macro, MacroResult
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
-from ticketkit.desk._helpdesk import DeliveryReport, FailedNotification, Helpdesk, TicketFilters
+from ticketkit.desk._helpdesk import (
+    DeliveryReport,
+    FailedNotification,
+    Helpdesk,
+    InboundSettings,
+    TicketFilters,
+)
+from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._smtp import SMTPNotifier
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
@@ -140,6 +148,7 @@ __all__ = [
     "DeliveryPolicy",
     "DeliveryReport",
     "Erasure",
+    "ErasureReport",
     "ErrorDetail",
     "Escalation",
     "Event",
@@ -153,10 +162,13 @@ __all__ = [
     "InMemoryDirectory",
     "InMemoryInventory",
     "InMemoryStore",
+    "InboundSettings",
     "Integration",
     "InvalidTransitionError",
     "Link",
     "LoggingNotifier",
+    "Macro",
+    "MacroResult",
     "NotFoundError",
     "Notification",
     "Notifier",

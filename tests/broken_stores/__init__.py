@@ -8,7 +8,14 @@ against every one (``contract_run.py`` is the test module it runs).
 
 from __future__ import annotations
 
-from tests.broken_stores import handles, memory, outbox, sqlite  # noqa: F401 - they register themselves
+from tests.broken_stores import (  # noqa: F401 - they register themselves
+    handles,
+    memory,
+    message_keys,
+    outbox,
+    rewrite,
+    sqlite,
+)
 from tests.broken_stores.controls import CONTROLS
 from tests.broken_stores.registry import SUBJECTS, Subject, broken
 

@@ -83,7 +83,10 @@ _SPAWN_KEYS: Final = frozenset(
 def render(template: str, ticket: Ticket, *, context: Mapping[str, Any] | None = None) -> str:
     """``template`` with each ``{field.path}`` replaced by that field of ``ticket``.
 
-    Unknown paths stay as written; a missing value becomes an empty string.
+    Unknown paths stay as written; a missing value becomes an empty string. Only plain
+    values are written (text, numbers, true/false, priorities, instants, and lists or sets
+    of them); a path reaching an object or a mapping (``{customer}``, ``{fields}``) stays as
+    written, so a template never shows a Python object's representation.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -104,15 +107,29 @@ def render(template: str, ticket: Ticket, *, context: Mapping[str, Any] | None =
         value = read_field(ticket, path, context=context)
         if value is None:
             return ""
-        if isinstance(value, Priority):
-            return value.value
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, frozenset):
-            return ", ".join(sorted(value))
-        return str(value)
+        if isinstance(value, frozenset | set):
+            items = [_plain_text(v) for v in value]
+            return match.group(0) if None in items else ", ".join(sorted(str(v) for v in items))
+        if isinstance(value, list | tuple):
+            items = [_plain_text(v) for v in value]
+            return match.group(0) if None in items else ", ".join(str(v) for v in items)
+        text = _plain_text(value)
+        return match.group(0) if text is None else text
 
     return _TEMPLATE.sub(one, template)
+
+
+def _plain_text(value: object) -> str | None:
+    """A plain value as template text; None for anything else (objects, mappings)."""
+    if isinstance(value, Priority):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
 
 
 def _str_list(value: Any) -> Any:

@@ -1,5 +1,5 @@
 """The values a channel produces: ``InboundMessage``, ``Sender``, ``Attachment``,
-``Automatic``, the parsers' ``MessageLimits`` and the results ``receive`` will return."""
+``Automatic``, the parsers' ``MessageLimits`` and what ``Helpdesk.receive`` returns."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import cattrs
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 
 from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.model._attachment import Attachment
 from ticketkit.model._json import EMPTY, freeze, json_problems
 from ticketkit.model._serialization import _details, make_converter
 
@@ -40,7 +41,6 @@ THREAD_RULES: Final = ("conversation", "references", "in-reply-to", "subject-tok
 """The threading rules, in the order they are tried."""
 
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class _Problems:
@@ -135,50 +135,6 @@ class Sender:
         p.raise_if_any()
         if self.kind == "email" and self.value != self.value.strip().lower():
             object.__setattr__(self, "value", self.value.strip().lower())
-
-
-@attrs.frozen(kw_only=True)
-class Attachment:
-    """A file that came with a message: its metadata and where its bytes are stored.
-
-    ``sha256`` is the hex digest of the bytes (64 lower-case hex digits) and, in a
-    `BlobStore`, also their key; ``storage_key`` is None while the bytes are not stored.
-    ``inline`` marks images shown in the body (``content_id`` is what the HTML refers to
-    as ``cid:...``).
-
-    Examples:
-        >>> import hashlib
-        >>> a = Attachment(
-        ...     name="发票.pdf",
-        ...     content_type="application/pdf",
-        ...     size=3,
-        ...     sha256=hashlib.sha256(b"pdf").hexdigest(),
-        ... )
-        >>> a.inline, a.storage_key
-        (False, None)
-    """
-
-    name: str
-    content_type: str
-    size: int
-    sha256: str
-    storage_key: str | None = None
-    inline: bool = False
-    content_id: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        p = _Problems()
-        p.text("name", self.name, empty=False, limit=255)
-        p.text("content_type", self.content_type, empty=False, limit=255)
-        if isinstance(self.content_type, str) and "/" not in self.content_type:
-            p.add("content_type", f"expected a MIME type such as 'image/png', got {self.content_type!r}")
-        p.count("size", self.size)
-        if not isinstance(self.sha256, str) or not _SHA256.match(self.sha256):
-            p.add("sha256", f"expected 64 lower-case hex digits, got {self.sha256!r}")
-        p.optional_text("storage_key", self.storage_key, limit=1024)
-        p.boolean("inline", self.inline)
-        p.optional_text("content_id", self.content_id, limit=998)
-        p.raise_if_any()
 
 
 @attrs.frozen(kw_only=True)
@@ -376,7 +332,7 @@ class InboundMessage:
 
 @attrs.frozen(kw_only=True)
 class ReceiveOutcome:
-    """What ``Helpdesk.receive`` did with a message (the desk's side arrives in a later release).
+    """What ``Helpdesk.receive`` did with a message, and why.
 
     ``action`` is ``opened`` (a new ticket), ``threaded`` (added to ``ticket_id``),
     ``followup`` (a new ticket linked to the closed ``parent_id``), ``duplicate`` (the

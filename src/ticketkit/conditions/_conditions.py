@@ -365,6 +365,8 @@ def _value_to_data(value: Any) -> Any:
         return format_duration(value)
     if isinstance(value, tuple | list):
         return [_value_to_data(v) for v in value]
+    if isinstance(value, set | frozenset):  # tags: a sorted list, never a Python repr
+        return sorted((_value_to_data(v) for v in value), key=lambda v: (type(v).__name__, repr(v)))
     if isinstance(value, Mapping):
         return {k: _value_to_data(v) for k, v in value.items()}
     if isinstance(value, str | int | float | bool) or value is None:

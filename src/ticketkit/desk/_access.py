@@ -20,6 +20,12 @@ system     everything in its tenant (automations, the sweep, intake)
 Nobody ever reaches a ticket of another tenant: the ``Helpdesk`` reads through the
 store with the actor's tenant, so such a ticket is simply not found.
 
+The ``reveal_personal`` right (who sees personal data unmasked) is not an action of
+this policy: it is the desk's [`RevealPolicy`][ticketkit.RevealPolicy] (``Helpdesk(reveal=...)``),
+which maps each role to a scope: by default admin and system ``all`` (the tenant), lead
+``team``, agent ``assigned``, customer ``own``, any other role ``none``. Reads, notifications
+and exports mask personal data for actors without it (``desk/_privacy.py``).
+
 [`mask_personal`][ticketkit.mask_personal] and [`mask_ticket`][ticketkit.mask_ticket] live in
 ``ticketkit.privacy``; they are imported here so the desk's existing imports keep working.
 """

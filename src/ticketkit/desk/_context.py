@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ticketkit.automation._automation import Automation, check_automations
+from ticketkit.automation._macro import Macro, check_macros
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -23,6 +24,9 @@ from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notifier
 from ticketkit.notify._policy import DeliveryPolicy
+from ticketkit.privacy._mask import DEFAULT_PERSONAL
+from ticketkit.privacy._retention import RetentionPolicy
+from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy
 from ticketkit.storage import TicketStore
@@ -58,6 +62,7 @@ class DeskContext:
         worker: str,
         lease: timedelta,
         max_attempts: int,
+        macros: Mapping[str, Macro] | None = None,
     ) -> None:
         self.store = store
         self.workflows = workflows
@@ -86,6 +91,13 @@ class DeskContext:
         self.max_attempts = max_attempts
         self.delivery = DeliveryPolicy()  # the facade sets the desk's own
         self.rng = random.Random(self.delivery.seed)
+        # Personal data (checked and set by desk._privacy.configure): who sees it unmasked,
+        # what is declared personal, the region numbers are read in, retention policies.
+        self.reveal = RevealPolicy()
+        self.personal = DEFAULT_PERSONAL
+        self.region = "CN"
+        self.retention: tuple[RetentionPolicy, ...] = ()
+        self.macros: dict[str, Macro] = dict(macros or {})
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""
@@ -125,6 +137,7 @@ def make_context(
     worker: str | None,
     lease: timedelta,
     max_attempts: int,
+    macros: Iterable[Macro | Mapping[str, Any]] = (),
 ) -> DeskContext:
     """Check every setting (all problems in one `ValidationError`) and build the context."""
     policies = tuple(policies)
@@ -140,12 +153,14 @@ def make_context(
     flows = _converted(problems, "workflows", lambda: _as_workflows(workflows))
     rules = _converted(problems, "automations", lambda: check_automations(automations))
     now = _converted(problems, "clock", lambda: as_now(clock))
+    named = _converted(problems, "macros", lambda: check_macros(macros))
     if problems:
         raise ValidationError(problems)
     assert flows is not None
     assert rules is not None
     assert now is not None
     team_list = list(teams) if teams is not None else list(getattr(router, "teams", None) or ())
+    policies = tuple(p.with_team_calendars(t for t in team_list if isinstance(t, Team)) for p in policies)
     return DeskContext(
         store=store,
         workflows=flows,
@@ -167,6 +182,7 @@ def make_context(
         worker=worker or f"desk-{new_id(now())[-8:]}",
         lease=lease,
         max_attempts=max_attempts,
+        macros=named,
     )
 
 

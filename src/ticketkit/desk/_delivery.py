@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ticketkit.desk._kinds import CHILD_RESOLVED, DEDUPLICATED
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._text import notification_message
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
@@ -57,14 +58,18 @@ def event_notifications(
     for event in events:
         recipients = resolve_recipients(teams, ticket, _concerned(event, ticket))
         if recipients:
+            # masked unless only the ticket's own customer reads it (desk._masking)
+            message, data = notification_view(
+                ticket, recipients, notification_message(event, ticket), event.data
+            )
             out.append(
                 Notification(
                     kind=event.kind,
                     recipients=recipients,
                     ticket=ticket,
-                    message=notification_message(event, ticket),
+                    message=message,
                     at=at,
-                    data=event.data,
+                    data=data,
                 )
             )
     return out
@@ -76,7 +81,8 @@ def _concerned(event: Event, ticket: Ticket) -> list[str]:
     d = event.data
     who: list[str] = []
     if kind == ev.TICKET_CREATED:
-        who = ["customer"]
+        # A ticket opened from a message a machine may have written gets no acknowledgement.
+        who = ["customer"] if d.get("auto_reply", True) else []
     elif kind == ev.ASSIGNED:
         who = [f"agent:{d['agent']}"] if d.get("agent") else [f"team:{d['team']}"] if d.get("team") else []
     elif kind == ev.STATUS_CHANGED:

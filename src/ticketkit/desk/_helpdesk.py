@@ -25,11 +25,17 @@ from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
-from ticketkit.desk import _changes, _intake, _links, _outbox, _reads, _sweep
+from ticketkit.automation._macro import Macro, MacroResult
+from ticketkit.channels._blob import BlobStore
+from ticketkit.channels._message import InboundMessage, ReceiveOutcome
+from ticketkit.desk import _changes, _inbound, _intake, _links, _outbox, _privacy, _reads, _retention, _sweep
+from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
+from ticketkit.desk._inbound import InboundSettings
 from ticketkit.desk._intake import CHANNELS, Message
 from ticketkit.desk._outbox import DeliveryReport, FailedNotification
+from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._reads import TicketFilters
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -38,12 +44,16 @@ from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Comment, Customer, Event, Priority, Team, Ticket
 from ticketkit.notify._notify import Notifier
 from ticketkit.notify._policy import DeliveryPolicy
+from ticketkit.privacy._mask import PersonalFields
+from ticketkit.privacy._redact import RedactSpan
+from ticketkit.privacy._retention import RetentionPolicy, RetentionReport
+from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy, SLAStatus
 from ticketkit.storage import OutboxMessage, TicketStore
 from ticketkit.workflow._workflow import Workflow, Workflows
 
-__all__ = ["CHANNELS", "DeliveryReport", "FailedNotification", "Helpdesk", "TicketFilters"]
+__all__ = ["CHANNELS", "DeliveryReport", "FailedNotification", "Helpdesk", "InboundSettings", "TicketFilters"]
 
 _T = TypeVar("_T")
 
@@ -100,6 +110,7 @@ class Helpdesk:
         wait_trigger: the trigger that parks a parent waiting on its sub-tickets.
         resume_trigger: the trigger that brings it back when they are done.
         merge_trigger: the trigger that closes a ticket merged into another.
+        macros: [`Macro`][ticketkit.Macro]s agents apply by name (objects or their data form).
         reopen_trigger: fired when the customer writes on a resolved ticket (None: never).
         labels: display names per language, ``{"zh": {"after-sales": "售后"}}``, for
             [`progress`][ticketkit.Helpdesk.progress].
@@ -109,6 +120,18 @@ class Helpdesk:
         delivery: how notifications go out from the store's outbox (a
             [`DeliveryPolicy`][ticketkit.DeliveryPolicy]; default: sent right after each
             commit, failures retried with backoff, 8 tries).
+        reveal: who sees personal data unmasked on reads, notifications and exports (the
+            ``reveal_personal`` right; default [`RevealPolicy`][ticketkit.RevealPolicy]():
+            admins and the system everywhere, leads on their teams' tickets, agents on
+            tickets assigned to them, customers on their own).
+        personal: what no pattern finds and must be treated as personal
+            ([`PersonalFields`][ticketkit.PersonalFields]: customer data and custom fields).
+        retention: [`RetentionPolicy`][ticketkit.RetentionPolicy]s the sweep applies.
+        region: the region numbers without a country code are read in (``"CN"``).
+        inbound: how [`receive`][ticketkit.Helpdesk.receive] threads, limits and keeps
+            messages ([`InboundSettings`][ticketkit.InboundSettings]; default: its defaults).
+        blobs: where attachment bytes live (a `ticketkit.channels.BlobStore`); given, an
+            attachment whose bytes are not in it is not attached.
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -152,6 +175,10 @@ class Helpdesk:
     worker: _Shared[str] = _Shared()
     lease: _Shared[timedelta] = _Shared()
     max_attempts: _Shared[int] = _Shared()
+    reveal: _Shared[RevealPolicy] = _Shared()
+    personal: _Shared[PersonalFields] = _Shared()
+    retention: _Shared[tuple[RetentionPolicy, ...]] = _Shared()
+    region: _Shared[str] = _Shared()
 
     def __init__(
         self,
@@ -177,6 +204,13 @@ class Helpdesk:
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 5,
         delivery: DeliveryPolicy | None = None,
+        reveal: RevealPolicy | None = None,
+        personal: PersonalFields | None = None,
+        retention: Iterable[RetentionPolicy] = (),
+        region: str = "CN",
+        macros: Iterable[Macro | Mapping[str, Any]] = (),
+        inbound: InboundSettings | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -199,9 +233,12 @@ class Helpdesk:
             worker=worker,
             lease=lease,
             max_attempts=max_attempts,
+            macros=macros,
         )
         self._desk.delivery = _outbox.check_policy(delivery)
         self._desk.rng = random.Random(self._desk.delivery.seed)
+        _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
+        self._inbound = _inbound.Inbound(inbound, blobs)
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -309,6 +346,10 @@ class Helpdesk:
 
     def get(self, ticket_id: str, *, actor: Actor) -> Ticket:
         """The ticket, if ``actor`` may read it.
+
+        Like every read (`tickets`, `children`, `history`, `comments`), it comes with
+        personal data masked unless the actor holds the ``reveal_personal`` right on it
+        (the desk's ``reveal`` policy).
 
         Raises:
             NotFoundError: no such ticket in the actor's tenant.
@@ -908,3 +949,174 @@ class Helpdesk:
             (True, False)
         """
         return _reads.export(self._desk, fp, actor=actor, mask=mask)
+
+    # ================================================================== personal data
+
+    def redact(
+        self,
+        ticket_id: str,
+        paths_or_spans: Iterable[RedactSpan | str] | RedactSpan | str,
+        *,
+        reason: str,
+        actor: Actor,
+    ) -> Ticket:
+        """Remove chosen values from a ticket and from every copy of them in its events.
+
+        ``paths_or_spans`` are paths (``"subject"``, ``"fields.imei"``,
+        ``"comment.<id>"``, ...) or [`RedactSpan`][ticketkit.RedactSpan]s (a path and a
+        character range). The ticket and its stored events are rewritten in place
+        ([`TicketStore.rewrite`][ticketkit.TicketStore.rewrite]) and a
+        ``ticket.redacted`` event records each removal's path, kind and length and
+        the reason, never the value. The actor needs the ``update`` access and the
+        ``reveal_personal`` right on the ticket. Returns the rewritten ticket.
+
+        Raises:
+            ValidationError: a path that names nothing, a span outside its text, no reason.
+            PermissionDeniedError: the actor may not update the ticket or see its personal data.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> t = desk.open(subject="Call 13812345678")
+            >>> boss = tk.Actor(id="boss", roles={"admin"})
+            >>> span = tk.RedactSpan(path="subject", start=5, end=16)
+            >>> desk.redact(t.id, [span], reason="asked by the customer", actor=boss).subject
+            'Call [redacted]'
+            >>> [e.kind for e in desk.history(t.id, actor=boss)][-1]
+            'ticket.redacted'
+        """
+        return _privacy.redact(self._desk, ticket_id, paths_or_spans, reason=reason, actor=actor)
+
+    def erase_customer(
+        self, customer_id: str, *, actor: Actor, reason: str = "erasure requested"
+    ) -> ErasureReport:
+        """Remove a customer's personal data from every ticket and event of the actor's tenant.
+
+        Each of the customer's tickets (found through the store's customer index) is
+        anonymised ([`anonymize_ticket`][ticketkit.anonymize_ticket]): the customer
+        record becomes one pseudonym for the whole erasure, their name, e-mail, phone,
+        id and declared data go from every text, detected personal data becomes
+        ``[phone]``, ``[email]``, ...; counts, timestamps, statuses and durations stay,
+        so reports do not change. Ticket and events are rewritten in place and a
+        ``ticket.anonymized`` event is added; then the store compacts its files
+        ([`TicketStore.compact`][ticketkit.TicketStore.compact]). Admins only (the
+        ``admin`` access and the reveal right on the whole tenant).
+
+        Raises:
+            PermissionDeniedError: the actor is not an admin of the tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> t = desk.open(subject="王芳 13812345678", customer=tk.Customer(id="c-1", name="王芳"))
+            >>> boss = tk.Actor(id="boss", roles={"admin"})
+            >>> report = desk.erase_customer("c-1", actor=boss)
+            >>> report.tickets == (t.id,), desk.get(t.id, actor=boss).subject
+            (True, '[name] [phone]')
+        """
+        return _privacy.erase_customer(self._desk, customer_id, actor=actor, reason=reason)
+
+    def retention_report(self, *, actor: Actor, at: datetime | None = None) -> RetentionReport:
+        """The dry run of the desk's retention policies over the actor's tenant, at ``at`` (default: now).
+
+        Nothing is changed; the sweep ([`tick`][ticketkit.Helpdesk.tick]) applies them. Admins only.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), retention=[tk.RetentionPolicy(after="P1Y")])
+            >>> _ = desk.open(subject="Hello")
+            >>> desk.retention_report(actor=tk.Actor(id="boss", roles={"admin"})).never
+            1
+        """
+        return _retention.report(self._desk, actor=actor, at=at)
+
+    # ================================================================== macros
+
+    def apply_macro(self, ticket_id: str, name: str, *, actor: Actor, preview: bool = False) -> MacroResult:
+        """Apply the macro called ``name``: its actions and its comment, saved in one change.
+
+        Each action asks the actor's right for it (a macro does nothing its user could
+        not do by hand); automations run on the new events as usual. With ``preview``
+        the same change is computed and nothing is saved or sent.
+
+        Raises:
+            ValidationError: no macro has that name (the message lists the known ones).
+            PermissionDeniedError: the actor may not do one of the macro's actions.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> macro = {"name": "vip", "actions": [{"tag": ["vip"]}], "comment": "VIP: {ticket.id}"}
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), macros=[macro])
+            >>> t = desk.open(subject="Hello")
+            >>> result = desk.apply_macro(t.id, "vip", actor=tk.Actor.system(), preview=True)
+            >>> sorted(result.ticket.tags), result.comment == f"VIP: {t.id}"
+            (['vip'], True)
+            >>> desk.get(t.id, actor=tk.Actor.system()).tags
+            frozenset()
+        """
+        return _macro_runs.apply_macro(self._desk, ticket_id, name, actor=actor, preview=preview)
+
+    # ================================================================== receiving messages
+
+    def receive(self, message: InboundMessage, *, actor: Actor | None = None) -> ReceiveOutcome:
+        """Take one message from any channel: thread it, open a ticket, or leave it, and say which.
+
+        Idempotent on (channel, message id): the same message again changes nothing
+        (``duplicate``), also from another process on the same store. A message
+        threads onto a ticket by, in order, the channel's conversation id, its
+        references and in-reply-to, the subject token (only for the ticket's customer
+        or someone who wrote on it), then the customer's open ticket within
+        ``dedupe_window`` and the intake's dedupe rules; else it opens a ticket for the
+        sender, resolved to one customer across channels by the directory's
+        ``find_identity``. A reply to a resolved ticket reopens it within
+        ``InboundSettings.reopen_within`` business days, else (and for a closed one)
+        opens a follow-up linked to it. Automatic messages never open, reopen or follow
+        up a ticket, move no SLA clock and trigger no reply; bounces mark the failed
+        addresses in the directory; a sender over the rate limit is ignored.
+        ``actor`` defaults to the system intake (its tenant is the message's).
+
+        Raises:
+            ValidationError: ``message`` is not an `InboundMessage`.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> from ticketkit.channels import parse_email
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> first = parse_email(
+            ...     b"Message-ID: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\n"
+            ...     b"Subject: Fridge\\r\\n\\r\\nBroken.\\r\\n"
+            ... )
+            >>> desk.receive(first).action, desk.receive(first).action
+            ('opened', 'duplicate')
+            >>> reply = parse_email(
+            ...     b"Message-ID: <a2@mail.cn>\\r\\nIn-Reply-To: <a1@mail.cn>\\r\\nFrom: li@mail.cn\\r\\n"
+            ...     b"Subject: Re: Fridge\\r\\n\\r\\nStill broken.\\r\\n"
+            ... )
+            >>> outcome = desk.receive(reply)
+            >>> outcome.action, outcome.rule
+            ('threaded', 'in-reply-to')
+        """
+        return _inbound.receive(self._desk, self._inbound, message, actor)
+
+    @property
+    def inbound(self) -> InboundSettings:
+        """The settings of [`receive`][ticketkit.Helpdesk.receive].
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).inbound.rate_limit
+            20
+        """
+        return self._inbound.settings
+
+    @property
+    def blobs(self) -> BlobStore | None:
+        """Where attachment bytes live (None when the desk was given no blob store).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).blobs is None
+            True
+        """
+        return self._inbound.blobs

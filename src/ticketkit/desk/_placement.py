@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import OPEN_KINDS
 from ticketkit.model._models import Ticket
+from ticketkit.storage._base import TicketStore
 
 
 class Routed(NamedTuple):
@@ -58,12 +59,61 @@ def _last_agent(desk: DeskContext, ticket: Ticket) -> str | None:
     return None
 
 
-def _load(desk: DeskContext, tenant: str) -> dict[str, int]:
-    """Open tickets per agent the router knows (for least-loaded strategies)."""
-    agents = getattr(desk.router, "agents", None) or ()
-    out: dict[str, int] = {}
-    for agent in agents:
-        agent_id = getattr(agent, "id", None)
-        if isinstance(agent_id, str):
-            out[agent_id] = desk.store.count(tenant=tenant, assignee=agent_id, status_kind=OPEN_KINDS)
-    return out
+class AgentLoad(Mapping[str, int]):
+    """Open tickets per agent the router knows, read only for the teams the router looks at.
+
+    The router asks the load of the agents on the roster of the team it chose; the
+    first question about an agent reads the counts of every agent sharing a team
+    with it in one `TicketStore.assigned_counts` call, so an intake costs what the
+    candidate team's open backlog costs, whatever the store holds.
+    """
+
+    def __init__(self, store: TicketStore, tenant: str, agents: Iterable[object]) -> None:
+        self._store = store
+        self._tenant = tenant
+        self._teams: dict[str, frozenset[str]] = {}
+        members: dict[str, list[str]] = {}
+        for agent in agents:
+            agent_id = getattr(agent, "id", None)
+            if isinstance(agent_id, str):
+                teams = frozenset(t for t in getattr(agent, "teams", ()) if isinstance(t, str))
+                self._teams[agent_id] = teams
+                for team in teams:
+                    members.setdefault(team, []).append(agent_id)
+        self._members = members
+        self._known: dict[str, int] = {}
+
+    def __getitem__(self, agent_id: str) -> int:
+        found = self._known.get(agent_id)
+        if found is not None:
+            return found
+        teams = self._teams.get(agent_id)
+        if teams is None:
+            raise KeyError(agent_id)
+        wanted = {agent_id}
+        for team in teams:
+            wanted.update(self._members[team])
+        self._fetch(sorted(wanted - set(self._known)))
+        return self._known[agent_id]
+
+    def _fetch(self, agent_ids: list[str]) -> None:
+        if agent_ids:
+            self._known.update(
+                self._store.assigned_counts(agent_ids, tenant=self._tenant, status_kind=OPEN_KINDS)
+            )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._teams)
+
+    def __len__(self) -> int:
+        return len(self._teams)
+
+    def snapshot(self) -> dict[str, int]:
+        """Every agent's load (reads the ones not asked yet)."""
+        self._fetch(sorted(set(self._teams) - set(self._known)))
+        return {a: self._known[a] for a in self._teams}
+
+
+def _load(desk: DeskContext, tenant: str) -> AgentLoad:
+    """Open tickets per agent the router knows (for capacity and least-loaded strategies)."""
+    return AgentLoad(desk.store, tenant, getattr(desk.router, "agents", None) or ())

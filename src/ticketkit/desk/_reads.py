@@ -1,7 +1,9 @@
 """Reads: tickets, history, comments, children, SLA status, the customer's progress view, export.
 
 Every read is of the actor's tenant only and asks the access policy; customers
-see neither internal notes nor automation records.
+see neither internal notes nor automation records. What a read hands out passes
+through the desk's `RevealPolicy` (see ``_privacy``): masked unless the actor holds
+the ``reveal_personal`` right on the ticket.
 """
 
 from __future__ import annotations
@@ -10,16 +12,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import IO, Any, TypedDict
 
-from ticketkit.desk._access import Actor, mask_personal, mask_ticket
+from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import require_actor
 from ticketkit.desk._kinds import OPEN_KINDS
+from ticketkit.desk._privacy import (
+    masker,
+    require_unmasked_export,
+    shown_comments,
+    shown_events,
+    shown_ticket,
+)
 from ticketkit.desk._text import Progress, pick_language, progress_message, status_text, translations
 from ticketkit.desk._work import Work
 from ticketkit.errors import ErrorDetail, ValidationError
 from ticketkit.model import _events as ev
-from ticketkit.model._json import freeze, thaw
-from ticketkit.model._models import Comment, Event, Priority, Ticket, replace_trusted
+from ticketkit.model._json import thaw
+from ticketkit.model._models import Comment, Event, Priority, Ticket
 from ticketkit.sla._policy import SLAStatus
 from ticketkit.storage._base import export_header, export_line
 
@@ -68,10 +77,15 @@ class TicketFilters(TypedDict, total=False):
 _QUERY_FILTERS = frozenset(TicketFilters.__optional_keys__) - {"tenant", "limit"}
 
 
-def read(desk: DeskContext, ticket_id: str, actor: Actor, action: str = "read") -> Ticket:
-    """The ticket, if ``actor`` may ``action`` it."""
+def read(desk: DeskContext, ticket_id: str, actor: Actor) -> Ticket:
+    """The ticket as ``actor`` may see it, if they may read it."""
+    return shown_ticket(desk, actor, _load(desk, ticket_id, actor))
+
+
+def _load(desk: DeskContext, ticket_id: str, actor: Actor) -> Ticket:
+    """The stored ticket, unmasked (for the desk's own use), if ``actor`` may read it."""
     require_actor(actor, "an Actor (who is asking)")
-    return Work(desk, actor, desk.now()).load(ticket_id, action).ticket
+    return Work(desk, actor, desk.now()).load(ticket_id, "read").ticket
 
 
 def tickets(desk: DeskContext, actor: Actor, filters: Mapping[str, object]) -> Iterator[Ticket]:
@@ -92,21 +106,27 @@ def tickets(desk: DeskContext, actor: Actor, filters: Mapping[str, object]) -> I
     return _pages(desk, actor, limit, given)
 
 
-def _pages(desk: DeskContext, actor: Actor, limit: int, filters: dict[str, Any]) -> Iterator[Ticket]:
+def _pages(
+    desk: DeskContext, actor: Actor, limit: int, filters: dict[str, Any], *, shown: bool = True
+) -> Iterator[Ticket]:
     cursor: str | None = None
     while True:
         page = desk.store.query(tenant=actor.tenant, limit=limit, cursor=cursor, **filters)
         for ticket in page:
             if ticket.tenant == actor.tenant and desk.access.check(actor, "read", ticket) is None:
-                yield ticket
+                yield shown_ticket(desk, actor, ticket) if shown else ticket
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
 
 
 def history(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Event]:
-    """Every event of the ticket in order (for customers: only what they may see)."""
-    ticket = read(desk, ticket_id, actor)
+    """Every event of the ticket in order (for customers: only what they may see), as the actor may see it."""
+    ticket = _load(desk, ticket_id, actor)
+    return shown_events(desk, actor, ticket, _visible_events(desk, ticket, actor))
+
+
+def _visible_events(desk: DeskContext, ticket: Ticket, actor: Actor) -> list[Event]:
     events = desk.store.events(ticket.id, tenant=actor.tenant)
     if actor.kind == "customer":
         events = [e for e in events if _customer_visible(e)]
@@ -114,14 +134,16 @@ def history(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Event]:
 
 
 def comments(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Comment]:
-    """The ticket's comments in order (customers see public ones only)."""
+    """The ticket's comments in order (customers see public ones only), as the actor may see them."""
     from ticketkit.model._serialization import from_dict  # noqa: PLC0415 - a cold path
 
-    return [
+    ticket = _load(desk, ticket_id, actor)
+    found = [
         from_dict(Comment, thaw(e.data["comment"]))
-        for e in history(desk, ticket_id, actor)
+        for e in _visible_events(desk, ticket, actor)
         if e.kind == ev.COMMENT_ADDED and isinstance(e.data.get("comment"), Mapping)
     ]
+    return shown_comments(desk, actor, ticket, found)
 
 
 def children(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Ticket]:
@@ -132,7 +154,7 @@ def children(desk: DeskContext, ticket_id: str, actor: Actor) -> list[Ticket]:
 
 def sla_status(desk: DeskContext, ticket_id: str, actor: Actor) -> dict[str, SLAStatus]:
     """Each SLA clock's status now (empty when no policy applies)."""
-    ticket = read(desk, ticket_id, actor)
+    ticket = _load(desk, ticket_id, actor)
     policy = desk.policy_of(ticket)
     return policy.status(ticket, desk.now()) if policy is not None else {}
 
@@ -141,7 +163,7 @@ def progress(desk: DeskContext, ticket_id: str, actor: Actor, lang: str | None) 
     """The customer-facing view: status in plain words, the team, the next expected time."""
     if lang is not None:
         translations(lang)  # an unknown language is refused before anything is read
-    ticket = read(desk, ticket_id, actor)
+    ticket = _load(desk, ticket_id, actor)
     if lang is None:
         lang = pick_language(ticket.customer.locale if ticket.customer is not None else None)
     now = desk.now()
@@ -193,29 +215,26 @@ def _label(desk: DeskContext, key: str, lang: str) -> str:
 
 
 def export(desk: DeskContext, fp: IO[str], *, actor: Actor, mask: bool) -> int:
-    """Write what the actor may read as the store's JSON Lines export; the number of tickets."""
+    """Write what the actor may read as the store's JSON Lines export; the number of tickets.
+
+    Masked, every ticket and event goes through the privacy masker whatever the actor's
+    right; unmasked needs the reveal right on the whole tenant.
+    """
     require_actor(actor)
+    if not mask:
+        require_unmasked_export(desk, actor)
     fp.write(export_header())
     n = 0
-    for stored in tickets(desk, actor, {"order_by": "id"}):
-        events = history(desk, stored.id, actor)  # customers get no internal notes
+    for stored in _pages(desk, actor, 200, {"order_by": "id"}, shown=False):
+        events = _visible_events(desk, stored, actor)  # customers get no internal notes
         ticket = stored
         if mask:
-            ticket = mask_ticket(stored)
-            events = [replace_trusted(e, data=freeze(_mask_data(thaw(e.data)))) for e in events]
+            hide = masker(desk, stored)
+            ticket = hide.ticket(stored)
+            events = [hide.event(e) for e in events]
         fp.write(export_line(ticket, events))
         n += 1
     return n
-
-
-def _mask_data(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_personal(value)
-    if isinstance(value, dict):
-        return {k: _mask_data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_data(v) for v in value]
-    return value
 
 
 def _customer_visible(event: Event) -> bool:

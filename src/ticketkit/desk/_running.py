@@ -15,6 +15,7 @@ from ticketkit.desk._automations import run_automations
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import require_actor
 from ticketkit.desk._outbox import send_inline
+from ticketkit.desk._retention import fold_retention
 from ticketkit.desk._subtickets import tell_parents
 from ticketkit.desk._work import Change, Work
 from ticketkit.errors import ConflictError
@@ -50,4 +51,5 @@ def settle(work: Work) -> None:
         run_automations(work)
         tell_parents(work)
         if sum(len(d.events) for d in work.drafts.values()) == before:
+            fold_retention(work)  # the retention checkpoint joins the SLA's in next_due_at
             return

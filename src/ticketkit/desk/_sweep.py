@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
 from ticketkit.desk._outbox import send_inline
+from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
+from ticketkit.storage import OutboxMessage
 
 log = logging.getLogger("ticketkit.desk")
+
+_END_OF_TIME: Final = datetime.max.replace(tzinfo=UTC)
 
 
 def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
@@ -33,8 +38,24 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
         tenant = actor.tenant
     now = desk.now()
     claimed = desk.store.claim_due(now, worker=desk.worker, lease=desk.lease, limit=limit, tenant=tenant)
+    if not claimed:
+        return []
+    # A ticket whose retention is due gets only that, written on its own (rewrite or purge).
     out: list[Event] = []
+    rest: list[Ticket] = []
     for ticket in claimed:
+        retained = run_retention(desk, ticket, now)
+        if retained is None:
+            rest.append(ticket)
+        else:
+            out.extend(retained)
+    if not rest:
+        return out
+    batch = _sweep_batch(desk, rest, now)
+    if batch is not None:
+        return out + batch
+    # A concurrent write (or a bad ticket) failed the batch: each ticket on its own.
+    for ticket in rest:
         try:
             out.extend(_sweep_one(desk, ticket, now))
         except Exception:  # one bad ticket must not stop the sweep; its lease brings it back
@@ -42,7 +63,48 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
     return out
 
 
+def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> list[Event] | None:
+    """Sweep the claimed tickets and save them all, with their notifications, in one transaction.
+
+    The notifications of the whole batch go into the outbox in the batch's own
+    transaction (``store.commit``); None when that write fails.
+    """
+    works: list[tuple[Work, list[Event], list[Any]]] = []
+    changes: list[Any] = []
+    outbox: list[OutboxMessage] = []
+    try:
+        for ticket in claimed:
+            work = Work(desk, Actor.system(ticket.tenant), now)
+            draft = Draft(ticket, ticket)
+            work.drafts[ticket.id] = draft
+            emitted = _emit_due(work, draft)
+            settle(work)
+            pending = work.pending()
+            if pending:
+                outbox.extend(work.outbox(pending))
+            else:
+                work.commit()  # nothing to save: only names its notes, as a commit would
+            works.append((work, emitted, pending))
+            changes.extend(pending)
+        saved = desk.store.commit(changes, outbox) if changes else []
+    except Exception:
+        log.debug(
+            "the batch of %d due tickets did not commit at once; sweeping them one by one", len(claimed)
+        )
+        return None
+    by_id = {t.id: t for t in saved}
+    out: list[Event] = []
+    for work, emitted, pending in works:
+        work.committed([by_id[t.id] for t, _, _ in pending])
+        send_inline(desk, work.notes)
+        out.extend(emitted)
+    return out
+
+
 def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]:
+    retained = run_retention(desk, claimed, now)  # a ticket whose retention is due gets only that
+    if retained is not None:
+        return retained
     system = Actor.system(claimed.tenant)
     for attempt in range(desk.max_attempts):
         work = Work(desk, system, now)
@@ -121,7 +183,7 @@ def _escalate(work: Work, draft: Draft, event: Event) -> None:
 def next_wakeup(desk: DeskContext, *, actor: Actor | None) -> datetime | None:
     """When the next SLA checkpoint of the actor's tenant (or any) falls due; None when nothing is pending."""
     tenant = actor.tenant if actor is not None else None
-    page = desk.store.query(tenant=tenant, order_by="next_due_at", limit=1)
-    for ticket in page:
+    # The earliest checkpoint of all: the first due "by the end of time", from the due index.
+    for ticket in desk.store.due(_END_OF_TIME, limit=1, tenant=tenant):
         return ticket.next_due_at
     return None

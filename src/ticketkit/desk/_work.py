@@ -3,7 +3,7 @@
 A `Work` loads tickets (checking tenancy and permissions), applies operations to
 drafts (each operation is an event; the SLA clocks follow every event, and a
 change that may pick another SLA policy recomputes the clocks under it), and
-commits everything in one atomic ``save_many``, turning the committed events into
+commits everything in one atomic ``commit`` (with its outbox rows), turning the committed events into
 notifications. It holds no engine logic: workflows, SLA policies and the router do
 the thinking. Automations and parents told about their children run on a `Work`
 from their own modules (``_automations``, ``_subtickets``).
@@ -18,19 +18,22 @@ from typing import Any, TypeAlias
 import attrs
 
 from ticketkit.desk._access import Actor
+from ticketkit.desk._calendars import recalendar
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
 from ticketkit.desk._guard import authorize
+from ticketkit.desk._masking import notification_view
 from ticketkit.desk._outbox import notification_id, outbox_messages
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
+from ticketkit.model._encode import plain
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
-from ticketkit.model._serialization import to_dict
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
+from ticketkit.storage import OutboxMessage
 
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
@@ -107,14 +110,7 @@ class Work:
 
     def emit(self, draft: Draft, kind: str, data: Mapping[str, Any], *, actor: str | None = None) -> Event:
         """Record one event on ``draft`` and let its SLA clocks follow it."""
-        event = Event(
-            ticket_id=draft.ticket.id,
-            kind=kind,
-            actor=actor or self.actor.ref,
-            at=self.now,
-            data=data,
-            tenant=draft.ticket.tenant,
-        )
+        event = trusted_event(draft.ticket, kind, actor or self.actor.ref, self.now, data)
         self.track(draft, event)
         return event
 
@@ -152,6 +148,14 @@ class Work:
         chosen = select_policy(policies, t, self.now)
         current = t.sla.policy if t.sla is not None else None
         if (chosen.name if chosen is not None else None) == current:
+            moved = None
+            if chosen is not None:
+                moved = recalendar(
+                    self.desk, base=draft.base, ticket=t, events=draft.events, policy=chosen, reason=reason
+                )
+            if moved is not None:
+                draft.ticket = moved[0]
+                self.emit(draft, ev.SLA_POLICY, moved[1])
             return
         stored = self.desk.store.events(t.id, tenant=t.tenant) if not draft.created else []
         history = [*stored, *draft.events]
@@ -323,6 +327,8 @@ class Work:
         """Queue a notification, sent only after the commit."""
         resolved = resolve_recipients(self.desk.teams, draft.ticket, recipients)
         if resolved:
+            # masked unless only the ticket's own customer reads it (desk._masking)
+            message, data = notification_view(draft.ticket, resolved, message, data or {})
             self.notes.append(
                 Notification(
                     kind=kind,
@@ -330,14 +336,14 @@ class Work:
                     ticket=draft.ticket,
                     message=message,
                     at=self.now,
-                    data=data or {},
+                    data=data,
                 )
             )
 
     # ------------------------------------------------------------------ commit
 
-    def commit(self) -> dict[str, Ticket]:
-        """Save every changed draft in one atomic batch; the saved tickets by id."""
+    def pending(self) -> list[tuple[Ticket, list[Event], int | None]]:
+        """The writes this change makes: ``(ticket, events, expected version)`` per changed draft."""
         changes: list[tuple[Ticket, list[Event], int | None]] = []
         for draft in self.drafts.values():
             if draft.created:
@@ -351,11 +357,14 @@ class Work:
                 ticket = replace_trusted(draft.ticket, version=version, updated_at=self.now)
                 events = [replace_trusted(e, version=version) for e in draft.events]
                 changes.append((ticket, events, draft.base.version))
-        if not changes:
-            self.notes = [attrs.evolve(n, id=f"{n.ticket.id}/{new_id(self.now)}") for n in self.notes]
-            return {d.ticket.id: d.ticket for d in self.drafts.values()}
-        # The notifications are made before the save and written in its transaction
-        # (the transactional outbox): a crash after the commit cannot lose them.
+        return changes
+
+    def outbox(self, changes: list[tuple[Ticket, list[Event], int | None]]) -> list[OutboxMessage]:
+        """Before ``changes`` are saved: their notifications (kept in ``notes``) as outbox rows.
+
+        The notifications are made before the save and written in its transaction
+        (the transactional outbox): a crash after the commit cannot lose them.
+        """
         final = {t.id: t for t, _, _ in changes}
         notes = list(self.notes)
         for ticket, events, _ in changes:
@@ -364,14 +373,54 @@ class Work:
             attrs.evolve(n, id=notification_id(final.get(n.ticket.id, n.ticket), i))
             for i, n in enumerate(notes)
         ]
-        saved = self.desk.store.commit(changes, outbox_messages(self.desk, self.notes))
+        return outbox_messages(self.desk, self.notes)
+
+    def committed(self, saved: Iterable[Ticket]) -> dict[str, Ticket]:
+        """After the save: the tickets by id (the saved ones over the drafts)."""
         out = {d.ticket.id: d.ticket for d in self.drafts.values()}
         for ticket in saved:
             out[ticket.id] = ticket
         return out
 
+    def commit(self) -> dict[str, Ticket]:
+        """Save every changed draft and its notifications in one atomic write; the saved tickets by id."""
+        changes = self.pending()
+        if not changes:
+            self.notes = [attrs.evolve(n, id=f"{n.ticket.id}/{new_id(self.now)}") for n in self.notes]
+            return {d.ticket.id: d.ticket for d in self.drafts.values()}
+        outbox = self.outbox(changes)
+        return self.committed(self.desk.store.commit(changes, outbox))
+
+
+_EVENT_NEW = object.__new__
+
+
+def trusted_event(ticket: Ticket, kind: str, actor: str, at: datetime, data: Mapping[str, Any]) -> Event:
+    """An event the desk built from checked values, made without re-checking them.
+
+    Equal to ``Event(ticket_id=ticket.id, kind=kind, actor=actor, at=at, data=data,
+    tenant=ticket.tenant)``; the ticket, actor and time were checked when they came
+    in, and ``data`` is frozen here as the constructor would.
+    """
+    event = _EVENT_NEW(Event)
+    object.__setattr__(
+        event,
+        "__dict__",
+        {
+            "ticket_id": ticket.id,
+            "kind": kind,
+            "actor": actor,
+            "at": at,
+            "data": freeze(data),
+            "version": 0,
+            "tenant": ticket.tenant,
+            "id": new_id(at),
+        },
+    )
+    return event
+
 
 def _comment_data(comment: Comment) -> dict[str, Any]:
-    data = to_dict(comment)
+    data = plain(comment)
     assert isinstance(data, dict)
     return data

@@ -78,6 +78,41 @@ class CustomerDirectory(abc.ABC):
             found = self.find(email=customer.email, phone=customer.phone, tenant=tenant)
         return found if found is not None else customer
 
+    def find_identity(self, kind: str, value: str, *, tenant: str = "default") -> Customer | None:
+        """The customer behind one channel identity (``email``, ``phone``, ``wechat_openid``, ...), or None.
+
+        ``Helpdesk.receive`` asks this for every message's sender, so one person
+        writing by e-mail and by WeChat is one customer (and lands on one ticket). The
+        default answers e-mail and phone through [`find`][ticketkit.CustomerDirectory.find]
+        and knows no other kind; override it when your system keeps WeChat openids,
+        WeCom user ids or app user ids.
+
+        Examples:
+            >>> d = InMemoryDirectory([Customer(id="c-1", email="li@example.cn")])
+            >>> d.find_identity("email", "li@example.cn").id, d.find_identity("wechat_openid", "o1") is None
+            ('c-1', True)
+        """
+        if kind == "email":
+            return self.find(email=value, tenant=tenant)
+        if kind == "phone":
+            return self.find(phone=value, tenant=tenant)
+        return None
+
+    def mark_failing(self, address: str, *, reason: str, tenant: str = "default") -> None:  # noqa: B027
+        """Record that mail to ``address`` bounced (``reason``: the delivery report's words).
+
+        ``Helpdesk.receive`` calls this for every address a bounce names, so the CRM
+        (which owns contact data) can stop mailing it or ask the customer for another
+        address. The default does nothing; [`InMemoryDirectory`][ticketkit.InMemoryDirectory]
+        remembers it in [`failing`][ticketkit.InMemoryDirectory.failing].
+
+        Examples:
+            >>> d = InMemoryDirectory()
+            >>> d.mark_failing("gone@example.cn", reason="550 no such user")
+            >>> d.failing("gone@example.cn")
+            '550 no such user'
+        """
+
 
 def _norm_phone(phone: str) -> str:
     digits = "".join(c for c in phone if c.isdigit())
@@ -103,6 +138,8 @@ class InMemoryDirectory(CustomerDirectory):
     def __init__(self, customers: Iterable[Customer] = ()) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[tuple[str, str], Customer] = {}
+        self._identities: dict[tuple[str, str, str], str] = {}
+        self._failing: dict[tuple[str, str], str] = {}
         for i, c in enumerate(customers):
             if not isinstance(c, Customer):
                 raise ValidationError.one(f"customers[{i}]", f"expected a Customer, got {c!r}")
@@ -134,6 +171,52 @@ class InMemoryDirectory(CustomerDirectory):
             if tel and c.phone and _norm_phone(c.phone) == tel:
                 return c
         return None
+
+    def link_identity(self, customer_id: str, kind: str, value: str, *, tenant: str = "default") -> None:
+        """Say that the channel identity (``kind``, ``value``) is the customer ``customer_id``.
+
+        Examples:
+            >>> d = InMemoryDirectory([Customer(id="c-1", phone="13812345678")])
+            >>> d.link_identity("c-1", "wechat_openid", "oAbc")
+            >>> d.find_identity("wechat_openid", "oAbc").id == d.find_identity(
+            ...     "phone", "+86 138 1234 5678"
+            ... ).id
+            True
+        """
+        for path, text in (("customer_id", customer_id), ("kind", kind), ("value", value)):
+            if not isinstance(text, str) or not text:
+                raise ValidationError.one(path, f"expected a non-empty string, got {text!r}")
+        with self._lock:
+            self._identities[(tenant, kind, _identity(kind, value))] = customer_id
+
+    def find_identity(self, kind: str, value: str, *, tenant: str = "default") -> Customer | None:
+        """The customer linked to this identity, else by e-mail or phone (see `CustomerDirectory`)."""
+        linked = self._identities.get((tenant, kind, _identity(kind, value)))
+        if linked is not None:
+            return self.get(linked, tenant=tenant)
+        return super().find_identity(kind, value, tenant=tenant)
+
+    def mark_failing(self, address: str, *, reason: str, tenant: str = "default") -> None:
+        """Remember that mail to ``address`` bounced, with the report's ``reason``."""
+        with self._lock:
+            self._failing[(tenant, address.strip().lower())] = reason
+
+    def failing(self, address: str, *, tenant: str = "default") -> str | None:
+        """Why mail to ``address`` failed (the last bounce's reason), or None when it did not.
+
+        Examples:
+            >>> InMemoryDirectory().failing("li@example.cn") is None
+            True
+        """
+        return self._failing.get((tenant, address.strip().lower()))
+
+
+def _identity(kind: str, value: str) -> str:
+    if kind == "email":
+        return value.strip().lower()
+    if kind == "phone":
+        return _norm_phone(value)
+    return value
 
 
 @runtime_checkable

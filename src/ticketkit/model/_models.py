@@ -18,6 +18,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.model._attachment import Attachment
 from ticketkit.model._ids import new_id
 from ticketkit.model._json import EMPTY, freeze, json_problems
 from ticketkit.model._time import aware_problem
@@ -409,6 +410,7 @@ class Comment:
     author_kind: str = "agent"
     automatic: bool = False
     id: str = attrs.field(default=attrs.Factory(lambda self: new_id(self.at), takes_self=True))
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_tuple)
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
@@ -424,6 +426,13 @@ class Comment:
             )
         p.boolean("automatic", self.automatic)
         p.text("id", self.id, empty=False)
+        items: object = self.attachments
+        if not isinstance(items, tuple):
+            p.add("attachments", f"expected a list of Attachment, got {items!r}")
+        else:
+            for i, a in enumerate(items):
+                if not isinstance(a, Attachment):
+                    p.add(f"attachments[{i}]", f"expected an Attachment, got {a!r}")
         p.raise_if_any()
 
 

@@ -21,6 +21,7 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationNote,
 )
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
 from ticketkit.model._json import FrozenDict, thaw
@@ -218,6 +219,10 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == frozenset[str], _structure_str_set)
     conv.register_unstructure_hook(FrozenDict, thaw)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_mapping)
+    # A comment without attachments keeps the form it had before comments carried them.
+    conv.register_unstructure_hook(
+        Comment, make_dict_unstructure_fn(Comment, conv, attachments=override(omit_if_default=True))
+    )
     return conv
 
 

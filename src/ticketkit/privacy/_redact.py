@@ -315,59 +315,9 @@ def redact_ticket(
         span = RedactSpan(path=item) if isinstance(item, str) else item
         if not isinstance(span, RedactSpan):
             raise ValidationError.one("spans", f"expected a RedactSpan or a path, got {item!r}")
-        path = span.path
-        head, _, rest = path.partition(".")
-        if path in _TEXT_ATTRS:
-            old = getattr(new, path)
-            if old is None:
-                raise ValidationError.one(path, "no value at this path")
-            text, piece = _cut(old, span, path)
-            whole = span.start is None
-            value = (
-                (None if path in {"external_ref", "satisfaction_remark"} else PLACEHOLDER) if whole else text
-            )
-            new = replace_trusted(new, **{path: value})
-            values.append(piece)
-            removed.append(_record(path, piece))
-        elif head == "tags" and rest:
-            if rest not in new.tags:
-                raise ValidationError.one(path, "no such tag")
-            new = replace_trusted(new, tags=new.tags - {rest})
-            values.append(rest)
-            removed.append(_record("tags", rest))  # the path would name the tag itself
-        elif head == "fields" and rest:
-            fields, pieces, old = _redact_json(thaw(new.fields), rest.split("."), span, path)
-            new = replace_trusted(new, fields=freeze(fields))
-            values.extend(pieces)
-            removed.append(_record(path, old))
-        elif head == "customer" and rest:
-            new, pieces, old = _redact_customer(new, rest, span, path)
-            values.extend(pieces)
-            removed.append(_record(path, old))
-        elif head == "comment" and rest in comment_index:
-            i = comment_index[rest]
-            data, pieces, old = _redact_json(thaw(event_list[i].data), ["comment", "body"], span, path)
-            event_list[i] = replace_trusted(event_list[i], data=freeze(data))
-            values.extend(pieces)
-            removed.append(_record(path, old))
-        elif head == "event" and rest:
-            event_id, _, sub = rest.partition(".")
-            if event_id not in by_id or not sub.startswith("data."):
-                raise ValidationError.one(
-                    path, "expected event.<event id>.data.<path> of one of the ticket's events"
-                )
-            i = by_id[event_id]
-            data, pieces, old = _redact_json(thaw(event_list[i].data), sub.split(".")[1:], span, path)
-            event_list[i] = replace_trusted(event_list[i], data=freeze(data))
-            values.extend(pieces)
-            removed.append(_record(path, old))
-        else:
-            raise ValidationError.one(
-                path,
-                "unknown path (expected subject, description, external_ref, satisfaction_remark, "
-                "tags.<tag>, fields.<path>, customer.<name|email|phone|data.path>, comment.<id> "
-                "or event.<id>.data.<path>)",
-            )
+        new, pieces, record = _apply_span(new, span, event_list, by_id, comment_index)
+        values.extend(pieces)
+        removed.append(record)
     scrub = _Scrubber(values)
     version = ticket.version + 1
     new = replace_trusted(scrub.ticket(new), version=version, updated_at=max(at, ticket.updated_at))
@@ -382,6 +332,59 @@ def redact_ticket(
         tenant=ticket.tenant,
     )
     return Redaction(ticket=new, events=out_events, event=event, removed=tuple(freeze(r) for r in removed))
+
+
+def _apply_span(
+    new: Ticket,
+    span: RedactSpan,
+    event_list: list[Event],
+    by_id: Mapping[str, int],
+    comment_index: Mapping[str, int],
+) -> tuple[Ticket, list[str], dict[str, Any]]:
+    """Remove one span from the ticket (or, in place, from ``event_list``): the new ticket,
+    the removed strings and the record of the removal."""
+    path = span.path
+    head, _, rest = path.partition(".")
+    if path in _TEXT_ATTRS:
+        old = getattr(new, path)
+        if old is None:
+            raise ValidationError.one(path, "no value at this path")
+        text, piece = _cut(old, span, path)
+        whole = span.start is None
+        value = (None if path in {"external_ref", "satisfaction_remark"} else PLACEHOLDER) if whole else text
+        return replace_trusted(new, **{path: value}), [piece], _record(path, piece)
+    if head == "tags" and rest:
+        if rest not in new.tags:
+            raise ValidationError.one(path, "no such tag")
+        # the path would name the tag itself
+        return replace_trusted(new, tags=new.tags - {rest}), [rest], _record("tags", rest)
+    if head == "fields" and rest:
+        fields, pieces, old = _redact_json(thaw(new.fields), rest.split("."), span, path)
+        return replace_trusted(new, fields=freeze(fields)), pieces, _record(path, old)
+    if head == "customer" and rest:
+        new, pieces, old = _redact_customer(new, rest, span, path)
+        return new, pieces, _record(path, old)
+    if head == "comment" and rest in comment_index:
+        i = comment_index[rest]
+        data, pieces, old = _redact_json(thaw(event_list[i].data), ["comment", "body"], span, path)
+        event_list[i] = replace_trusted(event_list[i], data=freeze(data))
+        return new, pieces, _record(path, old)
+    if head == "event" and rest:
+        event_id, _, sub = rest.partition(".")
+        if event_id not in by_id or not sub.startswith("data."):
+            raise ValidationError.one(
+                path, "expected event.<event id>.data.<path> of one of the ticket's events"
+            )
+        i = by_id[event_id]
+        data, pieces, old = _redact_json(thaw(event_list[i].data), sub.split(".")[1:], span, path)
+        event_list[i] = replace_trusted(event_list[i], data=freeze(data))
+        return new, pieces, _record(path, old)
+    raise ValidationError.one(
+        path,
+        "unknown path (expected subject, description, external_ref, satisfaction_remark, "
+        "tags.<tag>, fields.<path>, customer.<name|email|phone|data.path>, comment.<id> "
+        "or event.<id>.data.<path>)",
+    )
 
 
 def _comment_index(events: Sequence[Event]) -> dict[str, int]:
@@ -437,6 +440,101 @@ def _replace_findings(text: str, findings: Sequence[Finding]) -> str:
         pos = f.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _drop_declared(
+    ticket: Ticket, customer: Customer, personal: PersonalFields, removed: list[dict[str, Any]]
+) -> tuple[Any, Any]:
+    """The customer's data and the ticket's fields without the declared personal values,
+    recording the customer's contact attributes and each dropped value in ``removed``."""
+    for name in _CUSTOMER_ATTRS:
+        value = getattr(customer, name)
+        if value:
+            removed.append(_record(f"customer.{name}", value, "name" if name == "name" else None))
+    data: Any = thaw(customer.data)
+    for path in personal.customer_data_paths:
+        gone: list[Any] = []
+        data = map_declared(data, path, gone.append)  # append returns None: the value goes
+        removed.extend(
+            _record("customer.data." + ".".join(path), v if isinstance(v, str) else json.dumps(v), "field")
+            for v in gone
+            if v is not None
+        )
+    fields: Any = thaw(ticket.fields)
+    for path in personal.field_paths:
+        old: list[Any] = []
+        fields = map_declared(fields, path, old.append)  # append returns None: the value goes
+        removed.extend(
+            _record("fields." + ".".join(path), v if isinstance(v, str) else json.dumps(v), "field")
+            for v in old
+            if v is not None
+        )
+    return data, fields
+
+
+class _Walker:
+    """Anonymises every text of a ticket and its events, recording what changed."""
+
+    def __init__(
+        self,
+        scrubber: Callable[[str, str | None], str],
+        customer_id: str,
+        pseudonym: str,
+        removed: list[dict[str, Any]],
+    ) -> None:
+        self.scrubber = scrubber
+        self.customer_id = customer_id
+        self.pseudonym = pseudonym
+        self.removed = removed
+
+    def text(self, value: str, path: str, key: str | None = None) -> str:
+        new = self.scrubber(value, key)
+        if new != value:
+            self.removed.append({"path": path, "kind": "text", "length": len(value)})
+        return new
+
+    def walk(self, value: Any, path: str, key: str | None = None) -> Any:
+        if isinstance(value, str):
+            return self.pseudonym if value == self.customer_id else self.text(value, path, key)
+        if isinstance(value, Mapping):
+            return {self.scrubber(k, None): self.walk(v, f"{path}.{k}", k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.walk(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
+        return value
+
+    def rewrite(
+        self, ticket: Ticket, event_list: Sequence[Event], data: Any, fields: Any, at: datetime
+    ) -> tuple[Ticket, list[Event]]:
+        customer = ticket.customer
+        assert customer is not None  # checked by the caller
+        text, walk, pseudonym = self.text, self.walk, self.pseudonym
+        anon_customer = Customer(
+            id=pseudonym, tier=customer.tier, tenant=customer.tenant, data=walk(data, "customer.data")
+        )
+        if ticket.external_ref is not None:
+            self.removed.append(_record("external_ref", ticket.external_ref, "reference"))
+        new = replace_trusted(
+            ticket,
+            subject=text(ticket.subject, "subject") or "[removed]",
+            description=text(ticket.description, "description"),
+            satisfaction_remark=(
+                None
+                if ticket.satisfaction_remark is None
+                else text(ticket.satisfaction_remark, "satisfaction_remark")
+            ),
+            external_ref=None,
+            tags=frozenset(text(t, "tags") for t in ticket.tags) | {ANONYMIZED_TAG},
+            fields=freeze(walk(fields, "fields")),
+            customer=anon_customer,
+            version=ticket.version + 1,
+            updated_at=max(at, ticket.updated_at),
+        )
+        actor_ref = f"customer:{customer.id}"
+        out: list[Event] = []
+        for e in event_list:
+            ref = f"customer:{pseudonym}" if e.actor == actor_ref else text(e.actor, f"event.{e.id}.actor")
+            out.append(replace_trusted(e, actor=ref, data=freeze(walk(thaw(e.data), f"event.{e.id}.data"))))
+        return new, out
 
 
 def anonymize_ticket(
@@ -501,72 +599,11 @@ def anonymize_ticket(
         known.append((customer.id, "customer"))
     if ticket.external_ref is not None and len(ticket.external_ref) >= 4:
         known.append((ticket.external_ref, "reference"))
-    for name in _CUSTOMER_ATTRS:
-        value = getattr(customer, name)
-        if value:
-            removed.append(_record(f"customer.{name}", value, "name" if name == "name" else None))
-    data: Any = thaw(customer.data)
-    for path in personal.customer_data_paths:
-        gone: list[Any] = []
-        data = map_declared(data, path, gone.append)  # append returns None: the value goes
-        removed.extend(
-            _record("customer.data." + ".".join(path), v if isinstance(v, str) else json.dumps(v), "field")
-            for v in gone
-            if v is not None
-        )
-    fields: Any = thaw(ticket.fields)
-    for path in personal.field_paths:
-        old: list[Any] = []
-        fields = map_declared(fields, path, old.append)  # append returns None: the value goes
-        removed.extend(
-            _record("fields." + ".".join(path), v if isinstance(v, str) else json.dumps(v), "field")
-            for v in old
-            if v is not None
-        )
+    data, fields = _drop_declared(ticket, customer, personal, removed)
     scrubber = _anonymizer(sorted(set(known), key=lambda vk: -len(vk[0])), region)
 
-    def text(value: str, path: str, key: str | None = None) -> str:
-        new = scrubber(value, key)
-        if new != value:
-            removed.append({"path": path, "kind": "text", "length": len(value)})
-        return new
-
-    actor_ref = f"customer:{customer.id}"
-
-    def walk(value: Any, path: str, key: str | None = None) -> Any:
-        if isinstance(value, str):
-            return pseudonym if value == customer.id else text(value, path, key)
-        if isinstance(value, Mapping):
-            return {scrubber(k, None): walk(v, f"{path}.{k}", k) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [walk(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
-        return value
-
-    anon_customer = Customer(
-        id=pseudonym, tier=customer.tier, tenant=customer.tenant, data=walk(data, "customer.data")
-    )
-    if ticket.external_ref is not None:
-        removed.append(_record("external_ref", ticket.external_ref, "reference"))
-    new = replace_trusted(
-        ticket,
-        subject=text(ticket.subject, "subject") or "[removed]",
-        description=text(ticket.description, "description"),
-        satisfaction_remark=(
-            None
-            if ticket.satisfaction_remark is None
-            else text(ticket.satisfaction_remark, "satisfaction_remark")
-        ),
-        external_ref=None,
-        tags=frozenset(text(t, "tags") for t in ticket.tags) | {ANONYMIZED_TAG},
-        fields=freeze(walk(fields, "fields")),
-        customer=anon_customer,
-        version=ticket.version + 1,
-        updated_at=max(at, ticket.updated_at),
-    )
-    out: list[Event] = []
-    for e in event_list:
-        ref = f"customer:{pseudonym}" if e.actor == actor_ref else text(e.actor, f"event.{e.id}.actor")
-        out.append(replace_trusted(e, actor=ref, data=freeze(walk(thaw(e.data), f"event.{e.id}.data"))))
+    walker = _Walker(scrubber, customer.id, pseudonym, removed)
+    new, out = walker.rewrite(ticket, event_list, data, fields, at)
     event = Event(
         ticket_id=ticket.id,
         kind=ANONYMIZED,

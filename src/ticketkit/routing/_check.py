@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -48,8 +48,8 @@ def implies(a: Condition, b: Condition) -> bool:
     if b.kind == "any" and any(implies(a, x) for x in b.children):
         return True
     if a.kind != "test" or b.kind != "test":
-        return a == b
-    if a == b:
+        return _same(a, b)
+    if _same(a, b):
         return True
     if a.field != b.field or a.ref is not None or b.ref is not None:
         return False
@@ -60,16 +60,32 @@ def implies(a: Condition, b: Condition) -> bool:
     if b.op in ("eq", "in"):
         return a.op in ("eq", "in") and av <= bv
     if b.op in ("ne", "not_in"):
-        return a.op in ("eq", "in") and not (av & bv) and None not in av
+        return a.op in ("eq", "in") and not (av & bv) and (None, None) not in av
     return False
+
+
+def _typed(value: Any) -> Any:
+    """A value keyed as conditions compare it: ``True`` is not ``1``, ``False`` is not ``0``."""
+    if isinstance(value, bool):
+        return (bool, value)
+    if isinstance(value, list | tuple):
+        return (list, tuple(_typed(v) for v in value))
+    if isinstance(value, Mapping):
+        return (dict, tuple(sorted(((k, _typed(v)) for k, v in value.items()), key=repr)))
+    return (None, value)
+
+
+def _same(a: Condition, b: Condition) -> bool:
+    """Structural equality that, unlike ``==``, tells booleans from numbers."""
+    return a == b and _typed(a.to_dict()) == _typed(b.to_dict())
 
 
 def _values(c: Condition) -> frozenset[Any] | None:
     if c.op in ("eq", "ne"):
-        return frozenset({c.value})
+        return frozenset({_typed(c.value)})
     if c.op in ("in", "not_in"):
         try:
-            return frozenset(c.value)
+            return frozenset(_typed(v) for v in c.value)
         except TypeError:  # pragma: no cover - values are scalars
             return None
     return None

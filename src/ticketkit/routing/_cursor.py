@@ -5,7 +5,9 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
+
+from ticketkit.errors import ErrorDetail, ValidationError
 
 
 @runtime_checkable
@@ -16,6 +18,11 @@ class RoundRobinCursor(Protocol):
     the one to assign, remembering it: the first id after the last one given for ``key``,
     wrapping around. Implementations must be safe for their own concurrency model (a
     database row lock, a Redis script); the router calls it once per assignment.
+
+    A cursor may also have ``peek_agent(key, eligible)``: the id ``next_agent`` would
+    return, without remembering it. `Router.explain` uses it; with a cursor that lacks it,
+    explain cannot know whose turn it is and names no agent (its tie-break says why)
+    rather than one the next `Router.route` would not pick.
 
     Examples:
         >>> class FirstAlways:
@@ -49,14 +56,20 @@ class InMemoryCursor:
     def next_agent(self, key: str, eligible: Sequence[str]) -> str:
         """The first eligible id after the last one chosen for ``key`` (wrapping)."""
         with self._lock:  # read and move in one step, so two threads never get the same turn
-            last = self._last.get(key)
-            if last is None:
-                chosen = eligible[0]
-            else:
-                i = bisect.bisect_right(eligible, last)
-                chosen = eligible[i] if i < len(eligible) else eligible[0]
+            chosen = _after(self._last.get(key), eligible)
             self._last[key] = chosen
             return chosen
+
+    def peek_agent(self, key: str, eligible: Sequence[str]) -> str:
+        """The id `next_agent` would return now, without moving the cursor.
+
+        Examples:
+            >>> c = InMemoryCursor({"t": "a"})
+            >>> c.peek_agent("t", ["a", "b"]), c.peek_agent("t", ["a", "b"])
+            ('b', 'b')
+        """
+        with self._lock:
+            return _after(self._last.get(key), eligible)
 
     def state(self) -> dict[str, str]:
         """The last agent chosen per key (a copy)."""
@@ -68,6 +81,18 @@ class InMemoryCursor:
         return InMemoryCursor(self.state())
 
 
+def _after(last: str | None, eligible: Sequence[str]) -> str:
+    """The first of ``eligible`` (sorted) after ``last``, wrapping around."""
+    if last is None:
+        return eligible[0]
+    i = bisect.bisect_right(eligible, last)
+    return eligible[i] if i < len(eligible) else eligible[0]
+
+
+UNREADABLE: Final = "\x00unreadable cursor"
+"""What `_PeekCursor` answers for a cursor it cannot read without moving."""
+
+
 class _PeekCursor:
     """Round-robin that reads a cursor without moving it (for explain)."""
 
@@ -77,7 +102,10 @@ class _PeekCursor:
         self._inner = inner
 
     def next_agent(self, key: str, eligible: Sequence[str]) -> str:
-        inner = self._inner
-        if isinstance(inner, InMemoryCursor):
-            return inner.copy().next_agent(key, eligible)
-        return eligible[0]
+        peek = getattr(self._inner, "peek_agent", None)
+        if peek is None:
+            return UNREADABLE
+        chosen = peek(key, eligible)
+        if not isinstance(chosen, str):
+            raise ValidationError([ErrorDetail("cursor.peek_agent", f"expected an agent id, got {chosen!r}")])
+        return chosen

@@ -27,7 +27,7 @@ from ticketkit.model._serialization import from_dict as structure
 from ticketkit.model._serialization import to_dict as unstructure
 from ticketkit.model._time import require_aware
 from ticketkit.routing._check import RouterFinding, check_rules
-from ticketkit.routing._cursor import InMemoryCursor, RoundRobinCursor, _PeekCursor
+from ticketkit.routing._cursor import UNREADABLE, InMemoryCursor, RoundRobinCursor, _PeekCursor
 from ticketkit.routing._decision import Candidate, Decision, DecisionRecord, RuleTrial
 from ticketkit.routing._index import _build_index, _IndexNode, _Item
 from ticketkit.routing._rules import STRATEGIES, Assign, Rule, RuleChanges, _apply_set, _to_str_set
@@ -521,6 +521,9 @@ class Router:
         )
         if agent is not None:
             return team, agent, None, tie, tuple(cands)
+        if assign.strategy == "queue":  # the named agent cannot take it: it waits, nobody else gets it
+            why = f"strategy queue: {assign.agent} unavailable, the team's queue"
+            return team, None, None, why, tuple(cands)
         if assign.overflow is not None:
             agent, tie = self._pick(
                 assign.overflow,
@@ -585,6 +588,8 @@ class Router:
                 if e[0] == assign.agent:
                     return e[0], "named by the rule"
         strategy = assign.strategy
+        if strategy == "queue":
+            return None, ""
         note = ""
         if strategy == "sticky":
             if last_agent is not None:
@@ -595,7 +600,7 @@ class Router:
             note = (
                 "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
             )
-        if strategy in ("round_robin", "queue"):
+        if strategy == "round_robin":
             return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
         if strategy == "skills":  # the most specialised agents first, then the least loaded
             extra = min(len(e[2] - required) for e in eligible)
@@ -652,7 +657,16 @@ class Router:
             fallback: no rule assigned it: fallback team
             changes: team='desk'
         """
-        return self._route(ticket, at, load, context, last_agent, _PeekCursor(self.cursor)).record
+        decision = self._route(ticket, at, load, context, last_agent, _PeekCursor(self.cursor))
+        if decision.agent is UNREADABLE:  # say so rather than name an agent route may not pick
+            changes = {k: v for k, v in decision.changes.items() if k != "assignee"}
+            decision = attrs.evolve(
+                decision,
+                agent=None,
+                changes=changes,
+                tie_break="round-robin: the cursor has no peek_agent, so whose turn it is is unknown",
+            )
+        return decision.record
 
     def check(self) -> list[RouterFinding]:
         """Static checks: shadowed and unsatisfiable rules, teams nobody staffs, no fallback.
@@ -783,28 +797,30 @@ def _build_record(decision: Decision) -> DecisionRecord:
     for i, rule in enumerate(router.rules[: last + 1]):
         if i in matched_set:
             trials.append(RuleTrial(index=i, name=rule.name, matched=True))
-            if rule.set:
+            if rule.set and not rule.stop:  # as routing does: a stopping rule's set comes after
                 work = _apply_set(work, rule.set)
             continue
         failure = rule.when.explain(work, at=at, context=ctx)
         pins = rule.when.pinned()
         skipped = any(_full_getter(f)(work, at, ctx) not in vals for f, vals in pins.items())
         trials.append(RuleTrial(index=i, name=rule.name, matched=False, failure=failure, skipped=skipped))
+    resolved: object = None
     if assign_at >= 0:
         rule = router.rules[assign_at]
         assert rule.assign is not None
+        resolved = rule.assign.team
         if rule.assign.team is not None:
             source = f"rule {rule.name!r}"
         else:
-            value = _full_getter(rule.assign.team_ref or "")(work, at, ctx)
-            source = f"rule {rule.name!r}: {rule.assign.team_ref} = {value!r}"
+            resolved = _full_getter(rule.assign.team_ref or "")(work, at, ctx)
+            source = f"rule {rule.name!r}: {rule.assign.team_ref} = {resolved!r}"
         strategy: str | None = rule.assign.strategy
     else:
         source = "fallback" if router.fallback is not None else "unchanged"
         strategy = None
     assign = router.rules[assign_at].assign if assign_at >= 0 else None
     skills = assign.skills if assign is not None else frozenset()
-    if decision.fallback and assign_at >= 0 and decision.team != (rule.assign.team if rule.assign else None):
+    if decision.fallback and assign_at >= 0 and decision.team != resolved:
         source += " -> fallback"
     return DecisionRecord(
         ticket_id=ticket.id,

@@ -15,7 +15,7 @@ from typing import Any
 
 from ticketkit.errors import ValidationError
 from ticketkit.model._models import ClockSegment, ClockState, Priority, SLAState, Ticket, replace_trusted
-from ticketkit.sla._plan import ZERO, CalendarLike, PolicyPlan
+from ticketkit.sla._plan import ZERO, CalendarLike, PolicyPlan, is_fired
 
 __all__: list[str] = []
 
@@ -163,7 +163,7 @@ def new_cycle(
     clock_plan = plan.plans.get((priority, cs.metric))
     if clock_plan is not None and closed.state != "idle":
         for cp in clock_plan.checkpoints:
-            if cp.key in closed.fired:
+            if is_fired(cp, closed.fired):
                 continue
             inst = reached(cal, closed, cp.threshold)
             if inst is None:
@@ -210,7 +210,7 @@ def clock_next(plan: PolicyPlan, cs: ClockState, priority: Priority) -> datetime
     if clock_plan is None:
         return best
     for cp in clock_plan.checkpoints:
-        if cp.key in cs.fired:
+        if is_fired(cp, cs.fired):
             continue
         inst = instant(plan.calendar, cs, cp.threshold, clock_plan.target)
         if inst is not None and (best is None or inst < best):

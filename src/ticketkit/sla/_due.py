@@ -18,7 +18,7 @@ from ticketkit.model._serialization import format_duration, parse_duration
 from ticketkit.model._time import require_aware
 from ticketkit.sla._apply import trusted_event
 from ticketkit.sla._clock import clock_next, instant, refresh, state_of
-from ticketkit.sla._plan import ACTOR, ZERO, Checkpoint, PolicyPlan
+from ticketkit.sla._plan import ACTOR, ZERO, Checkpoint, PolicyPlan, is_fired
 
 __all__: list[str] = []
 
@@ -81,7 +81,7 @@ def due_in_window(plan: PolicyPlan, ticket: Ticket, since: datetime | None, at: 
         target = clock_plan.target
         clock = cs if cs.target == target else refresh(cal, cs, target)
         for n, cp in enumerate(clock_plan.checkpoints):
-            if cp.key in clock.fired:
+            if is_fired(cp, clock.fired):
                 continue
             inst = instant(cal, clock, cp.threshold, target)
             if inst is None or inst > at:

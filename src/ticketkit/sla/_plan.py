@@ -76,6 +76,21 @@ class PolicyPlan:
     template: ClockState
 
 
+def is_fired(cp: Checkpoint, fired: frozenset[str]) -> bool:
+    """Whether checkpoint ``cp`` was already emitted in the cycle, whatever its threshold then.
+
+    A key is ``name@threshold``; the threshold moves with the target (a priority change,
+    a recompute), the checkpoint does not: a warning, breach or escalation level once
+    notified is never notified again in the same cycle because its target moved.
+    """
+    if cp.key in fired:
+        return True
+    if not fired:
+        return False
+    stem = cp.key[: cp.key.find("@") + 1]
+    return any(k.startswith(stem) for k in fired)
+
+
 def fraction_text(f: float) -> str:
     """A warning fraction as written in a checkpoint key (``0.75``, ``0.5``)."""
     return f"{f:g}"

@@ -13,7 +13,7 @@ as ``at``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,13 +21,21 @@ import attrs
 
 from ticketkit.errors import ValidationError
 from ticketkit.model._events import SLA_POLICY
-from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
+from ticketkit.model._models import Event, Priority, Team, Ticket, replace_trusted
 from ticketkit.model._time import require_aware
 from ticketkit.sla._apply import apply_event, start_clocks
+from ticketkit.sla._calendar_choice import KeyOf, choice_problems, key_of
 from ticketkit.sla._config import ConditionLike, Escalation, SLAClock, SLATarget
 from ticketkit.sla._due import due_in_window, event_id, next_due
 from ticketkit.sla._plan import ACTOR, CalendarLike, PolicyPlan, build_plan
-from ticketkit.sla._policy_fields import policy_clocks, to_floats, to_frozenset, to_targets, to_tuple
+from ticketkit.sla._policy_fields import (
+    policy_clocks,
+    to_floats,
+    to_frozenset,
+    to_mapping,
+    to_targets,
+    to_tuple,
+)
 from ticketkit.sla._policy_load import policy_fields
 from ticketkit.sla._recompute import recompute_clocks, status_from_events
 from ticketkit.sla._status import SLAStatus, read_status
@@ -79,29 +87,84 @@ class SLAPolicy:
     warn_at: tuple[float, ...] = attrs.field(default=(), converter=to_floats)
     escalations: tuple[Escalation, ...] = attrs.field(default=(), converter=to_tuple)
     clocks: tuple[SLAClock, ...] = attrs.field(default=(), converter=to_tuple)
+    calendar_from: str | None = None
+    calendars: Mapping[str, CalendarLike] = attrs.field(factory=dict, converter=to_mapping, hash=False)
+    team_calendars: Mapping[str, str] = attrs.field(factory=dict, converter=to_mapping, hash=False)
     _plan: PolicyPlan = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _plans: dict[str, PolicyPlan] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _key_of: KeyOf | None = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
-        specs = policy_clocks(
-            name=self.name,
-            calendar=self.calendar,
-            when=self.when,
-            targets=self.targets,
-            pause_in=self.pause_in,
-            warn_at=self.warn_at,
-            escalations=self.escalations,
-            clocks=self.clocks,
-        )
-        plan = build_plan(
-            name=self.name,
-            calendar=self.calendar,
-            targets=self.targets,
-            pause_in=self.pause_in,
-            warn_at=self.warn_at,
-            escalations=self.escalations,
-            specs=specs,
-        )
-        object.__setattr__(self, "_plan", plan)
+        problems = choice_problems(self.calendar_from, self.calendars, self.team_calendars)
+        try:
+            specs = policy_clocks(
+                name=self.name,
+                calendar=self.calendar,
+                when=self.when,
+                targets=self.targets,
+                pause_in=self.pause_in,
+                warn_at=self.warn_at,
+                escalations=self.escalations,
+                clocks=self.clocks,
+            )
+        except ValidationError as err:
+            raise ValidationError([*err.errors, *problems]) from None
+        if problems:
+            raise ValidationError(problems)
+
+        def plan_on(calendar: CalendarLike) -> PolicyPlan:
+            return build_plan(
+                name=self.name,
+                calendar=calendar,
+                targets=self.targets,
+                pause_in=self.pause_in,
+                warn_at=self.warn_at,
+                escalations=self.escalations,
+                specs=specs,
+            )
+
+        object.__setattr__(self, "_plan", plan_on(self.calendar))
+        object.__setattr__(self, "_plans", {k: plan_on(c) for k, c in self.calendars.items()})
+        key = None
+        if self.calendar_from is not None:
+            key = key_of(self.calendar_from, self.calendars, self.team_calendars)
+        object.__setattr__(self, "_key_of", key)
+
+    def _plan_for(self, ticket: Ticket) -> PolicyPlan:
+        """The compiled plan on the calendar ``ticket`` runs on."""
+        key_of_ticket = self._key_of
+        if key_of_ticket is None:
+            return self._plan
+        key = key_of_ticket(ticket)
+        return self._plan if key is None else self._plans[key]
+
+    def calendar_for(self, ticket: Ticket) -> CalendarLike:
+        """The calendar ``ticket``'s clocks run on: the one it names (``calendar_from``), else ``calendar``.
+
+        After a change of the field the calendar is read from (the team, the customer's
+        region), [`recompute`][ticketkit.SLAPolicy.recompute] the clocks from the ticket's
+        events so the time already spent is measured on the new calendar (a `Helpdesk`
+        does this itself).
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> eu = tk.BusinessCalendar(tz="Europe/Berlin", hours={"mon-fri": ["09:00-17:00"]}, name="eu")
+            >>> p = tk.SLAPolicy(
+            ...     name="std",
+            ...     calendar=tk.BusinessCalendar.always_open("UTC"),
+            ...     calendar_from="customer.region",
+            ...     calendars={"eu": eu},
+            ...     targets={"default": tk.SLATarget(resolution=timedelta(hours=8))},
+            ... )
+            >>> t0 = datetime(2025, 3, 3, 8, tzinfo=timezone.utc)
+            >>> t = tk.Ticket(subject="?", created_at=t0, customer=tk.Customer(id="c", data={"region": "eu"}))
+            >>> p.calendar_for(t).name
+            'eu'
+            >>> p.status(p.start(t), at=t0)["resolution"].due_at.isoformat()
+            '2025-03-03T17:00:00+01:00'
+        """
+        return self._plan_for(ticket).calendar
 
     # ------------------------------------------------------------------ reading config
 
@@ -185,7 +248,7 @@ class SLAPolicy:
             ('std', 'running', 10)
         """
         at = ticket.created_at if at is None else require_aware(at, "at")
-        return start_clocks(self._plan, ticket, at)
+        return start_clocks(self._plan_for(ticket), ticket, at)
 
     def apply(self, ticket: Ticket, event: Event) -> Ticket:
         """``ticket`` with its clocks moved by one ``event``, in O(1) (no history needed).
@@ -221,7 +284,7 @@ class SLAPolicy:
             >>> p.status(t, at=t0 + timedelta(hours=5))["resolution"].reason
             'paused: status is pending; 1h of 8h used'
         """
-        return apply_event(self._plan, ticket, event)
+        return apply_event(self._plan_for(ticket), ticket, event)
 
     def status(self, ticket: Ticket, at: datetime) -> dict[str, SLAStatus]:
         """Each measured clock's [`SLAStatus`][ticketkit.SLAStatus] at ``at``, from the state on the ticket.
@@ -243,7 +306,7 @@ class SLAPolicy:
             >>> s["first_response"].state, s["first_response"].warnings, s["first_response"].reason
             ('breached', (0.5,), 'breached at 2025-03-03T11:00:00+00:00, 1h overdue; still running')
         """
-        return read_status(self._plan, ticket, at)
+        return read_status(self._plan_for(ticket), ticket, at)
 
     def next_checkpoint(self, ticket: Ticket) -> datetime | None:
         """The earliest instant at which a warning, breach or escalation not yet emitted falls due.
@@ -266,7 +329,7 @@ class SLAPolicy:
             >>> p.next_checkpoint(p.start(tk.Ticket(subject="Hi", created_at=t0))).hour
             13
         """
-        return next_due(self._plan, ticket)
+        return next_due(self._plan_for(ticket), ticket)
 
     def due_events(self, ticket: Ticket, since: datetime | None, at: datetime) -> list[Event]:
         """The warnings, breaches and escalations that fell due in ``(since, at]``, as events.
@@ -297,7 +360,7 @@ class SLAPolicy:
             >>> p.due_events(t, t0 + timedelta(hours=9), t0 + timedelta(hours=10))
             []
         """
-        return due_in_window(self._plan, ticket, since, at)
+        return due_in_window(self._plan_for(ticket), ticket, since, at)
 
     def status_as_of(self, ticket: Ticket, events: Sequence[Event], at: datetime) -> dict[str, SLAStatus]:
         """The status at any instant, past or present, by replaying ``events`` up to ``at``.
@@ -332,7 +395,7 @@ class SLAPolicy:
             >>> p.status_as_of(t, events, at=t0 + timedelta(hours=3))["first_response"].state
             'met'
         """
-        return status_from_events(self._plan, ticket, events, at)
+        return status_from_events(self._plan_for(ticket), ticket, events, at)
 
     def recompute(self, ticket: Ticket, events: Sequence[Event]) -> Ticket:
         """``ticket`` with its clocks rebuilt under this policy by replaying ``events``.
@@ -342,8 +405,8 @@ class SLAPolicy:
         counts, measured on this policy's calendar and pause rules over the whole
         history; this policy's targets apply from the start of each cycle; what
         was already emitted (the ``sla.*`` events in ``events``, and the
-        checkpoints fired under the old state) is not emitted again unless its
-        threshold moved. A priority change alone needs no recompute:
+        checkpoints fired under the old state) is not emitted again in the same cycle,
+        even when its threshold moved. A priority change alone needs no recompute:
         [`apply`][ticketkit.SLAPolicy.apply] gives the same result in O(1). Without a recompute, a ticket
         whose policy was edited keeps the clocks the policy still has, and clocks the
         edit added wait idle for their next start event.
@@ -360,7 +423,7 @@ class SLAPolicy:
             >>> p.recompute(tk.Ticket(subject="Hi", created_at=t0), []).sla.policy
             'std'
         """
-        return recompute_clocks(self._plan, ticket, events)
+        return recompute_clocks(self._plan_for(ticket), ticket, events)
 
     # ------------------------------------------------------------------ data form
 
@@ -426,13 +489,7 @@ class SLAPolicy:
             >>> tk.SLAPolicy.from_dict(d) == p
             True
         """
-        if calendar_name:
-            name = getattr(self.calendar, "name", "")
-            if not name:
-                raise ValidationError.one("calendar", "the calendar has no name; give it one or embed it")
-            calendar: Any = name
-        else:
-            calendar = self.calendar.to_dict() if hasattr(self.calendar, "to_dict") else None
+        calendar = _calendar_data(self.calendar, calendar_name)
         order = {p: i for i, p in enumerate(Priority)}
         keys = sorted(self.targets, key=lambda k: order.get(k, 99) if isinstance(k, Priority) else 100)
         out: dict[str, Any] = {
@@ -446,7 +503,55 @@ class SLAPolicy:
         }
         if self.clocks:
             out["clocks"] = [c.to_dict() for c in self.clocks]
+        if self.calendar_from is not None:
+            out["calendar_from"] = self.calendar_from
+            out["calendars"] = {k: _calendar_data(c, calendar_name) for k, c in self.calendars.items()}
+            if self.team_calendars:
+                out["team_calendars"] = dict(self.team_calendars)
         return out
+
+    def with_team_calendars(self, teams: Iterable[Team]) -> SLAPolicy:
+        """This policy reading each team's [`Team.calendar`][ticketkit.Team] (when it reads ``team``).
+
+        Teams whose calendar the policy has under that name are added to
+        ``team_calendars`` (entries already there win); a policy that does not read
+        its calendar from the team comes back unchanged. `Helpdesk` calls this with its
+        teams.
+
+        Examples:
+            >>> from datetime import timedelta
+            >>> import ticketkit as tk
+            >>> sh = tk.BusinessCalendar(tz="Asia/Shanghai", hours={"mon-fri": ["09:00-18:00"]}, name="sh")
+            >>> p = tk.SLAPolicy(
+            ...     name="std",
+            ...     calendar=tk.BusinessCalendar.always_open("UTC"),
+            ...     calendar_from="team",
+            ...     calendars={"sh": sh},
+            ...     targets={"default": tk.SLATarget(resolution=timedelta(hours=8))},
+            ... )
+            >>> p.with_team_calendars([tk.Team(id="after-sales", calendar="sh")]).team_calendars
+            {'after-sales': 'sh'}
+        """
+        if self.calendar_from != "team":
+            return self
+        found = {
+            t.id: t.calendar
+            for t in teams
+            if t.calendar is not None and t.calendar in self.calendars and t.id not in self.team_calendars
+        }
+        if not found:
+            return self
+        return attrs.evolve(self, team_calendars={**self.team_calendars, **found})
+
+
+def _calendar_data(calendar: CalendarLike, by_name: bool) -> Any:
+    """A calendar as written in a policy's data form: its name, or its own data."""
+    if by_name:
+        name = getattr(calendar, "name", "")
+        if not name:
+            raise ValidationError.one("calendar", "the calendar has no name; give it one or embed it")
+        return name
+    return calendar.to_dict() if hasattr(calendar, "to_dict") else None
 
 
 # --------------------------------------------------------------------------- selection

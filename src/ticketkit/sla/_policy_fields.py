@@ -210,3 +210,8 @@ def _check_escalations(escalations: Any, known: set[str], out: list[ErrorDetail]
                     f"(its clocks: {', '.join(sorted(known)) or 'none'})",
                 )
             )
+
+
+def to_mapping(value: Any) -> Any:
+    """A mapping as a plain dict (anything else is left for the checks to report)."""
+    return dict(value) if isinstance(value, Mapping) else value

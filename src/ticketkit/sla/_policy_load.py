@@ -17,7 +17,19 @@ from ticketkit.sla._policy_fields import PRIORITY_KEYS, calendar_problem, fracti
 
 __all__: list[str] = []
 
-FIELDS = ("name", "calendar", "when", "targets", "pause_in", "warn_at", "escalations", "clocks")
+FIELDS = (
+    "name",
+    "calendar",
+    "when",
+    "targets",
+    "pause_in",
+    "warn_at",
+    "escalations",
+    "clocks",
+    "calendar_from",
+    "calendars",
+    "team_calendars",
+)
 
 
 def policy_fields(data: Any, calendars: Mapping[str, Any] | None, path: str) -> dict[str, Any]:
@@ -55,9 +67,35 @@ def policy_fields(data: Any, calendars: Mapping[str, Any] | None, path: str) -> 
             )
         ),
     }
+    _calendar_choice(data, calendars, path, fields, out)
     if out:
         raise ValidationError(out)
     return fields
+
+
+def _calendar_choice(
+    data: Mapping[str, Any],
+    calendars: Mapping[str, Any] | None,
+    path: str,
+    fields: dict[str, Any],
+    out: list[ErrorDetail],
+) -> None:
+    """``calendar_from``, ``calendars`` and ``team_calendars`` into ``fields`` (checked by the policy)."""
+    if "calendar_from" in data:
+        fields["calendar_from"] = data["calendar_from"]
+    if "team_calendars" in data:
+        fields["team_calendars"] = data["team_calendars"]
+    named = data.get("calendars")
+    if named is None:
+        return
+    if not isinstance(named, Mapping):
+        out.append(
+            ErrorDetail(join_path(path, "calendars"), f"expected an object of named calendars, got {named!r}")
+        )
+        return
+    fields["calendars"] = {
+        k: _calendar(v, calendars, join_path(path, f"calendars.{k}"), out) for k, v in named.items()
+    }
 
 
 def _targets(raw: Any, path: str, out: list[ErrorDetail]) -> dict[Priority | str, SLATarget]:

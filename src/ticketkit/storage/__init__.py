@@ -32,6 +32,7 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._memory import InMemoryStore
+from ticketkit.storage._message_keys import validate_message_key, validate_message_keys
 from ticketkit.storage._outbox import OUTBOX_STATUSES, FeedPage, OutboxMessage
 from ticketkit.storage._postgres import POSTGRES_SCHEMA_VERSION, PostgresStore
 from ticketkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
@@ -56,5 +57,7 @@ __all__ = [
     "TicketStore",
     "instant_key",
     "validate_create",
+    "validate_message_key",
+    "validate_message_keys",
     "validate_save",
 ]

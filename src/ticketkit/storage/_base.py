@@ -20,15 +20,18 @@ from typing import IO, Any, Final, TypeAlias
 import attrs
 
 from ticketkit.errors import ConflictError, ErrorDetail, TicketkitError, ValidationError
+from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
-from ticketkit.model._serialization import from_dict, to_dict
+from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 from ticketkit.storage import _outbox as ob
+from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
 
 __all__ = [
     "EXPORT_FORMAT",
     "MAX_LIMIT",
     "NO_DUE",
+    "OPEN_STATUS_KINDS",
     "ORDER_KEYS",
     "Change",
     "Page",
@@ -47,6 +50,9 @@ NO_DUE: Final = 2**62
 
 ORDER_KEYS: Final = ("created_at", "updated_at", "next_due_at", "priority", "id")
 """What `TicketStore.query` can order by (prefix ``-`` for newest/highest first)."""
+
+OPEN_STATUS_KINDS: Final = ("new", "open", "pending")
+"""The status kinds of a ticket still on someone's desk (what agent load counts)."""
 
 MAX_LIMIT: Final = 10_000
 """The largest page a query returns."""
@@ -568,6 +574,33 @@ def validate_changes(changes: Iterable[Change]) -> list[Change]:
     return out
 
 
+def check_counts_args(
+    agents: object, tenant: object, status_kind: object
+) -> tuple[list[str], frozenset[str]]:
+    """Check the arguments of `TicketStore.assigned_counts`: the agents (unique, in order) and kinds."""
+    problems: list[ErrorDetail] = []
+
+    def strings(path: str, value: object) -> list[str]:
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            problems.append(ErrorDetail(path, f"expected a list of strings, got {value!r}"))
+            return []
+        items = list(value)
+        problems.extend(
+            ErrorDetail(f"{path}[{i}]", f"expected a string, got {v!r}")
+            for i, v in enumerate(items)
+            if not isinstance(v, str)
+        )
+        return list(dict.fromkeys(items))
+
+    names = strings("agents", agents)
+    kinds = strings("status_kind", status_kind)
+    if tenant is not None and not isinstance(tenant, str):
+        problems.append(ErrorDetail("tenant", f"expected a string or None, got {tenant!r}"))
+    if problems:
+        raise ValidationError(problems)
+    return names, frozenset(kinds)
+
+
 def _check_claim_args(at: datetime, worker: str, lease: timedelta, limit: int) -> None:
     problems: list[ErrorDetail] = []
     problem = aware_problem(at)
@@ -616,7 +649,7 @@ def export_header() -> str:
 
 def export_line(ticket: Ticket, events: Iterable[Event]) -> str:
     """One ticket and its events as one line of JSON."""
-    record = {"ticket": to_dict(ticket), "events": [to_dict(e) for e in events]}
+    record = {"ticket": plain(ticket), "events": [plain(e) for e in events]}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
@@ -690,6 +723,8 @@ class StoreClosedError(TicketkitError):
     """The store was closed; open a new one."""
 
 
+# One piece: the whole store interface in one class (every primitive with its default),
+# grown past 650 lines by the outbox, feed, privacy and message-key families together.
 class TicketStore(abc.ABC):
     """Where tickets and their events live: the contract every store keeps.
 
@@ -905,6 +940,36 @@ class TicketStore(abc.ABC):
     def run_count(self, query: Query) -> int:
         """Count for a checked [`Query`][ticketkit.storage.Query] (override for speed; default scans)."""
         return sum(1 for t in self.scan(tenant=query.tenant) if query.matches(t))
+
+    def assigned_counts(
+        self,
+        agents: Iterable[str],
+        *,
+        tenant: str | None = None,
+        status_kind: Iterable[str] = OPEN_STATUS_KINDS,
+    ) -> dict[str, int]:
+        """How many tickets each agent has assigned in one of the ``status_kind`` kinds.
+
+        The load a router weighs: every agent given gets an entry (0 when none).
+        The reference stores answer from an index on (tenant, assignee, status
+        kind) or from counters kept with every write, so the cost follows the
+        agents' open backlog, never the stored history; this default counts with
+        [`count`][ticketkit.TicketStore.count].
+
+        Raises:
+            ValidationError: an agent or status kind that is not a string.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> _ = store.create(tk.Ticket(subject="s", created_at=at, assignee="li", status_kind="open"))
+            >>> store.assigned_counts(["li", "wang"])
+            {'li': 1, 'wang': 0}
+        """
+        names, kinds = check_counts_args(agents, tenant, status_kind)
+        return {a: self.count(tenant=tenant, assignee=a, status_kind=kinds) for a in names}
 
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets whose next SLA checkpoint is due: ``next_due_at <= at``, oldest first.
@@ -1236,6 +1301,130 @@ class TicketStore(abc.ABC):
             events=tuple(x[3] for x in found[:limit]), cursor=ob.encode_cursor("counts", counts)
         )
 
+    # ------------------------------------------------------------------ personal data
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the stored ticket and its stored events in place, and append ``append``, atomically.
+
+        The one exception to append-only events, for redaction and erasure of personal
+        data: ``events`` are the ticket's stored events, rewritten (the same ids in the
+        same order); afterwards `get`, `events` and `export` return only the new values.
+        ``ticket.version`` must be ``expected_version + 1``. The default raises
+        ``NotImplementedError``: a store of your own keeps working until redaction or
+        erasure is used; the contract's ``RewriteContract`` checks an implementation.
+
+        Raises:
+            ConflictError: the stored version is not ``expected_version`` (nothing written).
+            ValidationError: bad arguments, or ``events`` are not the stored events.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import attrs, ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> e = tk.Event(ticket_id="T1", kind="ticket.created", actor="system", at=at, data={"s": "138"})
+            >>> t = store.create(tk.Ticket(subject="s", id="T1", created_at=at), [e])
+            >>> _ = store.rewrite(attrs.evolve(t, version=2), [attrs.evolve(e, data={})], expected_version=1)
+            >>> store.events("T1")[0].data
+            {}
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.rewrite")
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and all its events, atomically (retention's ``purge`` action).
+
+        With ``expected_version`` the ticket is deleted only at that version. The default
+        raises ``NotImplementedError``, like `rewrite`.
+
+        Raises:
+            NotFoundError: no such ticket, or it belongs to another ``tenant``.
+            ConflictError: the stored version is not ``expected_version`` (nothing deleted).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.create(
+            ...     tk.Ticket(subject="s", id="T1", created_at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            ... )
+            >>> store.purge("T1")
+            >>> store.count()
+            0
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.purge")
+
+    def compact(self, *, tenant: str | None = None) -> None:  # noqa: B027 - a no-op default stores may override
+        """Make deleted and overwritten bytes unreadable in the store's own files.
+
+        Called after an erasure. ``SQLiteStore`` checkpoints its write-ahead log
+        (truncating it) and runs ``VACUUM`` (deletes run with ``secure_delete``); the
+        default, and the in-memory and PostgreSQL stores, do nothing (for PostgreSQL
+        see the personal-data how-to: ``VACUUM``, WAL archives and backups are yours).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().compact()
+        """
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind each key not bound yet to ``ticket_id``; return the ticket of every key.
+
+        The first binding of a (tenant, key) wins for ever: binding it again, from
+        this store object or another one on the same backend, changes nothing and
+        returns the ticket it was first bound to. ``Helpdesk.receive`` keys received
+        messages, message ids and conversations this way (``ticket_id`` ``""``
+        records a message that went to no ticket). The default keeps the keys in this
+        object's memory (right for one process); the shipped stores keep them in a
+        table keyed by (tenant, key).
+
+        Raises:
+            ValidationError: a key is empty or too long, a bad ticket id or tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> store.bind_message_keys(["msg:email:a@b"], "T1", tenant="default")
+            {'msg:email:a@b': 'T1'}
+            >>> store.bind_message_keys(["msg:email:a@b", "mid:c@d"], "T2", tenant="default")
+            {'msg:email:a@b': 'T1', 'mid:c@d': 'T2'}
+        """
+        checked = validate_message_keys(keys, ticket_id, tenant)
+        return _default_keys(self).bind(checked, ticket_id, tenant)
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket ``key`` is bound to in ``tenant`` (see `bind_message_keys`), or None.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.bind_message_keys(["conv:wechat:o1"], "T9", tenant="default")
+            >>> (
+            ...     store.message_key("conv:wechat:o1", tenant="default"),
+            ...     store.message_key("x", tenant="default"),
+            ... )
+            ('T9', None)
+        """
+        validate_message_key(key, tenant)
+        return _default_keys(self).get(key, tenant)
+
+
+def _default_keys(store: TicketStore) -> MessageKeys:
+    keys: MessageKeys | None = store.__dict__.get("_ticketkit_message_keys")
+    if keys is None:
+        keys = store.__dict__.setdefault("_ticketkit_message_keys", MessageKeys())
+    return keys
+
 
 def parse_ticket_json(text: str | bytes) -> Ticket:
     """A ticket from the JSON a store wrote (with `ticketkit.to_dict` and ``json.dumps``)."""
@@ -1248,8 +1437,8 @@ def parse_event_json(text: str | bytes) -> Event:
 
 
 def dump_json(obj: Any) -> str:
-    """Compact JSON of ``to_dict(obj)``, non-ASCII kept as is."""
-    return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON of ``to_dict(obj)`` (made by the fast writer), non-ASCII kept as is."""
+    return json.dumps(plain(obj), ensure_ascii=False, separators=(",", ":"))
 
 
 def require_at(value: object, path: str) -> datetime:

@@ -14,7 +14,18 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "outbox")
+_FAMILIES = (
+    "support",
+    "writes",
+    "queries",
+    "due",
+    "concurrency",
+    "io",
+    "outbox",
+    "load",
+    "rewrite",
+    "message_keys",
+)
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -22,8 +33,11 @@ pytest.register_assert_rewrite(
 from ticketkit.storage._contract_concurrency import ConcurrencyContract, HandleContract  # noqa: E402
 from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa: E402
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
+from ticketkit.storage._contract_load import LoadContract  # noqa: E402
+from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
 from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
+from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
 
@@ -42,6 +56,10 @@ class StoreContract(
     ExportImportContract,
     OutboxContract,
     FeedContract,
+    LoadContract,
+    RewriteContract,
+    PurgeContract,
+    MessageKeysContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -63,8 +81,11 @@ class StoreContract(
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
     ``HandleContract`` (two handles), ``ExportImportContract``, ``OutboxContract``
-    (``commit`` with messages, ``claim_outbox``, failures and dead letters) and
-    ``FeedContract`` (``changes``). The storage
+    (``commit`` with messages, ``claim_outbox``, failures and dead letters),
+    ``FeedContract`` (``changes``), ``RewriteContract``
+    (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
+    for a store keeping the default that raises ``NotImplementedError``), and
+    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

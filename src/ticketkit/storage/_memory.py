@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage._base import (
+    OPEN_STATUS_KINDS,
     Change,
     Page,
     Query,
     TicketStore,
     _check_claim_args,
+    check_counts_args,
     check_due_args,
     due_key,
     instant_key,
@@ -31,6 +34,7 @@ from ticketkit.storage._outbox import (
     encode_cursor,
     int_cursor,
 )
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["InMemoryStore"]
 
@@ -40,8 +44,10 @@ class InMemoryStore(TicketStore):
 
     Tickets are immutable values, so the store keeps the very objects it is
     given and hands them back without copying. ``due`` and ``claim_due`` use a
-    heap on ``next_due_at`` and cost O(k log n) for k due tickets; other queries
-    scan.
+    heap on ``next_due_at`` and cost O(k log n) for k due tickets; queries naming
+    a customer read only that customer's tickets (of the status kinds asked for,
+    when given: indexes kept with every write); ``assigned_counts`` reads counters
+    kept with every write; other queries scan.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -60,7 +66,14 @@ class InMemoryStore(TicketStore):
         # (due key, id) for every ticket with a next checkpoint; stale entries are
         # dropped lazily when met, and the heap is rebuilt when they pile up.
         self._due: list[tuple[int, str]] = []
-        self._log: list[Event] = []  # every event in commit order: the change feed
+        # every event in commit order: the change feed (a purged event leaves a None, so cursors hold)
+        self._log: list[Event | None] = []
+        # Indexes kept under the lock with every write: each customer's ticket ids (all,
+        # and by status kind, so "the customer's open tickets" skips their history),
+        # and tickets per (tenant, assignee, status kind) for assigned_counts.
+        self._by_customer: dict[str, dict[str, None]] = {}
+        self._by_customer_kind: dict[tuple[str, str], dict[str, None]] = {}
+        self._assigned: Counter[tuple[str, str, str]] = Counter()
 
     def __len__(self) -> int:
         return len(self._tickets)
@@ -70,6 +83,7 @@ class InMemoryStore(TicketStore):
     def _put(self, ticket: Ticket, events: Sequence[Event], old: Ticket | None) -> None:
         self._tickets[ticket.id] = ticket
         self._log.extend(events)
+        self._index(ticket, old)
         if old is None:
             self._events[ticket.id] = list(events)
         elif events:
@@ -79,6 +93,39 @@ class InMemoryStore(TicketStore):
             heapq.heappush(self._due, (key, ticket.id))
             if len(self._due) > 2 * len(self._tickets) + 1024:
                 self._rebuild_due()
+
+    def _index(self, ticket: Ticket, old: Ticket | None) -> None:
+        customer = ticket.customer.id if ticket.customer is not None else None
+        before = old.customer.id if old is not None and old.customer is not None else None
+        if customer != before or old is None:
+            if before is not None:
+                self._by_customer[before].pop(ticket.id, None)
+            if customer is not None:
+                self._by_customer.setdefault(customer, {})[ticket.id] = None
+        kind_before = (before, old.status_kind) if old is not None else None
+        if kind_before != (customer, ticket.status_kind):
+            if old is not None and before is not None:
+                self._by_customer_kind[before, old.status_kind].pop(ticket.id, None)
+            if customer is not None:
+                self._by_customer_kind.setdefault((customer, ticket.status_kind), {})[ticket.id] = None
+        if old is not None and old.assignee is not None:
+            key = (old.tenant, old.assignee, old.status_kind)
+            self._assigned[key] -= 1
+            if not self._assigned[key]:
+                del self._assigned[key]
+        if ticket.assignee is not None:
+            self._assigned[(ticket.tenant, ticket.assignee, ticket.status_kind)] += 1
+
+    def _unindex(self, old: Ticket) -> None:
+        """Forget a deleted ticket in the customer and load indexes (its due entry goes lazily)."""
+        if old.customer is not None:
+            self._by_customer.get(old.customer.id, {}).pop(old.id, None)
+            self._by_customer_kind.get((old.customer.id, old.status_kind), {}).pop(old.id, None)
+        if old.assignee is not None:
+            key = (old.tenant, old.assignee, old.status_kind)
+            self._assigned[key] -= 1
+            if not self._assigned[key]:
+                del self._assigned[key]
 
     def _rebuild_due(self) -> None:
         self._due = [(due_key(t), t.id) for t in self._tickets.values() if t.next_due_at is not None]
@@ -203,9 +250,60 @@ class InMemoryStore(TicketStore):
             return iter(snapshot)
         return (t for t in snapshot if t.tenant == tenant)
 
+    def _candidates(self, query: Query) -> Iterable[Ticket]:
+        """The tickets a query can match: a customer's from the index, else a snapshot of all."""
+        if query.customer is None:
+            return self.scan(tenant=query.tenant)
+        with self._lock:
+            if query.status_kind is not None:
+                buckets = [
+                    self._by_customer_kind.get((c, k), {}) for c in query.customer for k in query.status_kind
+                ]
+            else:
+                buckets = [self._by_customer.get(c, {}) for c in query.customer]
+            return [self._tickets[tid] for bucket in buckets for tid in bucket]
+
     def run_query(self, query: Query) -> Page:
-        """Answer a checked query from a consistent snapshot."""
-        return query.page(self.scan(tenant=query.tenant))
+        """Answer a checked query from a consistent snapshot (a customer's tickets from the index).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> len(tk.InMemoryStore().query(customer="c-1"))
+            0
+        """
+        return query.page(self._candidates(query))
+
+    def run_count(self, query: Query) -> int:
+        """Count for a checked query from a consistent snapshot (a customer's tickets from the index)."""
+        return sum(1 for t in self._candidates(query) if query.matches(t))
+
+    def assigned_counts(
+        self,
+        agents: Iterable[str],
+        *,
+        tenant: str | None = None,
+        status_kind: Iterable[str] = OPEN_STATUS_KINDS,
+    ) -> dict[str, int]:
+        """Tickets per agent in the given status kinds, from counters kept with every write.
+
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts]; costs O(agents x tenants x
+        kinds).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().assigned_counts(["li"])
+            {'li': 0}
+        """
+        names, kinds = check_counts_args(agents, tenant, status_kind)
+        with self._lock:
+            if tenant is not None:
+                return {a: sum(self._assigned.get((tenant, a, k), 0) for k in kinds) for a in names}
+            wanted = set(names)
+            out = dict.fromkeys(names, 0)
+            for (_, agent, kind), n in self._assigned.items():
+                if agent in wanted and kind in kinds:
+                    out[agent] += n
+            return out
 
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets with ``next_due_at <= at``, oldest first, from the due heap.
@@ -297,5 +395,62 @@ class InMemoryStore(TicketStore):
         check_feed_limit(limit)
         start = int_cursor(after, "memory")
         with self._lock:
-            events = tuple(self._log[start : start + limit])
-        return FeedPage(events=events, cursor=encode_cursor("memory", start + len(events)))
+            found: list[Event] = []
+            end = start
+            while end < len(self._log) and len(found) < limit:
+                event = self._log[end]
+                end += 1
+                if event is not None:
+                    found.append(event)
+        return FeedPage(events=tuple(found), cursor=encode_cursor("memory", end))
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place (see `TicketStore.rewrite`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "rewrite")
+            True
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        with self._lock:
+            old = self._check_stored(ticket, expected_version)
+            check_same_events(ticket.id, [e.id for e in self._events[ticket.id]], events)
+            self._events[ticket.id] = list(events)
+            self._relog(ticket.id, {e.id: e for e in events})
+            self._put(ticket, append, old)
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and its events (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.InMemoryStore(), "purge")
+            True
+        """
+        with self._lock:
+            old = self._tickets.get(ticket_id)
+            check_purge(
+                ticket_id, None if old is None else (old.tenant, old.version), tenant, expected_version
+            )
+            del self._tickets[ticket_id]
+            del self._events[ticket_id]
+            self._relog(ticket_id, {})
+            if old is not None:
+                self._unindex(old)
+
+    def _relog(self, ticket_id: str, events: dict[str, Event]) -> None:
+        # The change feed shows a rewritten event as rewritten and a purged one not at all.
+        for i, old in enumerate(self._log):
+            if old is not None and old.ticket_id == ticket_id:
+                self._log[i] = events.get(old.id)

@@ -33,16 +33,19 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
+from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Ticket
-from ticketkit.model._serialization import to_dict
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
+    OPEN_STATUS_KINDS,
     Change,
     Page,
     Query,
     StoreClosedError,
     TicketStore,
     _check_claim_args,
+    check_counts_args,
     check_due_args,
     dump_json,
     export_header,
@@ -62,6 +65,7 @@ from ticketkit.storage._outbox import (
     check_messages,
     check_status,
 )
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
     import psycopg
@@ -120,13 +124,26 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX tickets_tags ON {s}.tickets USING gin (tags)",
         "CREATE INDEX tickets_fields ON {s}.tickets USING gin (fields jsonb_path_ops)",
     ),
+    # Step 2 is the optional trigram index (_TRIGRAM_STEP). Step 3: what the desk asks on
+    # every intake, each from its own index (the customer's and agent's open tickets only).
+    3: (
+        "CREATE INDEX IF NOT EXISTS tickets_load ON {s}.tickets (tenant, assignee, status_kind)",
+        (
+            "CREATE INDEX IF NOT EXISTS tickets_customer_open "
+            "ON {s}.tickets (tenant, customer, status_kind, created_us, id)"
+        ),
+        (
+            "CREATE INDEX IF NOT EXISTS tickets_customer_updated "
+            "ON {s}.tickets (tenant, customer, updated_us, id)"
+        ),
+    ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
 # extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
 # where it is missing or not allowed).
 _TRIGRAM_STEP: Final = 2
 
-POSTGRES_SCHEMA_VERSION: Final = _TRIGRAM_STEP
+POSTGRES_SCHEMA_VERSION: Final = 3
 """The schema version this ticketkit writes; older schemas are migrated forward on open."""
 
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -184,7 +201,7 @@ def _no_nul(value: Any) -> Any:
 
 def _row(ticket: Ticket) -> tuple[Any, ...]:
     """The column values of a ticket row, in the order of ``_COLUMNS``."""
-    data = to_dict(ticket)
+    data = plain(ticket)
     fields_json = json.dumps(data["fields"], ensure_ascii=False, separators=(",", ":"))
     if "\\u0000" in fields_json:
         fields_json = json.dumps(_no_nul(data["fields"]), ensure_ascii=False, separators=(",", ":"))
@@ -240,6 +257,8 @@ def _safe_dsn(conninfo: str) -> str:
     )
 
 
+# One piece: every primitive shares the connection and transaction handling; the SQL
+# of the outbox, message keys and rewrites lives in their own modules.
 class PostgresStore(TicketStore):
     """Tickets in PostgreSQL, shared by many processes and machines.
 
@@ -748,6 +767,39 @@ class PostgresStore(TicketStore):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return f"SELECT count(*) FROM {self._sql.s}.tickets {where}", params
 
+    def assigned_counts(
+        self,
+        agents: Iterable[str],
+        *,
+        tenant: str | None = None,
+        status_kind: Iterable[str] = OPEN_STATUS_KINDS,
+    ) -> dict[str, int]:
+        """Tickets per agent in the given status kinds, in one statement on the load index.
+
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts].
+        """
+        names, kinds = check_counts_args(agents, tenant, status_kind)
+        out = dict.fromkeys(names, 0)
+        if not names or not kinds:
+            return out
+        sql, params = self._counts_sql(names, tenant, kinds)
+        back = {_text(a): a for a in names}  # NUL is stored as U+FFFD
+        with self._conn() as conn:
+            for agent, n in conn.execute(sql, params).fetchall():
+                out[back.get(agent, agent)] = int(n)
+        return out
+
+    def _counts_sql(
+        self, names: list[str], tenant: str | None, kinds: frozenset[str]
+    ) -> tuple[str, list[Any]]:
+        clauses = ["assignee = ANY(%s::text[])", "status_kind = ANY(%s::text[])"]
+        params: list[Any] = [[_text(a) or "" for a in names], sorted(_text(k) or "" for k in kinds)]
+        if tenant is not None:
+            clauses.insert(0, "tenant = %s")
+            params.insert(0, _text(tenant))
+        where = " AND ".join(clauses)
+        return f"SELECT assignee, count(*) FROM {self._sql.s}.tickets WHERE {where} GROUP BY assignee", params
+
     def due(self, at: datetime, *, limit: int = 100, tenant: str | None = None) -> list[Ticket]:
         """Tickets with ``next_due_at <= at``, oldest first, from the ``due_us`` index."""
         check_due_args(at, limit)
@@ -870,6 +922,84 @@ class PostgresStore(TicketStore):
         with self._conn() as conn:
             row = conn.execute(self._q(sq.NEXT)).fetchone()
         return None if row is None or row[0] is None else sq.at_of(row[0])
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place in one transaction (see `TicketStore.rewrite`).
+
+        The old row versions stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            stored = conn.execute(
+                f"SELECT seq, body FROM {s}.events WHERE ticket_id = %s ORDER BY seq FOR UPDATE",
+                (_text(ticket.id),),
+            ).fetchall()
+            self._update(conn, ticket, append, expected_version)
+            check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
+            if stored:
+                conn.cursor().executemany(
+                    f"UPDATE {s}.events SET body = %s WHERE seq = %s",
+                    [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
+                )
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket and (by cascade) its events in one transaction (see `TicketStore.purge`).
+
+        The deleted rows stay in the table files until ``VACUUM`` (see the personal-data how-to).
+        """
+        if not isinstance(ticket_id, str):
+            raise NotFoundError("ticket", ticket_id)
+        s = self._sql.s
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"SELECT tenant, version FROM {s}.tickets WHERE id = %s FOR UPDATE", (_text(ticket_id),)
+            ).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
+            conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def _message_keys_table(self, conn: psycopg.Connection[Any]) -> str:
+        s = f'"{self._schema}"'
+        if not self.__dict__.get("_message_keys_ready"):
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+                conn.execute(mk.postgres_table(s))
+            self.__dict__["_message_keys_ready"] = True
+        return s
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
+        with self._conn() as conn:
+            s = self._message_keys_table(conn)
+            with conn.transaction():
+                out: dict[str, str] = {}
+                for key in checked:
+                    conn.execute(mk.postgres_bind(s), (_text(tenant), _text(key), _text(ticket_id)))
+                    row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
+                    assert row is not None  # inserted just now, or by the writer it waited for
+                    out[key] = str(row[0])
+        return out
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
+        mk.validate_message_key(key, tenant)
+        with self._conn() as conn:
+            s = self._message_keys_table(conn)
+            row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
+        return None if row is None else str(row[0])
 
 
 def _schema_table_sql(s: str) -> str:

@@ -23,14 +23,17 @@ from typing import IO, Any, Final, TypeAlias
 
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError
 from ticketkit.model._models import Event, Ticket
+from ticketkit.storage import _message_keys as mk
 from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
+    OPEN_STATUS_KINDS,
     Change,
     Page,
     Query,
     StoreClosedError,
     TicketStore,
     _check_claim_args,
+    check_counts_args,
     check_due_args,
     due_key,
     dump_json,
@@ -54,6 +57,7 @@ from ticketkit.storage._outbox import (
     encode_cursor,
     int_cursor,
 )
+from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -106,6 +110,13 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX tickets_assignee ON tickets (assignee)",
         "CREATE INDEX tickets_customer ON tickets (customer)",
         "CREATE INDEX tickets_parent ON tickets (parent_id)",
+    ),
+    3: (
+        # What the desk asks on every intake, each read from its own index so the cost
+        # follows the customer's or agent's open tickets, never the stored history.
+        "CREATE INDEX tickets_load ON tickets (tenant, assignee, status_kind)",
+        "CREATE INDEX tickets_customer_open ON tickets (tenant, customer, status_kind, created_us, id)",
+        "CREATE INDEX tickets_customer_updated ON tickets (tenant, customer, updated_us, id)",
     ),
 }
 SCHEMA_VERSION: Final = max(_MIGRATIONS)
@@ -178,6 +189,8 @@ def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
         raise
 
 
+# One piece: every primitive shares the connection and write-transaction handling; the
+# SQL of the outbox, message keys and rewrites lives in their own modules.
 class SQLiteStore(TicketStore):
     """Tickets in one SQLite file, safe for several threads and processes.
 
@@ -296,6 +309,7 @@ class SQLiteStore(TicketStore):
             )
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("PRAGMA secure_delete = ON")  # erased data leaves no copy in free space
             self._local.conn = conn
             with self._guard:
                 self._conns.append(conn)
@@ -523,12 +537,22 @@ class SQLiteStore(TicketStore):
         """
         _check_claim_args(at, worker, lease, limit)
         until = at + lease
-        claimed = []
+        until_key = instant_key(until)
         with self._write() as conn:
-            for row in self._due_rows(conn, instant_key(at), limit, tenant):
-                ticket = self._ticket(row[0])
-                claimed.append(leased(ticket, until))
-            self._apply(conn, self._prepare([(t, (), t.version - 1) for t in claimed]))
+            rows = self._due_rows(conn, instant_key(at), limit, tenant)
+            olds = [self._ticket(row[0]) for row in rows]
+            claimed = [leased(t, until) for t in olds]
+            bodies = [
+                _leased_body(row[0], old, new) for row, old, new in zip(rows, olds, claimed, strict=True)
+            ]
+            conn.executemany(
+                "UPDATE tickets SET version = ?, due_us = ?, body = ? WHERE id = ? AND version = ?",
+                [
+                    (t.version, until_key, b, t.id, t.version - 1)
+                    for t, b in zip(claimed, bodies, strict=True)
+                ],
+            )
+        self._remember(list(zip(bodies, claimed, strict=True)))
         return claimed
 
     # ------------------------------------------------------------------ reads
@@ -636,7 +660,7 @@ class SQLiteStore(TicketStore):
             params.extend(query.after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = f"ORDER BY id {direction}" if key == "0" else f"ORDER BY {key} {direction}, id {direction}"
-        sql = f"SELECT body FROM tickets {where} {order} LIMIT ?"
+        sql = f"SELECT body FROM tickets {_index_hint(query)} {where} {order} LIMIT ?"
         with self._read() as conn:
             rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
         return query.make_page([self._ticket(r[0]) for r in rows])
@@ -646,7 +670,35 @@ class SQLiteStore(TicketStore):
         clauses, params = self._where(query)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._read() as conn:
-            return int(conn.execute(f"SELECT COUNT(*) FROM tickets {where}", params).fetchone()[0])
+            sql = f"SELECT COUNT(*) FROM tickets {_index_hint(query)} {where}"
+            return int(conn.execute(sql, params).fetchone()[0])
+
+    def assigned_counts(
+        self,
+        agents: Iterable[str],
+        *,
+        tenant: str | None = None,
+        status_kind: Iterable[str] = OPEN_STATUS_KINDS,
+    ) -> dict[str, int]:
+        """Tickets per agent in the given status kinds, in one statement on the load index.
+
+        See [`TicketStore.assigned_counts`][ticketkit.TicketStore.assigned_counts]. With a ``tenant`` the
+        count reads only the (tenant, assignee, status kind) index entries it counts.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").assigned_counts(["li"], tenant="default")
+            {'li': 0}
+        """
+        names, kinds = check_counts_args(agents, tenant, status_kind)
+        out = dict.fromkeys(names, 0)
+        if not names or not kinds:
+            return out
+        sql, params = _counts_sql(names, tenant, kinds)
+        with self._read() as conn:
+            for agent, n in conn.execute(sql, params):
+                out[agent] = n
+        return out
 
     @staticmethod
     def _due_rows(conn: sqlite3.Connection, at_key: int, limit: int, tenant: str | None) -> list[Any]:
@@ -827,6 +879,149 @@ class SQLiteStore(TicketStore):
         return FeedPage(
             events=tuple(parse_event_json(r[1]) for r in rows), cursor=encode_cursor("sqlite", last)
         )
+
+    def rewrite(
+        self,
+        ticket: Ticket,
+        events: Sequence[Event],
+        *,
+        append: Sequence[Event] = (),
+        expected_version: int,
+    ) -> Ticket:
+        """Replace the ticket and its events in place in one transaction (see `TicketStore.rewrite`).
+
+        Overwritten rows are zeroed (``secure_delete``); `compact` then clears the WAL.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.SQLiteStore(":memory:"), "rewrite")
+            True
+        """
+        validate_rewrite(ticket, events, append, expected_version)
+        prepared = self._prepare([(ticket, append, expected_version)])
+        bodies = [dump_json(e) for e in events]
+        with self._write() as conn:
+            rows = conn.execute("SELECT seq, body FROM events WHERE ticket_id = ? ORDER BY seq", (ticket.id,))
+            stored = rows.fetchall()
+            self._apply(conn, prepared)
+            check_same_events(ticket.id, [json.loads(body)["id"] for _, body in stored], events)
+            conn.executemany(
+                "UPDATE events SET body = ? WHERE seq = ?",
+                [(body, seq) for body, (seq, _) in zip(bodies, stored, strict=True)],
+            )
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
+        return ticket
+
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        """Delete the ticket, its tags and its events in one transaction (see `TicketStore.purge`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> hasattr(tk.SQLiteStore(":memory:"), "purge")
+            True
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT tenant, version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            check_purge(ticket_id, None if row is None else (row[0], row[1]), tenant, expected_version)
+            conn.execute("DELETE FROM events WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
+            conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+
+    def compact(self, *, tenant: str | None = None) -> None:
+        """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
+
+        Afterwards no deleted or overwritten value is left in the database file's free
+        pages or in its WAL (deletes run with ``secure_delete`` from the start).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").compact()
+        """
+        with self._guard if self._memory else _NULL:
+            conn = self._conn()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.OperationalError as exc:
+                raise TicketkitError(f"cannot compact {self._path!r}: {exc}") from None
+
+    # ------------------------------------------------------------------ message keys (receive)
+
+    def _message_keys_table(self, conn: sqlite3.Connection) -> None:
+        if not self.__dict__.get("_message_keys_ready"):
+            conn.execute(mk.SQLITE_TABLE)
+            self.__dict__["_message_keys_ready"] = True
+
+    def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
+        """Bind keys in the ``message_keys`` table (see `TicketStore.bind_message_keys`)."""
+        checked = mk.validate_message_keys(keys, ticket_id, tenant)
+        with self._write() as conn:
+            self._message_keys_table(conn)
+            conn.executemany(mk.SQLITE_BIND, [(tenant, key, ticket_id) for key in checked])
+            return {key: conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()[0] for key in checked}
+
+    def message_key(self, key: str, *, tenant: str) -> str | None:
+        """The ticket of ``key``, by the table's primary key (see `TicketStore.message_key`)."""
+        mk.validate_message_key(key, tenant)
+        if not self.__dict__.get("_message_keys_ready"):
+            with self._write() as conn:
+                self._message_keys_table(conn)
+        with self._read() as conn:
+            row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
+        return None if row is None else str(row[0])
+
+
+def _leased_body(body: str, old: Ticket, new: Ticket) -> str:
+    """The stored JSON of a claimed ticket, from the JSON of the due one.
+
+    A lease changes the ticket's two last values, ``sla.next_due_at`` and ``version``
+    (the writer puts them last, in field order): when the row ends as the writer
+    wrote it, only that tail is replaced, so claiming serializes nothing and a swept
+    ticket is serialized once, when its result is saved. Any other row is written
+    anew from the leased ticket.
+    """
+    assert old.sla is not None
+    assert new.sla is not None
+    old_due = "null" if old.sla.next_due_at is None else '"' + old.sla.next_due_at.isoformat() + '"'
+    before = '"next_due_at":' + old_due + '},"version":' + str(old.version) + "}"
+    if not body.endswith(before):
+        return dump_json(new)
+    assert new.sla.next_due_at is not None
+    after = '"next_due_at":"' + new.sla.next_due_at.isoformat() + '"},"version":' + str(new.version) + "}"
+    return body[: -len(before)] + after
+
+
+def _index_hint(query: Query) -> str:
+    """Pin a customer's queries to the customer indexes.
+
+    Without statistics SQLite prefers an index that gives the order asked for (the
+    tenant's tickets by creation) and walks the whole tenant to find one customer's
+    few tickets; the customer indexes read only that customer's (open) tickets. The
+    hinted index always fits: its leading columns are filtered by equality.
+    """
+    if query.customer is None:
+        return ""
+    if query.tenant is None:
+        return "INDEXED BY tickets_customer"
+    if query.order_by == "updated_at":
+        return "INDEXED BY tickets_customer_updated"
+    return "INDEXED BY tickets_customer_open"
+
+
+def _counts_sql(names: list[str], tenant: str | None, kinds: frozenset[str]) -> tuple[str, list[Any]]:
+    """The statement of ``assigned_counts`` (tests read its plan)."""
+    clauses = [
+        f"assignee IN ({', '.join('?' * len(names))})",
+        f"status_kind IN ({', '.join('?' * len(kinds))})",
+    ]
+    params: list[Any] = [*names, *sorted(kinds)]
+    if tenant is not None:
+        clauses.insert(0, "tenant = ?")
+        params.insert(0, tenant)
+    return f"SELECT assignee, COUNT(*) FROM tickets WHERE {' AND '.join(clauses)} GROUP BY assignee", params
 
 
 def _close_all(conns: list[sqlite3.Connection]) -> None:

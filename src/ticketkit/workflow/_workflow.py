@@ -915,10 +915,17 @@ class Workflow:
             >>> print(default_workflow().to_mermaid().splitlines()[:4])
             ['stateDiagram-v2', '    direction LR', '    [*] --> new', '    new --> open: open']
         """
-        ids = {
-            s.name: s.name if _NAME.match(s.name) and s.name not in _MERMAID_WORDS else f"s{i}"
-            for i, s in enumerate(self.states)
-        }
+        used = {s.name for s in self.states if _NAME.match(s.name) and s.name not in _MERMAID_WORDS}
+        ids: dict[str, str] = {}
+        for i, s in enumerate(self.states):
+            if s.name in used:
+                ids[s.name] = s.name
+                continue
+            made = f"s{i}"
+            while made in used:  # a state may be named like a generated id
+                made += "_"
+            used.add(made)
+            ids[s.name] = made
         lines = ["stateDiagram-v2", "    direction LR", f"    [*] --> {ids[self.initial]}"]
         lines.extend(
             f'    state "{_mermaid_text(s.name)}" as {ids[s.name]}'

@@ -1,0 +1,621 @@
+"""Receiving messages: one `InboundMessage` from any channel becomes a new ticket, a reply on
+the right one, a follow-up of a closed one, or nothing (a duplicate, a machine's mail, a flood).
+
+The order of the checks (docs/explanation/threading.md says why):
+
+1. **Idempotence.** The key ``msg:<channel>:<message id>`` is looked up in the store's
+   message keys; a message seen before changes nothing (``duplicate``).
+2. **Rate limit** per sender (a sliding window on the desk's clock): beyond it a
+   message is recorded and ``ignored``.
+3. **Threading**: the message's own id (named by a reply that came first), then
+   `resolve_thread` with lookups backed by the store: the conversation
+   (``conv:<channel>:<id>``), message ids (``mid:<id>``, or a ``Message-ID`` this desk
+   made), a subject token only for the ticket's customer or a known participant.
+4. **Automatic** messages (not weak guesses) never open, reopen or follow up a
+   ticket: on an open ticket they become an internal automatic note (no SLA clock
+   moves, nobody is answered), else they are ``ignored``. A bounce also marks the
+   failed addresses in the customer directory.
+5. A reply to a resolved or closed ticket reopens it when it was done less than
+   ``reopen_within`` business days ago (on its SLA policy's calendar) and the
+   workflow allows it; else a new ticket is opened with a ``followup`` link to it.
+6. Else the customer's open ticket from within ``dedupe_window`` (``join_open``),
+   then the intake's dedupe rules, then a new ticket.
+
+After the change is committed the message's keys are bound to its ticket (first
+binding wins), so the next copy of it, or a reply naming it, finds the ticket.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import attrs
+
+from ticketkit.calendar._calendar import BusinessCalendar
+from ticketkit.channels._blob import BlobStore
+from ticketkit.channels._message import Attachment, InboundMessage, ReceiveOutcome, Sender
+from ticketkit.channels._outbound import TicketToken, ticket_from_message_id
+from ticketkit.channels._threading import ThreadMatch, resolve_thread
+from ticketkit.desk import _intake
+from ticketkit.desk._access import Actor
+from ticketkit.desk._context import DeskContext
+from ticketkit.desk._kinds import DONE_KINDS, OPEN_KINDS
+from ticketkit.desk._running import run
+from ticketkit.desk._work import Draft, Work
+from ticketkit.errors import ErrorDetail, NotFoundError, ValidationError
+from ticketkit.model import _events as ev
+from ticketkit.model._models import Comment, Customer, Event, Priority, Ticket
+
+FOLLOWUP: Final = "followup"
+"""The link kind from a follow-up ticket to the closed ticket it continues."""
+
+_SETTING_KEYS: Final = (
+    "domain",
+    "token",
+    "reopen_within",
+    "rate_limit",
+    "rate_window",
+    "max_attachment_bytes",
+    "join_open",
+    "category",
+)
+
+
+def _problems_of(s: InboundSettings) -> list[ErrorDetail]:
+    p: list[ErrorDetail] = []
+    if s.domain is not None and (not isinstance(s.domain, str) or not s.domain or "@" in s.domain):
+        p.append(
+            ErrorDetail("domain", f"expected a mail domain such as 'support.shop.example', got {s.domain!r}")
+        )
+    try:
+        TicketToken(pattern=s.token)
+    except ValidationError as err:
+        p.extend(ErrorDetail("token", e.message) for e in err.errors)
+    for name in ("reopen_within", "rate_limit", "max_attachment_bytes"):
+        value = getattr(s, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            p.append(ErrorDetail(name, f"expected a whole number >= 0 or None, got {value!r}"))
+    if not isinstance(s.rate_window, timedelta) or s.rate_window <= timedelta(0):
+        p.append(ErrorDetail("rate_window", f"expected a positive timedelta, got {s.rate_window!r}"))
+    join_open: object = s.join_open
+    if not isinstance(join_open, bool):
+        p.append(ErrorDetail("join_open", f"expected True or False, got {join_open!r}"))
+    if s.category is not None and (not isinstance(s.category, str) or not s.category):
+        p.append(ErrorDetail("category", f"expected a category name or None, got {s.category!r}"))
+    return p
+
+
+@attrs.frozen(kw_only=True)
+class InboundSettings:
+    """How [`Helpdesk.receive`][ticketkit.Helpdesk.receive] threads, limits and stores messages.
+
+    Args:
+        domain: the domain of the ``Message-ID`` s this desk sends (see
+            `ticketkit.channels.email_message_id`); a reply naming one threads even
+            without a stored record. None: only stored ids count.
+        token: the subject token pattern (``"[#{id}]"``).
+        reopen_within: business days (on the ticket's SLA calendar) after which a
+            reply to a resolved or closed ticket opens a follow-up instead of reopening
+            it; 0 always opens a follow-up; None reopens whenever the workflow can.
+        rate_limit: messages per sender within ``rate_window`` before the rest is
+            ignored (None: no limit).
+        rate_window: the sliding window of the rate limit, on the desk's clock.
+        max_attachment_bytes: the largest attachment kept on a comment (None: any);
+            larger ones are named in the comment, not attached.
+        join_open: a new message of a customer with an open ticket opened within the
+            desk's ``dedupe_window`` joins that ticket (so one person writing by
+            e-mail and WeChat has one ticket).
+        category: the category of tickets opened from messages (the intake's dedupe
+            rules use it).
+
+    Examples:
+        >>> s = InboundSettings(domain="support.shop.example", rate_limit=5)
+        >>> InboundSettings.from_dict(s.to_dict()) == s
+        True
+        >>> s.to_dict()["rate_window"]
+        600.0
+    """
+
+    domain: str | None = None
+    token: str = "[#{id}]"
+    reopen_within: int | None = 5
+    rate_limit: int | None = 20
+    rate_window: timedelta = timedelta(minutes=10)
+    max_attachment_bytes: int | None = 25 * 1024 * 1024
+    join_open: bool = True
+    category: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _problems_of(self)
+        if problems:
+            raise ValidationError(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain form (``rate_window`` in seconds)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in _SETTING_KEYS}
+        out["rate_window"] = self.rate_window.total_seconds()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: object) -> InboundSettings:
+        """Settings from their plain form; unknown keys and bad values are listed with their paths."""
+        if not isinstance(data, Mapping):
+            raise ValidationError.one("", f"expected a mapping of settings, got {data!r}")
+        unknown = sorted(str(k) for k in data if k not in _SETTING_KEYS)
+        if unknown:
+            raise ValidationError.one(
+                "", f"unknown keys {unknown!r} (expected some of: {', '.join(_SETTING_KEYS)})"
+            )
+        values = dict(data)
+        if "rate_window" in values:
+            window = values["rate_window"]
+            if isinstance(window, bool) or not isinstance(window, int | float):
+                raise ValidationError.one("rate_window", f"expected seconds as a number, got {window!r}")
+            values["rate_window"] = timedelta(seconds=window)
+        return cls(**values)
+
+
+class Inbound:
+    """A desk's receiving side: its settings, blob store and the per-sender rate windows."""
+
+    def __init__(self, settings: InboundSettings | None, blobs: BlobStore | None) -> None:
+        if settings is not None and not isinstance(settings, InboundSettings):
+            raise ValidationError.one("inbound", f"expected InboundSettings or None, got {settings!r}")
+        if blobs is not None and not isinstance(blobs, BlobStore):
+            raise ValidationError.one("blobs", f"expected a BlobStore or None, got {blobs!r}")
+        self.settings = settings or InboundSettings()
+        self.blobs = blobs
+        self.token = TicketToken(pattern=self.settings.token)
+        self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str, str], deque[datetime]] = {}
+
+    def over_limit(self, tenant: str, sender: Sender, now: datetime) -> bool:
+        """Count this message for its sender; True when the sender is over the limit."""
+        limit = self.settings.rate_limit
+        if limit is None:
+            return False
+        since = now - self.settings.rate_window
+        with self._lock:
+            seen = self._recent.setdefault((tenant, sender.kind, sender.value), deque())
+            while seen and seen[0] <= since:
+                seen.popleft()
+            if len(seen) >= limit:
+                return True
+            seen.append(now)
+            return False
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def message_key(message: InboundMessage) -> str:
+    """The idempotence key of a message: its channel and the channel's message id."""
+    return f"msg:{message.channel}:{message.message_id}"
+
+
+def participant_key(ticket_id: str, customer_id: str) -> str:
+    """The key saying ``customer_id`` wrote on ``ticket_id`` (a subject token of theirs is believed)."""
+    return f"from:{ticket_id}:{customer_id}"
+
+
+def _keys(message: InboundMessage, customer: Customer) -> list[str]:
+    keys = [message_key(message), f"mid:{message.message_id}"]
+    if message.conversation_id is not None:
+        keys.append(f"conv:{message.channel}:{message.conversation_id}")
+    # The whole chain belongs to the thread: an earlier message arriving later finds it.
+    keys.extend(f"mid:{ref}" for ref in message.references)
+    if message.in_reply_to is not None:
+        keys.append(f"mid:{message.in_reply_to}")
+    return keys
+
+
+# --------------------------------------------------------------------------- receive
+
+
+def receive(
+    desk: DeskContext, inbound: Inbound, message: InboundMessage, actor: Actor | None
+) -> ReceiveOutcome:
+    """Take one message: see the module docstring for the order of the rules."""
+    if not isinstance(message, InboundMessage):
+        raise ValidationError.one("message", f"expected an InboundMessage, got {message!r}")
+    if actor is not None and not isinstance(actor, Actor):
+        raise ValidationError.one("actor", f"expected an Actor or None, got {actor!r}")
+    who = _intake._intake_actor(actor, None, None)
+    tenant = who.tenant
+    store = desk.store
+    seen = store.message_key(message_key(message), tenant=tenant)
+    if seen is not None:
+        return ReceiveOutcome(
+            action="duplicate",
+            reason=f"message {message.message_id!r} on {message.channel!r} was received before",
+            ticket_id=seen or None,
+        )
+    customer = _sender_customer(desk, message.sender, tenant)
+    _mark_bounces(desk, message, tenant)
+    if inbound.over_limit(tenant, message.sender, desk.now()):
+        outcome = ReceiveOutcome(
+            action="ignored",
+            reason=f"rate limit: more than {inbound.settings.rate_limit} messages from "
+            f"{message.sender.value!r} within {inbound.settings.rate_window}",
+        )
+        store.bind_message_keys([message_key(message)], "", tenant=tenant)
+        return outcome
+    match = _thread(desk, inbound, message, customer, tenant)
+    outcome = _act(desk, inbound, who=who, message=message, customer=customer, match=match)
+    ticket = outcome.ticket_id or ""
+    keys = _keys(message, customer) if ticket else [message_key(message)]
+    if ticket and not (message.automatic is not None and not message.automatic.weak):
+        keys.append(participant_key(ticket, customer.id))
+    store.bind_message_keys(keys, ticket, tenant=tenant)
+    return outcome
+
+
+def _sender_customer(desk: DeskContext, sender: Sender, tenant: str) -> Customer:
+    """The customer behind the sender: the directory's, else one made from the identity."""
+    if desk.customers is not None:
+        found = desk.customers.find_identity(sender.kind, sender.value, tenant=tenant)
+        if found is not None:
+            return found if found.tenant == tenant else attrs.evolve(found, tenant=tenant)
+    return Customer(
+        id=f"{sender.kind}:{sender.value}",
+        name=sender.name or "",
+        email=sender.value if sender.kind == "email" else None,
+        phone=sender.value if sender.kind == "phone" else None,
+        tenant=tenant,
+    )
+
+
+def _mark_bounces(desk: DeskContext, message: InboundMessage, tenant: str) -> None:
+    if desk.customers is None or not message.bounced:
+        return
+    reason = message.automatic.evidence if message.automatic is not None else "bounced"
+    for address in message.bounced:
+        desk.customers.mark_failing(address, reason=reason, tenant=tenant)
+
+
+def _thread(
+    desk: DeskContext, inbound: Inbound, message: InboundMessage, customer: Customer, tenant: str
+) -> ThreadMatch:
+    store = desk.store
+    own = store.message_key(f"mid:{message.message_id}", tenant=tenant)
+    if own:
+        return ThreadMatch(rule="references", ticket_id=own, key=message.message_id)
+
+    def exists(ticket_id: str) -> Ticket | None:
+        try:
+            return store.get(ticket_id, tenant=tenant)
+        except NotFoundError:
+            return None
+
+    def conversation(key: str) -> str | None:
+        return store.message_key(f"conv:{message.channel}:{key}", tenant=tenant) or None
+
+    def message_ids(key: str) -> str | None:
+        found = store.message_key(f"mid:{key}", tenant=tenant)
+        if found:
+            return found
+        domain = inbound.settings.domain
+        made = ticket_from_message_id(key, domain) if domain is not None else None
+        return made if made is not None and exists(made) is not None else None
+
+    def tokens(ticket_id: str) -> str | None:
+        ticket = exists(ticket_id)
+        if ticket is None:
+            return None
+        if ticket.customer is not None and ticket.customer.id == customer.id:
+            return ticket.id
+        # A stranger's guessed token opens a new ticket; a known participant's threads.
+        return (
+            ticket.id if store.message_key(participant_key(ticket.id, customer.id), tenant=tenant) else None
+        )
+
+    return resolve_thread(
+        message, conversation=conversation, message_ids=message_ids, tokens=tokens, token=inbound.token
+    )
+
+
+def _act(
+    desk: DeskContext,
+    inbound: Inbound,
+    *,
+    who: Actor,
+    message: InboundMessage,
+    customer: Customer,
+    match: ThreadMatch,
+) -> ReceiveOutcome:
+    automatic = message.automatic is not None and not message.automatic.weak
+    why = f"{message.automatic.reason}: {message.automatic.evidence}" if message.automatic else ""
+    if match.ticket_id is None:
+        if automatic:
+            return ReceiveOutcome(action="ignored", reason=f"automatic message ({why}) opens no ticket")
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=None)
+    ticket = _latest(desk, desk.store.get(match.ticket_id, tenant=who.tenant))
+    rule = match.rule
+    if ticket.status_kind in DONE_KINDS:
+        if automatic:
+            return ReceiveOutcome(
+                action="ignored",
+                reason=f"automatic message ({why}) never reopens {ticket.status_kind} ticket {ticket.id!r}",
+                ticket_id=ticket.id,
+                rule=rule,
+            )
+        if _may_reopen(desk, inbound, ticket):
+            _reply(
+                desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=True
+            )
+            return ReceiveOutcome(
+                action="threaded",
+                reason=f"reopened {ticket.status_kind} ticket by {rule}",
+                ticket_id=ticket.id,
+                rule=rule,
+            )
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=ticket)
+    if automatic:
+        _note(desk, who, message, ticket.id, why)
+        return ReceiveOutcome(
+            action="threaded",
+            reason=f"automatic message ({why}) kept as an internal note",
+            ticket_id=ticket.id,
+            rule=rule,
+        )
+    _reply(desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=False)
+    return ReceiveOutcome(
+        action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule
+    )
+
+
+def followup_key(ticket_id: str) -> str:
+    """The key naming the (first) follow-up opened for the closed ticket ``ticket_id``."""
+    return f"followup:{ticket_id}"
+
+
+def _latest(desk: DeskContext, ticket: Ticket) -> Ticket:
+    """The ticket, or the follow-up that continues it when it is done (followed along a chain).
+
+    Keys bound to a closed ticket (its conversation, its message ids) stay with it, so
+    the next message of the same chat finds the follow-up through the closed ticket.
+    """
+    seen = {ticket.id}
+    while ticket.status_kind in DONE_KINDS:
+        nxt = desk.store.message_key(followup_key(ticket.id), tenant=ticket.tenant)
+        if not nxt or nxt in seen:
+            return ticket
+        seen.add(nxt)
+        ticket = desk.store.get(nxt, tenant=ticket.tenant)
+    return ticket
+
+
+def _may_reopen(desk: DeskContext, inbound: Inbound, ticket: Ticket) -> bool:
+    """Whether a reply may reopen ``ticket`` (else it gets a follow-up)."""
+    days = inbound.settings.reopen_within
+    if desk.reopen_trigger is None or ticket.status_kind != "resolved":
+        return False
+    if days is None:
+        return True
+    done = ticket.resolved_at or ticket.updated_at
+    policy = desk.policy_of(ticket)
+    calendar = policy.calendar if policy is not None else None
+    if not isinstance(calendar, BusinessCalendar):  # a calendar of your own: count whole days
+        calendar = BusinessCalendar.always_open("UTC")
+    return days > 0 and desk.now() < calendar.add_days(done, days)
+
+
+def _attachments(inbound: Inbound, message: InboundMessage) -> tuple[tuple[Attachment, ...], list[str]]:
+    """The attachments kept (stored, within the size limit) and the names of those refused."""
+    kept: list[Attachment] = []
+    refused: list[str] = []
+    limit = inbound.settings.max_attachment_bytes
+    for a in message.attachments:
+        stored = inbound.blobs is None or (a.storage_key is not None and inbound.blobs.exists(a.storage_key))
+        if (limit is not None and a.size > limit) or not stored:
+            refused.append(a.name)
+        else:
+            kept.append(a)
+    return tuple(kept), refused
+
+
+def _body(inbound: Inbound, message: InboundMessage) -> tuple[str, tuple[Attachment, ...]]:
+    text = message.new_text or message.text
+    kept, refused = _attachments(inbound, message)
+    if refused:
+        text = f"{text}\n\n[not attached: {', '.join(refused)}]".lstrip()
+    return text, kept
+
+
+def _customer_comment(
+    inbound: Inbound, message: InboundMessage, customer: Customer, ticket_id: str, now: datetime
+) -> Comment:
+    body, kept = _body(inbound, message)
+    return Comment(
+        ticket_id=ticket_id,
+        author=customer.id,
+        body=body or "(no text)",
+        at=now,
+        author_kind="customer",
+        public=True,
+        attachments=kept,
+    )
+
+
+def _reply(
+    desk: DeskContext,
+    inbound: Inbound,
+    *,
+    who: Actor,
+    message: InboundMessage,
+    customer: Customer,
+    ticket_id: str,
+    reopen: bool,
+) -> None:
+    def change(work: Work) -> str:
+        draft = work.load(ticket_id, "comment")
+        work.comment(draft, _customer_comment(inbound, message, customer, ticket_id, work.now))
+        trigger = work.desk.reopen_trigger
+        if reopen and trigger is not None and work.can_fire(draft, trigger):
+            work.fire(draft, trigger)
+        return ticket_id
+
+    run(desk, who, change)
+
+
+def _note(desk: DeskContext, who: Actor, message: InboundMessage, ticket_id: str, why: str) -> None:
+    """An automatic message on an open ticket: an internal automatic note by the system.
+
+    Not a customer comment, so no SLA clock that waits for the customer moves, no
+    reopen fires, and no notification goes to the customer.
+    """
+
+    def change(work: Work) -> str:
+        draft = work.load(ticket_id, "note")
+        body = f"[{why}]\n{message.new_text or message.text}".rstrip()
+        if message.bounced:
+            body += f"\nfailed: {', '.join(message.bounced)}"
+        work.comment(
+            draft,
+            Comment(
+                ticket_id=ticket_id,
+                author="system:inbound",
+                body=body,
+                at=work.now,
+                author_kind="system",
+                public=False,
+                automatic=True,
+            ),
+        )
+        return ticket_id
+
+    run(desk, who, change)
+
+
+def _subject(message: InboundMessage) -> str:
+    if message.subject.strip():
+        return message.subject.strip()
+    first = next(
+        (line.strip() for line in (message.new_text or message.text).splitlines() if line.strip()), ""
+    )
+    return first[:120] or f"Message from {message.sender.name or message.sender.value}"
+
+
+def _joinable(
+    desk: DeskContext, inbound: Inbound, customer: Customer, tenant: str, now: datetime
+) -> Ticket | None:
+    """The customer's newest open ticket opened within the dedupe window (``join_open``)."""
+    if not inbound.settings.join_open or desk.dedupe_window is None:
+        return None
+    page = desk.store.query(
+        tenant=tenant,
+        customer=customer.id,
+        status_kind=OPEN_KINDS,
+        created_since=now - desk.dedupe_window,
+        order_by="-created_at",
+        limit=1,
+    )
+    return next(iter(page), None)
+
+
+def _open(
+    desk: DeskContext,
+    inbound: Inbound,
+    *,
+    who: Actor,
+    message: InboundMessage,
+    customer: Customer,
+    parent: Ticket | None,
+) -> ReceiveOutcome:
+    """A new ticket (a follow-up of ``parent``), or the customer's open one it joins."""
+    if parent is None:
+        joined = _joinable(desk, inbound, customer, who.tenant, desk.now())
+        if joined is not None:
+            _reply(
+                desk, inbound, who=who, message=message, customer=customer, ticket_id=joined.id, reopen=False
+            )
+            return ReceiveOutcome(
+                action="threaded",
+                reason=f"joined the customer's open ticket {joined.id!r} (within the dedupe window)",
+                ticket_id=joined.id,
+            )
+    description, kept = _body(inbound, message)
+    request = _intake.Request(
+        subject=_subject(message),
+        channel=message.channel,
+        description=description,
+        category=inbound.settings.category,
+        priority=Priority.NORMAL,
+        type="support",
+        fields={},
+        tags=frozenset(),
+        external_ref=None,
+        messages=(),
+        team=None,
+        assignee=None,
+        policy=None,
+        dedupe=parent is None,
+    )
+    record = _intake._customer(desk, customer, who.tenant)
+    assert record is not None
+    opened: list[bool] = []
+
+    def change(work: Work) -> str:
+        opened.clear()
+        ticket_id = _intake._intake(work, request, record)
+        draft = work.drafts[ticket_id]
+        opened.append(draft.created)
+        if draft.created:
+            _mark_created(draft, message)
+            if parent is not None:
+                work.link(draft, FOLLOWUP, parent.id)
+        if kept:
+            work.comment(draft, _customer_comment(inbound, message, record, ticket_id, work.now))
+        return ticket_id
+
+    ticket = run(desk, who, change)
+    if parent is not None:
+        desk.store.bind_message_keys([followup_key(parent.id)], ticket.id, tenant=who.tenant)
+        return ReceiveOutcome(
+            action="followup",
+            reason=f"reply to {parent.status_kind} ticket {parent.id!r}: a follow-up was opened",
+            ticket_id=ticket.id,
+            parent_id=parent.id,
+        )
+    if not opened[0]:
+        return ReceiveOutcome(action="threaded", reason="the intake's dedupe rules", ticket_id=ticket.id)
+    return ReceiveOutcome(
+        action="opened", reason="no thread, no duplicate: a new ticket", ticket_id=ticket.id
+    )
+
+
+def _mark_created(draft: Draft, message: InboundMessage) -> None:
+    """Say on the ``ticket.created`` event which message opened the ticket.
+
+    ``auto_reply`` is False when a machine may have written it (a weak guess from the
+    subject), so the desk sends no acknowledgement that could start a mail loop.
+    """
+    for i, event in enumerate(draft.events):
+        if event.kind == ev.TICKET_CREATED:
+            data = dict(event.data)
+            data["message"] = {"channel": message.channel, "message_id": message.message_id}
+            data["auto_reply"] = message.automatic is None
+            draft.events[i] = attrs.evolve(event, data=data)
+            return
+
+
+def blob_keys_of(events: Iterable[Event]) -> set[str]:
+    """The `BlobStore` keys of every attachment on the comments in ``events``.
+
+    The hook for redaction and erasure: erasing a ticket's personal data must also
+    ``BlobStore.delete`` these keys (when no other ticket's comment names them).
+    """
+    keys: set[str] = set()
+    for event in events:
+        if event.kind != ev.COMMENT_ADDED:
+            continue
+        comment = event.data.get("comment") or {}
+        for a in comment.get("attachments") or ():
+            key = a.get("storage_key") if isinstance(a, Mapping) else None
+            if isinstance(key, str):
+                keys.add(key)
+    return keys

@@ -1,0 +1,113 @@
+"""The contract's message-key family: `bind_message_keys` and `message_key` (what receive needs).
+
+The promises: the first binding of a (tenant, key) wins for ever, on one handle, on
+two handles and under racing threads; keys keep to their tenant; any text a message id
+can hold comes back as bound; bad input is a `ValidationError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from ticketkit.errors import ValidationError
+from ticketkit.storage._base import TicketStore
+from ticketkit.storage._contract_support import ContractBase
+
+_RACERS = 6
+
+
+class MessageKeysContract(ContractBase):
+    """Message keys: a unique (tenant, key) whose first binding wins, across handles too."""
+
+    def test_message_keys_first_binding_wins(self, store: TicketStore) -> None:
+        """A key bound again (to any ticket) keeps its first ticket; new keys in the same call bind."""
+        assert None is store.message_key("msg:email:a@b", tenant="default")
+        assert {"msg:email:a@b": "T1", "mid:a@b": "T1"} == store.bind_message_keys(
+            ["msg:email:a@b", "mid:a@b", "msg:email:a@b"], "T1", tenant="default"
+        )
+        assert {"mid:a@b": "T1", "conv:wechat:o1": "T2"} == store.bind_message_keys(
+            ["mid:a@b", "conv:wechat:o1"], "T2", tenant="default"
+        )
+        assert ("T1", "T2") == (
+            store.message_key("mid:a@b", tenant="default"),
+            store.message_key("conv:wechat:o1", tenant="default"),
+        )
+        assert {"msg:x:none": ""} == store.bind_message_keys(["msg:x:none"], "", tenant="default")
+        assert "" == store.message_key("msg:x:none", tenant="default")
+        assert {"msg:x:none": ""} == store.bind_message_keys(["msg:x:none"], "T3", tenant="default")
+
+    def test_message_keys_keep_to_their_tenant(self, store: TicketStore) -> None:
+        """The same key in two tenants is two keys; a lookup never answers from another tenant."""
+        store.bind_message_keys(["mid:same@x"], "T1", tenant="default")
+        assert None is store.message_key("mid:same@x", tenant="other")
+        assert {"mid:same@x": "T9"} == store.bind_message_keys(["mid:same@x"], "T9", tenant="other")
+        assert ("T1", "T9") == (
+            store.message_key("mid:same@x", tenant="default"),
+            store.message_key("mid:same@x", tenant="other"),
+        )
+
+    def test_message_keys_keep_their_text(self, store: TicketStore) -> None:
+        """Keys differing only in case, space or non-ASCII text are distinct and come back exactly."""
+        keys = ["mid:A@x", "mid:a@x", "mid:a@x ", "conv:wechat:gh_店:o✓", "mid:" + "x" * 994]
+        for i, key in enumerate(keys):
+            store.bind_message_keys([key], f"T{i}", tenant="default")
+        assert [f"T{i}" for i in range(len(keys))] == [store.message_key(k, tenant="default") for k in keys]
+
+    @pytest.mark.parametrize(
+        ("keys", "ticket_id", "tenant"),
+        [("mid:a", "T1", "default"), ([""], "T1", "default"), ([7], "T1", "default"),
+         (["k"], None, "default"), (["k"], "T1", ""), (["k" * 2001], "T1", "default")],
+    )  # fmt: skip
+    def test_message_keys_refuse_bad_input(
+        self, store: TicketStore, keys: object, ticket_id: object, tenant: object
+    ) -> None:
+        """A bare string, an empty, non-string or too long key, a bad ticket id or tenant: ValidationError."""
+        with pytest.raises(ValidationError):
+            store.bind_message_keys(keys, ticket_id, tenant=tenant)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            store.message_key("", tenant="default")
+
+    def test_message_keys_hold_between_handles(self, store: TicketStore) -> None:
+        """A key bound through one handle is seen, and cannot be rebound, through another."""
+        other = self.other_handle(store)
+        store.bind_message_keys(["msg:email:1@x"], "T1", tenant="default")
+        assert "T1" == other.message_key("msg:email:1@x", tenant="default")
+        assert {"msg:email:1@x": "T1"} == other.bind_message_keys(["msg:email:1@x"], "T2", tenant="default")
+        other.bind_message_keys(["mid:2@x"], "T2", tenant="default")
+        assert "T2" == store.message_key("mid:2@x", tenant="default")
+
+    def test_message_keys_race(self, store: TicketStore) -> None:
+        """Threads binding the same keys to different tickets at once all get the one winner."""
+        self.need_threads()
+        handles = [store]
+        if getattr(self, "_again", None) is not None:
+            handles.append(self.other_handle(store))
+        barrier = threading.Barrier(_RACERS)
+        answers: list[dict[str, str]] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def racer(n: int, handle: TicketStore) -> None:
+            try:
+                barrier.wait(timeout=self.thread_timeout)
+                got = handle.bind_message_keys([f"k{i}" for i in range(5)], f"T{n}", tenant="default")
+                with lock:
+                    answers.append(got)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+
+        threads = [
+            threading.Thread(target=racer, args=(n, h))
+            for n, h in zip(range(_RACERS), itertools.cycle(handles), strict=False)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(self.thread_timeout)
+        assert [] == errors
+        stored = {f"k{i}": store.message_key(f"k{i}", tenant="default") for i in range(5)}
+        assert [stored] * _RACERS == answers

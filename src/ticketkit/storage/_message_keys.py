@@ -1,0 +1,124 @@
+"""Message keys: which ticket a received message, conversation or message id belongs to.
+
+``Helpdesk.receive`` records, for every message it takes, keys such as
+``msg:email:<message id>`` (the idempotence key), ``mid:<message id>`` (what replies
+name in ``References``) and ``conv:wechat:<conversation>``. A store keeps them in a
+keyed table with a unique (tenant, key): the first binding of a key wins, for ever,
+across processes. Lookups are by that key only, never a scan.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Final
+
+from ticketkit.errors import ErrorDetail, ValidationError
+
+MAX_KEY_LENGTH: Final = 2000
+"""The longest key a store must accept (a message id is at most 998 characters)."""
+
+
+def _key_problems(path: str, key: object, problems: list[ErrorDetail]) -> None:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        problems.append(
+            ErrorDetail(
+                path, f"expected a non-empty string of at most {MAX_KEY_LENGTH} characters, got {key!r}"
+            )
+        )
+
+
+def _tenant_problems(tenant: object, problems: list[ErrorDetail]) -> None:
+    if not isinstance(tenant, str) or not tenant:
+        problems.append(ErrorDetail("tenant", f"expected a tenant name, got {tenant!r}"))
+
+
+def validate_message_keys(keys: object, ticket_id: object, tenant: object) -> tuple[str, ...]:
+    """The keys for `TicketStore.bind_message_keys`, checked (every problem listed), without repeats.
+
+    Raises:
+        ValidationError: a bare string or non-list, an empty, non-string or too long
+            key, a ticket id that is not a string, an empty tenant.
+
+    Examples:
+        >>> validate_message_keys(["mid:a@b", "mid:a@b", "conv:wechat:o1"], "T1", "default")
+        ('mid:a@b', 'conv:wechat:o1')
+    """
+    problems: list[ErrorDetail] = []
+    out: list[str] = []
+    if isinstance(keys, str | bytes) or not isinstance(keys, Sequence):
+        problems.append(ErrorDetail("keys", f"expected a list of keys, got {keys!r}"))
+    else:
+        for i, key in enumerate(keys):
+            _key_problems(f"keys[{i}]", key, problems)
+            if isinstance(key, str) and key not in out:
+                out.append(key)
+    # An empty ticket id records a message that went to no ticket (ignored, rate-limited).
+    if not isinstance(ticket_id, str) or len(ticket_id) > MAX_KEY_LENGTH or "\x00" in ticket_id:
+        problems.append(ErrorDetail("ticket_id", f"expected a ticket id (or '' for none), got {ticket_id!r}"))
+    _tenant_problems(tenant, problems)
+    if problems:
+        raise ValidationError(problems)
+    return tuple(out)
+
+
+def validate_message_key(key: object, tenant: object) -> None:
+    """Refuse a bad key or tenant for `TicketStore.message_key` with a `ValidationError`.
+
+    Examples:
+        >>> validate_message_key("mid:a@b", "default") is None
+        True
+    """
+    problems: list[ErrorDetail] = []
+    _key_problems("key", key, problems)
+    _tenant_problems(tenant, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+class MessageKeys:
+    """Keys held in one process's memory, first binding wins (the default and the in-memory store's)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], str] = {}
+
+    def bind(self, keys: Sequence[str], ticket_id: str, tenant: str) -> dict[str, str]:
+        """Bind each unbound key to ``ticket_id``; every key's ticket, the first binding kept."""
+        with self._lock:
+            return {key: self._keys.setdefault((tenant, key), ticket_id) for key in keys}
+
+    def get(self, key: str, tenant: str) -> str | None:
+        """The ticket bound to ``key`` in ``tenant``, or None."""
+        return self._keys.get((tenant, key))
+
+
+# The keyed table, outside the numbered migrations: created when first used (IF NOT
+# EXISTS), so it merges with any schema version. Lookups use the primary key only.
+SQLITE_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS message_keys (tenant TEXT NOT NULL, key TEXT NOT NULL, "
+    "ticket_id TEXT NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID"
+)
+SQLITE_BIND: Final = "INSERT OR IGNORE INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
+SQLITE_GET: Final = "SELECT ticket_id FROM message_keys WHERE tenant = ? AND key = ?"
+
+
+def postgres_table(schema: str) -> str:
+    """The keyed table in PostgreSQL ``schema`` (already quoted)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {schema}.message_keys (tenant TEXT NOT NULL, key TEXT NOT NULL, "
+        "ticket_id TEXT NOT NULL, PRIMARY KEY (tenant, key))"
+    )
+
+
+def postgres_bind(schema: str) -> str:
+    """Insert one key unless bound (the unique key decides between concurrent writers)."""
+    return (
+        f"INSERT INTO {schema}.message_keys (tenant, key, ticket_id) VALUES (%s, %s, %s) "
+        "ON CONFLICT (tenant, key) DO NOTHING"
+    )
+
+
+def postgres_get(schema: str) -> str:
+    """The ticket of one key, by the primary key."""
+    return f"SELECT ticket_id FROM {schema}.message_keys WHERE tenant = %s AND key = %s"
