@@ -373,15 +373,17 @@ class TestOptimistic:
         d, _, _ = desk
         t = d.open(subject="x")
         store = d.store
-        original_save = store.save
+        original_commit = store.commit
 
-        def always_stale(ticket: tk.Ticket, events: object, expected_version: int) -> tk.Ticket:
+        def always_stale(changes: list[tk.storage.Change], outbox: object = ()) -> list[tk.Ticket]:
+            ticket, _, expected_version = changes[0]
+            assert expected_version is not None
             raise ConflictError(ticket.id, expected_version, expected_version + 1)
 
-        store.save = always_stale  # type: ignore[method-assign,assignment]
+        store.commit = always_stale  # type: ignore[method-assign,assignment]
         with pytest.raises(ConflictError):
             d.tag(t.id, "x", actor=ADMIN)
-        store.save = original_save  # type: ignore[method-assign]
+        store.commit = original_commit  # type: ignore[method-assign]
 
 
 class TestNotifierFailure:

@@ -591,7 +591,9 @@ class TestBatchedTick:
         class Busy(tk.InMemoryStore):
             def save_many(self, changes: Any) -> list[Ticket]:
                 changes = list(changes)
-                raise tk.ConflictError(changes[0][0].id, 1, 2)
+                if any(expected is not None for _, _, expected in changes):  # desk writes go through commit
+                    raise tk.ConflictError(changes[0][0].id, 1, 2)
+                return super().save_many(changes)
 
             def save(self, ticket: Ticket, events: Any, expected_version: int) -> Ticket:
                 if events:
@@ -612,7 +614,9 @@ class TestBatchedTick:
         class Vanishing(tk.InMemoryStore):
             def save_many(self, changes: Any) -> list[Ticket]:
                 changes = list(changes)
-                raise tk.ConflictError(changes[0][0].id, 1, 2)
+                if any(expected is not None for _, _, expected in changes):  # desk writes go through commit
+                    raise tk.ConflictError(changes[0][0].id, 1, 2)
+                return super().save_many(changes)
 
             def save(self, ticket: Ticket, events: Any, expected_version: int) -> Ticket:
                 if events:

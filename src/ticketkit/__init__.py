@@ -25,8 +25,15 @@ from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, coun
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
 from ticketkit.desk._access import AccessPolicy, Actor, DefaultAccess
-from ticketkit.desk._helpdesk import FailedNotification, Helpdesk, InboundSettings, TicketFilters
+from ticketkit.desk._helpdesk import (
+    DeliveryReport,
+    FailedNotification,
+    Helpdesk,
+    InboundSettings,
+    TicketFilters,
+)
 from ticketkit.desk._privacy import ErasureReport
+from ticketkit.desk._smtp import SMTPNotifier
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -74,6 +81,8 @@ from ticketkit.notify._notify import (
     Notifier,
     RecordingNotifier,
 )
+from ticketkit.notify._policy import DeliveryPolicy
+from ticketkit.notify._webhook import WebhookError, WebhookNotifier
 from ticketkit.privacy._detect import Finding, detect_personal
 from ticketkit.privacy._mask import (
     PersonalFields,
@@ -137,6 +146,8 @@ __all__ = [
     "Decision",
     "DecisionRecord",
     "DefaultAccess",
+    "DeliveryPolicy",
+    "DeliveryReport",
     "Erasure",
     "ErasureReport",
     "ErrorDetail",
@@ -187,6 +198,7 @@ __all__ = [
     "SLAState",
     "SLAStatus",
     "SLATarget",
+    "SMTPNotifier",
     "SQLiteStore",
     "Simulation",
     "State",
@@ -200,6 +212,8 @@ __all__ = [
     "UnpublishedHolidaysError",
     "UnpublishedHolidaysWarning",
     "ValidationError",
+    "WebhookError",
+    "WebhookNotifier",
     "Workflow",
     "Workflows",
     "__version__",

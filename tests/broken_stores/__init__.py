@@ -13,6 +13,7 @@ from tests.broken_stores import (  # noqa: F401 - they register themselves
     handles,
     memory,
     message_keys,
+    outbox,
     rewrite,
     sqlite,
 )

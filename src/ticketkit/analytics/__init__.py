@@ -32,6 +32,7 @@ from ticketkit.analytics._backlog import DEFAULT_AGE_BUCKETS
 from ticketkit.analytics._business import CalendarLike
 from ticketkit.analytics._columns import EVENT_KINDS, METRICS
 from ticketkit.analytics._dataset import Dataset, load
+from ticketkit.analytics._feed import FeedDataset
 from ticketkit.analytics._keys import KeySpec
 from ticketkit.analytics._monthly import ServiceReport, ShopSection, monthly_report
 from ticketkit.analytics._periods import PERIODS
@@ -65,6 +66,7 @@ __all__ = [
     "Chart",
     "Dataset",
     "DurationRow",
+    "FeedDataset",
     "KeySpec",
     "LinkRow",
     "OverviewRow",

@@ -1,4 +1,4 @@
-"""The command line: ``python -m ticketkit demo`` and friends."""
+"""The command line: ``python -m ticketkit demo``, ``worker`` and friends."""
 
 from __future__ import annotations
 
@@ -37,7 +37,25 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     demo.add_argument(
         "--seed", type=int, default=7, help="random seed for the ticket stream (default: %(default)s)"
     )
-    return parser, {"demo": demo}
+    worker = commands.add_parser(
+        "worker",
+        help="run the SLA sweep and deliver notifications from the outbox, until SIGTERM",
+        description="Sweep due SLA checkpoints and deliver the outbox of a desk's store; "
+        "several workers may share one PostgreSQL database.",
+    )
+    where = worker.add_mutually_exclusive_group()
+    where.add_argument("--db", help="SQLite file of the desk")
+    where.add_argument("--dsn", help="PostgreSQL connection string of the desk")
+    worker.add_argument("--schema", default="ticketkit", help="PostgreSQL schema (default: %(default)s)")
+    how = worker.add_mutually_exclusive_group()
+    how.add_argument("--config", help="the desk as a JSON file (calendars, workflows, router, policies, ...)")
+    how.add_argument("--desk", help="an importable factory module:function called with store=")
+    worker.add_argument("--batch", type=int, default=100, help="tickets or notifications per batch")
+    worker.add_argument(
+        "--max-sleep", type=float, default=10.0, help="longest sleep in seconds (default: %(default)s)"
+    )
+    worker.add_argument("--once", action="store_true", help="run one round and exit")
+    return parser, {"demo": demo, "worker": worker}
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -84,6 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "worker":
+            from ticketkit.cli._worker import run_worker  # noqa: PLC0415 - keep --help and --version fast
+
+            return run_worker(
+                db=args.db,
+                dsn=args.dsn,
+                schema=args.schema,
+                config=args.config,
+                factory=args.desk,
+                batch=args.batch,
+                max_sleep=args.max_sleep,
+                once=args.once,
+            )
         parser.print_help(sys.stdout)
         sys.stdout.flush()
     except BrokenPipeError:

@@ -7,6 +7,7 @@ imports the facade.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.automation._macro import Macro, check_macros
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
-from ticketkit.desk._delivery import Outbox
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
 from ticketkit.errors import ErrorDetail, ValidationError
@@ -23,6 +23,7 @@ from ticketkit.model._ids import new_id
 from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notifier
+from ticketkit.notify._policy import DeliveryPolicy
 from ticketkit.privacy._mask import DEFAULT_PERSONAL
 from ticketkit.privacy._retention import RetentionPolicy
 from ticketkit.privacy._rights import RevealPolicy
@@ -88,7 +89,8 @@ class DeskContext:
         self.worker = worker
         self.lease = lease
         self.max_attempts = max_attempts
-        self.outbox = Outbox(now)
+        self.delivery = DeliveryPolicy()  # the facade sets the desk's own
+        self.rng = random.Random(self.delivery.seed)
         # Personal data (checked and set by desk._privacy.configure): who sees it unmasked,
         # what is declared personal, the region numbers are read in, retention policies.
         self.reveal = RevealPolicy()

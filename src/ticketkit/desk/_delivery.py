@@ -1,105 +1,23 @@
-"""Notification delivery: who an event concerns, sending after the commit, and the outbox of failures.
+"""Who an event concerns: the notifications a change makes.
 
-Notifications are made from committed events (`event_notifications`) or
-queued by automations, and sent only after the change is saved. A notifier that
-fails loses nothing: the `Outbox` keeps the notification as a
-`FailedNotification` and sends it again on `Outbox.retry`.
+Notifications are made from a change's events (`event_notifications`) or queued
+by automations; `_outbox` writes them in the change's transaction and delivers them.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-
-import attrs
 
 from ticketkit.desk._kinds import CHILD_RESOLVED, DEDUPLICATED
 from ticketkit.desk._masking import notification_view
 from ticketkit.desk._text import notification_message
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
-from ticketkit.notify._notify import Notification, Notifier
+from ticketkit.notify._notify import Notification
 
 log = logging.getLogger("ticketkit.desk")
-
-
-@attrs.frozen(kw_only=True)
-class FailedNotification:
-    """A notification the notifier could not send, kept until it goes through.
-
-    [`Helpdesk.retry_notifications`][ticketkit.Helpdesk.retry_notifications] sends it again.
-
-    Examples:
-        >>> from datetime import datetime, timezone
-        >>> from ticketkit import Notification, Ticket
-        >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
-        >>> n = Notification(
-        ...     kind="sla.breached",
-        ...     recipients="team:a",
-        ...     message="late",
-        ...     at=at,
-        ...     ticket=Ticket(subject="s", created_at=at),
-        ... )
-        >>> FailedNotification(
-        ...     notification=n, error="ConnectionError('smtp down')", attempts=1, failed_at=at
-        ... ).attempts
-        1
-    """
-
-    notification: Notification
-    error: str
-    attempts: int
-    failed_at: datetime
-
-
-class Outbox:
-    """The notifications a notifier failed to send, kept until they go through (thread-safe)."""
-
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
-        self._failed: list[FailedNotification] = []
-        self._lock = threading.Lock()
-
-    def deliver(self, notifier: Notifier | None, notes: Sequence[Notification]) -> None:
-        """Send each notification once; a failure is kept, never raised."""
-        if notifier is None:
-            return
-        for note in notes:
-            self._send(notifier, note, attempts=0)
-
-    def _send(self, notifier: Notifier, note: Notification, attempts: int) -> bool:
-        try:
-            notifier.send(note)
-        except Exception as exc:  # any failure of user code is recorded, never raised
-            log.warning("notification %s for ticket %s failed: %r", note.kind, note.ticket.id, exc)
-            with self._lock:
-                self._failed.append(
-                    FailedNotification(
-                        notification=note, error=repr(exc), attempts=attempts + 1, failed_at=self._now()
-                    )
-                )
-            return False
-        return True
-
-    @property
-    def failed(self) -> list[FailedNotification]:
-        """The notifications still waiting to be sent (a copy), oldest first."""
-        with self._lock:
-            return list(self._failed)
-
-    def retry(self, notifier: Notifier | None) -> int:
-        """Send the failed notifications again; how many went through (the rest stay queued)."""
-        if notifier is None:
-            return 0
-        with self._lock:
-            pending, self._failed = self._failed, []
-        sent = 0
-        for item in pending:
-            if self._send(notifier, item.notification, attempts=item.attempts):
-                sent += 1
-        return sent
 
 
 def resolve_recipients(teams: Mapping[str, Team], ticket: Ticket, recipients: Iterable[str]) -> list[str]:

@@ -19,6 +19,7 @@ shared `DeskContext` and never import this module: ``_intake`` (open), ``_change
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
@@ -27,13 +28,13 @@ from ticketkit.automation._automation import Automation
 from ticketkit.automation._macro import Macro, MacroResult
 from ticketkit.channels._blob import BlobStore
 from ticketkit.channels._message import InboundMessage, ReceiveOutcome
-from ticketkit.desk import _changes, _inbound, _intake, _links, _privacy, _reads, _retention, _sweep
+from ticketkit.desk import _changes, _inbound, _intake, _links, _outbox, _privacy, _reads, _retention, _sweep
 from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
-from ticketkit.desk._delivery import FailedNotification
 from ticketkit.desk._inbound import InboundSettings
 from ticketkit.desk._intake import CHANNELS, Message
+from ticketkit.desk._outbox import DeliveryReport, FailedNotification
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._reads import TicketFilters
 from ticketkit.desk._text import Progress
@@ -42,16 +43,17 @@ from ticketkit.model._clock import Clock
 from ticketkit.model._json import JSONValue
 from ticketkit.model._models import Comment, Customer, Event, Priority, Team, Ticket
 from ticketkit.notify._notify import Notifier
+from ticketkit.notify._policy import DeliveryPolicy
 from ticketkit.privacy._mask import PersonalFields
 from ticketkit.privacy._redact import RedactSpan
 from ticketkit.privacy._retention import RetentionPolicy, RetentionReport
 from ticketkit.privacy._rights import RevealPolicy
 from ticketkit.routing._router import Router
 from ticketkit.sla._policy import SLAPolicy, SLAStatus
-from ticketkit.storage import TicketStore
+from ticketkit.storage import OutboxMessage, TicketStore
 from ticketkit.workflow._workflow import Workflow, Workflows
 
-__all__ = ["CHANNELS", "FailedNotification", "Helpdesk", "InboundSettings", "TicketFilters"]
+__all__ = ["CHANNELS", "DeliveryReport", "FailedNotification", "Helpdesk", "InboundSettings", "TicketFilters"]
 
 _T = TypeVar("_T")
 
@@ -115,6 +117,9 @@ class Helpdesk:
         worker: this process's name when claiming due tickets.
         lease: how long a claim holds before another worker may take the ticket.
         max_attempts: how often a change is applied again after a concurrent write.
+        delivery: how notifications go out from the store's outbox (a
+            [`DeliveryPolicy`][ticketkit.DeliveryPolicy]; default: sent right after each
+            commit, failures retried with backoff, 8 tries).
         reveal: who sees personal data unmasked on reads, notifications and exports (the
             ``reveal_personal`` right; default [`RevealPolicy`][ticketkit.RevealPolicy]():
             admins and the system everywhere, leads on their teams' tickets, agents on
@@ -198,6 +203,7 @@ class Helpdesk:
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 5,
+        delivery: DeliveryPolicy | None = None,
         reveal: RevealPolicy | None = None,
         personal: PersonalFields | None = None,
         retention: Iterable[RetentionPolicy] = (),
@@ -229,6 +235,8 @@ class Helpdesk:
             max_attempts=max_attempts,
             macros=macros,
         )
+        self._desk.delivery = _outbox.check_policy(delivery)
+        self._desk.rng = random.Random(self._desk.delivery.seed)
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
         self._inbound = _inbound.Inbound(inbound, blobs)
 
@@ -857,7 +865,7 @@ class Helpdesk:
             >>> tk.Helpdesk(store=tk.InMemoryStore()).failed_notifications
             []
         """
-        return self._desk.outbox.failed
+        return _outbox.failed_notifications(self._desk)
 
     def retry_notifications(self) -> int:
         """Send the failed notifications again; how many went through (the rest stay queued).
@@ -867,7 +875,58 @@ class Helpdesk:
             >>> tk.Helpdesk(store=tk.InMemoryStore(), notifier=tk.RecordingNotifier()).retry_notifications()
             0
         """
-        return self._desk.outbox.retry(self._desk.notifier)
+        return _outbox.retry_failed(self._desk)
+
+    def deliver(self, *, limit: int = 100) -> DeliveryReport:
+        """One delivery step: claim pending notifications from the outbox, send them, mark them sent.
+
+        Each claimed notification is leased to this desk's ``worker`` for the
+        policy's lease, so several workers never send the same one at once; a
+        failed send is tried again later (backoff with jitter) or, after
+        ``max_tries``, becomes a dead letter. Delivery is at least once: a worker
+        that dies after sending and before marking leaves the notification to be
+        sent again, with the same [`Notification.id`][ticketkit.Notification].
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> writer = tk.Helpdesk(store=store, delivery=tk.DeliveryPolicy(inline=False))
+            >>> _ = writer.open(subject="Broken lid", customer="c-1")
+            >>> worker = tk.Helpdesk(store=store, notifier=tk.RecordingNotifier())
+            >>> worker.deliver().sent
+            1
+        """
+        return _outbox.deliver(self._desk, limit=limit)
+
+    def dead_letters(self, *, limit: int = 100) -> list[OutboxMessage]:
+        """Notifications that failed ``max_tries`` times and wait for an admin, oldest first.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).dead_letters()
+            []
+        """
+        return self._desk.store.outbox(status="dead", limit=limit)
+
+    def requeue_notifications(self, ids: Iterable[str]) -> int:
+        """Put dead letters back in the outbox, due now with their tries reset; how many moved.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).requeue_notifications(["T1/000000001/000"])
+            0
+        """
+        return self._desk.store.requeue(list(ids), at=self._desk.now())
+
+    def next_delivery(self) -> datetime | None:
+        """When the next pending notification may be sent (None: none pending).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.Helpdesk(store=tk.InMemoryStore()).next_delivery() is None
+            True
+        """
+        return self._desk.store.next_outbox_at()
 
     # ================================================================== export
 

@@ -19,6 +19,7 @@ from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize_intake, was_placed, wrong
 from ticketkit.desk._kinds import DEDUPLICATED, OPEN_KINDS
+from ticketkit.desk._request_key import request_ticket_id
 from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, ValidationError
@@ -175,6 +176,10 @@ def _intake(work: Work, request: Request, record: Customer | None) -> str:
         fields=freeze(dict(request.fields)),
         external_ref=request.external_ref,
     )
+    if request.dedupe and request.external_ref is not None and record is not None:
+        keyed = request_ticket_id(work.desk.store, ticket.tenant, record.id, request.external_ref)
+        if keyed is not None:
+            ticket = attrs.evolve(ticket, id=keyed)
     ticket = work.desk.workflow_for(ticket).start(ticket)
     work.authorize("open", ticket)
     authorize_intake(

@@ -14,6 +14,7 @@ from ticketkit.desk._access import Actor
 from ticketkit.desk._automations import run_automations
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import require_actor
+from ticketkit.desk._outbox import send_inline
 from ticketkit.desk._retention import fold_retention
 from ticketkit.desk._subtickets import tell_parents
 from ticketkit.desk._work import Change, Work
@@ -39,7 +40,7 @@ def run(desk: DeskContext, actor: Actor, change: Change, *, strict: bool = False
                 raise
             log.debug("concurrent write on %s; applying the change again (attempt %d)", ticket_id, attempt)
             continue
-        desk.outbox.deliver(desk.notifier, work.notes)
+        send_inline(desk, work.notes)
         return saved[ticket_id]
 
 

@@ -15,12 +15,14 @@ from typing import Any, Final
 from ticketkit.desk._access import Actor
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor, require_actor_or_none
+from ticketkit.desk._outbox import send_inline
 from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
+from ticketkit.storage import OutboxMessage
 
 log = logging.getLogger("ticketkit.desk")
 
@@ -62,9 +64,14 @@ def tick(desk: DeskContext, *, actor: Actor | None, limit: int) -> list[Event]:
 
 
 def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> list[Event] | None:
-    """Sweep the claimed tickets and save them all in one transaction; None when that fails."""
+    """Sweep the claimed tickets and save them all, with their notifications, in one transaction.
+
+    The notifications of the whole batch go into the outbox in the batch's own
+    transaction (``store.commit``); None when that write fails.
+    """
     works: list[tuple[Work, list[Event], list[Any]]] = []
     changes: list[Any] = []
+    outbox: list[OutboxMessage] = []
     try:
         for ticket in claimed:
             work = Work(desk, Actor.system(ticket.tenant), now)
@@ -73,9 +80,13 @@ def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> lis
             emitted = _emit_due(work, draft)
             settle(work)
             pending = work.pending()
+            if pending:
+                outbox.extend(work.outbox(pending))
+            else:
+                work.commit()  # nothing to save: only names its notes, as a commit would
             works.append((work, emitted, pending))
             changes.extend(pending)
-        saved = desk.store.save_many(changes) if changes else []
+        saved = desk.store.commit(changes, outbox) if changes else []
     except Exception:
         log.debug(
             "the batch of %d due tickets did not commit at once; sweeping them one by one", len(claimed)
@@ -84,8 +95,8 @@ def _sweep_batch(desk: DeskContext, claimed: list[Ticket], now: datetime) -> lis
     by_id = {t.id: t for t in saved}
     out: list[Event] = []
     for work, emitted, pending in works:
-        work.committed(pending, [by_id[t.id] for t, _, _ in pending])
-        desk.outbox.deliver(desk.notifier, work.notes)
+        work.committed([by_id[t.id] for t, _, _ in pending])
+        send_inline(desk, work.notes)
         out.extend(emitted)
     return out
 
@@ -111,7 +122,7 @@ def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]
             work.commit()
         except ConflictError:
             continue
-        desk.outbox.deliver(desk.notifier, work.notes)
+        send_inline(desk, work.notes)
         return emitted
     log.warning("gave up sweeping ticket %s after %d concurrent writes", claimed.id, desk.max_attempts)
     return []

@@ -3,7 +3,7 @@
 A `Work` loads tickets (checking tenancy and permissions), applies operations to
 drafts (each operation is an event; the SLA clocks follow every event, and a
 change that may pick another SLA policy recomputes the clocks under it), and
-commits everything in one atomic ``save_many``, turning the committed events into
+commits everything in one atomic ``commit`` (with its outbox rows), turning the committed events into
 notifications. It holds no engine logic: workflows, SLA policies and the router do
 the thinking. Automations and parents told about their children run on a `Work`
 from their own modules (``_automations``, ``_subtickets``).
@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeAlias
 
+import attrs
+
 from ticketkit.desk._access import Actor
 from ticketkit.desk._calendars import recalendar
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._delivery import event_notifications, resolve_recipients
 from ticketkit.desk._guard import authorize
 from ticketkit.desk._masking import notification_view
+from ticketkit.desk._outbox import notification_id, outbox_messages
 from ticketkit.desk._placement import place
 from ticketkit.errors import ConflictError, ValidationError
 from ticketkit.model import _events as ev
@@ -30,6 +33,7 @@ from ticketkit.model._json import freeze, thaw
 from ticketkit.model._models import Comment, Event, Link, Priority, Ticket, replace_trusted
 from ticketkit.notify._notify import Notification
 from ticketkit.sla._policy import reselect_policy, select_policy
+from ticketkit.storage import OutboxMessage
 
 Change: TypeAlias = "Callable[[Work], str]"
 """One operation as a function of a fresh `Work`: it applies itself and names the ticket to return."""
@@ -355,31 +359,37 @@ class Work:
                 changes.append((ticket, events, draft.base.version))
         return changes
 
-    def committed(
-        self, changes: list[tuple[Ticket, list[Event], int | None]], saved: Iterable[Ticket]
-    ) -> dict[str, Ticket]:
-        """After ``changes`` were saved: the tickets by id, and the notifications of their events."""
+    def outbox(self, changes: list[tuple[Ticket, list[Event], int | None]]) -> list[OutboxMessage]:
+        """Before ``changes`` are saved: their notifications (kept in ``notes``) as outbox rows.
+
+        The notifications are made before the save and written in its transaction
+        (the transactional outbox): a crash after the commit cannot lose them.
+        """
+        final = {t.id: t for t, _, _ in changes}
+        notes = list(self.notes)
+        for ticket, events, _ in changes:
+            notes.extend(event_notifications(self.desk.teams, ticket, events, self.now))
+        self.notes = [
+            attrs.evolve(n, id=notification_id(final.get(n.ticket.id, n.ticket), i))
+            for i, n in enumerate(notes)
+        ]
+        return outbox_messages(self.desk, self.notes)
+
+    def committed(self, saved: Iterable[Ticket]) -> dict[str, Ticket]:
+        """After the save: the tickets by id (the saved ones over the drafts)."""
         out = {d.ticket.id: d.ticket for d in self.drafts.values()}
         for ticket in saved:
             out[ticket.id] = ticket
-        for ticket, events, _ in changes:
-            self.notes.extend(event_notifications(self.desk.teams, out[ticket.id], events, self.now))
         return out
 
     def commit(self) -> dict[str, Ticket]:
-        """Save every changed draft in one atomic batch; the saved tickets by id."""
+        """Save every changed draft and its notifications in one atomic write; the saved tickets by id."""
         changes = self.pending()
         if not changes:
+            self.notes = [attrs.evolve(n, id=f"{n.ticket.id}/{new_id(self.now)}") for n in self.notes]
             return {d.ticket.id: d.ticket for d in self.drafts.values()}
-        store = self.desk.store
-        if len(changes) == 1:
-            ticket, events, expected = changes[0]
-            saved = [
-                store.create(ticket, events) if expected is None else store.save(ticket, events, expected)
-            ]
-        else:
-            saved = store.save_many(changes)
-        return self.committed(changes, saved)
+        outbox = self.outbox(changes)
+        return self.committed(self.desk.store.commit(changes, outbox))
 
 
 _EVENT_NEW = object.__new__

@@ -83,6 +83,11 @@ def _problems(  # noqa: PLR0917 - one check per field, in field order
     return problems
 
 
+def _id_string(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise ValidationError.one(attribute.name, f"expected a string, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Notification:
     """Something to tell some people about a ticket.
@@ -90,7 +95,9 @@ class Notification:
     ``recipients`` are ``"agent:<id>"``, ``"team:<id>"``, ``"role:<name>"`` or
     ``"customer:<id>"`` (a single string is one recipient); ``ticket`` is the
     ticket as it was when the notification was made; ``data`` holds JSON-safe
-    details (the event's data, the SLA metric, ...).
+    details (the event's data, the SLA metric, ...). ``id`` is the idempotency key
+    of a notification delivered through the outbox: a receiver that sees an id it
+    has handled already must ignore the repeat (delivery is at least once).
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -114,6 +121,8 @@ class Notification:
     message: str
     at: datetime
     data: Mapping[str, Any] = attrs.field(default=EMPTY, converter=_to_frozen, hash=False)
+    id: str = attrs.field(default="", validator=_id_string)
+    """The idempotency key: a notification delivered twice has the same id ("" outside an outbox)."""
 
     def __attrs_post_init__(self) -> None:
         problems = _problems(self.kind, self.recipients, self.ticket, self.message, self.at, self.data)

@@ -33,6 +33,7 @@ from ticketkit.storage._base import (
 )
 from ticketkit.storage._memory import InMemoryStore
 from ticketkit.storage._message_keys import validate_message_key, validate_message_keys
+from ticketkit.storage._outbox import OUTBOX_STATUSES, FeedPage, OutboxMessage
 from ticketkit.storage._postgres import POSTGRES_SCHEMA_VERSION, PostgresStore
 from ticketkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
 
@@ -41,10 +42,13 @@ __all__ = [
     "MAX_LIMIT",
     "NO_DUE",
     "ORDER_KEYS",
+    "OUTBOX_STATUSES",
     "POSTGRES_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "Change",
+    "FeedPage",
     "InMemoryStore",
+    "OutboxMessage",
     "Page",
     "PostgresStore",
     "Query",

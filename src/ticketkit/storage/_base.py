@@ -25,6 +25,7 @@ from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
+from ticketkit.storage import _outbox as ob
 from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
 
 __all__ = [
@@ -811,6 +812,8 @@ class StoreClosedError(TicketkitError):
     """The store was closed; open a new one."""
 
 
+# One piece: the whole store interface in one class (every primitive with its default),
+# grown past 650 lines by the outbox, feed, privacy and message-key families together.
 class TicketStore(abc.ABC):
     """Where tickets and their events live: the contract every store keeps.
 
@@ -1232,6 +1235,161 @@ class TicketStore(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ outbox and change feed
+    # Defaults keep the outbox in this process (correct for one process, lost with it)
+    # and compute the change feed from scan/events; the reference stores override them
+    # with durable, transactional versions.
+
+    def _memory_outbox(self) -> ob.MemoryOutbox:
+        box = self.__dict__.get("_ticketkit_outbox")
+        if box is None:
+            box = self.__dict__.setdefault("_ticketkit_outbox", ob.MemoryOutbox())
+        assert isinstance(box, ob.MemoryOutbox)
+        return box
+
+    def commit(self, changes: Iterable[Change], outbox: Iterable[ob.OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes (as `save_many`) and write ``outbox``, atomically.
+
+        A message whose id is in the outbox already is not written again. The
+        reference stores write both in one transaction, so a crash after the commit
+        never loses a message; this default saves, then keeps the messages in this
+        process (override it in a store that should survive a crash).
+
+        Raises:
+            ConflictError: a stale version or an existing id (nothing written).
+            ValidationError: bad arguments.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> from ticketkit.storage import OutboxMessage
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> m = OutboxMessage(id="n-1", payload="{}", created_at=at, available_at=at)
+            >>> _ = store.commit([(tk.Ticket(subject="s", created_at=at), [], None)], [m])
+            >>> [x.id for x in store.outbox()]
+            ['n-1']
+        """
+        messages = ob.check_messages(outbox)
+        saved = self.save_many(changes)
+        self._memory_outbox().add(messages)
+        return saved
+
+    def claim_outbox(
+        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[ob.OutboxMessage]:
+        """Lease pending outbox messages available at ``at`` to one worker, oldest first.
+
+        Each claimed message becomes available again at ``at + lease``: if the
+        worker dies, another claims it then. Concurrent claimers never get the
+        same message while its lease runs.
+
+        Raises:
+            ValidationError: a naive ``at``, an empty ``worker``, a bad lease or limit.
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> tk.InMemoryStore().claim_outbox(at, worker="w1", lease=timedelta(minutes=1))
+            []
+        """
+        ob.check_claim(at, worker, lease, limit)
+        return self._memory_outbox().claim(at, worker, lease, limit)
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Mark outbox messages delivered; they are never claimed again.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().mark_sent(["n-1"])
+        """
+        self._memory_outbox().mark_sent(list(ids))
+
+    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send of a pending message: available again at ``retry_at``, or dead when None.
+
+        A message already sent or dead is left alone.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().mark_failed("n-1", error="timeout", retry_at=None)
+        """
+        if retry_at is not None:
+            ob.check_at(retry_at, "retry_at")
+        self._memory_outbox().mark_failed(message_id, error, retry_at)
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[ob.OutboxMessage]:
+        """The outbox messages in ``status`` (``pending``, ``sent``, ``dead``; all when None), oldest first.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().outbox(status="dead")
+            []
+        """
+        ob.check_status(status)
+        ob.check_feed_limit(limit)
+        return self._memory_outbox().listing(status, limit)
+
+    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
+        """Make dead (or failing) messages pending again at ``at``, their tries reset; how many moved.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            0
+        """
+        ob.check_at(at)
+        return self._memory_outbox().requeue(list(ids), at)
+
+    def next_outbox_at(self) -> datetime | None:
+        """When the earliest pending outbox message becomes available (None: nothing pending).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().next_outbox_at() is None
+            True
+        """
+        return self._memory_outbox().next_at()
+
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> ob.FeedPage:
+        """Committed events after the cursor ``after`` (None: from the start), at most ``limit``.
+
+        Pass the returned ``cursor`` to the next call: every committed event is
+        returned exactly once, in a stable order, however writers interleave.
+        This default reads every ticket's events and keeps a count per ticket in
+        the cursor (correct, slow on big stores); the reference stores override it
+        with a commit-ordered log.
+
+        Raises:
+            ValidationError: a cursor this store did not make, a bad limit.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> page = store.changes()
+            >>> len(page), len(store.changes(page.cursor))
+            (0, 0)
+        """
+        ob.check_feed_limit(limit)
+        seen = ob.count_cursor(after)
+        found: list[tuple[int, str, int, Event]] = []
+        for ticket in self.scan():
+            n = seen.get(ticket.id, 0)
+            key = -1
+            for i, event in enumerate(self.events(ticket.id)[n:], start=n):
+                key = max(key, instant_key(event.at))  # non-decreasing: a ticket's events stay a prefix
+                found.append((key, ticket.id, i, event))
+        found.sort(key=lambda x: x[:3])
+        counts = dict(seen)
+        for _, ticket_id, i, _ in found[:limit]:
+            counts[ticket_id] = i + 1
+        return ob.FeedPage(
+            events=tuple(x[3] for x in found[:limit]), cursor=ob.encode_cursor("counts", counts)
+        )
 
     # ------------------------------------------------------------------ personal data
 

@@ -14,7 +14,18 @@ import sys
 import pytest
 
 # Plain asserts in the suite report both sides in an integrator's run, as in their own tests.
-_FAMILIES = ("support", "writes", "queries", "due", "concurrency", "io", "load", "rewrite", "message_keys")
+_FAMILIES = (
+    "support",
+    "writes",
+    "queries",
+    "due",
+    "concurrency",
+    "io",
+    "outbox",
+    "load",
+    "rewrite",
+    "message_keys",
+)
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
 )
@@ -24,6 +35,7 @@ from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa:
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
+from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
@@ -42,6 +54,8 @@ class StoreContract(
     ConcurrencyContract,
     HandleContract,
     ExportImportContract,
+    OutboxContract,
+    FeedContract,
     LoadContract,
     RewriteContract,
     PurgeContract,
@@ -66,7 +80,9 @@ class StoreContract(
     and their types come back as stored), ``QueryContract`` (every filter, text
     search, orders, pagination), ``TenantContract``, ``DueContract`` (``due`` and
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
-    ``HandleContract`` (two handles), ``ExportImportContract``, ``RewriteContract``
+    ``HandleContract`` (two handles), ``ExportImportContract``, ``OutboxContract``
+    (``commit`` with messages, ``claim_outbox``, failures and dead letters),
+    ``FeedContract`` (``changes``), ``RewriteContract``
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
     for a store keeping the default that raises ``NotImplementedError``), and
     ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage

@@ -26,6 +26,14 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._outbox import (
+    FeedPage,
+    OutboxMessage,
+    check_feed_limit,
+    check_messages,
+    encode_cursor,
+    int_cursor,
+)
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["InMemoryStore"]
@@ -58,6 +66,8 @@ class InMemoryStore(TicketStore):
         # (due key, id) for every ticket with a next checkpoint; stale entries are
         # dropped lazily when met, and the heap is rebuilt when they pile up.
         self._due: list[tuple[int, str]] = []
+        # every event in commit order: the change feed (a purged event leaves a None, so cursors hold)
+        self._log: list[Event | None] = []
         # Indexes kept under the lock with every write: each customer's ticket ids (all,
         # and by status kind, so "the customer's open tickets" skips their history),
         # and tickets per (tenant, assignee, status kind) for assigned_counts.
@@ -72,6 +82,7 @@ class InMemoryStore(TicketStore):
 
     def _put(self, ticket: Ticket, events: Sequence[Event], old: Ticket | None) -> None:
         self._tickets[ticket.id] = ticket
+        self._log.extend(events)
         self._index(ticket, old)
         if old is None:
             self._events[ticket.id] = list(events)
@@ -359,6 +370,40 @@ class InMemoryStore(TicketStore):
                 claimed.append(new)
             return claimed
 
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes and keep ``outbox`` under one lock (see `TicketStore.commit`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().commit([])
+            []
+        """
+        messages = check_messages(outbox)
+        with self._lock:
+            saved = self.save_many(changes)
+            self._memory_outbox().add(messages)
+        return saved
+
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
+        """Committed events after ``after`` in commit order (see `TicketStore.changes`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> len(tk.InMemoryStore().changes())
+            0
+        """
+        check_feed_limit(limit)
+        start = int_cursor(after, "memory")
+        with self._lock:
+            found: list[Event] = []
+            end = start
+            while end < len(self._log) and len(found) < limit:
+                event = self._log[end]
+                end += 1
+                if event is not None:
+                    found.append(event)
+        return FeedPage(events=tuple(found), cursor=encode_cursor("memory", end))
+
     def rewrite(
         self,
         ticket: Ticket,
@@ -379,6 +424,7 @@ class InMemoryStore(TicketStore):
             old = self._check_stored(ticket, expected_version)
             check_same_events(ticket.id, [e.id for e in self._events[ticket.id]], events)
             self._events[ticket.id] = list(events)
+            self._relog(ticket.id, {e.id: e for e in events})
             self._put(ticket, append, old)
         return ticket
 
@@ -399,5 +445,12 @@ class InMemoryStore(TicketStore):
             )
             del self._tickets[ticket_id]
             del self._events[ticket_id]
+            self._relog(ticket_id, {})
             if old is not None:
                 self._unindex(old)
+
+    def _relog(self, ticket_id: str, events: dict[str, Event]) -> None:
+        # The change feed shows a rewritten event as rewritten and a purged one not at all.
+        for i, old in enumerate(self._log):
+            if old is not None and old.ticket_id == ticket_id:
+                self._log[i] = events.get(old.id)

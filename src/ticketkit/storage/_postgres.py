@@ -36,6 +36,7 @@ from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, Valid
 from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import _message_keys as mk
+from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
@@ -56,6 +57,14 @@ from ticketkit.storage._base import (
     validate_changes,
     validate_create,
     validate_save,
+)
+from ticketkit.storage._outbox import (
+    OutboxMessage,
+    check_at,
+    check_claim,
+    check_feed_limit,
+    check_messages,
+    check_status,
 )
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
@@ -249,6 +258,8 @@ def _safe_dsn(conninfo: str) -> str:
     )
 
 
+# One piece: every primitive shares the connection and transaction handling; the SQL
+# of the outbox, message keys and rewrites lives in their own modules.
 class PostgresStore(TicketStore):
     """Tickets in PostgreSQL, shared by many processes and machines.
 
@@ -394,6 +405,7 @@ class PostgresStore(TicketStore):
                 )
             current = self._schema_version(conn)
             if current == POSTGRES_SCHEMA_VERSION:
+                self._ensure_outbox(conn)
                 return
             if not migrate:
                 raise ValidationError.one(
@@ -415,6 +427,7 @@ class PostgresStore(TicketStore):
                         for statement in _MIGRATIONS[version]:
                             conn.execute(statement.format(s=s))
                     conn.execute(_record_sql(s, version))
+            self._ensure_outbox(conn)
         except psycopg.Error as exc:
             raise ValidationError.one(
                 "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
@@ -815,6 +828,102 @@ class PostgresStore(TicketStore):
                 n += 1
             cur.close()
         return out.finish(n)
+
+    # ------------------------------------------------------------------ outbox
+
+    def _ensure_outbox(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the outbox and feed tables when missing (one opener at a time)."""
+        s = f'"{self._schema}"'
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+            for statement in sq.postgres_outbox_ddl(s):
+                conn.execute(statement)
+
+    def _q(self, sql: str) -> str:
+        return sq.ph(sql, f'"{self._schema}"')
+
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`)."""
+        messages = check_messages(outbox)
+        checked = validate_changes(changes)
+        creates = [(t, e) for t, e, x in checked if x is None]
+        updates = [(t, e, x) for t, e, x in checked if x is not None]
+        with self._conn() as conn, conn.transaction():
+            if creates:
+                params = [self._create_params(t, e) for t, e in creates]
+                failed = self._failures(conn, self._sql.create, params)
+                if failed:
+                    raise self._create_failed(conn, creates[failed[0]][0])
+            if updates:
+                params = [self._update_params(t, e, x) for t, e, x in updates]
+                failed = self._failures(conn, self._sql.update, params)
+                if failed:
+                    ticket, _, expected = updates[failed[0]]
+                    raise self._update_failed(conn, ticket, expected)
+            if messages:
+                conn.cursor().executemany(self._q(sq.INSERT), [sq.row_of(m) for m in messages])
+        return [c[0] for c in checked]
+
+    def claim_outbox(
+        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Lease pending messages with ``FOR UPDATE SKIP LOCKED`` (see `TicketStore.claim_outbox`).
+
+        Workers claiming together never wait for each other and never get the same message.
+        """
+        check_claim(at, worker, lease, limit)
+        cols = ", ".join(f"o.{c.strip()}" for c in sq.COLUMNS.split(","))
+        sql = self._q(
+            "WITH picked AS (SELECT id, available_us AS was FROM outbox "
+            "WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
+            f"FOR UPDATE SKIP LOCKED) UPDATE outbox o SET available_us = ? FROM picked "
+            f"WHERE o.id = picked.id RETURNING {cols}, picked.was"
+        )
+        with self._conn() as conn, conn.transaction():
+            rows = conn.execute(sql, (sq.key_of(at), limit, sq.key_of(at + lease))).fetchall()
+        rows.sort(key=lambda r: (r[-1], r[0]))
+        return [sq.message_of(r[:-1]) for r in rows]
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Mark messages delivered (see `TicketStore.mark_sent`)."""
+        rows = [(i,) for i in ids]
+        if rows:
+            with self._conn() as conn, conn.transaction():
+                conn.cursor().executemany(self._q(sq.SENT), rows)
+
+    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send (see `TicketStore.mark_failed`)."""
+        if retry_at is not None:
+            check_at(retry_at, "retry_at")
+        status = "dead" if retry_at is None else "pending"
+        key = None if retry_at is None else sq.key_of(retry_at)
+        with self._conn() as conn:
+            conn.execute(self._q(sq.FAILED), (error, status, key, message_id))
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """The outbox messages in ``status`` (see `TicketStore.outbox`)."""
+        check_status(status)
+        check_feed_limit(limit)
+        sql, params = sq.listing(status, limit)
+        with self._conn() as conn:
+            rows = conn.execute(self._q(sql), params).fetchall()
+        return [sq.message_of(r) for r in rows]
+
+    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
+        """Make dead or failing messages pending again (see `TicketStore.requeue`)."""
+        check_at(at)
+        key = sq.key_of(at)
+        n = 0
+        with self._conn() as conn, conn.transaction():
+            for i in ids:
+                n += conn.execute(self._q(sq.REQUEUE), (key, i)).rowcount
+        return n
+
+    def next_outbox_at(self) -> datetime | None:
+        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`)."""
+        with self._conn() as conn:
+            row = conn.execute(self._q(sq.NEXT)).fetchone()
+        return None if row is None or row[0] is None else sq.at_of(row[0])
 
     def rewrite(
         self,

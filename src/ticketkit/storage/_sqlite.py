@@ -24,6 +24,7 @@ from typing import IO, Any, Final, TypeAlias
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError, bounded_repr
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import _message_keys as mk
+from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
     Change,
@@ -46,6 +47,17 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._decode import trusted_ticket
+from ticketkit.storage._outbox import (
+    FeedPage,
+    OutboxMessage,
+    check_at,
+    check_claim,
+    check_feed_limit,
+    check_messages,
+    check_status,
+    encode_cursor,
+    int_cursor,
+)
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -216,6 +228,8 @@ def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
         raise
 
 
+# One piece: every primitive shares the connection and write-transaction handling; the
+# SQL of the outbox, message keys and rewrites lives in their own modules.
 class SQLiteStore(TicketStore):
     """Tickets in one SQLite file, safe for several threads and processes.
 
@@ -306,6 +320,8 @@ class SQLiteStore(TicketStore):
                 conn.execute("PRAGMA journal_mode = WAL")
             if current < SCHEMA_VERSION:
                 _migrate(conn)
+            for statement in sq.SQLITE_OUTBOX_DDL:
+                conn.execute(statement)
         except sqlite3.DatabaseError as exc:
             raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
 
@@ -677,6 +693,135 @@ class SQLiteStore(TicketStore):
                 out.write('{"ticket":' + body + ',"events":[' + ",".join(bodies) + "]}\n")
                 n += 1
         return out.finish(n)
+
+    # ------------------------------------------------------------------ outbox and change feed
+
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").commit([], [])
+            []
+        """
+        messages = check_messages(outbox)
+        checked = validate_changes(changes)
+        prepared = self._prepare(checked)
+        rows = [sq.row_of(m) for m in messages]
+        with self._write() as conn:
+            _apply(conn, prepared)
+            if rows:
+                conn.executemany(sq.INSERT, rows)
+        self._remember([(p[1][_BODY], p[0]) for p in prepared])
+        return [c[0] for c in checked]
+
+    def claim_outbox(
+        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Lease pending messages in one write transaction (see `TicketStore.claim_outbox`).
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> tk.SQLiteStore(":memory:").claim_outbox(at, worker="w", lease=timedelta(minutes=1))
+            []
+        """
+        check_claim(at, worker, lease, limit)
+        with self._write() as conn:
+            return sq.sqlite_claim(conn, sq.key_of(at), sq.key_of(at + lease), limit)
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Mark messages delivered (see `TicketStore.mark_sent`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").mark_sent(["n-1"])
+        """
+        rows = [(i,) for i in ids]
+        if rows:
+            with self._write() as conn:
+                conn.executemany(sq.SENT, rows)
+
+    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send (see `TicketStore.mark_failed`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").mark_failed("n-1", error="timeout", retry_at=None)
+        """
+        if retry_at is not None:
+            check_at(retry_at, "retry_at")
+        status = "dead" if retry_at is None else "pending"
+        key = None if retry_at is None else sq.key_of(retry_at)
+        with self._write() as conn:
+            conn.execute(sq.FAILED, (error, status, key, message_id))
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """The outbox messages in ``status`` (see `TicketStore.outbox`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").outbox()
+            []
+        """
+        check_status(status)
+        check_feed_limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(*sq.listing(status, limit)).fetchall()
+        return [sq.message_of(r) for r in rows]
+
+    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
+        """Make dead or failing messages pending again (see `TicketStore.requeue`).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            0
+        """
+        check_at(at)
+        key = sq.key_of(at)
+        n = 0
+        with self._write() as conn:
+            for i in ids:
+                n += conn.execute(sq.REQUEUE, (key, i)).rowcount
+        return n
+
+    def next_outbox_at(self) -> datetime | None:
+        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").next_outbox_at() is None
+            True
+        """
+        with self._read() as conn:
+            row = conn.execute(sq.NEXT).fetchone()
+        return None if row[0] is None else sq.at_of(row[0])
+
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
+        """Committed events after ``after`` in commit order (see `TicketStore.changes`).
+
+        SQLite has one writer at a time and numbers event rows inside the write
+        transaction, so row order is commit order: the cursor is the last row seen.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> len(tk.SQLiteStore(":memory:").changes())
+            0
+        """
+        check_feed_limit(limit)
+        last = int_cursor(after, "sqlite")
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (last, limit)
+            ).fetchall()
+        if rows:
+            last = rows[-1][0]
+        return FeedPage(
+            events=tuple(parse_event_json(r[1]) for r in rows), cursor=encode_cursor("sqlite", last)
+        )
 
     def rewrite(
         self,
