@@ -93,7 +93,7 @@ def _problems_of(s: InboundSettings) -> list[ErrorDetail]:
 class InboundSettings:
     """How [`Helpdesk.receive`][ticketkit.Helpdesk.receive] threads, limits and stores messages.
 
-    Args:
+    Attributes:
         domain: the domain of the ``Message-ID`` s this desk sends (see
             `ticketkit.channels.email_message_id`); a reply naming one threads even
             without a stored record. None: only stored ids count.
