@@ -10,6 +10,7 @@ Everything is in epoch microseconds, so DST gaps need no wall-clock arithmetic.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from datetime import datetime
 
 from ticketkit.calendar._instants import CHUNK_S, CHUNK_US, HORIZON, K_MAX, K_MIN, Chunk
@@ -28,6 +29,10 @@ def _real_start(cal: Calendar, k: int, c: Chunk, i: int) -> bool:
     return not (p.ends and p.ends[-1] == c.lo)
 
 
+# Whether edge i of a chunk is a real opening/closing, not a cut between chunks.
+_Real = Callable[[Calendar, int, Chunk, int], bool]
+
+
 def _real_end(cal: Calendar, k: int, c: Chunk, i: int) -> bool:
     if c.ends[i] != c.hi or k >= K_MAX:
         return True
@@ -35,74 +40,63 @@ def _real_end(cal: Calendar, k: int, c: Chunk, i: int) -> bool:
     return not (n.starts and n.starts[0] == c.hi)
 
 
-def next_opening(cal: Calendar, t: int, *, strict: bool) -> int | None:
-    """The first opening at or after ``t`` (after, when strict); None within the horizon."""
+def _forward(cal: Calendar, t: int, strict: bool, side: str, real: _Real) -> int | None:
+    """The first real ``side`` edge (``starts`` or ``ends``) at or after ``t`` (after, when strict)."""
     k = t // CHUNK_US
     c = cal._chunk(k)
-    i = bisect_right(c.starts, t) if strict else bisect_left(c.starts, t)
+    edges: list[int] = getattr(c, side)
+    i = bisect_right(edges, t) if strict else bisect_left(edges, t)
     for _ in range(HORIZON + 1):
-        while i < len(c.starts):
-            if _real_start(cal, k, c, i):
-                return c.starts[i]
+        while i < len(edges):
+            if real(cal, k, c, i):
+                return edges[i]
             i += 1
         k += 1
         if k > K_MAX:
             return None
         c, i = cal._chunk(k), 0
+        edges = getattr(c, side)
     return None
+
+
+def _backward(cal: Calendar, t: int, strict: bool, side: str, real: _Real) -> int | None:
+    """The last real ``side`` edge at or before ``t`` (before, when strict)."""
+    k = t // CHUNK_US
+    c = cal._chunk(k)
+    edges: list[int] = getattr(c, side)
+    i = (bisect_left(edges, t) if strict else bisect_right(edges, t)) - 1
+    for _ in range(HORIZON + 1):
+        while i >= 0:
+            if real(cal, k, c, i):
+                return edges[i]
+            i -= 1
+        k -= 1
+        if k < K_MIN:
+            return None
+        c = cal._chunk(k)
+        edges = getattr(c, side)
+        i = len(edges) - 1
+    return None
+
+
+def next_opening(cal: Calendar, t: int, *, strict: bool) -> int | None:
+    """The first opening at or after ``t`` (after, when strict); None within the horizon."""
+    return _forward(cal, t, strict, "starts", _real_start)
 
 
 def prev_opening(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The last opening at or before ``t`` (before, when strict); None within the horizon."""
-    k = t // CHUNK_US
-    c = cal._chunk(k)
-    i = (bisect_left(c.starts, t) if strict else bisect_right(c.starts, t)) - 1
-    for _ in range(HORIZON + 1):
-        while i >= 0:
-            if _real_start(cal, k, c, i):
-                return c.starts[i]
-            i -= 1
-        k -= 1
-        if k < K_MIN:
-            return None
-        c = cal._chunk(k)
-        i = len(c.starts) - 1
-    return None
+    return _backward(cal, t, strict, "starts", _real_start)
 
 
 def next_closing(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The first closing at or after ``t`` (after, when strict); None within the horizon."""
-    k = t // CHUNK_US
-    c = cal._chunk(k)
-    i = bisect_right(c.ends, t) if strict else bisect_left(c.ends, t)
-    for _ in range(HORIZON + 1):
-        while i < len(c.ends):
-            if _real_end(cal, k, c, i):
-                return c.ends[i]
-            i += 1
-        k += 1
-        if k > K_MAX:
-            return None
-        c, i = cal._chunk(k), 0
-    return None
+    return _forward(cal, t, strict, "ends", _real_end)
 
 
 def prev_closing(cal: Calendar, t: int, *, strict: bool) -> int | None:
     """The last closing at or before ``t`` (before, when strict); None within the horizon."""
-    k = t // CHUNK_US
-    c = cal._chunk(k)
-    i = (bisect_left(c.ends, t) if strict else bisect_right(c.ends, t)) - 1
-    for _ in range(HORIZON + 1):
-        while i >= 0:
-            if _real_end(cal, k, c, i):
-                return c.ends[i]
-            i -= 1
-        k -= 1
-        if k < K_MIN:
-            return None
-        c = cal._chunk(k)
-        i = len(c.ends) - 1
-    return None
+    return _backward(cal, t, strict, "ends", _real_end)
 
 
 def boundary(cal: Calendar, us: int | None, t: int, what: str) -> datetime:
