@@ -124,11 +124,14 @@ class LoadContract:
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(4)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            t.join(self.thread_timeout)
+        assert not any(t.is_alive() for t in threads), (
+            f"a writing thread was still running after {self.thread_timeout:g}s: the store deadlocked"
+        )
         assert [] == errors
         for tenant in ("t0", "t1", None):
             expected = full_count(store, _AGENTS, tenant=tenant, status_kind=OPEN_STATUS_KINDS)

@@ -101,7 +101,7 @@ class MessageKeysContract(ContractBase):
                     errors.append(exc)
 
         threads = [
-            threading.Thread(target=racer, args=(n, h))
+            threading.Thread(target=racer, args=(n, h), daemon=True)
             for n, h in zip(range(_RACERS), itertools.cycle(handles), strict=False)
         ]
         for t in threads:

@@ -122,10 +122,17 @@ class OutboxContract(ContractBase):
             handles[1] = self.other_handle(store)
         got: list[list[str]] = [[], [], [], []]
         errors: list[BaseException] = []
+        stop = threading.Event()
 
         def claim(k: int) -> None:
+            # Bounded: 60 messages need at most 60 non-empty claims in all, so a store that
+            # hands the same rows out again (no lease) ends the loop instead of spinning
+            # for the rest of the test session.
             try:
-                while batch := handles[k % 2].claim_outbox(T0, worker=f"w{k}", lease=_LEASE, limit=4):
+                for _ in range(61):
+                    batch = handles[k % 2].claim_outbox(T0, worker=f"w{k}", lease=_LEASE, limit=4)
+                    if not batch or stop.is_set():
+                        return
                     got[k].extend(mids(batch))
             except BaseException as exc:  # reported below
                 errors.append(exc)
@@ -133,8 +140,14 @@ class OutboxContract(ContractBase):
         threads = [threading.Thread(target=claim, args=(k,), daemon=True) for k in range(4)]
         for th in threads:
             th.start()
-        for th in threads:
-            th.join(self.thread_timeout)
+        try:
+            for th in threads:
+                th.join(self.thread_timeout)
+        finally:
+            stop.set()
+        assert not any(th.is_alive() for th in threads), (
+            f"a claiming thread was still running after {self.thread_timeout:g}s"
+        )
         assert [] == errors
         every = [i for part in got for i in part]
         assert sorted(mids([msg(i) for i in range(60)])) == sorted(every)
