@@ -29,7 +29,7 @@ ENGINES = {"calendar", "conditions", "workflow", "routing", "sla", "automation"}
 ALLOWED: dict[str, set[str]] = {
     "model": set(),
     "calendar": {"model"},
-    "conditions": {"model"},
+    "conditions": {"model", "calendar"},
     "workflow": {"model", "conditions"},
     "routing": {"model", "conditions", "calendar"},
     "sla": {"model", "conditions", "calendar"},

@@ -14,7 +14,6 @@ F.customer.tier.in_(["vip", "svip"])``.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -614,10 +613,11 @@ def _calendar_value(value: object, calendars: Mapping[str, Any] | None, out: lis
             return value
         return known[value]
     if isinstance(value, Mapping):
-        # imported late: the calendar module loads holiday data
-        calendar_cls = importlib.import_module("ticketkit.calendar._calendar").BusinessCalendar
+        # imported late: the calendar module loads holiday data, which most conditions never need
+        from ticketkit.calendar._calendar import BusinessCalendar
+
         try:
-            return calendar_cls.from_dict(value)
+            return BusinessCalendar.from_dict(value)
         except ValidationError as exc:
             out.extend(exc.prefixed("value").errors)
             return value
