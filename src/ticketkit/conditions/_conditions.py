@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import attrs
 
+from ticketkit.calendar._calendar import BusinessCalendar
 from ticketkit.conditions._regex import compile_search, pattern_problem
 from ticketkit.errors import ErrorDetail, ValidationError, bounded_repr, join_path
 from ticketkit.model._json import FrozenDict
@@ -613,9 +614,6 @@ def _calendar_value(value: object, calendars: Mapping[str, Any] | None, out: lis
             return value
         return known[value]
     if isinstance(value, Mapping):
-        # imported late: the calendar module loads holiday data, which most conditions never need
-        from ticketkit.calendar._calendar import BusinessCalendar
-
         try:
             return BusinessCalendar.from_dict(value)
         except ValidationError as exc:
