@@ -176,6 +176,25 @@ class TestMaskingOnReads:
         assert any(PHONE in json.dumps(dict(n.data), ensure_ascii=False, default=str) for n in to_customer)
 
 
+    def test_notifications_mask_what_the_desk_declares(self) -> None:
+        """A customer data value the desk declares personal is masked in the assignee's notification."""
+        notes = tk.RecordingNotifier()
+        personal = tk.PersonalFields(customer={"name", "email", "phone", "data.member_no"})
+        desk, _ = make_desk(notifier=notes, personal=personal)
+        member = "VIP-88231"
+        t = desk.open(
+            subject="refund please",
+            customer=tk.Customer(id="c-1", name=NAME, data={"member_no": member}),
+            team="after-sales",
+            assignee="li",
+        )
+        desk.comment(t.id, f"my member number is {member}", actor=OWNER)
+        to_agent = [n for n in notes.sent if n.is_for("agent:li") and n.kind == "comment.added"]
+        assert to_agent
+        for n in to_agent:
+            assert member not in n.message + json.dumps(tk.to_dict(n)["data"], ensure_ascii=False)
+
+
 class TestNotificationView:
     """What a notification may carry, whoever queued it (events, automations, escalations)."""
 

@@ -16,6 +16,7 @@ from ticketkit.desk._text import notification_message
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notification
+from ticketkit.privacy._mask import DEFAULT_PERSONAL, PersonalFields
 
 log = logging.getLogger("ticketkit.desk")
 
@@ -51,16 +52,27 @@ def _lead_of(teams: Mapping[str, Team], ticket: Ticket) -> str | None:
 
 
 def event_notifications(
-    teams: Mapping[str, Team], ticket: Ticket, events: Sequence[Event], at: datetime
+    teams: Mapping[str, Team],
+    ticket: Ticket,
+    events: Sequence[Event],
+    at: datetime,
+    *,
+    personal: PersonalFields = DEFAULT_PERSONAL,
+    region: str = "CN",
 ) -> list[Notification]:
-    """Committed events as notifications for the people they concern."""
+    """Committed events as notifications for the people they concern (masked per the desk's ``personal``)."""
     out: list[Notification] = []
     for event in events:
         recipients = resolve_recipients(teams, ticket, _concerned(event, ticket))
         if recipients:
             # masked unless only the ticket's own customer reads it (desk._masking)
             message, data = notification_view(
-                ticket, recipients, notification_message(event, ticket), event.data
+                ticket,
+                recipients,
+                notification_message(event, ticket),
+                event.data,
+                personal=personal,
+                region=region,
             )
             out.append(
                 Notification(

@@ -328,7 +328,14 @@ class Work:
         resolved = resolve_recipients(self.desk.teams, draft.ticket, recipients)
         if resolved:
             # masked unless only the ticket's own customer reads it (desk._masking)
-            message, data = notification_view(draft.ticket, resolved, message, data or {})
+            message, data = notification_view(
+                draft.ticket,
+                resolved,
+                message,
+                data or {},
+                personal=self.desk.personal,
+                region=self.desk.region,
+            )
             self.notes.append(
                 Notification(
                     kind=kind,
@@ -368,7 +375,16 @@ class Work:
         final = {t.id: t for t, _, _ in changes}
         notes = list(self.notes)
         for ticket, events, _ in changes:
-            notes.extend(event_notifications(self.desk.teams, ticket, events, self.now))
+            notes.extend(
+                event_notifications(
+                    self.desk.teams,
+                    ticket,
+                    events,
+                    self.now,
+                    personal=self.desk.personal,
+                    region=self.desk.region,
+                )
+            )
         self.notes = [
             attrs.evolve(n, id=notification_id(final.get(n.ticket.id, n.ticket), i))
             for i, n in enumerate(notes)
