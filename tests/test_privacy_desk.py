@@ -175,7 +175,6 @@ class TestMaskingOnReads:
             assert PHONE == n.ticket.customer.phone  # the notifier still has the address
         assert any(PHONE in json.dumps(dict(n.data), ensure_ascii=False, default=str) for n in to_customer)
 
-
     def test_notifications_mask_what_the_desk_declares(self) -> None:
         """A customer data value the desk declares personal is masked in the assignee's notification."""
         notes = tk.RecordingNotifier()
@@ -193,6 +192,27 @@ class TestMaskingOnReads:
         assert to_agent
         for n in to_agent:
             assert member not in n.message + json.dumps(tk.to_dict(n)["data"], ensure_ascii=False)
+
+    def test_notifications_to_the_customer_alone_speak_their_language(self) -> None:
+        """A public reply notifies a zh-CN customer in Chinese; the assignee still reads English."""
+        notes = tk.RecordingNotifier()
+        desk, _ = make_desk(notifier=notes)
+        t = desk.open(
+            subject="退款",
+            customer=tk.Customer(id="c-1", name=NAME, locale="zh-CN"),
+            team="after-sales",
+            assignee="li",
+        )
+        desk.comment(t.id, "我们明天回电", actor=LI, public=True)
+        desk.comment(t.id, "好的", actor=OWNER)
+        to_customer = [
+            n for n in notes.sent if n.recipients == ("customer:c-1",) and n.kind == "comment.added"
+        ]
+        to_agent = [n for n in notes.sent if n.is_for("agent:li") and n.kind == "comment.added"]
+        assert to_customer
+        assert to_agent
+        assert all(n.message.startswith("工单 ") for n in to_customer)
+        assert all(n.message.startswith("Ticket ") for n in to_agent)
 
 
 class TestNotificationView:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ticketkit.desk._kinds import CHILD_RESOLVED, DEDUPLICATED
 from ticketkit.desk._masking import notification_view
-from ticketkit.desk._text import notification_message
+from ticketkit.desk._text import notification_message, pick_language
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Event, Team, Ticket
 from ticketkit.notify._notify import Notification
@@ -62,14 +62,19 @@ def event_notifications(
 ) -> list[Notification]:
     """Committed events as notifications for the people they concern (masked per the desk's ``personal``)."""
     out: list[Notification] = []
+    own = f"customer:{ticket.customer.id}" if ticket.customer is not None else None
     for event in events:
         recipients = resolve_recipients(teams, ticket, _concerned(event, ticket))
         if recipients:
+            # the customer alone reads it in their language; staff read the catalogs' source
+            lang = "en"
+            if ticket.customer is not None and all(r == own for r in recipients):
+                lang = pick_language(ticket.customer.locale)
             # masked unless only the ticket's own customer reads it (desk._masking)
             message, data = notification_view(
                 ticket,
                 recipients,
-                notification_message(event, ticket),
+                notification_message(event, ticket, lang=lang),
                 event.data,
                 personal=personal,
                 region=region,
