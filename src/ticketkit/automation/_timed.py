@@ -391,6 +391,8 @@ class TimedRule:
             problems.append(
                 ErrorDetail(join(path, "actions"), f"expected a list of actions, got {raw_actions!r}")
             )
+        elif not raw_actions and "actions" in data:
+            problems.append(ErrorDetail(join(path, "actions"), "expected at least one action, got none"))
         else:
             for i, raw in enumerate(raw_actions):
                 try:

@@ -27,10 +27,11 @@ desk's default calendar: the one named ``"default"`` in ``calendars``, or the on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ticketkit.automation._automation import Action
 from ticketkit.automation._timed import (
     TIMER_CANCELLED,
     TIMER_FIRED,
@@ -40,6 +41,7 @@ from ticketkit.automation._timed import (
     check_timed,
 )
 from ticketkit.calendar._calendar import BusinessCalendar
+from ticketkit.conditions._conditions import Condition
 from ticketkit.desk._automations import _action as run_action
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._work import Draft, Work
@@ -79,6 +81,7 @@ def configure(
         rules = check_timed(timed)  # type: ignore[arg-type]  # checked inside
     except ValidationError as err:
         problems.extend(err.errors)
+        rules = _loadable(timed)  # the rules that load, so their calendars are checked too
     default = cals.get(DEFAULT_CALENDAR) or (next(iter(cals.values())) if len(cals) == 1 else None)
     for i, rule in enumerate(rules):
         if rule.calendar is not None and rule.calendar not in cals:
@@ -100,6 +103,18 @@ def configure(
     desk.timed_by_name = {r.name: r for r in rules}
     desk.calendars = cals
     desk.default_calendar = default
+
+
+def _loadable(timed: object) -> tuple[TimedRule, ...]:
+    if not isinstance(timed, Iterable) or isinstance(timed, str | bytes | Mapping):
+        return ()
+    out: list[TimedRule] = []
+    for item in timed:
+        try:
+            out.append(TimedRule.from_dict(item))
+        except ValidationError:
+            out.append(TimedRule(name="-", when=Condition.always(), after="1 day", actions=[Action.tag("-")]))
+    return tuple(out)
 
 
 def calendar_of(desk: DeskContext, rule: TimedRule) -> TimerCalendar | None:
