@@ -702,3 +702,76 @@ class TestConcurrentSweep:
         assert sorted(ids) == fired_ids
         stored = [sum(1 for e in fired(desks[0], tid)) for tid in ids]
         assert [1] * 40 == stored
+
+
+class TestEdges:
+    def test_direct_construction_lists_every_problem(self) -> None:
+        """TimedRule(...) with bad values names each field at once."""
+        with pytest.raises(tk.ValidationError) as caught:
+            TimedRule(
+                name="",
+                when="status == open",  # type: ignore[arg-type]
+                after="soon",
+                actions=["tag"],  # type: ignore[list-item]
+                calendar=3,  # type: ignore[arg-type]
+                restart_on=[1],  # type: ignore[list-item]
+                enabled="yes",  # type: ignore[arg-type]
+            )
+        assert ["actions[0]", "after", "calendar", "enabled", "name", "restart_on", "when"] == sorted(
+            e.path for e in caught.value.errors
+        )
+        with pytest.raises(tk.ValidationError) as caught:
+            TimedRule(name="x", when=F.status == "o", after="1 hour", actions=[])
+        assert ["actions"] == [e.path for e in caught.value.errors]
+        with pytest.raises(tk.ValidationError) as caught:
+            TimedRule(name="x", when=F.status == "o", after="1 hour", actions=5)  # type: ignore[arg-type]
+        assert ["actions"] == [e.path for e in caught.value.errors]
+
+    def test_single_values_and_delays(self) -> None:
+        """One action, one restart kind and a Delay are taken as given; business whole days read back."""
+        rule = TimedRule(
+            name="x",
+            when=F.status == "o",
+            after=AUTO_RESOLVE.after,
+            actions=Action.tag("a"),
+            restart_on="*",
+            calendar="office",
+        )
+        assert (1, frozenset({"*"}), AUTO_RESOLVE.after) == (len(rule.actions), rule.restart_on, rule.after)
+        assert rule.restarts(["tags.changed"])
+        assert not rule.restarts(["timer.started"])
+        day = TimedRule(
+            name="d", when=F.status == "o", after="PT24H", calendar="c", actions=[Action.tag("a")]
+        )
+        assert "24 business hours" == day.after.text()
+        assert day == TimedRule.from_dict(day.to_dict())
+        assert (
+            "1 day"
+            == TimedRule(name="d", when=F.status == "o", after="P1D", actions=Action.tag("a")).after.text()
+        )
+
+    def test_retention_and_timers_share_next_due(self) -> None:
+        """With a retention policy the ticket is due at the earlier of its retention and its timer."""
+        clock = ManualClock(START)
+        keep = tk.RetentionPolicy(name="short", after="P30D", since="created_at")
+        desk = make_desk(tk.InMemoryStore(), clock, rules=(ESCALATE,), retention=[keep])
+        t = desk.open(subject="s", customer="c")
+        assert START + timedelta(hours=2) == t.next_due_at
+        clock.set(START + timedelta(hours=2))
+        desk.tick()
+        assert datetime(2025, 4, 9, 9, 0, tzinfo=SH) == desk.get(t.id, actor=ADMIN).next_due_at
+
+    def test_a_fired_timer_of_a_removed_rule_goes_quietly(self) -> None:
+        """A fired timer whose rule left the configuration is dropped without a cancel event."""
+        clock = ManualClock(START)
+        store = tk.InMemoryStore()
+        desk = make_desk(store, clock, rules=(SURVEY,))
+        t = desk.open(subject="s", customer="c")
+        desk.fire(t.id, "open", actor=ADMIN)
+        desk.fire(t.id, "resolve", actor=ADMIN)
+        clock.advance(timedelta(days=1))
+        desk.tick()
+        other = make_desk(store, clock, rules=(ESCALATE,))
+        t = other.comment(t.id, "thanks", actor=ADMIN)
+        assert () == t.timers
+        assert [] == [k for k in kinds(other, t.id) if k == TIMER_CANCELLED]
