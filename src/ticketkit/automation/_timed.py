@@ -204,6 +204,11 @@ def _parse_rule_after(value: object, calendar: object, path: str) -> Delay:
         raise
 
 
+def _as_given(value: Delay | str | timedelta | float) -> Any:
+    """The delay as given; ``__attrs_post_init__`` reads it with the rule's calendar."""
+    return value
+
+
 def _to_kinds(value: Any) -> Any:
     if isinstance(value, str):
         return frozenset((value,))
@@ -253,7 +258,7 @@ class TimedRule:
 
     name: str
     when: Condition
-    after: Delay = attrs.field()
+    after: Delay = attrs.field(converter=_as_given)
     actions: tuple[Action, ...] = attrs.field(converter=_to_actions)
     calendar: str | None = None
     restart_on: frozenset[str] = attrs.field(default=frozenset(), converter=_to_kinds)
