@@ -775,3 +775,21 @@ class TestEdges:
         t = other.comment(t.id, "thanks", actor=ADMIN)
         assert () == t.timers
         assert [] == [k for k in kinds(other, t.id) if k == TIMER_CANCELLED]
+
+
+class TestWorkerConfig:
+    def test_the_worker_reads_timed_rules_from_json(self) -> None:
+        """The worker's JSON desk takes a "timed" section on named calendars; bad rules name their path."""
+        from ticketkit.cli._worker import desk_from_config
+
+        config = {
+            "calendars": {"office": OFFICE.to_dict()},
+            "timed": [AUTO_RESOLVE.to_dict(), SURVEY.to_dict()],
+        }
+        clockless = desk_from_config(config, tk.InMemoryStore())
+        t = clockless.open(subject="s", customer="c")
+        assert () == t.timers  # new: neither rule holds
+        bad = {**config, "timed": [{**AUTO_RESOLVE.to_dict(), "calendar": "mars", "after": "soon"}]}
+        with pytest.raises(tk.ValidationError) as caught:
+            desk_from_config(bad, tk.InMemoryStore())
+        assert ["timed[0].after", "timed[0].calendar"] == sorted(e.path for e in caught.value.errors)
