@@ -245,8 +245,8 @@ def fold_timer_due(work: Work) -> None:
     desk = work.desk
     for draft in work.drafts.values():
         ticket = draft.ticket
-        if not (ticket.timers or (desk.timed and _changed(draft))):
-            continue
+        if not ticket.timers and (draft.base is None or not draft.base.timers):
+            continue  # no timer before or after: next_due_at is the SLA's and retention's already
         due = next_checkpoint(desk, ticket, work.now)
         if due != ticket.next_due_at:
             sla = ticket.sla if ticket.sla is not None else SLAState()
