@@ -728,7 +728,8 @@ class Ticket:
     creation time. ``type`` picks the workflow; ``status`` is a state of that
     workflow and ``status_kind`` its kind (new, open, pending, resolved, closed),
     kept beside it so stores, SLA clocks and reports need no workflow to read it.
-    ``fields`` holds custom, JSON-safe data (read-only). ``version``
+    ``fields`` holds custom, JSON-safe data (read-only); ``timers`` the timed rules'
+    timers running on the ticket ([`TimerState`][ticketkit.TimerState]). ``version``
     counts saved changes; stores refuse a write based on an older version.
 
     Examples:
@@ -830,5 +831,5 @@ class Ticket:
 
     @property
     def next_due_at(self) -> datetime | None:
-        """When this ticket's next SLA checkpoint falls due (None when nothing is pending)."""
+        """When this ticket's next checkpoint (SLA, retention, timed rule) falls due, or None."""
         return self.sla.next_due_at if self.sla is not None else None
