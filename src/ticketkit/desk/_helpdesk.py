@@ -838,8 +838,9 @@ class Helpdesk:
         concurrently ``tick`` runs: the emitted event is saved on the ticket in
         the same atomic write that records it as fired. Escalations notify their
         recipients, reassign (to a team or agent, or through the router with
-        ``"team:router"``) and raise priority. Call it from a loop that sleeps
-        until [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]. ``actor`` (an admin)
+        ``"team:router"``) and raise priority. Timed rules due now run their actions,
+        once (a ``timer.fired`` event; see [`TimedRule`][ticketkit.TimedRule]). Call it
+        from a loop that sleeps until [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]. ``actor`` (an admin)
         limits it to one tenant; None sweeps every tenant as the system.
 
         Examples:
