@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from ticketkit import Agent, Comment, Customer, Event, Link, Priority, Team, Ticket
+from ticketkit import Agent, Comment, Customer, Event, Link, Priority, Team, Ticket, TimerState
 
 # Offsets a real zone can have, to second precision as ISO 8601 keeps them.
 offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
@@ -98,6 +98,11 @@ events = st.builds(
 )
 
 
+timer_states = st.builds(
+    TimerState, rule=nonblank, since=aware_datetimes, fired_at=st.none() | aware_datetimes
+)
+
+
 @st.composite
 def tickets(draw: st.DrawFn) -> Ticket:
     """Valid tickets with every field drawn, including unicode and microseconds."""
@@ -127,5 +132,6 @@ def tickets(draw: st.DrawFn) -> Ticket:
         external_ref=draw(st.none() | ids),
         satisfaction=draw(st.none() | st.integers(1, 5)),
         satisfaction_remark=draw(st.none() | texts),
+        timers=tuple(draw(st.lists(timer_states, max_size=2))),
         version=draw(st.integers(0, 10_000)),
     )

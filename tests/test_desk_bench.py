@@ -76,3 +76,30 @@ class TestBenchDeskDjango:
         bench = _load("bench_desk_django")
         figures = bench.ticketkit_side(5, tmp_path)
         assert {"intake", "reply+resolve", "sweep"} == set(figures)
+
+
+class TestBenchTimed:
+    """bench_timed.py sweeps what it says and checks it, at a tiny size."""
+
+    def test_three_sweeps_on_memory_and_sqlite(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each sweep handles every ticket once and passes its checks; the report has every row and ratio."""
+        bench = _load("bench_timed")
+        assert 0 == bench.main(["--size=120", "--stores=memory,sqlite", f"--cache={tmp_path}"])
+        out = capsys.readouterr().out
+        for scenario in ("sla", "sla+rules", "timed"):
+            assert 2 == out.count(f"  {scenario:<10} "), scenario
+        assert 6 == out.count("ratio to sla")
+        assert 2 == len(list(tmp_path.glob("timed-*.db")))  # built once per scenario and cached
+
+    def test_the_check_catches_a_timer_that_never_fires(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With the firing broken, the benchmark's own checks fail."""
+        bench = _load("bench_timed")
+        from ticketkit.desk import _sweep
+
+        monkeypatch.setattr(_sweep, "fire_timers", lambda work, draft: [])
+        with pytest.raises(AssertionError):
+            bench.main(["--size=50", "--stores=memory", f"--cache={tmp_path}"])

@@ -159,6 +159,27 @@ class TestTimerState:
         assert T0 + timedelta(hours=1) == pending_due(Timer(T0), delay, None)
         assert None is pending_due(Timer(), delay, None)
 
+    @given(st.lists(st.tuples(st.integers(0, 300), st.booleans(), st.booleans()), max_size=40))
+    @settings(max_examples=200, deadline=None)
+    def test_steps_match_the_last_rising_edge(self, changes: list[tuple[int, bool, bool]]) -> None:
+        """Any change sequence: the start is the condition's last rising edge; due unless fired since."""
+        delay = Delay(WALL, timedelta(hours=1))
+        timer, at = Timer(), T0
+        since: datetime | None = None
+        fired = False
+        for minutes, holds, fire in changes:
+            at += minutes * M
+            timer = step(timer, holds=holds, at=at)
+            if not holds:
+                since, fired = None, False
+            elif since is None:
+                since = at
+            if holds and fire:  # the sweep fires it
+                timer, fired = timer._replace(fired=True), True
+        assert since == timer.since
+        expected = None if since is None or fired else since + timedelta(hours=1)
+        assert expected == pending_due(timer, delay, None)
+
     def test_resolve_calendar(self) -> None:
         """A rule's calendar is found by name; an unknown one is reported with the names known."""
         out: list = []  # type: ignore[type-arg]

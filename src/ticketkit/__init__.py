@@ -21,6 +21,7 @@ from __future__ import annotations
 from ticketkit._version import __version__
 from ticketkit.automation._automation import Action, Automation
 from ticketkit.automation._macro import Macro, MacroResult
+from ticketkit.automation._timed import TimedRule
 from ticketkit.calendar._calendar import BusinessCalendar, CountryHolidays, country_holidays
 from ticketkit.calendar._known import UnpublishedHolidaysError, UnpublishedHolidaysWarning
 from ticketkit.conditions._conditions import Condition, ConditionFailure, F, FieldRef
@@ -64,6 +65,7 @@ from ticketkit.model._models import (
     SLAState,
     Team,
     Ticket,
+    TimerState,
 )
 from ticketkit.model._serialization import (
     format_duration,
@@ -208,6 +210,8 @@ __all__ = [
     "TicketFilters",
     "TicketStore",
     "TicketkitError",
+    "TimedRule",
+    "TimerState",
     "Transition",
     "UnpublishedHolidaysError",
     "UnpublishedHolidaysWarning",

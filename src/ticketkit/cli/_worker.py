@@ -143,6 +143,10 @@ def desk_from_config(config: Mapping[str, Any], store: tk.TicketStore) -> tk.Hel
         build(f"automations[{i}]", tk.Automation.from_dict, data, calendars=calendars)
         for i, data in enumerate(config.get("automations") or [])
     ]
+    timed = [
+        build(f"timed[{i}]", tk.TimedRule.from_dict, data, calendars=calendars)
+        for i, data in enumerate(config.get("timed") or [])
+    ]
     notifier = _notifier(config.get("notifier"), problems)
     delivery = _delivery(config.get("delivery"), problems)
     if problems:
@@ -153,6 +157,8 @@ def desk_from_config(config: Mapping[str, Any], store: tk.TicketStore) -> tk.Hel
         router=router,
         policies=[p for p in policies if p is not None],
         automations=[a for a in automations if a is not None],
+        timed=[r for r in timed if r is not None],
+        calendars=calendars,
         notifier=notifier,
         delivery=delivery,
         worker=config.get("worker") if isinstance(config.get("worker"), str) else None,

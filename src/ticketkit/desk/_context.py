@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.automation._macro import Macro, check_macros
+from ticketkit.automation._timed import TimedRule
+from ticketkit.calendar._calendar import BusinessCalendar
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -98,6 +100,11 @@ class DeskContext:
         self.region = "CN"
         self.retention: tuple[RetentionPolicy, ...] = ()
         self.macros: dict[str, Macro] = dict(macros or {})
+        # Timed rules and the calendars they run on (checked and set by desk._timed.configure).
+        self.timed: tuple[TimedRule, ...] = ()
+        self.timed_by_name: dict[str, TimedRule] = {}
+        self.calendars: dict[str, BusinessCalendar] = {}
+        self.default_calendar: BusinessCalendar | None = None
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

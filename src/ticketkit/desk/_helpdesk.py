@@ -26,9 +26,22 @@ from typing import IO, Any, Generic, TypeVar, Unpack, cast, overload
 
 from ticketkit.automation._automation import Automation
 from ticketkit.automation._macro import Macro, MacroResult
+from ticketkit.automation._timed import TimedRule
+from ticketkit.calendar._calendar import BusinessCalendar
 from ticketkit.channels._blob import BlobStore
 from ticketkit.channels._message import InboundMessage, ReceiveOutcome
-from ticketkit.desk import _changes, _inbound, _intake, _links, _outbox, _privacy, _reads, _retention, _sweep
+from ticketkit.desk import (
+    _changes,
+    _inbound,
+    _intake,
+    _links,
+    _outbox,
+    _privacy,
+    _reads,
+    _retention,
+    _sweep,
+    _timed,
+)
 from ticketkit.desk import _macros as _macro_runs
 from ticketkit.desk._access import AccessPolicy, Actor
 from ticketkit.desk._context import DeskContext, make_context
@@ -132,6 +145,11 @@ class Helpdesk:
             messages ([`InboundSettings`][ticketkit.InboundSettings]; default: its defaults).
         blobs: where attachment bytes live (a `ticketkit.channels.BlobStore`); given, an
             attachment whose bytes are not in it is not attached.
+        timed: [`TimedRule`][ticketkit.TimedRule]s (objects or their data form) the sweep
+            fires a set time after their condition became true.
+        calendars: named [`BusinessCalendar`][ticketkit.BusinessCalendar]s timed rules run
+            on; the one named ``"default"`` (or the only one) serves a rule that counts
+            business time without naming a calendar.
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -211,6 +229,8 @@ class Helpdesk:
         macros: Iterable[Macro | Mapping[str, Any]] = (),
         inbound: InboundSettings | None = None,
         blobs: BlobStore | None = None,
+        timed: Iterable[TimedRule | Mapping[str, Any]] = (),
+        calendars: Mapping[str, BusinessCalendar] | None = None,
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -239,6 +259,7 @@ class Helpdesk:
         self._desk.rng = random.Random(self._desk.delivery.seed)
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
         self._inbound = _inbound.Inbound(inbound, blobs)
+        _timed.configure(self._desk, timed=timed, calendars=calendars)
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -817,8 +838,9 @@ class Helpdesk:
         concurrently ``tick`` runs: the emitted event is saved on the ticket in
         the same atomic write that records it as fired. Escalations notify their
         recipients, reassign (to a team or agent, or through the router with
-        ``"team:router"``) and raise priority. Call it from a loop that sleeps
-        until [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]. ``actor`` (an admin)
+        ``"team:router"``) and raise priority. Timed rules due now run their actions,
+        once (a ``timer.fired`` event; see [`TimedRule`][ticketkit.TimedRule]). Call it
+        from a loop that sleeps until [`next_wakeup`][ticketkit.Helpdesk.next_wakeup]. ``actor`` (an admin)
         limits it to one tenant; None sweeps every tenant as the system.
 
         Examples:

@@ -17,6 +17,7 @@ from ticketkit.desk._guard import require_actor
 from ticketkit.desk._outbox import send_inline
 from ticketkit.desk._retention import fold_retention
 from ticketkit.desk._subtickets import tell_parents
+from ticketkit.desk._timed import fold_timer_due, step_timers
 from ticketkit.desk._work import Change, Work
 from ticketkit.errors import ConflictError
 from ticketkit.model._models import Ticket
@@ -50,6 +51,8 @@ def settle(work: Work) -> None:
         before = sum(len(d.events) for d in work.drafts.values())
         run_automations(work)
         tell_parents(work)
+        step_timers(work)  # timed rules: timers started, kept or cancelled by this change
         if sum(len(d.events) for d in work.drafts.values()) == before:
             fold_retention(work)  # the retention checkpoint joins the SLA's in next_due_at
+            fold_timer_due(work)  # and so does the earliest pending timer
             return

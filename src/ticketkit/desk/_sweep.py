@@ -18,6 +18,7 @@ from ticketkit.desk._guard import authorize, require_actor, require_actor_or_non
 from ticketkit.desk._outbox import send_inline
 from ticketkit.desk._retention import run_retention
 from ticketkit.desk._running import settle
+from ticketkit.desk._timed import fire_timers
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
 from ticketkit.model import _events as ev
@@ -129,6 +130,10 @@ def _sweep_one(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Event]
 
 
 def _emit_due(work: Work, draft: Draft) -> list[Event]:
+    return _emit_sla_due(work, draft) + fire_timers(work, draft)  # timed rules: desk/_timed.py
+
+
+def _emit_sla_due(work: Work, draft: Draft) -> list[Event]:
     policy = work.desk.policy_of(draft.ticket)
     if policy is None:
         if draft.ticket.sla is not None and draft.ticket.sla.next_due_at is not None:

@@ -39,6 +39,7 @@ __all__ = [
     "SLAState",
     "Team",
     "Ticket",
+    "TimerState",
 ]
 
 _T = TypeVar("_T")
@@ -681,6 +682,33 @@ class SLAState:
         return None
 
 
+@attrs.frozen(kw_only=True)
+class TimerState:
+    """One timed rule's timer on one ticket: the rule, when its condition became true, when it fired.
+
+    The due instant is not stored: the desk computes it from ``since`` with the rule's
+    delay and calendar each time it is needed, so a changed calendar (a new holiday)
+    moves it. ``fired_at`` is set once the rule's actions ran; a fired timer never fires
+    again until its condition stops holding and a new one starts.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> TimerState(rule="auto-close", since=datetime(2025, 3, 3, 9, tzinfo=timezone.utc)).fired_at is None
+        True
+    """
+
+    rule: str
+    since: datetime
+    fired_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        p = _Problems()
+        p.text("rule", self.rule, empty=False)
+        p.moment("since", self.since)
+        p.moment("fired_at", self.fired_at, optional=True)
+        p.raise_if_any()
+
+
 def _default_updated_at(self: Ticket) -> datetime:
     return self.created_at
 
@@ -700,7 +728,8 @@ class Ticket:
     creation time. ``type`` picks the workflow; ``status`` is a state of that
     workflow and ``status_kind`` its kind (new, open, pending, resolved, closed),
     kept beside it so stores, SLA clocks and reports need no workflow to read it.
-    ``fields`` holds custom, JSON-safe data (read-only). ``version``
+    ``fields`` holds custom, JSON-safe data (read-only); ``timers`` the timed rules'
+    timers running on the ticket ([`TimerState`][ticketkit.TimerState]). ``version``
     counts saved changes; stores refuse a write based on an older version.
 
     Examples:
@@ -745,6 +774,7 @@ class Ticket:
     external_ref: str | None = None
     satisfaction: int | None = None
     satisfaction_remark: str | None = None
+    timers: tuple[TimerState, ...] = attrs.field(default=(), converter=_to_tuple)
     sla: SLAState | None = None
     version: int = 1
 
@@ -794,11 +824,12 @@ class Ticket:
         p.opt_text("external_ref", self.external_ref)
         p.score("satisfaction", self.satisfaction)
         p.opt_text("satisfaction_remark", self.satisfaction_remark)
+        p.instances("timers", self.timers, TimerState)
         p.instance("sla", self.sla, SLAState, optional=True)
         p.integer("version", self.version, minimum=0)
         p.raise_if_any()
 
     @property
     def next_due_at(self) -> datetime | None:
-        """When this ticket's next SLA checkpoint falls due (None when nothing is pending)."""
+        """When this ticket's next checkpoint (SLA, retention, timed rule) falls due, or None."""
         return self.sla.next_due_at if self.sla is not None else None

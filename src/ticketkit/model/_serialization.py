@@ -37,6 +37,7 @@ from ticketkit.model._models import (
     SLAState,
     Team,
     Ticket,
+    TimerState,
 )
 
 __all__ = [
@@ -230,7 +231,18 @@ def make_converter() -> cattrs.Converter:
 
 _converter = make_converter()
 
-MODELS: tuple[type, ...] = (Agent, ClockState, Comment, Customer, Event, Link, SLAState, Team, Ticket)
+MODELS: tuple[type, ...] = (
+    Agent,
+    ClockState,
+    Comment,
+    Customer,
+    Event,
+    Link,
+    SLAState,
+    Team,
+    Ticket,
+    TimerState,
+)
 
 
 def _details(exc: BaseException, path: str) -> list[ErrorDetail]:

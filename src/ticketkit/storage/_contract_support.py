@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from ticketkit.model._models import ClockState, Customer, Event, Link, Priority, SLAState, Ticket
+from ticketkit.model._models import ClockState, Customer, Event, Link, Priority, SLAState, Ticket, TimerState
 from ticketkit.storage._base import TicketStore
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -113,6 +113,12 @@ def full_ticket() -> Ticket:
         external_ref="ERP-77",
         satisfaction=4,
         satisfaction_remark="\u5f88\u597d \U0001f44d",
+        timers=(
+            TimerState(
+                rule="auto-close \u81ea\u52a8", since=datetime(2025, 3, 1, 9, 30, 0, 9, tzinfo=kiribati)
+            ),
+            TimerState(rule="survey", since=created, fired_at=datetime(2025, 3, 2, 0, 0, 0, 3, tzinfo=nepal)),
+        ),
         sla=SLAState(
             policy="vip",
             clocks=(
