@@ -125,6 +125,7 @@ def outbox_messages(desk: DeskContext, notes: Sequence[Notification]) -> list[Ou
             created_at=now,
             available_at=available,
             tenant=n.ticket.tenant,
+            ticket_id=n.ticket.id,
         )
         for n in notes
     ]

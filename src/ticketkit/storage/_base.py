@@ -1354,6 +1354,30 @@ class TicketStore(abc.ABC):
         """
         return self._memory_outbox().next_at()
 
+    def drop_outbox(self, ticket_id: str) -> int:
+        """Delete every outbox message of ``ticket_id`` (pending, sent or dead); how many.
+
+        Erasure calls it: a message keeps a copy of the ticket's data, so after an
+        erasure none of it may stay in the outbox or go out. `purge` removes a
+        purged ticket's messages the same way, in its own transaction.
+
+        Raises:
+            ValidationError: ``ticket_id`` is not a ticket id.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> from ticketkit.storage import OutboxMessage
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> m = OutboxMessage(id="n-1", payload="{}", created_at=at, available_at=at, ticket_id="T1")
+            >>> _ = store.commit([], [m])
+            >>> store.drop_outbox("T1"), store.outbox()
+            (1, [])
+        """
+        ob.check_ticket_id(ticket_id)
+        return self._memory_outbox().drop_ticket(ticket_id)
+
     def changes(self, after: str | None = None, *, limit: int = 1000) -> ob.FeedPage:
         """Committed events after the cursor ``after`` (None: from the start), at most ``limit``.
 
@@ -1430,7 +1454,7 @@ class TicketStore(abc.ABC):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket and all its events, atomically (retention's ``purge`` action).
+        """Delete the ticket, all its events and its outbox messages, atomically (retention's ``purge`` action).
 
         With ``expected_version`` the ticket is deleted only at that version. The default
         raises ``NotImplementedError``, like `rewrite`.

@@ -38,6 +38,11 @@ def _nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise ValidationError.one(attribute.name, f"expected a non-empty string, got {value!r}")
 
 
+def _optional_nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _nonempty(_, attribute, value)
+
+
 def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise ValidationError.one(attribute.name, f"expected JSON text (a str), got {value!r}")
@@ -64,6 +69,9 @@ class OutboxMessage:
     outbox writes nothing. ``payload`` is JSON text the store keeps as is.
     ``available_at`` is when it may next be claimed (a claim moves it to the end
     of the lease); ``attempts`` counts failed sends; ``error`` is the last failure.
+    ``ticket_id`` names the ticket whose data the payload copies (None: no ticket):
+    [`TicketStore.drop_outbox`][ticketkit.TicketStore.drop_outbox] and
+    [`TicketStore.purge`][ticketkit.TicketStore.purge] remove a ticket's messages by it.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -81,6 +89,7 @@ class OutboxMessage:
     status: str = attrs.field(default=PENDING, validator=_status)
     error: str | None = None
     tenant: str = "default"
+    ticket_id: str | None = attrs.field(default=None, validator=_optional_nonempty)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,6 +159,12 @@ def check_status(status: object) -> None:
         raise ValidationError.one("status", f"expected one of {', '.join(OUTBOX_STATUSES)}, got {status!r}")
 
 
+def check_ticket_id(ticket_id: object) -> None:
+    """A `ValidationError` unless ``ticket_id`` is a non-empty string."""
+    if not isinstance(ticket_id, str) or not ticket_id.strip():
+        raise ValidationError.one("ticket_id", f"expected a ticket id, got {ticket_id!r}")
+
+
 # --------------------------------------------------------------------------- cursors
 
 
@@ -204,6 +219,22 @@ def int_cursor(cursor: str | None, kind: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError.one("after", f"{cursor!r} is not a cursor returned by changes()")
     return value
+
+
+def pair_cursor(cursor: str | None, kind: str) -> tuple[int, int]:
+    """The position a two-integer feed cursor holds ((-1, 0): the start)."""
+    if cursor is None:
+        return (-1, 0)
+    value = decode_cursor(cursor, kind)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or value[0] < -1
+        or value[1] < 0
+    ):
+        raise ValidationError.one("after", f"{cursor!r} is not a cursor returned by changes()")
+    return (value[0], value[1])
 
 
 # --------------------------------------------------------------------------- in-process outbox
@@ -274,6 +305,14 @@ class MemoryOutbox:
                     self._rows[i] = attrs.evolve(m, status=PENDING, attempts=0, available_at=at)
                     n += 1
         return n
+
+    def drop_ticket(self, ticket_id: str) -> int:
+        """Delete every message of ``ticket_id``, whatever its status; how many."""
+        with self._lock:
+            gone = [i for i, m in self._rows.items() if m.ticket_id == ticket_id]
+            for i in gone:
+                del self._rows[i]
+        return len(gone)
 
     def next_at(self) -> datetime | None:
         """When the earliest pending message becomes available (None: none pending)."""

@@ -59,12 +59,16 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._outbox import (
+    FeedPage,
     OutboxMessage,
     check_at,
     check_claim,
     check_feed_limit,
     check_messages,
     check_status,
+    check_ticket_id,
+    encode_cursor,
+    pair_cursor,
 )
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
@@ -138,13 +142,27 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             "ON {s}.tickets (tenant, customer, updated_us, id)"
         ),
     ),
+    # Step 4: the outbox (created outside the numbered steps before, hence IF NOT EXISTS)
+    # with each message's ticket, and the commit-ordered change feed (see _FEED_NOTE).
+    4: (
+        *sq.postgres_outbox_ddl("{s}"),
+        # Events stored before this step carry xid 0: one "commit" at the head of the feed.
+        "ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT '0'",
+        "ALTER TABLE {s}.events ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
+        "CREATE INDEX IF NOT EXISTS events_xid ON {s}.events (xid, seq)",
+        """CREATE TABLE IF NOT EXISTS {s}.feed_commits (
+            pos bigserial PRIMARY KEY,
+            xid xid8 NOT NULL UNIQUE
+        )""",
+        "INSERT INTO {s}.feed_commits (pos, xid) VALUES (0, '0') ON CONFLICT DO NOTHING",
+    ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
 # extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
 # where it is missing or not allowed).
 _TRIGRAM_STEP: Final = 2
 
-POSTGRES_SCHEMA_VERSION: Final = 3
+POSTGRES_SCHEMA_VERSION: Final = 4
 """The schema version this ticketkit writes; older schemas are migrated forward on open."""
 
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -387,6 +405,7 @@ class PostgresStore(TicketStore):
         for version in sorted(_MIGRATIONS):
             lines.extend(stmt.format(s=s) + ";" for stmt in _MIGRATIONS[version])
             lines.append(_record_sql(s, version) + ";")
+        lines.append(mk.postgres_table(s) + ";")
         lines.append("CREATE EXTENSION IF NOT EXISTS pg_trgm;")
         lines.append(_trigram_sql(s, "public") + ";")
         lines.append(_record_sql(s, _TRIGRAM_STEP) + ";")
@@ -405,7 +424,6 @@ class PostgresStore(TicketStore):
                 )
             current = self._schema_version(conn)
             if current == POSTGRES_SCHEMA_VERSION:
-                self._ensure_outbox(conn)
                 return
             if not migrate:
                 raise ValidationError.one(
@@ -427,7 +445,6 @@ class PostgresStore(TicketStore):
                         for statement in _MIGRATIONS[version]:
                             conn.execute(statement.format(s=s))
                     conn.execute(_record_sql(s, version))
-            self._ensure_outbox(conn)
         except psycopg.Error as exc:
             raise ValidationError.one(
                 "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
@@ -598,7 +615,12 @@ class PostgresStore(TicketStore):
         """Store a new ticket and its first events in one statement (see `TicketStore.create`)."""
         validate_create(ticket, events)
         with self._conn() as conn:
-            self._insert(conn, ticket, events)
+            if not events:
+                self._insert(conn, ticket, events)
+                return ticket
+            with conn.transaction():
+                self._insert(conn, ticket, events)
+                self._feed_tail(conn)
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
@@ -608,7 +630,12 @@ class PostgresStore(TicketStore):
         """
         validate_save(ticket, events, expected_version)
         with self._conn() as conn:
-            self._update(conn, ticket, events, expected_version)
+            if not events:
+                self._update(conn, ticket, events, expected_version)
+                return ticket
+            with conn.transaction():
+                self._update(conn, ticket, events, expected_version)
+                self._feed_tail(conn)
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
@@ -630,6 +657,8 @@ class PostgresStore(TicketStore):
                 if failed:
                     ticket, _, expected = updates[failed[0]]
                     raise self._update_failed(conn, ticket, expected)
+            if any(e for _, e, _ in checked):
+                self._feed_tail(conn)
         return [c[0] for c in checked]
 
     def claim_due(
@@ -831,13 +860,14 @@ class PostgresStore(TicketStore):
 
     # ------------------------------------------------------------------ outbox
 
-    def _ensure_outbox(self, conn: psycopg.Connection[Any]) -> None:
-        """Create the outbox and feed tables when missing (one opener at a time)."""
-        s = f'"{self._schema}"'
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
-            for statement in sq.postgres_outbox_ddl(s):
-                conn.execute(statement)
+    def _feed_tail(self, conn: psycopg.Connection[Any]) -> None:
+        """Number this transaction in the change feed: the last statement before its commit.
+
+        The lock is held to the end of the transaction and released only once its
+        commit is visible, so feed positions are handed out in commit order (see
+        `changes`). Taken last, after every row lock, it cannot close a deadlock.
+        """
+        conn.execute(self._sql.feed_tail, (self._sql.feed_lock,))
 
     def _q(self, sql: str) -> str:
         return sq.ph(sql, f'"{self._schema}"')
@@ -862,6 +892,8 @@ class PostgresStore(TicketStore):
                     raise self._update_failed(conn, ticket, expected)
             if messages:
                 conn.cursor().executemany(self._q(sq.INSERT), [sq.row_of(m) for m in messages])
+            if any(e for _, e, _ in checked):
+                self._feed_tail(conn)  # keep it the transaction's last statement
         return [c[0] for c in checked]
 
     def claim_outbox(
@@ -925,6 +957,34 @@ class PostgresStore(TicketStore):
             row = conn.execute(self._q(sq.NEXT)).fetchone()
         return None if row is None or row[0] is None else sq.at_of(row[0])
 
+    def drop_outbox(self, ticket_id: str) -> int:
+        """Delete the ticket's outbox messages by the ``ticket_id`` index (see `TicketStore.drop_outbox`)."""
+        check_ticket_id(ticket_id)
+        with self._conn() as conn:
+            return int(conn.execute(self._q(sq.DROP_TICKET), (_text(ticket_id),)).rowcount)
+
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
+        """Committed events after ``after`` in commit order, from an index range (see `TicketStore.changes`).
+
+        Sequence numbers are not commit order on PostgreSQL: a transaction can take a
+        low ``seq`` and commit after one with a higher ``seq`` was read. So every
+        transaction that writes events ends by taking a per-schema lock and adding one
+        row to ``feed_commits`` (its position and its transaction id, which every event
+        row carries); the lock is released only after the commit is visible, so
+        positions follow commit order and a reader never passes an event that commits
+        later. The cursor is (position, seq); a call reads one index range, whatever
+        the stored history.
+        """
+        check_feed_limit(limit)
+        pos, seq = pair_cursor(after, "postgres")
+        with self._conn() as conn:
+            rows = conn.execute(self._sql.feed, (pos, pos, seq, limit)).fetchall()
+        if rows:
+            pos, seq = rows[-1][0], rows[-1][1]
+        return FeedPage(
+            events=tuple(parse_event_json(r[2]) for r in rows), cursor=encode_cursor("postgres", [pos, seq])
+        )
+
     def rewrite(
         self,
         ticket: Ticket,
@@ -951,6 +1011,8 @@ class PostgresStore(TicketStore):
                     f"UPDATE {s}.events SET body = %s WHERE seq = %s",
                     [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
                 )
+            if append:
+                self._feed_tail(conn)
         return ticket
 
     def purge(
@@ -969,6 +1031,7 @@ class PostgresStore(TicketStore):
             ).fetchone()
             check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
             conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
+            conn.execute(self._q(sq.DROP_TICKET), (_text(ticket_id),))
 
     # ------------------------------------------------------------------ message keys (receive)
 
@@ -1065,3 +1128,12 @@ class _Statements:
         )
         self.export = f"SELECT t.body, {agg} FROM {s}.tickets t ORDER BY t.id"
         self.export_tenant = f"SELECT t.body, {agg} FROM {s}.tickets t WHERE t.tenant = %s ORDER BY t.id"
+        self.feed_lock = f"ticketkit-feed:{s}"
+        self.feed_tail = (
+            f"INSERT INTO {s}.feed_commits (xid) SELECT pg_current_xact_id() "
+            "FROM (SELECT pg_advisory_xact_lock(hashtext(%s))) AS l ON CONFLICT (xid) DO NOTHING"
+        )
+        self.feed = (
+            f"SELECT c.pos, e.seq, e.body FROM {s}.feed_commits c JOIN {s}.events e ON e.xid = c.xid "
+            "WHERE c.pos >= %s AND (c.pos > %s OR e.seq > %s) ORDER BY c.pos, e.seq LIMIT %s"
+        )

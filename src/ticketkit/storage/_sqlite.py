@@ -53,6 +53,7 @@ from ticketkit.storage._outbox import (
     check_at,
     check_claim,
     check_feed_limit,
+    check_ticket_id,
     check_messages,
     check_status,
     encode_cursor,
@@ -322,6 +323,9 @@ class SQLiteStore(TicketStore):
                 _migrate(conn)
             for statement in sq.SQLITE_OUTBOX_DDL:
                 conn.execute(statement)
+            if "ticket_id" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}:
+                conn.execute(sq.SQLITE_TICKET_COLUMN)
+            conn.execute(sq.SQLITE_TICKET_INDEX)
         except sqlite3.DatabaseError as exc:
             raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
 
@@ -800,6 +804,18 @@ class SQLiteStore(TicketStore):
             row = conn.execute(sq.NEXT).fetchone()
         return None if row[0] is None else sq.at_of(row[0])
 
+    def drop_outbox(self, ticket_id: str) -> int:
+        """Delete the ticket's outbox messages by the ``ticket_id`` index (see `TicketStore.drop_outbox`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.SQLiteStore(":memory:").drop_outbox("T1")
+            0
+        """
+        check_ticket_id(ticket_id)
+        with self._write() as conn:
+            return int(conn.execute(sq.DROP_TICKET, (ticket_id,)).rowcount)
+
     def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
         """Committed events after ``after`` in commit order (see `TicketStore.changes`).
 
@@ -858,7 +874,7 @@ class SQLiteStore(TicketStore):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket, its tags and its events in one transaction (see `TicketStore.purge`).
+        """Delete the ticket, its tags, events and outbox messages in one transaction (see `TicketStore.purge`).
 
         Examples:
             >>> import ticketkit as tk
@@ -871,6 +887,7 @@ class SQLiteStore(TicketStore):
             conn.execute("DELETE FROM events WHERE ticket_id = ?", (ticket_id,))
             conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
             conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+            conn.execute(sq.DROP_TICKET, (ticket_id,))
 
     def compact(self, *, tenant: str | None = None) -> None:
         """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
