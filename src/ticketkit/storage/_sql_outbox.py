@@ -68,7 +68,9 @@ def at_of(key: int) -> datetime:
 
 
 COLUMNS: Final = "id, tenant, payload, status, attempts, error, created_us, available_us, ticket_id"
-INSERT: Final = f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+INSERT: Final = (
+    f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
 PENDING_IDS: Final = (
     "SELECT id FROM outbox WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ?"
 )
