@@ -10,7 +10,13 @@ Layout (all tables in one PostgreSQL schema, ``ticketkit`` unless told otherwise
   text so it reads back exactly) plus the columns queries filter and order on,
   each indexed; ``tags`` as a ``text[]`` and ``fields`` (custom fields) as
   ``jsonb``, both with GIN indexes, for your own SQL as much as for ours.
-- ``events``: the ticket's events in the order they were saved (``seq``).
+- ``events``: the ticket's events in the order they were saved (``seq``), each with
+  the id of the transaction that wrote it (``xid``).
+- ``feed_commits``: the change feed's order: one row per transaction that wrote
+  events, numbered (``pos``) in commit order (see `PostgresStore.changes`).
+- ``outbox``: notifications waiting to be delivered (and delivered ones), with the
+  ticket each one copies.
+- ``message_keys``: the keys ``Helpdesk.receive`` threads and dedupes by.
 - ``ticketkit_schema``: the migrations applied.
 
 Every write is one transaction, and the common ones are one statement (one round
@@ -978,7 +984,7 @@ class PostgresStore(TicketStore):
         check_feed_limit(limit)
         pos, seq = pair_cursor(after, "postgres")
         with self._conn() as conn:
-            rows = conn.execute(self._sql.feed, (pos, pos, seq, limit)).fetchall()
+            rows = conn.execute(self._sql.feed, {"pos": pos, "seq": seq, "n": limit}).fetchall()
         if rows:
             pos, seq = rows[-1][0], rows[-1][1]
         return FeedPage(
@@ -1038,6 +1044,10 @@ class PostgresStore(TicketStore):
     def _message_keys_table(self, conn: psycopg.Connection[Any]) -> str:
         s = f'"{self._schema}"'
         if not self.__dict__.get("_message_keys_ready"):
+            found = conn.execute("SELECT to_regclass(%s)", (f"{s}.message_keys",)).fetchone()
+            if found is not None and found[0] is not None:  # made by schema_sql(): no DDL (nor its rights)
+                self.__dict__["_message_keys_ready"] = True
+                return s
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
                 conn.execute(mk.postgres_table(s))
@@ -1133,7 +1143,10 @@ class _Statements:
             f"INSERT INTO {s}.feed_commits (xid) SELECT pg_current_xact_id() "
             "FROM (SELECT pg_advisory_xact_lock(hashtext(%s))) AS l ON CONFLICT (xid) DO NOTHING"
         )
+        # The rest of the cursor's commit, then the commits after it: two index ranges
+        # (an OR of the two would make the planner scan the events table).
+        join = f"SELECT c.pos, e.seq, e.body FROM {s}.feed_commits c JOIN {s}.events e ON e.xid = c.xid"
         self.feed = (
-            f"SELECT c.pos, e.seq, e.body FROM {s}.feed_commits c JOIN {s}.events e ON e.xid = c.xid "
-            "WHERE c.pos >= %s AND (c.pos > %s OR e.seq > %s) ORDER BY c.pos, e.seq LIMIT %s"
+            f"({join} WHERE c.pos = %(pos)s AND e.seq > %(seq)s ORDER BY e.seq LIMIT %(n)s) UNION ALL "
+            f"({join} WHERE c.pos > %(pos)s ORDER BY c.pos, e.seq LIMIT %(n)s) ORDER BY 1, 2 LIMIT %(n)s"
         )
