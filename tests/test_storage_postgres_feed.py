@@ -237,7 +237,10 @@ class TestCommitOrderedFeed:
             conn.execute("SET enable_seqscan = off")
             conn.execute("SET enable_bitmapscan = off")
             plan = "\n".join(
-                r[0] for r in conn.execute("EXPLAIN " + store._sql.feed, {"pos": 450, "seq": 0, "n": 100}).fetchall()
+                r[0]
+                for r in conn.execute(
+                    "EXPLAIN " + store._sql.feed, {"pos": 450, "seq": 0, "n": 100}
+                ).fetchall()
             )
         assert "Seq Scan" not in plan, plan
         assert "Index Scan using events_xid" in plan, plan
