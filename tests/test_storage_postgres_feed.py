@@ -113,7 +113,7 @@ class TestCommitOrderedFeed:
     def test_a_transaction_committing_late_is_neither_skipped_nor_repeated(
         self, make_postgres_store: Callable[..., PostgresStore], postgres_dsn: str
     ) -> None:
-        """Events written early by a transaction that commits after later ones still reach the follower, once."""
+        """Events written early by a transaction committing after later ones reach the follower once."""
         store = make_postgres_store()
         held = store.create(_ticket(9))
         follower, naive = Follower(store), SeqFollower(postgres_dsn, store.schema)
@@ -152,7 +152,7 @@ class TestCommitOrderedFeed:
         assert sorted(every) == sorted(follower.seen)
         assert len(every) == len(follower.seen)
         # The scenario really commits out of sequence order: a reader by seq loses the early events.
-        assert set(e.id for e in late_events).isdisjoint(naive.seen)
+        assert {e.id for e in late_events}.isdisjoint(naive.seen)
 
     def test_concurrent_writers_and_a_follower_see_every_event_once(
         self, make_postgres_store: Callable[..., PostgresStore]
@@ -281,7 +281,7 @@ class TestSchemaByHand:
     def test_a_role_without_create_rights_uses_a_schema_made_by_hand(
         self, make_postgres_store: Callable[..., PostgresStore], postgres_dsn: str
     ) -> None:
-        """After schema_sql(), an application role with only data rights opens the store and uses all of it."""
+        """After schema_sql(), a role with only data rights opens the store and uses all of it."""
         name = f"tk_byhand_{uuid.uuid4().hex[:8]}"
         role = f"tk_app_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:

@@ -1454,7 +1454,7 @@ class TicketStore(abc.ABC):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket, all its events and its outbox messages, atomically (retention's ``purge`` action).
+        """Delete the ticket, its events and its outbox messages, atomically (retention's ``purge`` action).
 
         With ``expected_version`` the ticket is deleted only at that version. The default
         raises ``NotImplementedError``, like `rewrite`.

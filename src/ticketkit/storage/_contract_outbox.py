@@ -190,7 +190,7 @@ class OutboxTicketContract(ContractBase):
 
     def test_drop_outbox_removes_only_that_tickets_messages(self, store: TicketStore) -> None:
         """drop_outbox deletes the ticket's pending, sent and dead messages, and nothing else."""
-        a, b = self._three_tickets(store)
+        a, _ = self._three_tickets(store)
         assert 3 == store.drop_outbox(a)
         assert ["n-0004", "n-0005"] == mids(store.outbox())
         assert [] == store.outbox(status="dead")

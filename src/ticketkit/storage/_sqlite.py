@@ -53,9 +53,9 @@ from ticketkit.storage._outbox import (
     check_at,
     check_claim,
     check_feed_limit,
-    check_ticket_id,
     check_messages,
     check_status,
+    check_ticket_id,
     encode_cursor,
     int_cursor,
 )
@@ -874,7 +874,7 @@ class SQLiteStore(TicketStore):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket, its tags, events and outbox messages in one transaction (see `TicketStore.purge`).
+        """Delete the ticket, its tags, events and outbox messages, atomically (see `TicketStore.purge`).
 
         Examples:
             >>> import ticketkit as tk
