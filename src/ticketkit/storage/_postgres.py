@@ -621,12 +621,11 @@ class PostgresStore(TicketStore):
         """Store a new ticket and its first events in one statement (see `TicketStore.create`)."""
         validate_create(ticket, events)
         with self._conn() as conn:
-            if not events:
-                self._insert(conn, ticket, events)
-                return ticket
-            with conn.transaction():
-                self._insert(conn, ticket, events)
-                self._feed_tail(conn)
+            got = conn.execute(
+                self._sql.create_fed, (*self._create_params(ticket, events), self._sql.feed_lock)
+            )
+            if got.fetchone() != (1,):
+                raise self._create_failed(conn, ticket)
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
@@ -636,12 +635,9 @@ class PostgresStore(TicketStore):
         """
         validate_save(ticket, events, expected_version)
         with self._conn() as conn:
-            if not events:
-                self._update(conn, ticket, events, expected_version)
-                return ticket
-            with conn.transaction():
-                self._update(conn, ticket, events, expected_version)
-                self._feed_tail(conn)
+            params = (*self._update_params(ticket, events, expected_version), self._sql.feed_lock)
+            if conn.execute(self._sql.update_fed, params).fetchone() != (1,):
+                raise self._update_failed(conn, ticket, expected_version)
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
@@ -1118,6 +1114,18 @@ class _Statements:
             "WHERE id = %s AND version = %s AND tenant = %s RETURNING id), "
             f"e AS ({events_of}) SELECT count(*) FROM w"
         )
+        # A lone create or save numbers itself in the change feed in the same statement
+        # (one round trip): the lock is taken once its events are written (the LATERAL
+        # depends on their count, so the ticket row is locked already), before the
+        # position is drawn, and held to the statement's commit. Nothing written: no lock.
+        fed = (
+            f"e AS ({events_of} RETURNING 1), f AS (INSERT INTO {s}.feed_commits (xid) "
+            "SELECT pg_current_xact_id() FROM (SELECT count(*) AS n FROM e) AS d "
+            "CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(hashtext(%s)) WHERE d.n > 0) AS l "
+            "ON CONFLICT (xid) DO NOTHING) SELECT count(*) FROM w"
+        )
+        self.create_fed = self.create.split("e AS (")[0] + fed
+        self.update_fed = self.update.split("e AS (")[0] + fed
         self.version_of = f"SELECT version, tenant FROM {s}.tickets WHERE id = %s"
         self.get = f"SELECT body, tenant FROM {s}.tickets WHERE id = %s"
         self.events = (
