@@ -76,6 +76,7 @@ PENDING_IDS: Final = (
 )
 LEASE: Final = "UPDATE outbox SET available_us = ? WHERE id = ? AND status = 'pending'"
 SENT: Final = "UPDATE outbox SET status = 'sent' WHERE id = ?"
+SENT_MANY: Final = "UPDATE outbox SET status = 'sent' WHERE id = ANY(?) AND status <> 'sent'"
 FAILED: Final = (
     "UPDATE outbox SET attempts = attempts + 1, error = ?, status = ?, "
     "available_us = COALESCE(?, available_us) WHERE id = ? AND status = 'pending'"
