@@ -50,7 +50,6 @@ from ticketkit.storage._base import (
     Page,
     Query,
     StoreClosedError,
-    TicketStore,
     _check_claim_args,
     check_counts_args,
     check_due_args,
@@ -65,17 +64,10 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._outbox import (
-    FeedPage,
     OutboxMessage,
-    check_at,
-    check_claim,
-    check_feed_limit,
     check_messages,
-    check_status,
-    check_ticket_id,
-    encode_cursor,
-    pair_cursor,
 )
+from ticketkit.storage._postgres_outbox import PostgresOutbox, feed_lock, feed_sql
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
@@ -149,7 +141,7 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         ),
     ),
     # Step 4: the outbox (created outside the numbered steps before, hence IF NOT EXISTS)
-    # with each message's ticket, and the commit-ordered change feed (see _FEED_NOTE).
+    # with each message's ticket, and the commit-ordered change feed (see `PostgresStore.changes`).
     4: (
         *sq.postgres_outbox_ddl("{s}"),
         # Events stored before this step carry xid 0: one "commit" at the head of the feed.
@@ -282,9 +274,9 @@ def _safe_dsn(conninfo: str) -> str:
     )
 
 
-# One piece: every primitive shares the connection and transaction handling; the SQL
-# of the outbox, message keys and rewrites lives in their own modules.
-class PostgresStore(TicketStore):
+# The outbox and change feed live in the base class (`_postgres_outbox`), the SQL of
+# message keys and rewrites in their own modules.
+class PostgresStore(PostgresOutbox):
     """Tickets in PostgreSQL, shared by many processes and machines.
 
     ``conninfo`` is a libpq connection string or URL
@@ -428,7 +420,7 @@ class PostgresStore(TicketStore):
                     f"the database at {self._place!r} uses encoding {encoding and encoding[0]!r}; "
                     "ticketkit needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')",
                 )
-            current = self._schema_version(conn)
+            current = _schema_version(conn, self._schema)
             if current == POSTGRES_SCHEMA_VERSION:
                 return
             if not migrate:
@@ -441,12 +433,12 @@ class PostgresStore(TicketStore):
                 # One opener migrates; the others wait here, then find the work done.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                current = self._schema_version(conn)
+                current = _schema_version(conn, self._schema)
                 s = f'"{self._schema}"'
                 conn.execute(_schema_table_sql(s))
                 for version in range(current + 1, POSTGRES_SCHEMA_VERSION + 1):
                     if version == _TRIGRAM_STEP:
-                        self._try_trigram(conn, s)
+                        _try_trigram(self._psycopg, conn, s)
                     else:
                         for statement in _MIGRATIONS[version]:
                             conn.execute(statement.format(s=s))
@@ -455,49 +447,6 @@ class PostgresStore(TicketStore):
             raise ValidationError.one(
                 "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
             ) from None
-
-    def _schema_version(self, conn: psycopg.Connection[Any]) -> int:
-        """The schema's version; 0 for a missing or empty schema; refuses foreign or newer ones."""
-        tables = {
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (self._schema,)
-            )
-        }
-        if not tables:
-            return 0
-        if "ticketkit_schema" not in tables:
-            raise ValidationError.one(
-                "schema",
-                f"schema {self._schema!r} holds tables of something else ({', '.join(sorted(tables))}); "
-                "ticketkit leaves it untouched (choose another schema=)",
-            )
-        row = conn.execute(
-            f'SELECT COALESCE(MAX(version), 0) FROM "{self._schema}".ticketkit_schema'
-        ).fetchone()
-        current = int(row[0]) if row else 0
-        if current > POSTGRES_SCHEMA_VERSION:
-            raise ValidationError.one(
-                "schema",
-                f"schema {self._schema!r} has version {current}, newer than this ticketkit understands "
-                f"({POSTGRES_SCHEMA_VERSION}); upgrade ticketkit. It was left untouched",
-            )
-        return current
-
-    def _try_trigram(self, conn: psycopg.Connection[Any], s: str) -> None:
-        """Add the trigram index on the subject if pg_trgm can be had; skip it otherwise."""
-        psycopg = self._psycopg
-        try:
-            with conn.transaction():  # a savepoint: a refusal must not abort the migration
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-                row = conn.execute(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-                    "WHERE e.extname = 'pg_trgm'"
-                ).fetchone()
-                assert row is not None
-                conn.execute(_trigram_sql(s, row[0]))
-        except psycopg.Error:
-            pass
 
     @property
     def schema(self) -> str:
@@ -508,7 +457,7 @@ class PostgresStore(TicketStore):
     def schema_version(self) -> int:
         """The version of the open schema (`POSTGRES_SCHEMA_VERSION` once migrated)."""
         with self._conn() as conn:
-            return self._schema_version(conn)
+            return _schema_version(conn, self._schema)
 
     @property
     def has_trigram_index(self) -> bool:
@@ -862,18 +811,6 @@ class PostgresStore(TicketStore):
 
     # ------------------------------------------------------------------ outbox
 
-    def _feed_tail(self, conn: psycopg.Connection[Any]) -> None:
-        """Number this transaction in the change feed: the last statement before its commit.
-
-        The lock is held to the end of the transaction and released only once its
-        commit is visible, so feed positions are handed out in commit order (see
-        `changes`). Taken last, after every row lock, it cannot close a deadlock.
-        """
-        conn.execute(self._sql.feed_tail, (self._sql.feed_lock,))
-
-    def _q(self, sql: str) -> str:
-        return sq.ph(sql, f'"{self._schema}"')
-
     def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
         """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`)."""
         messages = check_messages(outbox)
@@ -897,99 +834,6 @@ class PostgresStore(TicketStore):
             if any(e for _, e, _ in checked):
                 self._feed_tail(conn)  # keep it the transaction's last statement
         return [c[0] for c in checked]
-
-    def claim_outbox(
-        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
-    ) -> list[OutboxMessage]:
-        """Lease pending messages with ``FOR UPDATE SKIP LOCKED`` (see `TicketStore.claim_outbox`).
-
-        Workers claiming together never wait for each other and never get the same message.
-        """
-        check_claim(at, worker, lease, limit)
-        cols = ", ".join(f"o.{c.strip()}" for c in sq.COLUMNS.split(","))
-        sql = self._q(
-            "WITH picked AS (SELECT id, available_us AS was FROM outbox "
-            "WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
-            f"FOR UPDATE SKIP LOCKED) UPDATE outbox o SET available_us = ? FROM picked "
-            f"WHERE o.id = picked.id RETURNING {cols}, picked.was"
-        )
-        with self._conn() as conn, conn.transaction():
-            rows = conn.execute(sql, (sq.key_of(at), limit, sq.key_of(at + lease))).fetchall()
-        rows.sort(key=lambda r: (r[-1], r[0]))
-        return [sq.message_of(r[:-1]) for r in rows]
-
-    def mark_sent(self, ids: Iterable[str]) -> None:
-        """Mark messages delivered in one statement, one round trip (see `TicketStore.mark_sent`).
-
-        Inline delivery calls it after every desk operation that notifies someone, so
-        it is one autocommitted ``UPDATE ... WHERE id = ANY(...)``, not a transaction.
-        """
-        batch = list(ids)
-        if batch:
-            with self._conn() as conn:
-                conn.execute(self._q(sq.SENT_MANY), (batch,))
-
-    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed send (see `TicketStore.mark_failed`)."""
-        if retry_at is not None:
-            check_at(retry_at, "retry_at")
-        status = "dead" if retry_at is None else "pending"
-        key = None if retry_at is None else sq.key_of(retry_at)
-        with self._conn() as conn:
-            conn.execute(self._q(sq.FAILED), (error, status, key, message_id))
-
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """The outbox messages in ``status`` (see `TicketStore.outbox`)."""
-        check_status(status)
-        check_feed_limit(limit)
-        sql, params = sq.listing(status, limit)
-        with self._conn() as conn:
-            rows = conn.execute(self._q(sql), params).fetchall()
-        return [sq.message_of(r) for r in rows]
-
-    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
-        """Make dead or failing messages pending again (see `TicketStore.requeue`)."""
-        check_at(at)
-        key = sq.key_of(at)
-        n = 0
-        with self._conn() as conn, conn.transaction():
-            for i in ids:
-                n += conn.execute(self._q(sq.REQUEUE), (key, i)).rowcount
-        return n
-
-    def next_outbox_at(self) -> datetime | None:
-        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`)."""
-        with self._conn() as conn:
-            row = conn.execute(self._q(sq.NEXT)).fetchone()
-        return None if row is None or row[0] is None else sq.at_of(row[0])
-
-    def drop_outbox(self, ticket_id: str) -> int:
-        """Delete the ticket's outbox messages by the ``ticket_id`` index (see `TicketStore.drop_outbox`)."""
-        check_ticket_id(ticket_id)
-        with self._conn() as conn:
-            return int(conn.execute(self._q(sq.DROP_TICKET), (_text(ticket_id),)).rowcount)
-
-    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
-        """Committed events after ``after`` in commit order, from an index range (see `TicketStore.changes`).
-
-        Sequence numbers are not commit order on PostgreSQL: a transaction can take a
-        low ``seq`` and commit after one with a higher ``seq`` was read. So every
-        transaction that writes events ends by taking a per-schema lock and adding one
-        row to ``feed_commits`` (its position and its transaction id, which every event
-        row carries); the lock is released only after the commit is visible, so
-        positions follow commit order and a reader never passes an event that commits
-        later. The cursor is (position, seq); a call reads one index range, whatever
-        the stored history.
-        """
-        check_feed_limit(limit)
-        pos, seq = pair_cursor(after, "postgres")
-        with self._conn() as conn:
-            rows = conn.execute(self._sql.feed, {"pos": pos, "seq": seq, "n": limit}).fetchall()
-        if rows:
-            pos, seq = rows[-1][0], rows[-1][1]
-        return FeedPage(
-            events=tuple(parse_event_json(r[2]) for r in rows), cursor=encode_cursor("postgres", [pos, seq])
-        )
 
     def rewrite(
         self,
@@ -1077,6 +921,48 @@ class PostgresStore(TicketStore):
         return None if row is None else str(row[0])
 
 
+def _schema_version(conn: psycopg.Connection[Any], schema: str) -> int:
+    """The schema's version; 0 for a missing or empty schema; refuses foreign or newer ones."""
+    tables = {
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+    }
+    if not tables:
+        return 0
+    if "ticketkit_schema" not in tables:
+        raise ValidationError.one(
+            "schema",
+            f"schema {schema!r} holds tables of something else ({', '.join(sorted(tables))}); "
+            "ticketkit leaves it untouched (choose another schema=)",
+        )
+    row = conn.execute(f'SELECT COALESCE(MAX(version), 0) FROM "{schema}".ticketkit_schema').fetchone()
+    current = int(row[0]) if row else 0
+    if current > POSTGRES_SCHEMA_VERSION:
+        raise ValidationError.one(
+            "schema",
+            f"schema {schema!r} has version {current}, newer than this ticketkit understands "
+            f"({POSTGRES_SCHEMA_VERSION}); upgrade ticketkit. It was left untouched",
+        )
+    return current
+
+
+def _try_trigram(pg: Any, conn: psycopg.Connection[Any], s: str) -> None:
+    """Add the trigram index on the subject if pg_trgm can be had; skip it otherwise."""
+    try:
+        with conn.transaction():  # a savepoint: a refusal must not abort the migration
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            row = conn.execute(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                "WHERE e.extname = 'pg_trgm'"
+            ).fetchone()
+            assert row is not None
+            conn.execute(_trigram_sql(s, row[0]))
+    except pg.Error:
+        pass
+
+
 def _schema_table_sql(s: str) -> str:
     return (
         f"CREATE TABLE IF NOT EXISTS {s}.ticketkit_schema "
@@ -1150,15 +1036,5 @@ class _Statements:
         )
         self.export = f"SELECT t.body, {agg} FROM {s}.tickets t ORDER BY t.id"
         self.export_tenant = f"SELECT t.body, {agg} FROM {s}.tickets t WHERE t.tenant = %s ORDER BY t.id"
-        self.feed_lock = f"ticketkit-feed:{s}"
-        self.feed_tail = (
-            f"INSERT INTO {s}.feed_commits (xid) SELECT pg_current_xact_id() "
-            "FROM (SELECT pg_advisory_xact_lock(hashtext(%s))) AS l ON CONFLICT (xid) DO NOTHING"
-        )
-        # The rest of the cursor's commit, then the commits after it: two index ranges
-        # (an OR of the two would make the planner scan the events table).
-        join = f"SELECT c.pos, e.seq, e.body FROM {s}.feed_commits c JOIN {s}.events e ON e.xid = c.xid"
-        self.feed = (
-            f"({join} WHERE c.pos = %(pos)s AND e.seq > %(seq)s ORDER BY e.seq LIMIT %(n)s) UNION ALL "
-            f"({join} WHERE c.pos > %(pos)s ORDER BY c.pos, e.seq LIMIT %(n)s) ORDER BY 1, 2 LIMIT %(n)s"
-        )
+        self.feed_lock = feed_lock(s)
+        self.feed = feed_sql(s)

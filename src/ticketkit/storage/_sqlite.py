@@ -32,7 +32,6 @@ from ticketkit.storage._base import (
     Page,
     Query,
     StoreClosedError,
-    TicketStore,
     _check_claim_args,
     check_counts_args,
     check_due_args,
@@ -48,18 +47,11 @@ from ticketkit.storage._base import (
 )
 from ticketkit.storage._decode import trusted_ticket
 from ticketkit.storage._outbox import (
-    FeedPage,
     OutboxMessage,
-    check_at,
-    check_claim,
-    check_feed_limit,
     check_messages,
-    check_status,
-    check_ticket_id,
-    encode_cursor,
-    int_cursor,
 )
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
+from ticketkit.storage._sqlite_outbox import SQLiteOutbox
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -229,9 +221,9 @@ def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
         raise
 
 
-# One piece: every primitive shares the connection and write-transaction handling; the
-# SQL of the outbox, message keys and rewrites lives in their own modules.
-class SQLiteStore(TicketStore):
+# The outbox and change feed live in the base class (`_sqlite_outbox`), the SQL of
+# message keys and rewrites in their own modules.
+class SQLiteStore(SQLiteOutbox):
     """Tickets in one SQLite file, safe for several threads and processes.
 
     ``path`` is a file in an existing folder (created when missing) or
@@ -718,126 +710,6 @@ class SQLiteStore(TicketStore):
                 conn.executemany(sq.INSERT, rows)
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return [c[0] for c in checked]
-
-    def claim_outbox(
-        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
-    ) -> list[OutboxMessage]:
-        """Lease pending messages in one write transaction (see `TicketStore.claim_outbox`).
-
-        Examples:
-            >>> from datetime import datetime, timedelta, timezone
-            >>> import ticketkit as tk
-            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
-            >>> tk.SQLiteStore(":memory:").claim_outbox(at, worker="w", lease=timedelta(minutes=1))
-            []
-        """
-        check_claim(at, worker, lease, limit)
-        with self._write() as conn:
-            return sq.sqlite_claim(conn, sq.key_of(at), sq.key_of(at + lease), limit)
-
-    def mark_sent(self, ids: Iterable[str]) -> None:
-        """Mark messages delivered (see `TicketStore.mark_sent`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").mark_sent(["n-1"])
-        """
-        rows = [(i,) for i in ids]
-        if rows:
-            with self._write() as conn:
-                conn.executemany(sq.SENT, rows)
-
-    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed send (see `TicketStore.mark_failed`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").mark_failed("n-1", error="timeout", retry_at=None)
-        """
-        if retry_at is not None:
-            check_at(retry_at, "retry_at")
-        status = "dead" if retry_at is None else "pending"
-        key = None if retry_at is None else sq.key_of(retry_at)
-        with self._write() as conn:
-            conn.execute(sq.FAILED, (error, status, key, message_id))
-
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """The outbox messages in ``status`` (see `TicketStore.outbox`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").outbox()
-            []
-        """
-        check_status(status)
-        check_feed_limit(limit)
-        with self._read() as conn:
-            rows = conn.execute(*sq.listing(status, limit)).fetchall()
-        return [sq.message_of(r) for r in rows]
-
-    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
-        """Make dead or failing messages pending again (see `TicketStore.requeue`).
-
-        Examples:
-            >>> from datetime import datetime, timezone
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
-            0
-        """
-        check_at(at)
-        key = sq.key_of(at)
-        n = 0
-        with self._write() as conn:
-            for i in ids:
-                n += conn.execute(sq.REQUEUE, (key, i)).rowcount
-        return n
-
-    def next_outbox_at(self) -> datetime | None:
-        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").next_outbox_at() is None
-            True
-        """
-        with self._read() as conn:
-            row = conn.execute(sq.NEXT).fetchone()
-        return None if row[0] is None else sq.at_of(row[0])
-
-    def drop_outbox(self, ticket_id: str) -> int:
-        """Delete the ticket's outbox messages by the ``ticket_id`` index (see `TicketStore.drop_outbox`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").drop_outbox("T1")
-            0
-        """
-        check_ticket_id(ticket_id)
-        with self._write() as conn:
-            return int(conn.execute(sq.DROP_TICKET, (ticket_id,)).rowcount)
-
-    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
-        """Committed events after ``after`` in commit order (see `TicketStore.changes`).
-
-        SQLite has one writer at a time and numbers event rows inside the write
-        transaction, so row order is commit order: the cursor is the last row seen.
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> len(tk.SQLiteStore(":memory:").changes())
-            0
-        """
-        check_feed_limit(limit)
-        last = int_cursor(after, "sqlite")
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (last, limit)
-            ).fetchall()
-        if rows:
-            last = rows[-1][0]
-        return FeedPage(
-            events=tuple(parse_event_json(r[1]) for r in rows), cursor=encode_cursor("sqlite", last)
-        )
 
     def rewrite(
         self,
