@@ -13,8 +13,9 @@ from typing import Any
 import attrs
 import pytest
 
+import ticketkit as tk
 from ticketkit import Event, Ticket, TicketStore
-from ticketkit.storage import POSTGRES_SCHEMA_VERSION, OutboxMessage, PostgresStore
+from ticketkit.storage import POSTGRES_SCHEMA_VERSION, FeedPage, OutboxMessage, PostgresStore
 
 try:
     import psycopg
@@ -73,27 +74,6 @@ class Follower:
                 return
 
 
-class SeqFollower:
-    """The naive reader: events by their sequence number (what PostgreSQL does not commit in)."""
-
-    def __init__(self, dsn: str, schema: str) -> None:
-        self.dsn = dsn
-        self.schema = schema
-        self.last = 0
-        self.seen: list[str] = []
-
-    def catch_up(self) -> None:
-        """Read every event row with a higher seq than the last one seen."""
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            rows = conn.execute(
-                f"SELECT seq, body::json->>'id' FROM \"{self.schema}\".events WHERE seq > %s ORDER BY seq",
-                (self.last,),
-            ).fetchall()
-        if rows:
-            self.last = rows[-1][0]
-        self.seen.extend(r[1] for r in rows)
-
-
 def _wait_for_lock_wait(dsn: str, schema: str, timeout: float = 30.0) -> None:
     """Return once a session is waiting for a lock in a statement on ``schema``."""
     deadline = time.monotonic() + timeout
@@ -109,50 +89,82 @@ def _wait_for_lock_wait(dsn: str, schema: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"no session waited for a lock on {schema} within {timeout}s")
 
 
-class TestCommitOrderedFeed:
-    def test_a_transaction_committing_late_is_neither_skipped_nor_repeated(
-        self, make_postgres_store: Callable[..., PostgresStore], postgres_dsn: str
-    ) -> None:
-        """Events written early by a transaction committing after later ones reach the follower once."""
-        store = make_postgres_store()
-        held = store.create(_ticket(9))
-        follower, naive = Follower(store), SeqFollower(postgres_dsn, store.schema)
-        late = _ticket(1)
-        late_events = _events(late, 2, "late")
-        held2 = attrs.evolve(held, version=2, subject="changed")
-        held_events = _events(held2, 1, "held")
-        errors: list[BaseException] = []
+class SeqFeed(PostgresStore):
+    """Broken on purpose: the feed follows the events' sequence numbers, which is not commit order."""
 
-        def commit_late() -> None:
-            try:  # creates first (seq taken now), then blocks on the held row, commits last
-                store.commit([(late, late_events, None), (held2, held_events, 1)])
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
+        last = int(after or 0)
+        with self._conn() as conn:
+            rows = conn.execute(
+                f'SELECT seq, body FROM "{self.schema}".events WHERE seq > %s ORDER BY seq LIMIT %s',
+                (last, limit),
+            ).fetchall()
+        if rows:
+            last = rows[-1][0]
+        return FeedPage(events=tuple(tk.from_json(Event, r[1]) for r in rows), cursor=str(last))
 
-        with psycopg.connect(postgres_dsn) as blocker:
-            blocker.execute(f'SELECT 1 FROM "{store.schema}".tickets WHERE id = %s FOR UPDATE', (held.id,))
-            writer = threading.Thread(target=commit_late, daemon=True)
-            writer.start()
-            _wait_for_lock_wait(postgres_dsn, store.schema)
-            early = []
-            for i in (2, 3):
-                t = _ticket(i)
-                early.extend(_events(t, 2, f"early{i}"))
-                store.create(t, early[-2:])
-            follower.catch_up()
-            naive.catch_up()
-            assert sorted(e.id for e in early) == sorted(follower.seen)
-            blocker.rollback()
-        writer.join(30)
-        assert not writer.is_alive()
-        assert [] == errors
+
+def _late_commit(store: PostgresStore, dsn: str) -> tuple[list[str], list[str]]:
+    """One transaction writes events, waits on a row lock while two others commit, then commits.
+
+    A follower reads the feed while it waits and after; returns (every event id, ids seen).
+    """
+    held = store.create(_ticket(9))
+    follower = Follower(store)
+    late = _ticket(1)
+    late_events = _events(late, 2, "late")
+    held2 = attrs.evolve(held, version=2, subject="changed")
+    held_events = _events(held2, 1, "held")
+    errors: list[BaseException] = []
+
+    def commit_late() -> None:
+        try:  # creates first (seq taken now), then blocks on the held row, commits last
+            store.commit([(late, late_events, None), (held2, held_events, 1)])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    early: list[Event] = []
+    with psycopg.connect(dsn) as blocker:
+        blocker.execute(f'SELECT 1 FROM "{store.schema}".tickets WHERE id = %s FOR UPDATE', (held.id,))
+        writer = threading.Thread(target=commit_late, daemon=True)
+        writer.start()
+        _wait_for_lock_wait(dsn, store.schema)
+        for i in (2, 3):
+            t = _ticket(i)
+            early.extend(_events(t, 2, f"early{i}"))
+            store.create(t, early[-2:])
         follower.catch_up()
-        naive.catch_up()
-        every = [e.id for e in early + late_events + held_events]
-        assert sorted(every) == sorted(follower.seen)
-        assert len(every) == len(follower.seen)
-        # The scenario really commits out of sequence order: a reader by seq loses the early events.
-        assert {e.id for e in late_events}.isdisjoint(naive.seen)
+        blocker.rollback()
+    writer.join(30)
+    assert not writer.is_alive()
+    assert [] == errors
+    follower.catch_up()
+    return [e.id for e in early + late_events + held_events], follower.seen
+
+
+class TestCommitOrderedFeed:
+    @pytest.mark.parametrize("broken", [False, True], ids=["PostgresStore", "SeqFeed (broken)"])
+    def test_a_transaction_committing_late_is_neither_skipped_nor_repeated(
+        self, make_postgres_store: Callable[..., PostgresStore], postgres_dsn: str, broken: bool
+    ) -> None:
+        """Events written early by a transaction committing after later ones reach the follower once.
+
+        The same run against a store whose feed follows ``seq`` loses them: the test can fail.
+        """
+        store = make_postgres_store()
+        if broken:
+            store.close()
+            store = SeqFeed(postgres_dsn, schema=store.schema)
+        try:
+            every, seen = _late_commit(store, postgres_dsn)
+        finally:
+            if broken:
+                store.close()
+        if broken:
+            assert sorted(every) != sorted(seen)
+        else:
+            assert sorted(every) == sorted(seen)
+            assert len(every) == len(seen)
 
     def test_concurrent_writers_and_a_follower_see_every_event_once(
         self, make_postgres_store: Callable[..., PostgresStore]
