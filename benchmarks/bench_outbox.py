@@ -11,6 +11,13 @@ when ``TICKETKIT_TEST_POSTGRES_DSN`` or ``--dsn`` names a server).
    ticket and event (``save``) with no outbox row. Reported: the ratio (commit with
    outbox / save alone), peers measured in the same run.
 
+3. The cost on a desk operation: ``Helpdesk.open`` with a notifier sending inline (outbox
+   row written, sent, marked sent) against the same desk with no notifier (no outbox row).
+   Reported: the ratio, and how much of the operation the mark-sent write is.
+4. PostgreSQL only: the cost of one ``changes`` call at the end of the feed and of one
+   page of 100 from the start, with 1,000 and with ``--feed-events`` (100,000) events
+   stored, one commit per ticket (the feed's worst case). Reported: the ratio big/small.
+
 Every timing is the median of three repeats; correctness (every notification sent once)
 is asserted.
 """
@@ -24,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,10 +105,77 @@ def save_cost(make: Callable[[], tk.TicketStore], n: int) -> tuple[float, float]
     return plain, boxed
 
 
+def open_cost(make: Callable[[], tk.TicketStore], n: int) -> tuple[float, float, float]:
+    """Seconds per ``open`` without a notifier, with one sending inline, and of its mark-sent write."""
+    marks: list[float] = []
+
+    def run(*, inline: bool) -> float:
+        store = make()
+        if inline:
+            mark = store.mark_sent
+
+            def timed(ids: Iterable[str]) -> None:
+                start = time.perf_counter()
+                mark(ids)
+                marks.append(time.perf_counter() - start)
+
+            store.mark_sent = timed  # type: ignore[method-assign]
+        desk = tk.Helpdesk(store=store, clock=lambda: T0, notifier=Null() if inline else None)
+        for i in range(20):  # warm up
+            desk.open(subject=f"w{i}", customer=f"w{i}")
+        start = time.perf_counter()
+        for i in range(n):
+            desk.open(subject=f"s{i}", customer=f"c{i}")
+        took = time.perf_counter() - start
+        store.close()
+        return took / n
+
+    off, on = [], []
+    for _ in range(3):  # interleaved: the peers share the machine's moods
+        off.append(run(inline=False))
+        on.append(run(inline=True))
+    return statistics.median(off), statistics.median(on), statistics.median(marks)
+
+
+def feed_cost(dsn: str, events: int) -> tuple[float, float]:
+    """Seconds per ``changes`` call at the end of the feed, and per page of 100 from the start."""
+    from ticketkit.storage import PostgresStore
+
+    schema = f"bench_feed_{uuid.uuid4().hex[:10]}"
+    store = PostgresStore(dsn, schema=schema)
+    try:
+        made = i = 0
+        while made < events:
+            t = tk.Ticket(subject="s", id=f"T{i}", created_at=T0)
+            k = 1 + i % 4
+            evs = [tk.Event(ticket_id=t.id, kind="k", actor="a", at=T0, version=1) for _ in range(k)]
+            store.create(t, evs)
+            made += k
+            i += 1
+        cursor: str | None = None
+        while len(page := store.changes(cursor, limit=10_000)):
+            cursor = page.cursor
+
+        def per_call(after: str | None) -> float:
+            start = time.perf_counter()
+            for _ in range(100):
+                store.changes(after, limit=100)
+            return (time.perf_counter() - start) / 100
+
+        return _median(lambda: per_call(cursor)), _median(lambda: per_call(None))
+    finally:
+        store.close()
+        import psycopg
+
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--dsn", default=os.environ.get("TICKETKIT_TEST_POSTGRES_DSN"))
+    parser.add_argument("--feed-events", type=int, default=100_000)
     args = parser.parse_args(argv)
     n = 300 if args.quick else 2000
     tmp = Path(tempfile.mkdtemp(prefix="bench-outbox-"))
@@ -124,6 +198,21 @@ def main(argv: list[str] | None = None) -> int:
         rate = delivery_rate(make, n)
         plain, boxed = save_cost(make, n // 2)
         print(f"{name:15} {rate:12,.0f} {plain * 1e6:9.0f} {boxed * 1e6:17.0f} {boxed / plain:6.2f}")
+    print(f"\n{'store':15} {'open µs':>8} {'open+outbox µs':>15} {'ratio':>6} {'mark-sent µs':>13}")
+    for name, make in makers.items():
+        off, on, mark = open_cost(make, n // 4)
+        print(f"{name:15} {off * 1e6:8.0f} {on * 1e6:15.0f} {on / off:6.2f} {mark * 1e6:13.0f}")
+    if args.dsn:
+        big = args.feed_events if not args.quick else 10_000
+        small_end, small_start = feed_cost(args.dsn, 1000)
+        big_end, big_start = feed_cost(args.dsn, big)
+        print()
+        for label, small, large in (
+            ("feed call at the end", small_end, big_end),
+            ("feed page from the start", small_start, big_start),
+        ):
+            sizes = f"1k {small * 1e6:7.0f} µs  {big:,} {large * 1e6:7.0f} µs"
+            print(f"{label:25} {sizes}  ratio {large / small:.2f}")
     if args.dsn:
         import psycopg
 

@@ -622,3 +622,100 @@ class TestRetention:
         assert PHONE in desk.get(t.id, actor=ADMIN).subject
         with pytest.raises(PermissionDeniedError):
             desk.retention_report(actor=LI)
+
+
+class Collect(tk.Notifier):
+    """A notifier keeping what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[tk.Notification] = []
+
+    def send(self, notification: tk.Notification) -> None:
+        self.sent.append(notification)
+
+
+def _outbox_desks(store: tk.TicketStore) -> tuple[tk.Helpdesk, tk.Helpdesk, ManualClock]:
+    """A desk sending inline (its rows end sent) and one leaving its rows to a worker (pending)."""
+    clock = ManualClock(T0)
+    sending = tk.Helpdesk(store=store, clock=clock, notifier=Collect())
+    queuing = tk.Helpdesk(store=store, clock=clock, delivery=tk.DeliveryPolicy(inline=False))
+    return sending, queuing, clock
+
+
+class TestOutboxCopies:
+    """Outbox rows copy the ticket: erasure and retention take them too, and only the ticket's own."""
+
+    def _tickets(self, sending: tk.Helpdesk, queuing: tk.Helpdesk) -> tuple[list[str], str]:
+        erased = [open_personal(sending, dedupe=False).id, open_personal(queuing, dedupe=False).id]
+        other = queuing.open(subject="other", customer=tk.Customer(id="c-9", name="李雷"), team="after-sales")
+        sending.comment(erased[1], f"我是{NAME}，手机{PHONE}", actor=OWNER)
+        return erased, other.id
+
+    def test_erasure_removes_pending_and_sent_copies(self) -> None:
+        """After erase_customer no outbox row of the customer's tickets is left; others' rows stay."""
+        store = tk.InMemoryStore()
+        sending, queuing, _ = _outbox_desks(store)
+        erased, other = self._tickets(sending, queuing)
+        rows = store.outbox(limit=1000)
+        assert {"pending", "sent"} == {m.status for m in rows if m.ticket_id in erased}
+        assert any(PHONE in m.payload for m in rows)
+        sending.erase_customer("c-1", actor=ADMIN)
+        left = store.outbox(limit=1000)
+        assert [] == [m for m in left if m.ticket_id in erased]
+        assert {other} == {m.ticket_id for m in left}
+        assert all(PHONE not in m.payload and EMAIL not in m.payload for m in left)
+        notifier = sending.notifier
+        assert isinstance(notifier, Collect)
+        before = len(notifier.sent)
+        sending.deliver()  # nothing of the erased customer goes out afterwards
+        assert {other} == {n.ticket.id for n in notifier.sent[before:]}
+
+    def test_sqlite_file_keeps_no_outbox_copy(self, tmp_path: Path) -> None:
+        """On SQLite the outbox copies are gone from the database file and its WAL after the erasure."""
+        store = tk.SQLiteStore(tmp_path / "desk.db")
+        sending, queuing, _ = _outbox_desks(store)
+        self._tickets(sending, queuing)
+        sending.erase_customer("c-1", actor=ADMIN)
+        for p in sorted(tmp_path.iterdir()):
+            data = p.read_bytes()
+            for value in (PHONE, EMAIL, NAME):
+                for form in _forms(value):
+                    assert form not in data, f"{value!r} found in {p.name}"
+        store.close()
+
+    @pytest.mark.postgres
+    def test_postgres_outbox_rows_have_no_trace(
+        self, make_postgres_store: Callable[..., Any], postgres_dsn: str
+    ) -> None:
+        """On PostgreSQL no outbox row holds the customer's data after the erasure."""
+        import psycopg
+
+        store = make_postgres_store()
+        sending, queuing, _ = _outbox_desks(store)
+        _, other = self._tickets(sending, queuing)
+        sending.erase_customer("c-1", actor=ADMIN)
+        with psycopg.connect(postgres_dsn) as conn:
+            rows = conn.execute(f'SELECT o::text, ticket_id FROM "{store.schema}".outbox o').fetchall()
+        assert rows
+        assert {other} == {r[1] for r in rows}
+        for value in (PHONE, EMAIL, NAME):
+            assert all(value not in r[0] for r in rows)
+
+    @pytest.mark.parametrize("action", ["purge", "anonymize"])
+    def test_retention_takes_the_tickets_outbox_rows(self, tmp_path: Path, action: str) -> None:
+        """A retention purge or anonymisation leaves no outbox row of the retained ticket."""
+        store = tk.SQLiteStore(tmp_path / "d.db")
+        clock = ManualClock(T0)
+        policy = [tk.RetentionPolicy(after="P1Y", action=action)]
+        desk = tk.Helpdesk(
+            store=store, clock=clock, retention=policy, delivery=tk.DeliveryPolicy(inline=False)
+        )
+        t = open_personal(desk, dedupe=False)
+        for trigger in ("open", "resolve", "close"):
+            desk.fire(t.id, trigger, actor=ADMIN)
+        keep = desk.open(subject="keep", customer=tk.Customer(id="c-9"), team="after-sales")
+        assert t.id in {m.ticket_id for m in store.outbox(limit=1000)}
+        clock.advance(timedelta(days=366))
+        desk.tick()
+        assert {keep.id} == {m.ticket_id for m in store.outbox(limit=1000)}
+        store.close()

@@ -179,3 +179,65 @@ class FeedByTime(InMemoryStore):
     def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
         page = super().changes(after, limit=limit)
         return FeedPage(events=tuple(sorted(page.events, key=lambda e: e.at)), cursor=page.cursor)
+
+
+@broken(
+    "purge() deletes the ticket and its events but leaves its outbox messages (copies of its data)",
+    "test_purge_removes_the_tickets_messages",
+)
+class PurgeKeepsOutbox(InMemoryStore):
+    def purge(
+        self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
+    ) -> None:
+        box = self._memory_outbox()
+        with box._lock:
+            kept = dict(box._rows)
+        super().purge(ticket_id, tenant=tenant, expected_version=expected_version)
+        with box._lock:
+            box._rows.update(kept)
+
+
+class _DropsSentOnly(MemoryOutbox):
+    def drop_ticket(self, ticket_id: str) -> int:
+        with self._lock:
+            gone = [i for i, m in self._rows.items() if m.ticket_id == ticket_id and m.status == SENT]
+            for i in gone:
+                del self._rows[i]
+        return len(gone)
+
+
+@broken(
+    "drop_outbox() deletes only the ticket's sent messages: pending and dead copies stay",
+    "test_drop_outbox_removes_only_that_tickets_messages",
+)
+class DropKeepsPending(InMemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self._box = _DropsSentOnly()
+
+    def _memory_outbox(self) -> MemoryOutbox:
+        return self._box
+
+
+@broken(
+    "drop_outbox() on SQLite matches the ticket by id prefix and deletes other tickets' messages",
+    "test_drop_outbox_removes_only_that_tickets_messages",
+    make=_sqlite_memory,  # type: ignore[arg-type]
+)
+class DropByPrefix(SQLiteStore):
+    def drop_outbox(self, ticket_id: str) -> int:
+        with self._write() as conn:
+            return int(
+                conn.execute("DELETE FROM outbox WHERE ticket_id LIKE ?", (ticket_id[:2] + "%",)).rowcount
+            )
+
+
+@broken(
+    "the SQLite outbox does not keep the ticket id: messages come back with ticket_id None",
+    "test_outbox_messages_keep_their_ticket",
+    "test_drop_outbox_removes_only_that_tickets_messages",
+    make=_sqlite_memory,  # type: ignore[arg-type]
+)
+class ForgetsTicket(SQLiteStore):
+    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
+        return super().commit(changes, [attrs.evolve(m, ticket_id=None) for m in outbox])

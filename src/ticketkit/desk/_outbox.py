@@ -18,8 +18,9 @@ import attrs
 
 from ticketkit.desk._context import DeskContext
 from ticketkit.errors import TicketkitError, ValidationError
+from ticketkit.model._encode import plain
 from ticketkit.model._models import Ticket
-from ticketkit.model._serialization import from_dict, to_dict
+from ticketkit.model._serialization import from_dict
 from ticketkit.notify._notify import Notification, Notifier
 from ticketkit.notify._policy import DeliveryPolicy
 from ticketkit.storage import OutboxMessage, TicketStore
@@ -76,8 +77,8 @@ def to_payload(note: Notification) -> str:
             "recipients": list(note.recipients),
             "message": note.message,
             "at": note.at.isoformat(),
-            "data": to_dict(dict(note.data)),
-            "ticket": to_dict(note.ticket),
+            "data": plain(dict(note.data)),
+            "ticket": plain(note.ticket),  # the fast writer: equal to to_dict, on every commit's path
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -125,6 +126,7 @@ def outbox_messages(desk: DeskContext, notes: Sequence[Notification]) -> list[Ou
             created_at=now,
             available_at=available,
             tenant=n.ticket.tenant,
+            ticket_id=n.ticket.id,
         )
         for n in notes
     ]

@@ -4,7 +4,8 @@ Every read the desk hands out passes through the desk's `RevealPolicy`: actors w
 the ``reveal_personal`` right on a ticket get it as stored, everyone else its masked copy.
 Redaction (`redact`) and erasure (`erase_customer`) apply the pure functions of
 ``ticketkit.privacy`` and write their result with `TicketStore.rewrite`, which replaces the
-stored ticket and its events in place; erasure then asks the store to `compact` so no copy
+stored ticket and its events in place; erasure also deletes the ticket's outbox messages
+(notifications keep a copy of the ticket), then asks the store to `compact` so no copy
 of the removed values is left in its files.
 """
 
@@ -228,6 +229,10 @@ def _erase_one(
             personal=desk.personal,
             region=desk.region,
         )
+        # The outbox keeps copies of the ticket's data (notifications not sent yet, and
+        # sent ones): none may stay or go out after the erasure. Dropped first, so a
+        # rerun after a crash between the two steps still finds them.
+        desk.store.drop_outbox(ticket_id)
         if not erasure.changed:
             return False
         try:

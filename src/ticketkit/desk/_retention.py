@@ -110,6 +110,7 @@ def _anonymize(desk: DeskContext, claimed: Ticket, system: Actor, reason: str, n
     desk.store.rewrite(
         next_due(desk, ticket, at=now), erasure.events, append=[event], expected_version=claimed.version
     )
+    desk.store.drop_outbox(claimed.id)  # the outbox's copies of the ticket go too (a purge drops them itself)
     return [event]
 
 

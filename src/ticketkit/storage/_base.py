@@ -812,9 +812,8 @@ class StoreClosedError(TicketkitError):
     """The store was closed; open a new one."""
 
 
-# One piece: the whole store interface in one class (every primitive with its default),
-# grown past 650 lines by the outbox, feed, privacy and message-key families together.
-class TicketStore(abc.ABC):
+# The outbox primitives' defaults live in the base class `OutboxDefaults` (`_outbox`).
+class TicketStore(ob.OutboxDefaults, abc.ABC):
     """Where tickets and their events live: the contract every store keeps.
 
     Five primitives are abstract: [`create`][ticketkit.TicketStore.create],
@@ -1227,7 +1226,7 @@ class TicketStore(abc.ABC):
         self.save_many(changes)
         return len(changes)
 
-    def close(self) -> None:  # noqa: B027 - a no-op default stores may override
+    def close(self) -> None:
         """Release what the store holds (connections, files); the default does nothing."""
 
     def __enter__(self) -> TicketStore:
@@ -1237,16 +1236,8 @@ class TicketStore(abc.ABC):
         self.close()
 
     # ------------------------------------------------------------------ outbox and change feed
-    # Defaults keep the outbox in this process (correct for one process, lost with it)
-    # and compute the change feed from scan/events; the reference stores override them
-    # with durable, transactional versions.
-
-    def _memory_outbox(self) -> ob.MemoryOutbox:
-        box = self.__dict__.get("_ticketkit_outbox")
-        if box is None:
-            box = self.__dict__.setdefault("_ticketkit_outbox", ob.MemoryOutbox())
-        assert isinstance(box, ob.MemoryOutbox)
-        return box
+    # The other outbox defaults are in `OutboxDefaults`; this default feed is computed
+    # from scan/events; the reference stores override both with durable versions.
 
     def commit(self, changes: Iterable[Change], outbox: Iterable[ob.OutboxMessage] = ()) -> list[Ticket]:
         """Apply a batch of writes (as `save_many`) and write ``outbox``, atomically.
@@ -1275,84 +1266,6 @@ class TicketStore(abc.ABC):
         saved = self.save_many(changes)
         self._memory_outbox().add(messages)
         return saved
-
-    def claim_outbox(
-        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
-    ) -> list[ob.OutboxMessage]:
-        """Lease pending outbox messages available at ``at`` to one worker, oldest first.
-
-        Each claimed message becomes available again at ``at + lease``: if the
-        worker dies, another claims it then. Concurrent claimers never get the
-        same message while its lease runs.
-
-        Raises:
-            ValidationError: a naive ``at``, an empty ``worker``, a bad lease or limit.
-
-        Examples:
-            >>> from datetime import datetime, timedelta, timezone
-            >>> import ticketkit as tk
-            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
-            >>> tk.InMemoryStore().claim_outbox(at, worker="w1", lease=timedelta(minutes=1))
-            []
-        """
-        ob.check_claim(at, worker, lease, limit)
-        return self._memory_outbox().claim(at, worker, lease, limit)
-
-    def mark_sent(self, ids: Iterable[str]) -> None:
-        """Mark outbox messages delivered; they are never claimed again.
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.InMemoryStore().mark_sent(["n-1"])
-        """
-        self._memory_outbox().mark_sent(list(ids))
-
-    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed send of a pending message: available again at ``retry_at``, or dead when None.
-
-        A message already sent or dead is left alone.
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.InMemoryStore().mark_failed("n-1", error="timeout", retry_at=None)
-        """
-        if retry_at is not None:
-            ob.check_at(retry_at, "retry_at")
-        self._memory_outbox().mark_failed(message_id, error, retry_at)
-
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[ob.OutboxMessage]:
-        """The outbox messages in ``status`` (``pending``, ``sent``, ``dead``; all when None), oldest first.
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.InMemoryStore().outbox(status="dead")
-            []
-        """
-        ob.check_status(status)
-        ob.check_feed_limit(limit)
-        return self._memory_outbox().listing(status, limit)
-
-    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
-        """Make dead (or failing) messages pending again at ``at``, their tries reset; how many moved.
-
-        Examples:
-            >>> from datetime import datetime, timezone
-            >>> import ticketkit as tk
-            >>> tk.InMemoryStore().requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
-            0
-        """
-        ob.check_at(at)
-        return self._memory_outbox().requeue(list(ids), at)
-
-    def next_outbox_at(self) -> datetime | None:
-        """When the earliest pending outbox message becomes available (None: nothing pending).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.InMemoryStore().next_outbox_at() is None
-            True
-        """
-        return self._memory_outbox().next_at()
 
     def changes(self, after: str | None = None, *, limit: int = 1000) -> ob.FeedPage:
         """Committed events after the cursor ``after`` (None: from the start), at most ``limit``.
@@ -1430,7 +1343,7 @@ class TicketStore(abc.ABC):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket and all its events, atomically (retention's ``purge`` action).
+        """Delete the ticket, its events and its outbox messages, atomically (retention's ``purge`` action).
 
         With ``expected_version`` the ticket is deleted only at that version. The default
         raises ``NotImplementedError``, like `rewrite`.
@@ -1452,7 +1365,7 @@ class TicketStore(abc.ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement TicketStore.purge")
 
-    def compact(self, *, tenant: str | None = None) -> None:  # noqa: B027 - a no-op default stores may override
+    def compact(self, *, tenant: str | None = None) -> None:
         """Make deleted and overwritten bytes unreadable in the store's own files.
 
         Called after an erasure. ``SQLiteStore`` checkpoints its write-ahead log

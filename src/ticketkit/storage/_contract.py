@@ -35,7 +35,7 @@ from ticketkit.storage._contract_due import DueContract, TenantContract  # noqa:
 from ticketkit.storage._contract_io import ExportImportContract  # noqa: E402
 from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
-from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
+from ticketkit.storage._contract_outbox import FeedContract, OutboxContract, OutboxTicketContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
@@ -55,6 +55,7 @@ class StoreContract(
     HandleContract,
     ExportImportContract,
     OutboxContract,
+    OutboxTicketContract,
     FeedContract,
     LoadContract,
     RewriteContract,
@@ -82,7 +83,8 @@ class StoreContract(
     ``claim_due``), ``ConcurrencyContract`` (threads on one handle),
     ``HandleContract`` (two handles), ``ExportImportContract``, ``OutboxContract``
     (``commit`` with messages, ``claim_outbox``, failures and dead letters),
-    ``FeedContract`` (``changes``), ``RewriteContract``
+    ``OutboxTicketContract`` (each message's ticket; ``drop_outbox``, and ``purge`` taking
+    the ticket's messages with it), ``FeedContract`` (``changes``), ``RewriteContract``
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
     for a store keeping the default that raises ``NotImplementedError``), and
     ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage

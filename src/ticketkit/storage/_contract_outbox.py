@@ -18,9 +18,11 @@ from ticketkit.storage._outbox import OutboxMessage
 _LEASE = timedelta(minutes=5)
 
 
-def msg(i: int, *, at: datetime = T0, payload: str = "{}") -> OutboxMessage:
-    """A pending outbox message numbered ``i``, available at ``at``."""
-    return OutboxMessage(id=f"n-{i:04d}", payload=payload, created_at=at, available_at=at)
+def msg(i: int, *, at: datetime = T0, payload: str = "{}", ticket_id: str | None = None) -> OutboxMessage:
+    """A pending outbox message numbered ``i``, available at ``at``, of ``ticket_id``."""
+    return OutboxMessage(
+        id=f"n-{i:04d}", payload=payload, created_at=at, available_at=at, ticket_id=ticket_id
+    )
 
 
 def mids(messages: list[OutboxMessage]) -> list[str]:
@@ -151,6 +153,60 @@ class OutboxContract(ContractBase):
         assert [] == errors
         every = [i for part in got for i in part]
         assert sorted(mids([msg(i) for i in range(60)])) == sorted(every)
+
+
+class OutboxTicketContract(ContractBase):
+    """A message names its ticket; the ticket's messages go with an erasure (``drop_outbox``) or a purge."""
+
+    def _three_tickets(self, store: TicketStore) -> list[str]:
+        """Tickets 1 and 2 with pending, sent and dead messages each, and a message of no ticket."""
+        a, b = tk(1), tk(2)
+        store.commit(
+            [(a, [ev(a)], None), (b, [ev(b)], None)],
+            [
+                msg(1, ticket_id=a.id, payload='{"phone":"138"}'),
+                msg(2, ticket_id=a.id),
+                msg(3, ticket_id=a.id),
+                msg(4, ticket_id=b.id),
+                msg(5),
+            ],
+        )
+        store.mark_sent(["n-0002"])
+        store.claim_outbox(T0, worker="w", lease=_LEASE)
+        store.mark_failed("n-0003", error="refused", retry_at=None)
+        return [a.id, b.id]
+
+    def test_outbox_messages_keep_their_ticket(self, store: TicketStore) -> None:
+        """Every listing and claim returns the ticket id a message was written with (or None)."""
+        a, b = self._three_tickets(store)
+        assert {"n-0001": a, "n-0002": a, "n-0003": a, "n-0004": b, "n-0005": None} == {
+            m.id: m.ticket_id for m in store.outbox()
+        }
+        store.requeue(["n-0003"], at=T0)
+        got = store.claim_outbox(T0 + _LEASE, worker="w2", lease=_LEASE)
+        assert [("n-0001", a), ("n-0003", a), ("n-0004", b), ("n-0005", None)] == sorted(
+            (m.id, m.ticket_id) for m in got
+        )
+
+    def test_drop_outbox_removes_only_that_tickets_messages(self, store: TicketStore) -> None:
+        """drop_outbox deletes the ticket's pending, sent and dead messages, and nothing else."""
+        a, _ = self._three_tickets(store)
+        assert 3 == store.drop_outbox(a)
+        assert ["n-0004", "n-0005"] == mids(store.outbox())
+        assert [] == store.outbox(status="dead")
+        assert 0 == store.drop_outbox(a)
+        assert 0 == store.drop_outbox("no-such-ticket")
+        with pytest.raises(ValidationError):
+            store.drop_outbox("")
+        assert ["n-0004", "n-0005"] == mids(store.claim_outbox(T0 + _LEASE, worker="w", lease=_LEASE))
+
+    def test_purge_removes_the_tickets_messages(self, store: TicketStore) -> None:
+        """A purged ticket leaves no outbox message behind; other tickets' messages stay."""
+        if type(store).purge is TicketStore.purge:
+            pytest.skip("the store keeps the default purge (NotImplementedError)")
+        a, _ = self._three_tickets(store)
+        store.purge(a)
+        assert ["n-0004", "n-0005"] == mids(store.outbox())
 
 
 class FeedContract(ContractBase):

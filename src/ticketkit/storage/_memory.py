@@ -431,7 +431,7 @@ class InMemoryStore(TicketStore):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket and its events (see `TicketStore.purge`).
+        """Delete the ticket, its events and its outbox messages (see `TicketStore.purge`).
 
         Examples:
             >>> import ticketkit as tk
@@ -446,6 +446,7 @@ class InMemoryStore(TicketStore):
             del self._tickets[ticket_id]
             del self._events[ticket_id]
             self._relog(ticket_id, {})
+            self._memory_outbox().drop_ticket(ticket_id)
             if old is not None:
                 self._unindex(old)
 

@@ -38,6 +38,11 @@ def _nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise ValidationError.one(attribute.name, f"expected a non-empty string, got {value!r}")
 
 
+def _optional_nonempty(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _nonempty(_, attribute, value)
+
+
 def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise ValidationError.one(attribute.name, f"expected JSON text (a str), got {value!r}")
@@ -64,6 +69,9 @@ class OutboxMessage:
     outbox writes nothing. ``payload`` is JSON text the store keeps as is.
     ``available_at`` is when it may next be claimed (a claim moves it to the end
     of the lease); ``attempts`` counts failed sends; ``error`` is the last failure.
+    ``ticket_id`` names the ticket whose data the payload copies (None: no ticket):
+    [`TicketStore.drop_outbox`][ticketkit.TicketStore.drop_outbox] and
+    [`TicketStore.purge`][ticketkit.TicketStore.purge] remove a ticket's messages by it.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -81,6 +89,7 @@ class OutboxMessage:
     status: str = attrs.field(default=PENDING, validator=_status)
     error: str | None = None
     tenant: str = "default"
+    ticket_id: str | None = attrs.field(default=None, validator=_optional_nonempty)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,6 +159,12 @@ def check_status(status: object) -> None:
         raise ValidationError.one("status", f"expected one of {', '.join(OUTBOX_STATUSES)}, got {status!r}")
 
 
+def check_ticket_id(ticket_id: object) -> None:
+    """A `ValidationError` unless ``ticket_id`` is a non-empty string."""
+    if not isinstance(ticket_id, str) or not ticket_id.strip():
+        raise ValidationError.one("ticket_id", f"expected a ticket id, got {ticket_id!r}")
+
+
 # --------------------------------------------------------------------------- cursors
 
 
@@ -204,6 +219,22 @@ def int_cursor(cursor: str | None, kind: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError.one("after", f"{cursor!r} is not a cursor returned by changes()")
     return value
+
+
+def pair_cursor(cursor: str | None, kind: str) -> tuple[int, int]:
+    """The position a two-integer feed cursor holds ((-1, 0): the start)."""
+    if cursor is None:
+        return (-1, 0)
+    value = decode_cursor(cursor, kind)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or value[0] < -1
+        or value[1] < 0
+    ):
+        raise ValidationError.one("after", f"{cursor!r} is not a cursor returned by changes()")
+    return (value[0], value[1])
 
 
 # --------------------------------------------------------------------------- in-process outbox
@@ -275,8 +306,137 @@ class MemoryOutbox:
                     n += 1
         return n
 
+    def drop_ticket(self, ticket_id: str) -> int:
+        """Delete every message of ``ticket_id``, whatever its status; how many."""
+        with self._lock:
+            gone = [i for i, m in self._rows.items() if m.ticket_id == ticket_id]
+            for i in gone:
+                del self._rows[i]
+        return len(gone)
+
     def next_at(self) -> datetime | None:
         """When the earliest pending message becomes available (None: none pending)."""
         with self._lock:
             times = [m.available_at for m in self._rows.values() if m.status == PENDING]
         return min(times) if times else None
+
+
+# --------------------------------------------------------------------------- the store's defaults
+
+
+class OutboxDefaults:
+    """The outbox primitives of `TicketStore`, with defaults that keep the outbox in this process.
+
+    Correct for one process and lost with it; the reference stores override every one
+    with durable, transactional versions. `TicketStore` derives from this class (which
+    keeps it under the size limit); nothing else should.
+    """
+
+    def _memory_outbox(self) -> MemoryOutbox:
+        box = self.__dict__.get("_ticketkit_outbox")
+        if box is None:
+            box = self.__dict__.setdefault("_ticketkit_outbox", MemoryOutbox())
+        assert isinstance(box, MemoryOutbox)
+        return box
+
+    def claim_outbox(
+        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Lease pending outbox messages available at ``at`` to one worker, oldest first.
+
+        Each claimed message becomes available again at ``at + lease``: if the
+        worker dies, another claims it then. Concurrent claimers never get the
+        same message while its lease runs.
+
+        Raises:
+            ValidationError: a naive ``at``, an empty ``worker``, a bad lease or limit.
+
+        Examples:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> tk.InMemoryStore().claim_outbox(at, worker="w1", lease=timedelta(minutes=1))
+            []
+        """
+        check_claim(at, worker, lease, limit)
+        return self._memory_outbox().claim(at, worker, lease, limit)
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Mark outbox messages delivered; they are never claimed again.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().mark_sent(["n-1"])
+        """
+        self._memory_outbox().mark_sent(list(ids))
+
+    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send of a pending message: available again at ``retry_at``, or dead when None.
+
+        A message already sent or dead is left alone.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().mark_failed("n-1", error="timeout", retry_at=None)
+        """
+        if retry_at is not None:
+            check_at(retry_at, "retry_at")
+        self._memory_outbox().mark_failed(message_id, error, retry_at)
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """The outbox messages in ``status`` (``pending``, ``sent``, ``dead``; all when None), oldest first.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().outbox(status="dead")
+            []
+        """
+        check_status(status)
+        check_feed_limit(limit)
+        return self._memory_outbox().listing(status, limit)
+
+    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
+        """Make dead (or failing) messages pending again at ``at``, their tries reset; how many moved.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
+            0
+        """
+        check_at(at)
+        return self._memory_outbox().requeue(list(ids), at)
+
+    def next_outbox_at(self) -> datetime | None:
+        """When the earliest pending outbox message becomes available (None: nothing pending).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().next_outbox_at() is None
+            True
+        """
+        return self._memory_outbox().next_at()
+
+    def drop_outbox(self, ticket_id: str) -> int:
+        """Delete every outbox message of ``ticket_id`` (pending, sent or dead); how many.
+
+        Erasure calls it: a message keeps a copy of the ticket's data, so after an
+        erasure none of it may stay in the outbox or go out. `purge` removes a
+        purged ticket's messages the same way, in its own transaction.
+
+        Raises:
+            ValidationError: ``ticket_id`` is not a ticket id.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> from ticketkit.storage import OutboxMessage
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> m = OutboxMessage(id="n-1", payload="{}", created_at=at, available_at=at, ticket_id="T1")
+            >>> _ = store.commit([], [m])
+            >>> store.drop_outbox("T1"), store.outbox()
+            (1, [])
+        """
+        check_ticket_id(ticket_id)
+        return self._memory_outbox().drop_ticket(ticket_id)

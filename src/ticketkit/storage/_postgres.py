@@ -10,7 +10,13 @@ Layout (all tables in one PostgreSQL schema, ``ticketkit`` unless told otherwise
   text so it reads back exactly) plus the columns queries filter and order on,
   each indexed; ``tags`` as a ``text[]`` and ``fields`` (custom fields) as
   ``jsonb``, both with GIN indexes, for your own SQL as much as for ours.
-- ``events``: the ticket's events in the order they were saved (``seq``).
+- ``events``: the ticket's events in the order they were saved (``seq``), each with
+  the id of the transaction that wrote it (``xid``).
+- ``feed_commits``: the change feed's order: one row per transaction that wrote
+  events, numbered (``pos``) in commit order (see `PostgresStore.changes`).
+- ``outbox``: notifications waiting to be delivered (and delivered ones), with the
+  ticket each one copies.
+- ``message_keys``: the keys ``Helpdesk.receive`` threads and dedupes by.
 - ``ticketkit_schema``: the migrations applied.
 
 Every write is one transaction, and the common ones are one statement (one round
@@ -44,7 +50,6 @@ from ticketkit.storage._base import (
     Page,
     Query,
     StoreClosedError,
-    TicketStore,
     _check_claim_args,
     check_counts_args,
     check_due_args,
@@ -60,12 +65,9 @@ from ticketkit.storage._base import (
 )
 from ticketkit.storage._outbox import (
     OutboxMessage,
-    check_at,
-    check_claim,
-    check_feed_limit,
     check_messages,
-    check_status,
 )
+from ticketkit.storage._postgres_outbox import PostgresOutbox, feed_lock, feed_sql
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 
 if TYPE_CHECKING:
@@ -138,13 +140,27 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             "ON {s}.tickets (tenant, customer, updated_us, id)"
         ),
     ),
+    # Step 4: the outbox (created outside the numbered steps before, hence IF NOT EXISTS)
+    # with each message's ticket, and the commit-ordered change feed (see `PostgresStore.changes`).
+    4: (
+        *sq.postgres_outbox_ddl("{s}"),
+        # Events stored before this step carry xid 0: one "commit" at the head of the feed.
+        "ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT '0'",
+        "ALTER TABLE {s}.events ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
+        "CREATE INDEX IF NOT EXISTS events_xid ON {s}.events (xid, seq)",
+        """CREATE TABLE IF NOT EXISTS {s}.feed_commits (
+            pos bigserial PRIMARY KEY,
+            xid xid8 NOT NULL UNIQUE
+        )""",
+        "INSERT INTO {s}.feed_commits (pos, xid) VALUES (0, '0') ON CONFLICT DO NOTHING",
+    ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
 # extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
 # where it is missing or not allowed).
 _TRIGRAM_STEP: Final = 2
 
-POSTGRES_SCHEMA_VERSION: Final = 3
+POSTGRES_SCHEMA_VERSION: Final = 4
 """The schema version this ticketkit writes; older schemas are migrated forward on open."""
 
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -258,9 +274,9 @@ def _safe_dsn(conninfo: str) -> str:
     )
 
 
-# One piece: every primitive shares the connection and transaction handling; the SQL
-# of the outbox, message keys and rewrites lives in their own modules.
-class PostgresStore(TicketStore):
+# The outbox and change feed live in the base class (`_postgres_outbox`), the SQL of
+# message keys and rewrites in their own modules.
+class PostgresStore(PostgresOutbox):
     """Tickets in PostgreSQL, shared by many processes and machines.
 
     ``conninfo`` is a libpq connection string or URL
@@ -387,6 +403,7 @@ class PostgresStore(TicketStore):
         for version in sorted(_MIGRATIONS):
             lines.extend(stmt.format(s=s) + ";" for stmt in _MIGRATIONS[version])
             lines.append(_record_sql(s, version) + ";")
+        lines.append(mk.postgres_table(s) + ";")
         lines.append("CREATE EXTENSION IF NOT EXISTS pg_trgm;")
         lines.append(_trigram_sql(s, "public") + ";")
         lines.append(_record_sql(s, _TRIGRAM_STEP) + ";")
@@ -403,9 +420,8 @@ class PostgresStore(TicketStore):
                     f"the database at {self._place!r} uses encoding {encoding and encoding[0]!r}; "
                     "ticketkit needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')",
                 )
-            current = self._schema_version(conn)
+            current = _schema_version(conn, self._schema)
             if current == POSTGRES_SCHEMA_VERSION:
-                self._ensure_outbox(conn)
                 return
             if not migrate:
                 raise ValidationError.one(
@@ -417,64 +433,20 @@ class PostgresStore(TicketStore):
                 # One opener migrates; the others wait here, then find the work done.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                current = self._schema_version(conn)
+                current = _schema_version(conn, self._schema)
                 s = f'"{self._schema}"'
                 conn.execute(_schema_table_sql(s))
                 for version in range(current + 1, POSTGRES_SCHEMA_VERSION + 1):
                     if version == _TRIGRAM_STEP:
-                        self._try_trigram(conn, s)
+                        _try_trigram(self._psycopg, conn, s)
                     else:
                         for statement in _MIGRATIONS[version]:
                             conn.execute(statement.format(s=s))
                     conn.execute(_record_sql(s, version))
-            self._ensure_outbox(conn)
         except psycopg.Error as exc:
             raise ValidationError.one(
                 "schema", f"cannot use schema {self._schema!r} at {self._place!r} as a ticket store: {exc}"
             ) from None
-
-    def _schema_version(self, conn: psycopg.Connection[Any]) -> int:
-        """The schema's version; 0 for a missing or empty schema; refuses foreign or newer ones."""
-        tables = {
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (self._schema,)
-            )
-        }
-        if not tables:
-            return 0
-        if "ticketkit_schema" not in tables:
-            raise ValidationError.one(
-                "schema",
-                f"schema {self._schema!r} holds tables of something else ({', '.join(sorted(tables))}); "
-                "ticketkit leaves it untouched (choose another schema=)",
-            )
-        row = conn.execute(
-            f'SELECT COALESCE(MAX(version), 0) FROM "{self._schema}".ticketkit_schema'
-        ).fetchone()
-        current = int(row[0]) if row else 0
-        if current > POSTGRES_SCHEMA_VERSION:
-            raise ValidationError.one(
-                "schema",
-                f"schema {self._schema!r} has version {current}, newer than this ticketkit understands "
-                f"({POSTGRES_SCHEMA_VERSION}); upgrade ticketkit. It was left untouched",
-            )
-        return current
-
-    def _try_trigram(self, conn: psycopg.Connection[Any], s: str) -> None:
-        """Add the trigram index on the subject if pg_trgm can be had; skip it otherwise."""
-        psycopg = self._psycopg
-        try:
-            with conn.transaction():  # a savepoint: a refusal must not abort the migration
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-                row = conn.execute(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-                    "WHERE e.extname = 'pg_trgm'"
-                ).fetchone()
-                assert row is not None
-                conn.execute(_trigram_sql(s, row[0]))
-        except psycopg.Error:
-            pass
 
     @property
     def schema(self) -> str:
@@ -485,7 +457,7 @@ class PostgresStore(TicketStore):
     def schema_version(self) -> int:
         """The version of the open schema (`POSTGRES_SCHEMA_VERSION` once migrated)."""
         with self._conn() as conn:
-            return self._schema_version(conn)
+            return _schema_version(conn, self._schema)
 
     @property
     def has_trigram_index(self) -> bool:
@@ -598,7 +570,11 @@ class PostgresStore(TicketStore):
         """Store a new ticket and its first events in one statement (see `TicketStore.create`)."""
         validate_create(ticket, events)
         with self._conn() as conn:
-            self._insert(conn, ticket, events)
+            got = conn.execute(
+                self._sql.create_fed, (*self._create_params(ticket, events), self._sql.feed_lock)
+            )
+            if got.fetchone() != (1,):
+                raise self._create_failed(conn, ticket)
         return ticket
 
     def save(self, ticket: Ticket, events: Sequence[Event], expected_version: int) -> Ticket:
@@ -608,7 +584,9 @@ class PostgresStore(TicketStore):
         """
         validate_save(ticket, events, expected_version)
         with self._conn() as conn:
-            self._update(conn, ticket, events, expected_version)
+            params = (*self._update_params(ticket, events, expected_version), self._sql.feed_lock)
+            if conn.execute(self._sql.update_fed, params).fetchone() != (1,):
+                raise self._update_failed(conn, ticket, expected_version)
         return ticket
 
     def save_many(self, changes: Iterable[Change]) -> list[Ticket]:
@@ -630,6 +608,8 @@ class PostgresStore(TicketStore):
                 if failed:
                     ticket, _, expected = updates[failed[0]]
                     raise self._update_failed(conn, ticket, expected)
+            if any(e for _, e, _ in checked):
+                self._feed_tail(conn)
         return [c[0] for c in checked]
 
     def claim_due(
@@ -831,17 +811,6 @@ class PostgresStore(TicketStore):
 
     # ------------------------------------------------------------------ outbox
 
-    def _ensure_outbox(self, conn: psycopg.Connection[Any]) -> None:
-        """Create the outbox and feed tables when missing (one opener at a time)."""
-        s = f'"{self._schema}"'
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
-            for statement in sq.postgres_outbox_ddl(s):
-                conn.execute(statement)
-
-    def _q(self, sql: str) -> str:
-        return sq.ph(sql, f'"{self._schema}"')
-
     def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
         """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`)."""
         messages = check_messages(outbox)
@@ -862,68 +831,9 @@ class PostgresStore(TicketStore):
                     raise self._update_failed(conn, ticket, expected)
             if messages:
                 conn.cursor().executemany(self._q(sq.INSERT), [sq.row_of(m) for m in messages])
+            if any(e for _, e, _ in checked):
+                self._feed_tail(conn)  # keep it the transaction's last statement
         return [c[0] for c in checked]
-
-    def claim_outbox(
-        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
-    ) -> list[OutboxMessage]:
-        """Lease pending messages with ``FOR UPDATE SKIP LOCKED`` (see `TicketStore.claim_outbox`).
-
-        Workers claiming together never wait for each other and never get the same message.
-        """
-        check_claim(at, worker, lease, limit)
-        cols = ", ".join(f"o.{c.strip()}" for c in sq.COLUMNS.split(","))
-        sql = self._q(
-            "WITH picked AS (SELECT id, available_us AS was FROM outbox "
-            "WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ? "
-            f"FOR UPDATE SKIP LOCKED) UPDATE outbox o SET available_us = ? FROM picked "
-            f"WHERE o.id = picked.id RETURNING {cols}, picked.was"
-        )
-        with self._conn() as conn, conn.transaction():
-            rows = conn.execute(sql, (sq.key_of(at), limit, sq.key_of(at + lease))).fetchall()
-        rows.sort(key=lambda r: (r[-1], r[0]))
-        return [sq.message_of(r[:-1]) for r in rows]
-
-    def mark_sent(self, ids: Iterable[str]) -> None:
-        """Mark messages delivered (see `TicketStore.mark_sent`)."""
-        rows = [(i,) for i in ids]
-        if rows:
-            with self._conn() as conn, conn.transaction():
-                conn.cursor().executemany(self._q(sq.SENT), rows)
-
-    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed send (see `TicketStore.mark_failed`)."""
-        if retry_at is not None:
-            check_at(retry_at, "retry_at")
-        status = "dead" if retry_at is None else "pending"
-        key = None if retry_at is None else sq.key_of(retry_at)
-        with self._conn() as conn:
-            conn.execute(self._q(sq.FAILED), (error, status, key, message_id))
-
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """The outbox messages in ``status`` (see `TicketStore.outbox`)."""
-        check_status(status)
-        check_feed_limit(limit)
-        sql, params = sq.listing(status, limit)
-        with self._conn() as conn:
-            rows = conn.execute(self._q(sql), params).fetchall()
-        return [sq.message_of(r) for r in rows]
-
-    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
-        """Make dead or failing messages pending again (see `TicketStore.requeue`)."""
-        check_at(at)
-        key = sq.key_of(at)
-        n = 0
-        with self._conn() as conn, conn.transaction():
-            for i in ids:
-                n += conn.execute(self._q(sq.REQUEUE), (key, i)).rowcount
-        return n
-
-    def next_outbox_at(self) -> datetime | None:
-        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`)."""
-        with self._conn() as conn:
-            row = conn.execute(self._q(sq.NEXT)).fetchone()
-        return None if row is None or row[0] is None else sq.at_of(row[0])
 
     def rewrite(
         self,
@@ -951,6 +861,8 @@ class PostgresStore(TicketStore):
                     f"UPDATE {s}.events SET body = %s WHERE seq = %s",
                     [(dump_json(e), seq) for e, (seq, _) in zip(events, stored, strict=True)],
                 )
+            if append:
+                self._feed_tail(conn)
         return ticket
 
     def purge(
@@ -969,12 +881,17 @@ class PostgresStore(TicketStore):
             ).fetchone()
             check_purge(ticket_id, None if row is None else (row[0], row[1]), _text(tenant), expected_version)
             conn.execute(f"DELETE FROM {s}.tickets WHERE id = %s", (_text(ticket_id),))
+            conn.execute(self._q(sq.DROP_TICKET), (_text(ticket_id),))
 
     # ------------------------------------------------------------------ message keys (receive)
 
     def _message_keys_table(self, conn: psycopg.Connection[Any]) -> str:
         s = f'"{self._schema}"'
         if not self.__dict__.get("_message_keys_ready"):
+            found = conn.execute("SELECT to_regclass(%s)", (f"{s}.message_keys",)).fetchone()
+            if found is not None and found[0] is not None:  # made by schema_sql(): no DDL (nor its rights)
+                self.__dict__["_message_keys_ready"] = True
+                return s
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
                 conn.execute(mk.postgres_table(s))
@@ -1002,6 +919,48 @@ class PostgresStore(TicketStore):
             s = self._message_keys_table(conn)
             row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
         return None if row is None else str(row[0])
+
+
+def _schema_version(conn: psycopg.Connection[Any], schema: str) -> int:
+    """The schema's version; 0 for a missing or empty schema; refuses foreign or newer ones."""
+    tables = {
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+    }
+    if not tables:
+        return 0
+    if "ticketkit_schema" not in tables:
+        raise ValidationError.one(
+            "schema",
+            f"schema {schema!r} holds tables of something else ({', '.join(sorted(tables))}); "
+            "ticketkit leaves it untouched (choose another schema=)",
+        )
+    row = conn.execute(f'SELECT COALESCE(MAX(version), 0) FROM "{schema}".ticketkit_schema').fetchone()
+    current = int(row[0]) if row else 0
+    if current > POSTGRES_SCHEMA_VERSION:
+        raise ValidationError.one(
+            "schema",
+            f"schema {schema!r} has version {current}, newer than this ticketkit understands "
+            f"({POSTGRES_SCHEMA_VERSION}); upgrade ticketkit. It was left untouched",
+        )
+    return current
+
+
+def _try_trigram(pg: Any, conn: psycopg.Connection[Any], s: str) -> None:
+    """Add the trigram index on the subject if pg_trgm can be had; skip it otherwise."""
+    try:
+        with conn.transaction():  # a savepoint: a refusal must not abort the migration
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            row = conn.execute(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                "WHERE e.extname = 'pg_trgm'"
+            ).fetchone()
+            assert row is not None
+            conn.execute(_trigram_sql(s, row[0]))
+    except pg.Error:
+        pass
 
 
 def _schema_table_sql(s: str) -> str:
@@ -1045,6 +1004,18 @@ class _Statements:
             "WHERE id = %s AND version = %s AND tenant = %s RETURNING id), "
             f"e AS ({events_of}) SELECT count(*) FROM w"
         )
+        # A lone create or save numbers itself in the change feed in the same statement
+        # (one round trip): the lock is taken once its events are written (the LATERAL
+        # depends on their count, so the ticket row is locked already), before the
+        # position is drawn, and held to the statement's commit. Nothing written: no lock.
+        fed = (
+            f"e AS ({events_of} RETURNING 1), f AS (INSERT INTO {s}.feed_commits (xid) "
+            "SELECT pg_current_xact_id() FROM (SELECT count(*) AS n FROM e) AS d "
+            "CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(hashtext(%s)) WHERE d.n > 0) AS l "
+            "ON CONFLICT (xid) DO NOTHING) SELECT count(*) FROM w"
+        )
+        self.create_fed = self.create.split("e AS (")[0] + fed
+        self.update_fed = self.update.split("e AS (")[0] + fed
         self.version_of = f"SELECT version, tenant FROM {s}.tickets WHERE id = %s"
         self.get = f"SELECT body, tenant FROM {s}.tickets WHERE id = %s"
         self.events = (
@@ -1065,3 +1036,5 @@ class _Statements:
         )
         self.export = f"SELECT t.body, {agg} FROM {s}.tickets t ORDER BY t.id"
         self.export_tenant = f"SELECT t.body, {agg} FROM {s}.tickets t WHERE t.tenant = %s ORDER BY t.id"
+        self.feed_lock = feed_lock(s)
+        self.feed = feed_sql(s)

@@ -25,10 +25,16 @@ SQLITE_OUTBOX_DDL: Final = (
         attempts INTEGER NOT NULL,
         error TEXT,
         created_us INTEGER NOT NULL,
-        available_us INTEGER NOT NULL
+        available_us INTEGER NOT NULL,
+        ticket_id TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, available_us, id)",
 )
+
+# The ticket of each message (erasure and purges find its copies by it); tables made
+# before it existed gain the column on open.
+SQLITE_TICKET_COLUMN: Final = "ALTER TABLE outbox ADD COLUMN ticket_id TEXT"
+SQLITE_TICKET_INDEX: Final = "CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox (ticket_id)"
 
 
 def postgres_outbox_ddl(s: str) -> tuple[str, ...]:
@@ -42,9 +48,12 @@ def postgres_outbox_ddl(s: str) -> tuple[str, ...]:
             attempts integer NOT NULL,
             error text,
             created_us bigint NOT NULL,
-            available_us bigint NOT NULL
+            available_us bigint NOT NULL,
+            ticket_id text COLLATE "C"
         )""",
+        f'ALTER TABLE {s}.outbox ADD COLUMN IF NOT EXISTS ticket_id text COLLATE "C"',
         f"CREATE INDEX IF NOT EXISTS outbox_pending ON {s}.outbox (status, available_us, id)",
+        f"CREATE INDEX IF NOT EXISTS outbox_ticket ON {s}.outbox (ticket_id)",
     )
 
 
@@ -58,13 +67,16 @@ def at_of(key: int) -> datetime:
     return _EPOCH + timedelta(microseconds=key)
 
 
-COLUMNS: Final = "id, tenant, payload, status, attempts, error, created_us, available_us"
-INSERT: Final = f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+COLUMNS: Final = "id, tenant, payload, status, attempts, error, created_us, available_us, ticket_id"
+INSERT: Final = (
+    f"INSERT INTO outbox ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
 PENDING_IDS: Final = (
     "SELECT id FROM outbox WHERE status = 'pending' AND available_us <= ? ORDER BY available_us, id LIMIT ?"
 )
 LEASE: Final = "UPDATE outbox SET available_us = ? WHERE id = ? AND status = 'pending'"
 SENT: Final = "UPDATE outbox SET status = 'sent' WHERE id = ?"
+SENT_MANY: Final = "UPDATE outbox SET status = 'sent' WHERE id = ANY(?) AND status <> 'sent'"
 FAILED: Final = (
     "UPDATE outbox SET attempts = attempts + 1, error = ?, status = ?, "
     "available_us = COALESCE(?, available_us) WHERE id = ? AND status = 'pending'"
@@ -75,6 +87,7 @@ REQUEUE: Final = (
     "UPDATE outbox SET status = 'pending', attempts = 0, available_us = ? WHERE id = ? AND status <> 'sent'"
 )
 NEXT: Final = "SELECT MIN(available_us) FROM outbox WHERE status = 'pending'"
+DROP_TICKET: Final = "DELETE FROM outbox WHERE ticket_id = ?"
 
 
 def listing(status: str | None, limit: int) -> tuple[str, tuple[Any, ...]]:
@@ -109,6 +122,7 @@ def row_of(m: OutboxMessage) -> tuple[Any, ...]:
         m.error,
         key_of(m.created_at),
         key_of(m.available_at),
+        m.ticket_id,
     )
 
 
@@ -123,4 +137,5 @@ def message_of(row: Sequence[Any]) -> OutboxMessage:
         error=row[5],
         created_at=at_of(row[6]),
         available_at=at_of(row[7]),
+        ticket_id=row[8],
     )

@@ -32,7 +32,6 @@ from ticketkit.storage._base import (
     Page,
     Query,
     StoreClosedError,
-    TicketStore,
     _check_claim_args,
     check_counts_args,
     check_due_args,
@@ -48,17 +47,11 @@ from ticketkit.storage._base import (
 )
 from ticketkit.storage._decode import trusted_ticket
 from ticketkit.storage._outbox import (
-    FeedPage,
     OutboxMessage,
-    check_at,
-    check_claim,
-    check_feed_limit,
     check_messages,
-    check_status,
-    encode_cursor,
-    int_cursor,
 )
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
+from ticketkit.storage._sqlite_outbox import SQLiteOutbox
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -228,9 +221,9 @@ def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
         raise
 
 
-# One piece: every primitive shares the connection and write-transaction handling; the
-# SQL of the outbox, message keys and rewrites lives in their own modules.
-class SQLiteStore(TicketStore):
+# The outbox and change feed live in the base class (`_sqlite_outbox`), the SQL of
+# message keys and rewrites in their own modules.
+class SQLiteStore(SQLiteOutbox):
     """Tickets in one SQLite file, safe for several threads and processes.
 
     ``path`` is a file in an existing folder (created when missing) or
@@ -322,6 +315,9 @@ class SQLiteStore(TicketStore):
                 _migrate(conn)
             for statement in sq.SQLITE_OUTBOX_DDL:
                 conn.execute(statement)
+            if "ticket_id" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}:
+                conn.execute(sq.SQLITE_TICKET_COLUMN)
+            conn.execute(sq.SQLITE_TICKET_INDEX)
         except sqlite3.DatabaseError as exc:
             raise ValidationError.one("path", f"cannot use {self._path!r} as a ticket store: {exc}") from None
 
@@ -715,114 +711,6 @@ class SQLiteStore(TicketStore):
         self._remember([(p[1][_BODY], p[0]) for p in prepared])
         return [c[0] for c in checked]
 
-    def claim_outbox(
-        self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
-    ) -> list[OutboxMessage]:
-        """Lease pending messages in one write transaction (see `TicketStore.claim_outbox`).
-
-        Examples:
-            >>> from datetime import datetime, timedelta, timezone
-            >>> import ticketkit as tk
-            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
-            >>> tk.SQLiteStore(":memory:").claim_outbox(at, worker="w", lease=timedelta(minutes=1))
-            []
-        """
-        check_claim(at, worker, lease, limit)
-        with self._write() as conn:
-            return sq.sqlite_claim(conn, sq.key_of(at), sq.key_of(at + lease), limit)
-
-    def mark_sent(self, ids: Iterable[str]) -> None:
-        """Mark messages delivered (see `TicketStore.mark_sent`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").mark_sent(["n-1"])
-        """
-        rows = [(i,) for i in ids]
-        if rows:
-            with self._write() as conn:
-                conn.executemany(sq.SENT, rows)
-
-    def mark_failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed send (see `TicketStore.mark_failed`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").mark_failed("n-1", error="timeout", retry_at=None)
-        """
-        if retry_at is not None:
-            check_at(retry_at, "retry_at")
-        status = "dead" if retry_at is None else "pending"
-        key = None if retry_at is None else sq.key_of(retry_at)
-        with self._write() as conn:
-            conn.execute(sq.FAILED, (error, status, key, message_id))
-
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """The outbox messages in ``status`` (see `TicketStore.outbox`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").outbox()
-            []
-        """
-        check_status(status)
-        check_feed_limit(limit)
-        with self._read() as conn:
-            rows = conn.execute(*sq.listing(status, limit)).fetchall()
-        return [sq.message_of(r) for r in rows]
-
-    def requeue(self, ids: Iterable[str], *, at: datetime) -> int:
-        """Make dead or failing messages pending again (see `TicketStore.requeue`).
-
-        Examples:
-            >>> from datetime import datetime, timezone
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").requeue(["n-1"], at=datetime(2025, 3, 3, tzinfo=timezone.utc))
-            0
-        """
-        check_at(at)
-        key = sq.key_of(at)
-        n = 0
-        with self._write() as conn:
-            for i in ids:
-                n += conn.execute(sq.REQUEUE, (key, i)).rowcount
-        return n
-
-    def next_outbox_at(self) -> datetime | None:
-        """When the earliest pending message becomes available (see `TicketStore.next_outbox_at`).
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> tk.SQLiteStore(":memory:").next_outbox_at() is None
-            True
-        """
-        with self._read() as conn:
-            row = conn.execute(sq.NEXT).fetchone()
-        return None if row[0] is None else sq.at_of(row[0])
-
-    def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:
-        """Committed events after ``after`` in commit order (see `TicketStore.changes`).
-
-        SQLite has one writer at a time and numbers event rows inside the write
-        transaction, so row order is commit order: the cursor is the last row seen.
-
-        Examples:
-            >>> import ticketkit as tk
-            >>> len(tk.SQLiteStore(":memory:").changes())
-            0
-        """
-        check_feed_limit(limit)
-        last = int_cursor(after, "sqlite")
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (last, limit)
-            ).fetchall()
-        if rows:
-            last = rows[-1][0]
-        return FeedPage(
-            events=tuple(parse_event_json(r[1]) for r in rows), cursor=encode_cursor("sqlite", last)
-        )
-
     def rewrite(
         self,
         ticket: Ticket,
@@ -858,7 +746,7 @@ class SQLiteStore(TicketStore):
     def purge(
         self, ticket_id: str, *, tenant: str | None = None, expected_version: int | None = None
     ) -> None:
-        """Delete the ticket, its tags and its events in one transaction (see `TicketStore.purge`).
+        """Delete the ticket, its tags, events and outbox messages, atomically (see `TicketStore.purge`).
 
         Examples:
             >>> import ticketkit as tk
@@ -871,6 +759,7 @@ class SQLiteStore(TicketStore):
             conn.execute("DELETE FROM events WHERE ticket_id = ?", (ticket_id,))
             conn.execute("DELETE FROM ticket_tags WHERE ticket_id = ?", (ticket_id,))
             conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+            conn.execute(sq.DROP_TICKET, (ticket_id,))
 
     def compact(self, *, tenant: str | None = None) -> None:
         """Checkpoint and truncate the WAL, ``VACUUM``, truncate the WAL again (see `TicketStore.compact`).
