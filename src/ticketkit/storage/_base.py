@@ -27,6 +27,7 @@ from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 from ticketkit.storage import _outbox as ob
 from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
+from ticketkit.storage._records import MemoryRecords, validate_record_read, validate_record_write
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -1507,6 +1508,63 @@ class TicketStore(abc.ABC):
         """
         validate_message_key(key, tenant)
         return _default_keys(self).get(key, tenant)
+
+    # ------------------------------------------------------------------ desk records (presence, leases)
+
+    def records(
+        self, kind: str, *, tenant: str, keys: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, int]]:
+        """The records of ``kind`` in ``tenant`` (all, or those of ``keys``): key -> (value, version).
+
+        Records are small versioned values the desk shares between workers: agent
+        presence, the lease of the worker draining the queues. The default keeps them
+        in this object's memory (right for one process); the shipped SQLite and
+        PostgreSQL stores keep them in a table keyed by (tenant, kind, key), so every
+        handle on the backend reads what another wrote.
+
+        Raises:
+            ValidationError: an empty kind, tenant or key.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> store.put_record("presence", "li", "away", tenant="default", expected_version=None)
+            1
+            >>> store.records("presence", tenant="default")
+            {'li': ('away', 1)}
+        """
+        wanted = validate_record_read(kind, tenant, keys)
+        return _default_records(self).read(kind, tenant, wanted)
+
+    def put_record(
+        self, kind: str, key: str, value: str, *, tenant: str, expected_version: int | None
+    ) -> int:
+        """Write one record if it is at ``expected_version`` (None: only if absent); its new version.
+
+        A compare-and-set: of several writers racing from one version, on one handle
+        or several, exactly one succeeds; the others get `ConflictError` and write
+        nothing.
+
+        Raises:
+            ConflictError: the record is not at ``expected_version`` (nothing written).
+            ValidationError: a bad kind, key, value, tenant or version.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> v = store.put_record("lease", "queues", "w1", tenant="default", expected_version=None)
+            >>> store.put_record("lease", "queues", "w2", tenant="default", expected_version=v)
+            2
+        """
+        validate_record_write(kind, key, value, tenant, expected_version)
+        return _default_records(self).write(kind, key, value, tenant, expected_version)
+
+
+def _default_records(store: TicketStore) -> MemoryRecords:
+    records: MemoryRecords | None = store.__dict__.get("_ticketkit_records")
+    if records is None:
+        records = store.__dict__.setdefault("_ticketkit_records", MemoryRecords())
+    return records
 
 
 def _default_keys(store: TicketStore) -> MessageKeys:

@@ -25,6 +25,7 @@ _FAMILIES = (
     "load",
     "rewrite",
     "message_keys",
+    "records",
 )
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
@@ -37,6 +38,7 @@ from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
 from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
+from ticketkit.storage._contract_records import RecordsContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
@@ -60,6 +62,7 @@ class StoreContract(
     RewriteContract,
     PurgeContract,
     MessageKeysContract,
+    RecordsContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -85,7 +88,8 @@ class StoreContract(
     ``FeedContract`` (``changes``), ``RewriteContract``
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
     for a store keeping the default that raises ``NotImplementedError``), and
-    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage
+    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by) and
+    ``RecordsContract`` (the versioned records agent presence and queue leases live in). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

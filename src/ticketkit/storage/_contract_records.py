@@ -1,0 +1,113 @@
+"""The contract's records family: `records` and `put_record` (agent presence, queue leases).
+
+The promises: a write is a compare-and-set (create only when absent, replace only at the
+version read), a stale write raises `ConflictError` and writes nothing; records keep to
+their tenant and kind and come back exactly; of racing writers from one version exactly
+one wins, on one handle or two; bad input is a `ValidationError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from ticketkit.errors import ConflictError, ValidationError
+from ticketkit.storage._base import TicketStore
+from ticketkit.storage._contract_support import ContractBase
+
+_RACERS = 6
+
+
+class RecordsContract(ContractBase):
+    """Desk records: versioned values under (tenant, kind, key), written by compare-and-set."""
+
+    def test_records_compare_and_set(self, store: TicketStore) -> None:
+        """Create when absent, replace at the version read; a stale or repeated create writes nothing."""
+        assert {} == store.records("presence", tenant="default")
+        assert 1 == store.put_record("presence", "li", "away", tenant="default", expected_version=None)
+        with pytest.raises(ConflictError):
+            store.put_record("presence", "li", "online", tenant="default", expected_version=None)
+        assert 2 == store.put_record("presence", "li", "online", tenant="default", expected_version=1)
+        with pytest.raises(ConflictError):
+            store.put_record("presence", "li", "offline", tenant="default", expected_version=1)
+        with pytest.raises(ConflictError):
+            store.put_record("presence", "wang", "away", tenant="default", expected_version=3)
+        assert {"li": ("online", 2)} == store.records("presence", tenant="default")
+
+    def test_records_keep_to_tenant_kind_and_text(self, store: TicketStore) -> None:
+        """Kinds and tenants separate records; keys asked for filter; values come back exactly."""
+        text = '{"status": "away", "note": "店 ✓ \\n tab\\t"}'
+        store.put_record("presence", "li", text, tenant="default", expected_version=None)
+        store.put_record("lease", "li", "", tenant="default", expected_version=None)
+        store.put_record("presence", "li", "other", tenant="acme", expected_version=None)
+        store.put_record("presence", "Li", "case", tenant="default", expected_version=None)
+        assert {"li": (text, 1), "Li": ("case", 1)} == store.records("presence", tenant="default")
+        assert {"li": ("", 1)} == store.records("lease", tenant="default")
+        assert {"li": ("other", 1)} == store.records("presence", tenant="acme")
+        assert {"Li": ("case", 1)} == store.records("presence", tenant="default", keys=["Li", "nobody"])
+
+    @pytest.mark.parametrize(
+        ("kind", "key", "value", "tenant", "version"),
+        [("", "k", "v", "default", None), ("kind", "", "v", "default", None),
+         ("kind", "k", 7, "default", None), ("kind", "k", "v", "", None),
+         ("kind", "k", "v", "default", 0), ("kind", "k", "v", "default", True),
+         ("kind", "k\x00", "v", "default", None)],
+    )  # fmt: skip
+    def test_records_refuse_bad_input(
+        self, store: TicketStore, kind: object, key: object, value: object, tenant: object, version: object
+    ) -> None:
+        """An empty kind, key or tenant, a non-string value, a bad version, a NUL: ValidationError."""
+        with pytest.raises(ValidationError):
+            store.put_record(kind, key, value, tenant=tenant, expected_version=version)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            store.records("", tenant="default")
+        with pytest.raises(ValidationError):
+            store.records("presence", tenant="default", keys="li")
+
+    def test_records_hold_between_handles(self, store: TicketStore) -> None:
+        """A record written through one handle is read, and version-checked, through another."""
+        other = self.other_handle(store)
+        store.put_record("presence", "li", "away", tenant="default", expected_version=None)
+        assert {"li": ("away", 1)} == other.records("presence", tenant="default")
+        with pytest.raises(ConflictError):
+            other.put_record("presence", "li", "x", tenant="default", expected_version=None)
+        assert 2 == other.put_record("presence", "li", "online", tenant="default", expected_version=1)
+        assert {"li": ("online", 2)} == store.records("presence", tenant="default")
+
+    def test_records_race(self, store: TicketStore) -> None:
+        """Threads writing over the same version at once: exactly one wins, the others conflict."""
+        self.need_threads()
+        handles = [store]
+        if getattr(self, "_again", None) is not None:
+            handles.append(self.other_handle(store))
+        store.put_record("lease", "queues", "", tenant="default", expected_version=None)
+        barrier = threading.Barrier(_RACERS)
+        won: list[int] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def racer(n: int, handle: TicketStore) -> None:
+            try:
+                barrier.wait(timeout=self.thread_timeout)
+                handle.put_record("lease", "queues", f"w{n}", tenant="default", expected_version=1)
+                with lock:
+                    won.append(n)
+            except ConflictError:
+                pass
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+
+        threads = [
+            threading.Thread(target=racer, args=(n, h), daemon=True)
+            for n, h in zip(range(_RACERS), itertools.cycle(handles), strict=False)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(self.thread_timeout)
+        assert [] == errors
+        assert 1 == len(won)
+        assert {"queues": (f"w{won[0]}", 2)} == store.records("lease", tenant="default")
