@@ -80,7 +80,7 @@ def validate_record_write(kind: object, key: object, value: object, tenant: obje
     _text_problem("key", key, MAX_RECORD_KEY, problems, empty=False)
     _text_problem("value", value, MAX_RECORD_VALUE, problems, empty=True)
     _text_problem("tenant", tenant, MAX_RECORD_KEY, problems, empty=False)
-    if expected is not None and (expected.__class__ is not int or not 1 <= expected < 2**62):  # type: ignore[operator]
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or not 1 <= expected < 2**62):
         problems.append(
             ErrorDetail("expected_version", f"expected None (create) or a positive version, got {expected!r}")
         )
