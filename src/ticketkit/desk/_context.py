@@ -98,6 +98,10 @@ class DeskContext:
         self.region = "CN"
         self.retention: tuple[RetentionPolicy, ...] = ()
         self.macros: dict[str, Macro] = dict(macros or {})
+        # Presence (checked and set by the facade): what going away/offline does to an
+        # agent's tickets, and how many queued tickets one drain hands out at most.
+        self.presence_policy: dict[str, str] = {"away": "leave", "offline": "leave"}
+        self.drain_limit = 10_000
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

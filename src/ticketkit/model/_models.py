@@ -185,7 +185,9 @@ def level_problems(path: str, value: object) -> list[ErrorDetail]:
     if not isinstance(value, Mapping):
         return [ErrorDetail(path, f"expected a mapping of skill -> level, got {bounded_repr(value)}")]
     return [
-        ErrorDetail(f"{path}.{k}", f"expected a skill name and a whole level from 0 to 100, got {bounded_repr(v)}")
+        ErrorDetail(
+            f"{path}.{k}", f"expected a skill name and a whole level from 0 to 100, got {bounded_repr(v)}"
+        )
         for k, v in value.items()
         if not isinstance(k, str) or not k or "\x00" in k or v.__class__ is not int or not 0 <= v <= 100
     ]

@@ -93,7 +93,7 @@ def _items(data: Mapping[str, Any], key: str) -> Sequence[Any]:
 
 
 _RosterEntry = tuple[str, int, frozenset[str], "str | None", "str | None", "Mapping[str, int]"]
-"""An agent as routing reads it: id, capacity, skills, shift, the status that rules them out (or None), skill levels."""
+"""An agent as routing reads it: id, capacity, skills, shift, status ruling them out (or None), levels."""
 
 _NO_LOAD: Final[Mapping[str, int]] = MappingProxyType({})
 
@@ -262,6 +262,9 @@ class Router:
     )
     _simple: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
     _sets: tuple[RuleChanges | None, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _queue_assigns: dict[tuple[str, str | None], Assign] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         out = _problems(self)
@@ -308,6 +311,7 @@ class Router:
         )
         setter(self, "_simple", all(r.stop for r in self.rules))
         setter(self, "_sets", tuple(r.set if r.set else None for r in self.rules))
+        setter(self, "_queue_assigns", {})
 
     # ------------------------------------------------------------------ data form
 
@@ -724,6 +728,60 @@ class Router:
             note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
         )
 
+    def pick(
+        self,
+        ticket: Ticket,
+        team: str,
+        *,
+        at: datetime,
+        load: Mapping[str, int] | None = None,
+        presence: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """The agent of ``team`` who takes ``ticket`` from the team's queue now; None when nobody can.
+
+        The least loaded agent who is available (``presence`` over the configured
+        status), on shift, has room for the ticket's [`weight`][ticketkit.Router.weight]
+        and holds the skills and levels the ticket's rule asks; ties by round-robin.
+        This is how queued tickets are handed out (`Helpdesk.drain_queues`).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Agent
+            >>> r = Router(
+            ...     rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))],
+            ...     agents=[Agent(id="a", teams={"t"}, capacity=2), Agent(id="b", teams={"t"}, capacity=2)],
+            ... )
+            >>> t = Ticket(subject="s", team="t", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            >>> r.pick(t, "t", at=t.created_at, load={"a": 1, "b": 0})
+            'b'
+            >>> r.pick(t, "t", at=t.created_at, load={"a": 2, "b": 0}, presence={"b": "away"}) is None
+            True
+        """
+        rule = self.match(ticket, at=at)
+        asked = rule.assign if rule is not None else None
+        key = (team, rule.name if rule is not None and asked is not None else None)
+        assign = self._queue_assigns.get(key)
+        if assign is None:
+            assign = Assign(
+                team=team,
+                strategy="least_loaded",
+                skills=asked.skills if asked is not None else frozenset(),
+                min_levels=asked.min_levels if asked is not None else {},
+            )
+            self._queue_assigns[key] = assign
+        agent, _ = self._pick(
+            team,
+            assign=assign,
+            at=at,
+            load=load,
+            last_agent=None,
+            cands=[],
+            cursor=self.cursor,
+            presence=presence,
+            weight=self.weight(ticket),
+        )
+        return agent
+
     # ------------------------------------------------------------------ explaining
 
     def explain(
@@ -879,7 +937,7 @@ _MISSING_SKILL: Final = "\x00missing skill"
 _LOW_LEVEL: Final = "\x00skill level too low"
 
 
-def _reason(  # noqa: PLR0913 - one code per reason, each with what it needs
+def _reason(
     router: Router,
     agent: str,
     load: int,

@@ -55,7 +55,7 @@ class RecordsContract(ContractBase):
          ("kind", "k", "v", "default", 0), ("kind", "k", "v", "default", True),
          ("kind", "k\x00", "v", "default", None)],
     )  # fmt: skip
-    def test_records_refuse_bad_input(
+    def test_records_refuse_bad_input(  # noqa: PLR0917 - pytest passes the parameters by position
         self, store: TicketStore, kind: object, key: object, value: object, tenant: object, version: object
     ) -> None:
         """An empty kind, key or tenant, a non-string value, a bad version, a NUL: ValidationError."""

@@ -1004,7 +1004,6 @@ class PostgresStore(TicketStore):
             row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
         return None if row is None else str(row[0])
 
-
     # ------------------------------------------------------------------ desk records (presence, leases)
 
     def _records_table(self, conn: psycopg.Connection[Any]) -> str:
@@ -1038,11 +1037,14 @@ class PostgresStore(TicketStore):
                 if expected_version is None:
                     done = conn.execute(rec.postgres_insert(s), (*args, _text(value))).rowcount
                 else:
-                    done = conn.execute(rec.postgres_update(s), (_text(value), *args, expected_version)).rowcount
+                    done = conn.execute(
+                        rec.postgres_update(s), (_text(value), *args, expected_version)
+                    ).rowcount
                 if done == 1:
                     return 1 if expected_version is None else expected_version + 1
                 row = conn.execute(rec.postgres_version(s), args).fetchone()
         raise rec.record_conflict(kind, key, expected_version, None if row is None else int(row[0]))
+
 
 def _schema_table_sql(s: str) -> str:
     return (

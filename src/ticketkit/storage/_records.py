@@ -25,15 +25,12 @@ MAX_RECORD_VALUE: Final = 65_536
 
 
 def _text_problem(path: str, value: object, limit: int, problems: list[ErrorDetail], *, empty: bool) -> None:
-    if (
-        not isinstance(value, str)
-        or (not value and not empty)
-        or len(value) > limit
-        or "\x00" in value
-    ):
+    if not isinstance(value, str) or (not value and not empty) or len(value) > limit or "\x00" in value:
         what = "a" if empty else "a non-empty"
         problems.append(
-            ErrorDetail(path, f"expected {what} string of at most {limit} characters without NUL, got {value!r}")
+            ErrorDetail(
+                path, f"expected {what} string of at most {limit} characters without NUL, got {value!r}"
+            )
         )
 
 
@@ -80,7 +77,9 @@ def validate_record_write(kind: object, key: object, value: object, tenant: obje
     _text_problem("key", key, MAX_RECORD_KEY, problems, empty=False)
     _text_problem("value", value, MAX_RECORD_VALUE, problems, empty=True)
     _text_problem("tenant", tenant, MAX_RECORD_KEY, problems, empty=False)
-    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or not 1 <= expected < 2**62):
+    if expected is not None and (
+        not isinstance(expected, int) or isinstance(expected, bool) or not 1 <= expected < 2**62
+    ):
         problems.append(
             ErrorDetail("expected_version", f"expected None (create) or a positive version, got {expected!r}")
         )

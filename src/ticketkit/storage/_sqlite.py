@@ -917,7 +917,6 @@ class SQLiteStore(TicketStore):
             row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
         return None if row is None else str(row[0])
 
-
     # ------------------------------------------------------------------ desk records (presence, leases)
 
     def _records_table(self, conn: sqlite3.Connection) -> None:
@@ -935,9 +934,7 @@ class SQLiteStore(TicketStore):
                 self._records_table(conn)
         with self._read() as conn:
             rows = conn.execute(rec.SQLITE_READ, (tenant, kind)).fetchall()
-        return {
-            str(k): (str(v), int(n)) for k, v, n in rows if wanted is None or k in wanted
-        }
+        return {str(k): (str(v), int(n)) for k, v, n in rows if wanted is None or k in wanted}
 
     def put_record(
         self, kind: str, key: str, value: str, *, tenant: str, expected_version: int | None
@@ -955,6 +952,7 @@ class SQLiteStore(TicketStore):
                 return 1
             conn.execute(rec.SQLITE_UPDATE, (value, tenant, kind, key, actual))
             return actual + 1
+
 
 def _check_path(path: Path) -> None:
     if not path.parent.is_dir():
