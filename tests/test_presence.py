@@ -56,7 +56,11 @@ class TestPolicies:
         assert {"new"} == {t.status_kind for t in tickets}
         assert {"t"} == {t.team for t in tickets}
         moves = [
-            [e for e in desk.history(i, actor=ADMIN) if e.kind == "ticket.assigned" and "went away" in str(e.data["reason"])]
+            [
+                e
+                for e in desk.history(i, actor=ADMIN)
+                if e.kind == "ticket.assigned" and "went away" in str(e.data["reason"])
+            ]
             for i in ids
         ]
         if policy == "leave":
@@ -84,9 +88,10 @@ class TestPolicies:
         tickets = [desk.get(i, actor=ADMIN) for i in ids]
         assert [None] * 20 == [t.assignee for t in tickets]
         last = desk.history(ids[0], actor=ADMIN)[-1]
-        assert "li went offline: rerouted: nobody in 't' can take it: queued to the team unassigned" == last.data[
-            "reason"
-        ]
+        assert (
+            "li went offline: rerouted: nobody in 't' can take it: queued to the team unassigned"
+            == last.data["reason"]
+        )
 
     def test_reroute_that_keeps_the_agent_requeues(self) -> None:
         """When routing leaves the ticket as it was (no rule, no fallback), it is requeued, and says so."""
@@ -113,9 +118,7 @@ class TestPolicies:
         desk.set_presence("li", "offline", actor=LI)
         assert None is desk.get(t.id, actor=ADMIN).assignee
 
-    @pytest.mark.parametrize(
-        "policy", ["drop", {"away": "nope"}, {"busy": "leave"}, 3]
-    )
+    @pytest.mark.parametrize("policy", ["drop", {"away": "nope"}, {"busy": "leave"}, 3])
     def test_bad_policy_is_refused(self, policy: object) -> None:
         """An unknown policy or status is a ValidationError naming presence_policy."""
         with pytest.raises(tk.ValidationError, match="presence_policy"):
@@ -223,7 +226,9 @@ class TestCapacityAndSkills:
                 }
             ],
             "agents": [tk.to_dict(tk.Agent(id="li", teams={"t"}, skill_levels={"zh": 4}))],
-            "teams": [{"id": "t", "name": "", "tenant": "default", "lead": None, "parent": None, "calendar": None}],
+            "teams": [
+                {"id": "t", "name": "", "tenant": "default", "lead": None, "parent": None, "calendar": None}
+            ],
             "capacity_weights": {"channel": {"phone": 3}, "type": {"incident": 2}},
         }
         assert data == tk.Router.from_dict(data).to_dict()
@@ -235,7 +240,9 @@ class TestCapacityAndSkills:
     def test_min_level(self) -> None:
         """A rule asking zh at level 3 skips an agent at level 2 and says why."""
         r = tk.Router(
-            rules=[tk.Rule(name="zh", assign=tk.Assign(team="t", strategy="least_loaded", min_levels={"zh": 3}))],
+            rules=[
+                tk.Rule(name="zh", assign=tk.Assign(team="t", strategy="least_loaded", min_levels={"zh": 3}))
+            ],
             agents=[
                 tk.Agent(id="a", teams={"t"}, skill_levels={"zh": 2}),
                 tk.Agent(id="b", teams={"t"}, skills={"zh"}),
