@@ -120,9 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     assert max(got_ours.values(), default=0) <= args.capacity
     assert max(got_naive.values(), default=0) <= args.capacity
     ratio = t_naive / t_ours if t_ours else float("inf")
-    print(
-        f"{args.tickets} queued tickets, {args.agents} agents (capacity {args.capacity}) online at shift start"
-    )
+    print(f"{args.tickets} queued tickets, {args.agents} agents (capacity {args.capacity}) at a shift start")
     print(f"  ticketkit drain (tick): {t_ours:8.2f} s  {handed / t_ours:9.0f} tickets/s  handed out {handed}")
     print(f"  naive assign loop:      {t_naive:8.2f} s  {handed / t_naive:9.0f} tickets/s")
     print(f"  ratio naive / ticketkit: {ratio:.1f}x")

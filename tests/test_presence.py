@@ -162,7 +162,7 @@ class TestSetPresence:
          ("li", "away", datetime(2025, 3, 3), None, tk.ValidationError),
          ("li", "away", T0, T0, tk.ValidationError), ("nobody", "away", None, None, tk.NotFoundError)],
     )  # fmt: skip
-    def test_bad_input(  # noqa: PLR0917 - pytest passes the parameters by position
+    def test_bad_input(
         self, agent: str, status: str, at: datetime | None, until: datetime | None, error: type[Exception]
     ) -> None:
         """An unknown status or agent, a naive time, an until not after at: a ticketkit error."""
@@ -234,7 +234,7 @@ class TestCapacityAndSkills:
         assert data == tk.Router.from_dict(data).to_dict()
         with pytest.raises(tk.ValidationError, match=r"capacity_weights\.\w+"):
             tk.Router(rules=[], capacity_weights={"queue": {"x": 1}})
-        with pytest.raises(tk.ValidationError, match="capacity_weights.channel.phone"):
+        with pytest.raises(tk.ValidationError, match=r"capacity_weights\.channel\.phone"):
             tk.Router(rules=[], capacity_weights={"channel": {"phone": 0}})
 
     def test_min_level(self) -> None:

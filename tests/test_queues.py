@@ -227,14 +227,14 @@ class TestTwoWorkers:
             barrier = threading.Barrier(2)
             errors: list[BaseException] = []
 
-            def work(desk: tk.Helpdesk) -> None:
+            def work(desk: tk.Helpdesk, barrier: threading.Barrier, errors: list[BaseException]) -> None:
                 try:
                     barrier.wait(timeout=30)
                     desk.tick()
-                except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+                except BaseException as exc:
                     errors.append(exc)
 
-            threads = [threading.Thread(target=work, args=(d,)) for d in desks]
+            threads = [threading.Thread(target=work, args=(d, barrier, errors)) for d in desks]
             for th in threads:
                 th.start()
             for th in threads:
@@ -265,7 +265,8 @@ class TestBench:
         """Both ways hand out the same number of tickets within capacity, and a ratio is printed."""
         path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_queues.py"
         spec = importlib.util.spec_from_file_location("bench_queues", path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         figures = module.main(["--tickets", "120", "--agents", "6", "--capacity", "15", "--teams", "2"])
