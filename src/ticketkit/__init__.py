@@ -34,6 +34,7 @@ from ticketkit.desk._helpdesk import (
 )
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._smtp import SMTPNotifier
+from ticketkit.desk._presence_state import Presence
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,
@@ -177,6 +178,7 @@ __all__ = [
     "PermissionDeniedError",
     "PersonalFields",
     "PolicyIssue",
+    "Presence",
     "Priority",
     "Progress",
     "RecordingNotifier",
