@@ -32,9 +32,9 @@ from ticketkit.desk._helpdesk import (
     InboundSettings,
     TicketFilters,
 )
+from ticketkit.desk._presence_state import Presence
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._smtp import SMTPNotifier
-from ticketkit.desk._presence_state import Presence
 from ticketkit.desk._text import Progress
 from ticketkit.directory._directory import (
     CustomerDirectory,

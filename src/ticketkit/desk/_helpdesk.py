@@ -904,7 +904,10 @@ class Helpdesk:
             >>> desk.get(t.id, actor=tk.Actor.system()).assignee != owner
             True
         """
-        return _presence.set_presence(self._desk, agent_id, status, actor=actor, at=at, until=until)
+        new = _presence.set_presence(self._desk, agent_id, status, actor=actor, at=at, until=until)
+        if _presence.available(self._desk, new.status):
+            _queues.drain(self._desk, tenant=actor.tenant, limit=self._desk.drain_limit)
+        return new
 
     def presence(self, *, actor: Actor, at: datetime | None = None) -> dict[str, str]:
         """Every agent's status now (stored presence over the configured ``Agent.status``).

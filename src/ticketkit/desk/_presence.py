@@ -9,7 +9,7 @@ offline applies the desk's presence policy for that status, from configuration:
   can take it).
 
 Every moved ticket gets a ``ticket.assigned`` event whose reason says why it moved.
-Coming online drains the queues at once (``_queues``); an ``until`` reverts the
+Coming online drains the queues at once (the facade calls ``_queues``); an ``until`` reverts the
 presence for every worker at that instant, and the sweep applies the policy then.
 """
 
@@ -84,7 +84,8 @@ def check_policy(value: object) -> dict[str, str]:
     return out
 
 
-def _available(desk: DeskContext, status: str) -> bool:
+def available(desk: DeskContext, status: str) -> bool:
+    """True when agents with ``status`` take tickets (the router's ``available_statuses``)."""
     statuses = getattr(desk.router, "available_statuses", None) or frozenset({"online"})
     return status in statuses
 
@@ -146,12 +147,8 @@ def set_presence(
         raise ConflictError(
             f"presence:{agent_id}", None, None, detail="changed by others too often; try again"
         )
-    if _available(desk, before) and not _available(desk, status):
+    if available(desk, before) and not available(desk, status):
         move_tickets(desk, agent_id, status, actor=actor)
-    elif _available(desk, status):
-        from ticketkit.desk._queues import drain  # noqa: PLC0415 - queues run presence expiry, so import late
-
-        drain(desk, tenant=actor.tenant, limit=desk.drain_limit)
     return new
 
 

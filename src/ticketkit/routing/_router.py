@@ -389,16 +389,9 @@ class Router:
             >>> r.weight(Ticket(subject="s", created_at=at, channel="phone", type="incident"))
             5
         """
-        weights = self.capacity_weights
-        if not weights:
-            return 1
-        by_type = weights.get("type")
-        if by_type is not None and ticket.type in by_type:
-            return int(by_type[ticket.type])
-        by_channel = weights.get("channel")
-        if by_channel is not None and ticket.channel in by_channel:
-            return int(by_channel[ticket.channel])
-        return 1
+        w = self.capacity_weights
+        found = w.get("type", _NO_LOAD).get(ticket.type) or w.get("channel", _NO_LOAD).get(ticket.channel)
+        return int(found) if found else 1
 
     # ------------------------------------------------------------------ matching
 
@@ -687,46 +680,7 @@ class Router:
                     else:
                         eligible.append((aid, n / capacity, skills))
             cands.append((aid, team, n, capacity, why))
-        if not eligible:
-            return None, ""
-        if assign.agent is not None:
-            for e in eligible:
-                if e[0] == assign.agent:
-                    return e[0], "named by the rule"
-        strategy = assign.strategy
-        if strategy == "queue":
-            return None, ""
-        note = ""
-        if strategy == "sticky":
-            if last_agent is not None:
-                for e in eligible:
-                    if e[0] == last_agent:
-                        return e[0], "sticky: last served this customer"
-            strategy = "least_loaded"
-            note = (
-                "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
-            )
-        if strategy == "round_robin":
-            return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
-        if strategy == "skills":  # the most specialised agents first, then the least loaded
-            extra = min(len(e[2] - required) for e in eligible)
-            eligible = [e for e in eligible if len(e[2] - required) == extra]
-            note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
-        best = 2.0
-        tied: list[str] = []
-        for aid, share, _ in eligible:
-            if share < best:
-                best = share
-                tied = [aid]
-            elif share == best:
-                tied.append(aid)
-        if len(tied) == 1:
-            return tied[0], note + f"least loaded ({best:.0%} of capacity)"
-        chosen = cursor.next_agent(team, tied)
-        return (
-            chosen,
-            note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
-        )
+        return _choose(team, eligible, assign=assign, last_agent=last_agent, cursor=cursor)
 
     def pick(
         self,
@@ -890,6 +844,56 @@ class Router:
             at=at,
             load=load,
         )
+
+
+def _choose(
+    team: str,
+    eligible: list[tuple[str, float, frozenset[str]]],
+    *,
+    assign: Assign,
+    last_agent: str | None,
+    cursor: RoundRobinCursor,
+) -> tuple[str | None, str]:
+    """The strategy's pick among the eligible agents, and the tie-break it used."""
+    required = assign.skills
+    if not eligible:
+        return None, ""
+    if assign.agent is not None:
+        for e in eligible:
+            if e[0] == assign.agent:
+                return e[0], "named by the rule"
+    strategy = assign.strategy
+    if strategy == "queue":
+        return None, ""
+    note = ""
+    if strategy == "sticky":
+        if last_agent is not None:
+            for e in eligible:
+                if e[0] == last_agent:
+                    return e[0], "sticky: last served this customer"
+        strategy = "least_loaded"
+        note = "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
+    if strategy == "round_robin":
+        return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
+    if strategy == "skills":  # the most specialised agents first, then the least loaded
+        extra = min(len(e[2] - required) for e in eligible)
+        eligible = [e for e in eligible if len(e[2] - required) == extra]
+        note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
+    best = 2.0
+    tied: list[str] = []
+    for aid, share, _ in eligible:
+        if share < best:
+            best = share
+            tied = [aid]
+        elif share == best:
+            tied.append(aid)
+    if len(tied) == 1:
+        return tied[0], note + f"least loaded ({best:.0%} of capacity)"
+    chosen = cursor.next_agent(team, tied)
+    return (
+        chosen,
+        note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
+    )
 
 
 def _problems(router: Router) -> list[ErrorDetail]:
