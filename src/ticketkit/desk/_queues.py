@@ -35,7 +35,7 @@ from ticketkit.desk._presence_state import PRESENCE_KIND, presence_now, stored_p
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ConflictError, NotFoundError
-from ticketkit.model._models import Event, Priority, Ticket
+from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import OutboxMessage
 
 log = logging.getLogger("ticketkit.desk")
@@ -44,7 +44,6 @@ LEASE_KIND: Final = "lease"
 LEASE_KEY: Final = "queues"
 _BATCH: Final = 200
 _PAGE: Final = 500
-_BY_PRIORITY: Final = sorted(Priority, key=lambda p: -p.rank)
 
 
 def drain(desk: DeskContext, *, tenant: str | None, limit: int) -> list[Event]:
@@ -188,24 +187,10 @@ def _has_room(router: Any, agent: Any, presence: Any, loads: dict[str, int]) -> 
 
 def _waiting(desk: DeskContext, tenant: str, team: str) -> Iterable[Ticket]:
     """The team's unassigned open tickets: urgent first, then oldest first (ties by id)."""
-    for priority in _BY_PRIORITY:
-        cursor: str | None = None
-        while True:
-            page = desk.store.query(
-                tenant=tenant,
-                team=team,
-                status_kind=OPEN_KINDS,
-                priority=priority,
-                order_by="created_at",
-                limit=_PAGE,
-                cursor=cursor,
-            )
-            for ticket in page:
-                if ticket.assignee is None:
-                    yield ticket
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+    page = desk.store.queued(team, tenant=tenant, limit=_PAGE)
+    while page:
+        yield from page
+        page = desk.store.queued(team, tenant=tenant, limit=_PAGE, after=page[-1])
 
 
 def _commit(desk: DeskContext, plan: list[tuple[Ticket, str, str]], now: datetime) -> list[Event]:

@@ -38,7 +38,7 @@ from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
 from ticketkit.storage._contract_outbox import FeedContract, OutboxContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
-from ticketkit.storage._contract_records import RecordsContract  # noqa: E402
+from ticketkit.storage._contract_records import QueueContract, RecordsContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
@@ -63,6 +63,7 @@ class StoreContract(
     PurgeContract,
     MessageKeysContract,
     RecordsContract,
+    QueueContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -89,7 +90,8 @@ class StoreContract(
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
     for a store keeping the default that raises ``NotImplementedError``), and
     ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by) and
-    ``RecordsContract`` (the versioned records agent presence and queue leases live in). The storage
+    ``RecordsContract`` (the versioned records agent presence and queue leases live in) and
+    ``QueueContract`` (``queued``, a team's waiting tickets in hand-out order). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:

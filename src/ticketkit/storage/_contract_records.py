@@ -9,15 +9,19 @@ one wins, on one handle or two; bad input is a `ValidationError`.
 from __future__ import annotations
 
 import itertools
+import random
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ticketkit.errors import ConflictError, ValidationError
+from ticketkit.model._models import Priority, Ticket
 from ticketkit.storage._base import TicketStore
 from ticketkit.storage._contract_support import ContractBase
 
 _RACERS = 6
+_T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
 class RecordsContract(ContractBase):
@@ -111,3 +115,51 @@ class RecordsContract(ContractBase):
         assert [] == errors
         assert 1 == len(won)
         assert {"queues": (f"w{won[0]}", 2)} == store.records("lease", tenant="default")
+
+
+class QueueContract(ContractBase):
+    """Team queues: `queued` gives the open unassigned tickets of a team in hand-out order."""
+
+    def test_queued_matches_a_full_scan(self, store: TicketStore) -> None:
+        """Random tickets: each team's queue, read page by page, equals the filtered, sorted scan."""
+        rng = random.Random(5)
+        kinds = ["new", "open", "pending", "resolved", "closed"]
+        for i in range(120):
+            at = _T0 + timedelta(minutes=rng.randrange(30))
+            store.create(
+                Ticket(
+                    subject=f"s{i}",
+                    id=f"Q{i:03d}",
+                    created_at=at,
+                    updated_at=at,
+                    team=rng.choice(["a", "b", None]),
+                    assignee=rng.choice([None, None, "li"]),
+                    status_kind=rng.choice(kinds),
+                    priority=rng.choice(list(Priority)),
+                    tenant=rng.choice(["default", "default", "acme"]),
+                )
+            )
+        for tenant in ("default", "acme"):
+            for team in ("a", "b"):
+                expected = sorted(
+                    (
+                        t
+                        for t in store.scan(tenant=tenant)
+                        if t.team == team
+                        and t.assignee is None
+                        and t.status_kind in ("new", "open", "pending")
+                    ),
+                    key=lambda t: (-t.priority.rank, t.created_at, t.id),
+                )
+                got: list[Ticket] = []
+                page = store.queued(team, tenant=tenant, limit=7)
+                while page:
+                    got.extend(page)
+                    page = store.queued(team, tenant=tenant, limit=7, after=page[-1])
+                assert [t.id for t in expected] == [t.id for t in got]
+
+    def test_queued_refuses_bad_input(self, store: TicketStore) -> None:
+        """An empty team or tenant, a limit of 0: ValidationError."""
+        for team, tenant, limit in (("", "default", 5), ("a", "", 5), ("a", "default", 0)):
+            with pytest.raises(ValidationError):
+                store.queued(team, tenant=tenant, limit=limit)

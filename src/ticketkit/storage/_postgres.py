@@ -1004,6 +1004,30 @@ class PostgresStore(TicketStore):
             row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
         return None if row is None else str(row[0])
 
+    # ------------------------------------------------------------------ team queues
+
+    def queued(
+        self, team: str, *, tenant: str, limit: int = 100, after: Ticket | None = None
+    ) -> list[Ticket]:
+        """A team's queue from the partial ``tickets_queue`` index (see `TicketStore.queued`)."""
+        rec.validate_queue_args(team, tenant, limit)
+        s = f'"{self._schema}"'
+        with self._conn() as conn:
+            if not self.__dict__.get("_queue_index_ready"):
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
+                    conn.execute(rec.postgres_queue_index(s))
+                self.__dict__["_queue_index_ready"] = True
+            if after is None:
+                position: tuple[int, int, int, str] = (99, 99, -1, "")
+            else:
+                rank = after.priority.rank
+                position = (rank, rank, instant_key(after.created_at), after.id)
+            rows = conn.execute(
+                rec.postgres_queue(s), (_text(tenant), _text(team), *position, limit)
+            ).fetchall()
+        return [self._ticket(r[0]) for r in rows]
+
     # ------------------------------------------------------------------ desk records (presence, leases)
 
     def _records_table(self, conn: psycopg.Connection[Any]) -> str:

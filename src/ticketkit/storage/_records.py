@@ -174,3 +174,60 @@ def postgres_update(schema: str) -> str:
 def postgres_version(schema: str) -> str:
     """The version of one record."""
     return f"SELECT version FROM {schema}.desk_records WHERE tenant = %s AND kind = %s AND key = %s"
+
+
+# ---------------------------------------------------------------------- team queues
+
+QUEUE_KINDS: Final = ("new", "open", "pending")
+"""The status kinds of a ticket that can wait in a queue."""
+
+_QUEUE_WHERE: Final = "assignee IS NULL AND status_kind IN ('new', 'open', 'pending')"
+
+# A partial index holding only waiting tickets, in hand-out order: reading a queue never
+# touches assigned or finished tickets. Created when first used, outside the migrations.
+SQLITE_QUEUE_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS tickets_queue ON tickets (tenant, team, priority DESC, created_us, id) "
+    f"WHERE {_QUEUE_WHERE}"
+)
+SQLITE_QUEUE: Final = (
+    "SELECT body FROM tickets INDEXED BY tickets_queue "
+    f"WHERE tenant = ? AND team = ? AND {_QUEUE_WHERE} "
+    "AND (priority < ? OR (priority = ? AND (created_us, id) > (?, ?))) "
+    "ORDER BY priority DESC, created_us, id LIMIT ?"
+)
+
+
+def postgres_queue_index(schema: str) -> str:
+    """The partial index of waiting tickets in PostgreSQL ``schema`` (already quoted)."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS tickets_queue ON {schema}.tickets "
+        f"(tenant, team, priority DESC, created_us, id) WHERE {_QUEUE_WHERE}"
+    )
+
+
+def postgres_queue(schema: str) -> str:
+    """One page of a team's queue, after a (priority, created, id) position."""
+    return (
+        f"SELECT body FROM {schema}.tickets WHERE tenant = %s AND team = %s AND {_QUEUE_WHERE} "
+        "AND (priority < %s OR (priority = %s AND (created_us, id) > (%s, %s))) "
+        "ORDER BY priority DESC, created_us, id LIMIT %s"
+    )
+
+
+def validate_queue_args(team: object, tenant: object, limit: object) -> None:
+    """Check the arguments of `TicketStore.queued`.
+
+    Raises:
+        ValidationError: an empty team or tenant, a limit outside 1-10,000.
+
+    Examples:
+        >>> validate_queue_args("returns", "default", 100) is None
+        True
+    """
+    problems: list[ErrorDetail] = []
+    _text_problem("team", team, MAX_RECORD_KEY, problems, empty=False)
+    _text_problem("tenant", tenant, MAX_RECORD_KEY, problems, empty=False)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
+        problems.append(ErrorDetail("limit", f"expected a whole number from 1 to 10000, got {limit!r}"))
+    if problems:
+        raise ValidationError(problems)

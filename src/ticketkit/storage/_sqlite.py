@@ -917,6 +917,26 @@ class SQLiteStore(TicketStore):
             row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
         return None if row is None else str(row[0])
 
+    # ------------------------------------------------------------------ team queues
+
+    def queued(
+        self, team: str, *, tenant: str, limit: int = 100, after: Ticket | None = None
+    ) -> list[Ticket]:
+        """A team's queue from the partial ``tickets_queue`` index (see `TicketStore.queued`)."""
+        rec.validate_queue_args(team, tenant, limit)
+        if not self.__dict__.get("_queue_index_ready"):
+            with self._write() as conn:
+                conn.execute(rec.SQLITE_QUEUE_INDEX)
+            self.__dict__["_queue_index_ready"] = True
+        if after is None:
+            position: tuple[int, int, int, str] = (99, 99, -1, "")
+        else:
+            rank = after.priority.rank
+            position = (rank, rank, instant_key(after.created_at), after.id)
+        with self._read() as conn:
+            rows = conn.execute(rec.SQLITE_QUEUE, (tenant, team, *position, limit)).fetchall()
+        return [self._ticket(r[0]) for r in rows]
+
     # ------------------------------------------------------------------ desk records (presence, leases)
 
     def _records_table(self, conn: sqlite3.Connection) -> None:
