@@ -272,3 +272,84 @@ class TestBench:
         figures = module.main(["--tickets", "120", "--agents", "6", "--capacity", "15", "--teams", "2"])
         assert 0 < figures["handed"] <= 6 * 15
         assert "ratio naive / ticketkit" in capsys.readouterr().out
+
+
+class FlakyRecords(tk.InMemoryStore):
+    """A store whose record writes of one kind conflict the first ``fails`` times (a racing worker)."""
+
+    def __init__(self, kind: str, fails: int) -> None:
+        super().__init__()
+        self.kind, self.fails = kind, fails
+
+    def put_record(
+        self, kind: str, key: str, value: str, *, tenant: str, expected_version: int | None
+    ) -> int:
+        """Conflict while ``fails`` lasts, then write."""
+        if kind == self.kind and self.fails > 0:
+            self.fails -= 1
+            raise tk.ConflictError(f"{kind}:{key}", expected_version, None, detail="raced")
+        return super().put_record(kind, key, value, tenant=tenant, expected_version=expected_version)
+
+
+class TestRaces:
+    """What the drain and presence do when another worker wins a race."""
+
+    def test_presence_retries_then_gives_up(self) -> None:
+        """A presence write that keeps conflicting is retried, then a ConflictError."""
+        desk = tk.Helpdesk(store=FlakyRecords("presence", 2), router=queue_router({"a": 1}))
+        assert "away" == desk.set_presence("a", "away", actor=ADMIN).status
+        desk = tk.Helpdesk(store=FlakyRecords("presence", 99), router=queue_router({"a": 1}), max_attempts=2)
+        with pytest.raises(tk.ConflictError):
+            desk.set_presence("a", "away", actor=ADMIN)
+
+    def test_a_lease_lost_in_the_race_skips(self) -> None:
+        """When another worker takes the lease first, this drain hands nothing out."""
+        desk = tk.Helpdesk(store=FlakyRecords("lease", 1), router=queue_router({"a": 1}))
+        desk.open(subject="s")
+        assert [] == desk.drain_queues()
+        assert 1 == len(desk.drain_queues())
+
+    def test_expiry_lost_in_the_race_keeps_the_newer_presence(self) -> None:
+        """A presence set again while its until ran out is left as set."""
+        clock = ManualClock(T0)
+        store = FlakyRecords("none", 0)
+        desk = tk.Helpdesk(store=store, router=queue_router({"a": 1}), clock=clock, presence_policy="requeue")
+        desk.set_presence("a", "away", actor=ADMIN, until=T0 + timedelta(hours=1))
+        clock.advance(timedelta(hours=2))
+        store.kind, store.fails = "presence", 1
+        desk.tick()
+        text, version = store.records("presence", tenant="default")["a"]
+        assert (1, "away") == (version, json.loads(text)["status"])
+
+    def test_the_limit_bounds_one_drain(self) -> None:
+        """A drain hands out at most drain_limit tickets; the next one goes on."""
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), router=queue_router({"a": 5}))
+        for i in range(3):
+            desk.open(subject=f"s{i}")
+        desk._desk.drain_limit = 2
+        assert (2, 1) == (len(desk.drain_queues()), len(desk.drain_queues()))
+
+    def test_one_by_one_skips_deleted_and_conflicting_tickets(self) -> None:
+        """A ticket gone or changed under the single write is not handed out."""
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), router=queue_router({"a": 2}))
+        t = desk.open(subject="s")
+        ghost = tk.Ticket(subject="gone", id="GHOST", created_at=T0, team="q")
+        assert [] == _queues._one(desk._desk, ghost, "q", "a", T0)
+
+        class Racing(tk.InMemoryStore):
+            def commit(self, changes: object, outbox: object = ()) -> list[tk.Ticket]:  # type: ignore[override]
+                raise tk.ConflictError("x", 1, 2)
+
+        racing = tk.Helpdesk(store=Racing(), router=queue_router({"a": 2}))
+        racing._desk.store.create(t)
+        assert [] == _queues._one(racing._desk, t, "q", "a", T0)
+
+    def test_unreadable_presence_records_are_ignored(self) -> None:
+        """A record this version cannot read counts as no presence (the configured status)."""
+        store = tk.InMemoryStore()
+        desk = tk.Helpdesk(store=store, router=queue_router({"a": 1, "b": 1}))
+        store.put_record("presence", "a", "not json", tenant="default", expected_version=None)
+        store.put_record(
+            "presence", "b", json.dumps({"status": "busy"}), tenant="default", expected_version=None
+        )
+        assert {"a": "online", "b": "online"} == desk.presence(actor=ADMIN)
