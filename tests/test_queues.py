@@ -353,3 +353,36 @@ class TestRaces:
             "presence", "b", json.dumps({"status": "busy"}), tenant="default", expected_version=None
         )
         assert {"a": "online", "b": "online"} == desk.presence(actor=ADMIN)
+
+
+class TestInterleaved:
+    """A second worker draining while the first is between planning and writing."""
+
+    def test_the_lease_keeps_capacity_when_workers_interleave(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Worker 2 drains (after an urgent ticket came in) while worker 1 holds its plan: capacity holds."""
+        clock = ManualClock(T0)
+        one, two = (
+            tk.Helpdesk(
+                store=tk.SQLiteStore(tmp_path / "d.db"), router=queue_router({"a": 2}), clock=clock, worker=w
+            )
+            for w in ("w1", "w2")
+        )
+        first, second = one.open(subject="A"), one.open(subject="B")
+        real_commit = _queues._commit
+        late: list[str] = []
+
+        def interleaved(
+            desk: object, plan: list[tuple[tk.Ticket, str, str]], now: datetime
+        ) -> list[tk.Event]:
+            if not late:
+                late.append(two.open(subject="C", priority="urgent").id)
+                two.drain_queues()  # held off by worker 1's lease
+            return real_commit(desk, plan, now)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(_queues, "_commit", interleaved)
+        one.drain_queues()
+        owners = {t: one.get(t, actor=ADMIN).assignee for t in (first.id, second.id, late[0])}
+        assert {first.id: "a", second.id: "a", late[0]: None} == owners
+        assert 2 == sum(1 for o in owners.values() if o == "a")
