@@ -147,6 +147,18 @@ class TestLease:
         text, _ = store.records(_queues.LEASE_KIND, tenant="default")[_queues.LEASE_KEY]
         assert "" == json.loads(text)["holder"]
 
+    def test_an_idle_tick_writes_no_lease(self) -> None:
+        """With nothing waiting, or nobody with room, a tick takes no lease (no write at all)."""
+        store = tk.InMemoryStore()
+        desk = tk.Helpdesk(store=store, router=queue_router({"a": 1}))
+        desk.tick()
+        desk.set_presence("a", "away", actor=ADMIN)
+        desk.open(subject="s")
+        desk.tick()
+        assert {} == store.records(_queues.LEASE_KIND, tenant="default")
+        desk.set_presence("a", "online", actor=ADMIN)
+        assert {"default"} == {"default" for _ in store.records(_queues.LEASE_KIND, tenant="default")}
+
     def test_a_lost_lease_stops_handing_out(self) -> None:
         """When another worker took the lease meanwhile, nothing more is written."""
         desk = tk.Helpdesk(store=tk.InMemoryStore(), router=queue_router({"a": 1}), worker="w1")

@@ -55,6 +55,8 @@ def drain(desk: DeskContext, *, tenant: str | None, limit: int) -> list[Event]:
     out: list[Event] = []
     for name in tenants:
         now = desk.now()
+        if not _worth_a_lease(desk, name, now):
+            continue  # nothing waits for anyone with room: no write at all
         lease = _take_lease(desk, name, now)
         if lease is None:
             continue  # another worker is draining this tenant now
@@ -145,6 +147,25 @@ def _expire_presence(desk: DeskContext, tenant: str, now: datetime) -> list[Even
 
 
 # ---------------------------------------------------------------------- handing out
+
+
+def _worth_a_lease(desk: DeskContext, tenant: str, now: datetime) -> bool:
+    """Reads only: a presence due to revert, or a ticket waiting for a team where someone has room.
+
+    An idle tick then writes nothing (no lease taken and given back); what it read is
+    read again under the lease before anything is handed out.
+    """
+    router = desk.router
+    assert router is not None
+    stored = stored_presence(desk, tenant)
+    if any(p.until is not None and p.until <= now for p, _ in stored.values()):
+        return True
+    presence = {agent: p.status for agent, (p, _) in stored.items()}
+    agents = [a for a in router.agents if a.tenant == tenant]
+    weighted = router.weight if router.capacity_weights else None
+    loads = AgentLoad(desk.store, tenant, agents, weighted).snapshot()
+    teams = sorted({t for a in agents if _has_room(router, a, presence, loads) for t in a.teams})
+    return any(desk.store.queued(team, tenant=tenant, limit=1) for team in teams)
 
 
 def _hand_out(desk: DeskContext, tenant: str, now: datetime, limit: int, lease: int) -> list[Event]:
