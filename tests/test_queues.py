@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ticketkit as tk
 from ticketkit.desk import _queues
@@ -398,3 +400,35 @@ class TestInterleaved:
         owners = {t: one.get(t, actor=ADMIN).assignee for t in (first.id, second.id, late[0])}
         assert {first.id: "a", second.id: "a", late[0]: None} == owners
         assert 2 == sum(1 for o in owners.values() if o == "a")
+
+
+class TestProperty:
+    """Random queues and rosters: the drain hands out exactly what the reference says."""
+
+    @given(
+        tickets=st.lists(st.tuples(st.sampled_from(PRIOS), st.integers(0, 5)), max_size=25),
+        agents=st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=4),
+    )
+    @settings(deadline=None, max_examples=40)
+    def test_drain_matches_reference(
+        self, tickets: list[tuple[str, int]], agents: list[tuple[int, bool]]
+    ) -> None:
+        """The first tickets by (priority, age, id), as many as online agents have room for; none over."""
+        caps = {f"a{i}": cap for i, (cap, _) in enumerate(agents)}
+        clock = ManualClock(T0)
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), router=queue_router(caps), clock=clock)
+        for i, (_, online) in enumerate(agents):
+            if not online:
+                desk.set_presence(f"a{i}", "away", actor=ADMIN)
+        ref = Reference(caps)
+        ref.online = {f"a{i}": online for i, (_, online) in enumerate(agents)}
+        for prio, minutes in sorted(tickets, key=lambda x: x[1]):
+            clock.advance(T0 + timedelta(minutes=minutes) - clock.now())
+            t = desk.open(subject="s", priority=prio)
+            ref.queued[t.id] = (RANK[prio], t.created_at)
+        expected = ref.drain()
+        events = desk.drain_queues()
+        assert expected == {e.ticket_id for e in events}
+        per_agent = {a: sum(1 for e in events if e.data["agent"] == a) for a in caps}
+        assert all(per_agent[a] <= caps[a] for a in caps)
+        assert all(per_agent[a] == 0 for a in caps if not ref.online[a])
