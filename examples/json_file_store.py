@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from ticketkit.storage import (
     validate_create,
     validate_message_key,
     validate_message_keys,
+    validate_record_read,
+    validate_record_write,
     validate_save,
 )
 
@@ -154,6 +156,49 @@ class JsonFileStore(TicketStore):
             return self._key_file(key, tenant).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+
+    # -- desk records (agent presence, queue leases): one JSON file, compare-and-set -----
+
+    def _records_file(self) -> Path:
+        return self.folder / "desk-records.json"
+
+    def _all_records(self) -> dict[str, list[Any]]:
+        try:
+            data: dict[str, list[Any]] = json.loads(self._records_file().read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return data
+
+    def records(
+        self, kind: str, *, tenant: str, keys: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, int]]:
+        wanted = validate_record_read(kind, tenant, keys)
+        with self._lock:
+            rows = self._all_records()
+        out: dict[str, tuple[str, int]] = {}
+        for name, (value, version) in rows.items():
+            row_tenant, row_kind, key = json.loads(name)
+            if (row_tenant, row_kind) == (tenant, kind) and (wanted is None or key in wanted):
+                out[key] = (value, version)
+        return out
+
+    def put_record(
+        self, kind: str, key: str, value: str, *, tenant: str, expected_version: int | None
+    ) -> int:
+        validate_record_write(kind, key, value, tenant, expected_version)
+        name = json.dumps([tenant, kind, key])
+        with self._lock:
+            rows = self._all_records()
+            actual = rows[name][1] if name in rows else None
+            if actual != expected_version:
+                raise ConflictError(name, expected_version, actual, detail=f"record is at version {actual}")
+            version = 1 if actual is None else actual + 1
+            rows[name] = [value, version]
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".records")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(rows, fh)
+            os.replace(tmp, self._records_file())
+            return version
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from ticketkit.desk._helpdesk import (
     InboundSettings,
     TicketFilters,
 )
+from ticketkit.desk._presence_state import Presence
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._smtp import SMTPNotifier
 from ticketkit.desk._text import Progress
@@ -179,6 +180,7 @@ __all__ = [
     "PermissionDeniedError",
     "PersonalFields",
     "PolicyIssue",
+    "Presence",
     "Priority",
     "Progress",
     "RecordingNotifier",

@@ -87,6 +87,7 @@ RIGHTS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "rate": {"agent": "-", "lead": "-", "admin": "-", "customer": "own", "system": "tenant"},
         "import": {"agent": "-", "lead": "-", "admin": "-", "customer": "-", "system": "tenant"},
         "admin": {"agent": "-", "lead": "-", "admin": "tenant", "customer": "-", "system": "tenant"},
+        "presence": {"agent": "-", "lead": "tenant", "admin": "tenant", "customer": "-", "system": "tenant"},
         "export_unmasked": {
             "agent": "-",
             "lead": "-",
@@ -116,6 +117,7 @@ ACTION_MEANINGS: Final[Mapping[str, str]] = MappingProxyType(
         "rate": "rate the service on a ticket (or import a rating)",
         "import": "bring in history: transcript entries by others, internal or dated later than now",
         "admin": "tenant-wide operations: tick, next_wakeup, retry notifications (ticket is None)",
+        "presence": "set another agent's presence (ticket is None); an agent always sets their own",
         "export_unmasked": "export without masking personal data (ticket is None)",
     }
 )
@@ -126,12 +128,13 @@ ACTIONS: Final = frozenset(RIGHTS)
 _DENIED: Final = {
     "assign": "only leads and admins assign tickets to others; agents may take them",
     "rate": "only the ticket's customer rates it (or the system, importing ratings)",
+    "presence": "an agent sets their own presence; only leads and admins set someone else's",
     "import": "only the system may import history (entries by others, internal, or dated later than now)",
     "place": "opening a ticket with a team or urgent priority needs the right to place it",
     "place_agent": "opening a ticket with an assignee needs the right to place it",
 }
 
-_TENANT_WIDE: Final = frozenset({"admin", "export_unmasked"})
+_TENANT_WIDE: Final = frozenset({"admin", "export_unmasked", "presence"})
 
 _SCOPE_WORDS: Final = {
     "tenant": "all in tenant",

@@ -105,6 +105,10 @@ class DeskContext:
         self.timed_by_name: dict[str, TimedRule] = {}
         self.calendars: dict[str, BusinessCalendar] = {}
         self.default_calendar: BusinessCalendar | None = None
+        # Presence (checked and set by the facade): what going away/offline does to an
+        # agent's tickets, and how many queued tickets one drain hands out at most.
+        self.presence_policy: dict[str, str] = {"away": "leave", "offline": "leave"}
+        self.drain_limit = 10_000
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

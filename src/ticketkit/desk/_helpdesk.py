@@ -36,7 +36,9 @@ from ticketkit.desk import (
     _intake,
     _links,
     _outbox,
+    _presence,
     _privacy,
+    _queues,
     _reads,
     _retention,
     _sweep,
@@ -48,6 +50,7 @@ from ticketkit.desk._context import DeskContext, make_context
 from ticketkit.desk._inbound import InboundSettings
 from ticketkit.desk._intake import CHANNELS, Message
 from ticketkit.desk._outbox import DeliveryReport, FailedNotification
+from ticketkit.desk._presence_state import Presence
 from ticketkit.desk._privacy import ErasureReport
 from ticketkit.desk._reads import TicketFilters
 from ticketkit.desk._text import Progress
@@ -150,6 +153,10 @@ class Helpdesk:
         calendars: named [`BusinessCalendar`][ticketkit.BusinessCalendar]s timed rules run
             on; the one named ``"default"`` (or the only one) serves a rule that counts
             business time without naming a calendar.
+        presence_policy: what an agent going ``away`` or ``offline`` does to their open
+            tickets: ``leave`` (default), ``requeue`` or ``reroute``; one name for both
+            or ``{"away": "leave", "offline": "requeue"}`` (see
+            [`set_presence`][ticketkit.Helpdesk.set_presence]).
 
     Examples:
         >>> from datetime import datetime, timedelta, timezone
@@ -231,6 +238,7 @@ class Helpdesk:
         blobs: BlobStore | None = None,
         timed: Iterable[TimedRule | Mapping[str, Any]] = (),
         calendars: Mapping[str, BusinessCalendar] | None = None,
+        presence_policy: str | Mapping[str, str] = "leave",
     ) -> None:
         self._desk: DeskContext = make_context(
             store=store,
@@ -260,6 +268,7 @@ class Helpdesk:
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
         self._inbound = _inbound.Inbound(inbound, blobs)
         _timed.configure(self._desk, timed=timed, calendars=calendars)
+        self._desk.presence_policy = _presence.check_policy(presence_policy)
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -862,7 +871,93 @@ class Helpdesk:
             >>> len(first), first[0].kind, len(second)
             (1, 'sla.breached', 0)
         """
-        return _sweep.tick(self._desk, actor=actor, limit=limit)
+        swept = _sweep.tick(self._desk, actor=actor, limit=limit)
+        return swept + _queues.drain(
+            self._desk, tenant=None if actor is None else actor.tenant, limit=self._desk.drain_limit
+        )
+
+    def set_presence(
+        self,
+        agent_id: str,
+        status: str,
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Presence:
+        """Set an agent's presence (``online``, ``away`` or ``offline``), for every worker on the store.
+
+        An agent sets their own; leads and admins anyone's (the ``presence`` right).
+        The presence is stored in the store (a desk record), so routing in every
+        process on it sees it at once. With ``until`` it reverts to the status it
+        replaced at that instant (the next [`tick`][ticketkit.Helpdesk.tick] applies
+        what that means). Going ``away`` or ``offline`` applies the desk's
+        ``presence_policy`` to the agent's open tickets (``leave``, ``requeue`` to the
+        team's queue, ``reroute`` to another available agent), each moved ticket with
+        an event saying why; coming ``online`` hands out waiting tickets at once.
+
+        Raises:
+            ValidationError: an unknown status, a naive ``at``/``until``, an ``until``
+                not after ``at``.
+            NotFoundError: an agent the router does not know.
+            PermissionDeniedError: an agent setting someone else's presence.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> router = tk.Router(
+            ...     rules=[tk.Rule(name="all", assign=tk.Assign(team="t"))],
+            ...     agents=[tk.Agent(id="li", teams={"t"}), tk.Agent(id="wang", teams={"t"})],
+            ... )
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), router=router, presence_policy="reroute")
+            >>> t = desk.open(subject="Refund")
+            >>> owner = t.assignee
+            >>> desk.set_presence(owner, "away", actor=tk.Actor(id=owner)).status
+            'away'
+            >>> desk.get(t.id, actor=tk.Actor.system()).assignee != owner
+            True
+        """
+        new = _presence.set_presence(self._desk, agent_id, status, actor=actor, at=at, until=until)
+        if _presence.available(self._desk, new.status):
+            _queues.drain(self._desk, tenant=actor.tenant, limit=self._desk.drain_limit)
+        return new
+
+    def presence(self, *, actor: Actor, at: datetime | None = None) -> dict[str, str]:
+        """Every agent's status now (stored presence over the configured ``Agent.status``).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> router = tk.Router(rules=[], agents=[tk.Agent(id="li"), tk.Agent(id="wu", status="offline")])
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), router=router)
+            >>> _ = desk.set_presence("li", "away", actor=tk.Actor(id="li"))
+            >>> desk.presence(actor=tk.Actor(id="li"))
+            {'li': 'away', 'wu': 'offline'}
+        """
+        return _presence.presence(self._desk, actor=actor, at=at)
+
+    def drain_queues(self, *, actor: Actor | None = None) -> list[Event]:
+        """Hand out tickets waiting in the teams' queues now; the assignment events.
+
+        Highest priority then oldest first, to the least loaded agent with room, under
+        a lease so of several workers on one store exactly one drains a tenant at a
+        time. [`tick`][ticketkit.Helpdesk.tick] does this too (for agents who came
+        online, freed capacity or whose shift started); call this after a change you
+        want acted on now. ``actor`` (an admin) limits it to one tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> router = tk.Router(
+            ...     rules=[tk.Rule(name="all", assign=tk.Assign(team="t", strategy="least_loaded"))],
+            ...     agents=[tk.Agent(id="li", teams={"t"}, capacity=1)],
+            ... )
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore(), router=router)
+            >>> a, b = desk.open(subject="A"), desk.open(subject="B")
+            >>> a.assignee, b.assignee
+            ('li', None)
+            >>> _ = desk.fire(a.id, "cancel", actor=tk.Actor.system())
+            >>> [e.data["agent"] for e in desk.drain_queues()]
+            ['li']
+        """
+        return _queues.drain_for(self._desk, actor=actor)
 
     def next_wakeup(self, *, actor: Actor | None = None) -> datetime | None:
         """When the next SLA checkpoint falls due (None when nothing is pending).

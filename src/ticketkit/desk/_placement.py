@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import OPEN_KINDS
+from ticketkit.desk._presence_state import presence_now
 from ticketkit.model._models import Ticket
 from ticketkit.storage._base import TicketStore
 
@@ -28,7 +29,11 @@ def place(desk: DeskContext, ticket: Ticket, at: datetime) -> Routed | None:
     if desk.router is None:
         return None
     decision = desk.router.route(
-        ticket, at=at, load=_load(desk, ticket.tenant), last_agent=_last_agent(desk, ticket)
+        ticket,
+        at=at,
+        load=_load(desk, ticket.tenant),
+        last_agent=_last_agent(desk, ticket),
+        presence=presence_now(desk, ticket.tenant, at),
     )
     changes = dict(getattr(decision, "changes", None) or {})
     team = getattr(decision, "team", None)
@@ -66,11 +71,22 @@ class AgentLoad(Mapping[str, int]):
     first question about an agent reads the counts of every agent sharing a team
     with it in one `TicketStore.assigned_counts` call, so an intake costs what the
     candidate team's open backlog costs, whatever the store holds.
+
+    With ``weight`` (the router's ``capacity_weights``) the load is weighted: the
+    agents' open tickets are read (by the assignee index, so the cost is still their
+    open backlog) and each counts its weight (a call 3, an e-mail 1).
     """
 
-    def __init__(self, store: TicketStore, tenant: str, agents: Iterable[object]) -> None:
+    def __init__(
+        self,
+        store: TicketStore,
+        tenant: str,
+        agents: Iterable[object],
+        weight: Callable[[Ticket], int] | None = None,
+    ) -> None:
         self._store = store
         self._tenant = tenant
+        self._weight = weight
         self._teams: dict[str, frozenset[str]] = {}
         members: dict[str, list[str]] = {}
         for agent in agents:
@@ -97,10 +113,26 @@ class AgentLoad(Mapping[str, int]):
         return self._known[agent_id]
 
     def _fetch(self, agent_ids: list[str]) -> None:
-        if agent_ids:
+        if not agent_ids:
+            return
+        if self._weight is None:
             self._known.update(
                 self._store.assigned_counts(agent_ids, tenant=self._tenant, status_kind=OPEN_KINDS)
             )
+            return
+        loads = dict.fromkeys(agent_ids, 0)
+        cursor: str | None = None
+        while True:
+            page = self._store.query(
+                tenant=self._tenant, assignee=agent_ids, status_kind=OPEN_KINDS, limit=500, cursor=cursor
+            )
+            for ticket in page:
+                if ticket.assignee in loads:
+                    loads[ticket.assignee] += self._weight(ticket)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self._known.update(loads)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._teams)
@@ -116,4 +148,11 @@ class AgentLoad(Mapping[str, int]):
 
 def _load(desk: DeskContext, tenant: str) -> AgentLoad:
     """Open tickets per agent the router knows (for capacity and least-loaded strategies)."""
-    return AgentLoad(desk.store, tenant, getattr(desk.router, "agents", None) or ())
+    router = desk.router
+    weighted = router is not None and bool(router.capacity_weights)
+    return AgentLoad(
+        desk.store,
+        tenant,
+        getattr(router, "agents", None) or (),
+        router.weight if weighted and router else None,
+    )

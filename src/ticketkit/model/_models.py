@@ -176,6 +176,24 @@ def _count_values(value: object) -> int:
 # --------------------------------------------------------------------------- validation
 
 
+def level_problems(path: str, value: object) -> list[ErrorDetail]:
+    """Problems with a skill -> level mapping (levels are whole numbers from 0 to 100).
+
+    Examples:
+        >>> level_problems("skill_levels", {"zh": 3}), len(level_problems("skill_levels", {"zh": "3"}))
+        ([], 1)
+    """
+    if not isinstance(value, Mapping):
+        return [ErrorDetail(path, f"expected a mapping of skill -> level, got {bounded_repr(value)}")]
+    return [
+        ErrorDetail(
+            f"{path}.{k}", f"expected a skill name and a whole level from 0 to 100, got {bounded_repr(v)}"
+        )
+        for k, v in value.items()
+        if not isinstance(k, str) or not k or "\x00" in k or v.__class__ is not int or not 0 <= v <= 100
+    ]
+
+
 class _Problems:
     """Collects problems during validation, then raises them all together."""
 
@@ -357,9 +375,12 @@ class Customer:
 class Agent:
     """Someone who works tickets.
 
-    ``capacity`` is how many open tickets they take at once; ``status`` is their
-    availability; ``shift`` names a business calendar the router knows, for agents
-    who work other hours than their team.
+    ``capacity`` is how many open tickets they take at once (weighted when the router
+    has ``capacity_weights``); ``status`` is their configured availability (the desk's
+    presence, `Helpdesk.set_presence`, overrides it); ``shift`` names a business calendar
+    the router knows, for agents who work other hours than their team;
+    ``skill_levels`` gives a level (0-100) to skills, for rules asking a minimum
+    (``Assign.min_levels``): a skill with a level is held, one held without counts 1.
 
     Examples:
         >>> a = Agent(id="li", teams={"after-sales"}, skills={"returns", "zh"}, capacity=8)
@@ -376,9 +397,11 @@ class Agent:
     capacity: int = 10
     status: str = "online"
     shift: str | None = None
+    skill_levels: Mapping[str, int] = attrs.field(default=EMPTY, converter=_to_frozen_json, hash=False)
 
     def __attrs_post_init__(self) -> None:
         p = _Problems()
+        p.items.extend(level_problems("skill_levels", self.skill_levels))
         p.text("id", self.id, empty=False)
         p.text("name", self.name)
         p.name("tenant", self.tenant)

@@ -62,13 +62,38 @@ def _to_frozenset(value: Any) -> Any:
     return _to_str_set(value)
 
 
+def _to_weights(value: Any) -> Any:
+    """``capacity_weights`` checked: ``{"channel"|"type": {name: positive int}}``, read-only."""
+    if not isinstance(value, Mapping):
+        raise ValidationError.one("capacity_weights", f"expected a mapping, got {value!r}")
+    out: list[ErrorDetail] = []
+    kept: dict[str, Mapping[str, int]] = {}
+    for kind, table in value.items():
+        path = f"capacity_weights.{kind}"
+        if kind not in ("channel", "type"):
+            out.append(ErrorDetail(path, f"unknown key {kind!r} (expected one of: channel, type)"))
+            continue
+        if not isinstance(table, Mapping):
+            out.append(ErrorDetail(path, f"expected a mapping of {kind} -> weight, got {table!r}"))
+            continue
+        for name, w in table.items():
+            if not isinstance(name, str) or not name or w.__class__ is not int or not 1 <= w <= 1000:
+                out.append(
+                    ErrorDetail(f"{path}.{name}", f"expected a whole weight from 1 to 1000, got {w!r}")
+                )
+        kept[kind] = MappingProxyType(dict(table))
+    if out:
+        raise ValidationError(out)
+    return MappingProxyType(kept)
+
+
 def _items(data: Mapping[str, Any], key: str) -> Sequence[Any]:
     value = data.get(key)
     return value if isinstance(value, list | tuple) else ()
 
 
-_RosterEntry = tuple[str, int, frozenset[str], "str | None", "str | None"]
-"""An agent as routing reads it: id, capacity, skills, shift, and the status that rules them out (or None)."""
+_RosterEntry = tuple[str, int, frozenset[str], "str | None", "str | None", "Mapping[str, int]"]
+"""An agent as routing reads it: id, capacity, skills, shift, status ruling them out (or None), levels."""
 
 _NO_LOAD: Final[Mapping[str, int]] = MappingProxyType({})
 
@@ -131,7 +156,7 @@ def _parts_from_dict(
     """The rules, agents and teams of a router's data form; every problem raised at once."""
     if not isinstance(data, Mapping):
         raise ValidationError.one("", f"expected a mapping for a router, got {data!r}")
-    known = ("rules", "agents", "teams", "fallback", "available_statuses")
+    known = ("rules", "agents", "teams", "fallback", "available_statuses", "capacity_weights")
     out = [
         ErrorDetail(str(k), f"unknown key {k!r} (expected one of: {', '.join(known)})")
         for k in data
@@ -182,6 +207,9 @@ class Router:
             fallback they keep their current team).
         calendars: business calendars by name, for agents' ``shift`` and conditions.
         available_statuses: agent statuses that can take tickets (default ``online``).
+        capacity_weights: how much of an agent's capacity a ticket takes, by ``channel``
+            and by ticket ``type`` (``{"channel": {"phone": 3}}``: a call counts three
+            e-mails); a ticket not listed counts 1. ``load`` is then weighted too.
         cursor: where round-robin stands (default: in memory); share one across
             processes by implementing [`RoundRobinCursor`][ticketkit.RoundRobinCursor] on a shared store.
 
@@ -221,6 +249,9 @@ class Router:
     calendars: Mapping[str, CalendarLike] = attrs.field(factory=dict, eq=False, hash=False)
     available_statuses: frozenset[str] = attrs.field(default=frozenset({"online"}), converter=_to_frozenset)
     cursor: RoundRobinCursor = attrs.field(factory=InMemoryCursor, eq=False, hash=False, repr=False)
+    capacity_weights: Mapping[str, Mapping[str, int]] = attrs.field(
+        factory=dict, converter=_to_weights, hash=False
+    )
     _index: Any = attrs.field(init=False, eq=False, hash=False, repr=False)
     _fns: tuple[Predicate, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
     _rosters: dict[str, tuple[_RosterEntry, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
@@ -231,6 +262,9 @@ class Router:
     )
     _simple: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
     _sets: tuple[RuleChanges | None, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _queue_assigns: dict[tuple[str, str | None], Assign] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         out = _problems(self)
@@ -251,7 +285,14 @@ class Router:
             "_rosters",
             {
                 t: tuple(
-                    (a.id, a.capacity, a.skills, a.shift, None if a.status in statuses else a.status)
+                    (
+                        a.id,
+                        a.capacity,
+                        a.skills | frozenset(a.skill_levels),
+                        a.shift,
+                        None if a.status in statuses else a.status,
+                        a.skill_levels,
+                    )
                     for a in sorted(v, key=lambda a: a.id)
                 )
                 for t, v in rosters.items()
@@ -270,6 +311,7 @@ class Router:
         )
         setter(self, "_simple", all(r.stop for r in self.rules))
         setter(self, "_sets", tuple(r.set if r.set else None for r in self.rules))
+        setter(self, "_queue_assigns", {})
 
     # ------------------------------------------------------------------ data form
 
@@ -314,6 +356,7 @@ class Router:
             fallback=data.get("fallback"),
             calendars=dict(calendars or {}),
             available_statuses=data.get("available_statuses", ["online"]),
+            capacity_weights=data.get("capacity_weights", {}),
             cursor=cursor if cursor is not None else InMemoryCursor(),
         )
 
@@ -328,7 +371,27 @@ class Router:
             out["fallback"] = self.fallback
         if self.available_statuses != frozenset({"online"}):
             out["available_statuses"] = sorted(self.available_statuses)
+        if self.capacity_weights:
+            out["capacity_weights"] = {k: dict(v) for k, v in self.capacity_weights.items()}
         return out
+
+    def weight(self, ticket: Ticket) -> int:
+        """How much of an agent's capacity ``ticket`` takes (``capacity_weights``; 1 by default).
+
+        The ticket's ``type`` weight when one is given, else its ``channel`` weight, else 1.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> r = Router(rules=[], capacity_weights={"channel": {"phone": 3}, "type": {"incident": 5}})
+            >>> at = datetime(2025, 1, 1, tzinfo=timezone.utc)
+            >>> [r.weight(Ticket(subject="s", created_at=at, channel=c)) for c in ("phone", "email")]
+            [3, 1]
+            >>> r.weight(Ticket(subject="s", created_at=at, channel="phone", type="incident"))
+            5
+        """
+        w = self.capacity_weights
+        found = w.get("type", _NO_LOAD).get(ticket.type) or w.get("channel", _NO_LOAD).get(ticket.channel)
+        return int(found) if found else 1
 
     # ------------------------------------------------------------------ matching
 
@@ -388,6 +451,7 @@ class Router:
         load: Mapping[str, int] | None = None,
         context: Mapping[str, Any] | None = None,
         last_agent: str | None = None,
+        presence: Mapping[str, str] | None = None,
     ) -> Decision:
         """Decide the team and agent for ``ticket`` at ``at``.
 
@@ -397,6 +461,9 @@ class Router:
             load: open tickets per agent id, for capacity and ``least_loaded``.
             context: values conditions read as ``context.<key>``.
             last_agent: the agent who last served this customer, for ``sticky``.
+            presence: agents' statuses now (online, away, offline) where they differ
+                from the configured ``Agent.status`` (the desk passes what
+                `Helpdesk.set_presence` stored).
 
         Raises:
             ValidationError: ``at`` is not a timezone-aware datetime.
@@ -409,7 +476,7 @@ class Router:
             >>> d.team, d.fallback
             ('triage', 'no rule assigned it: fallback team')
         """
-        return self._route(ticket, at, load, context, last_agent, self.cursor)
+        return self._route(ticket, at, load, context, last_agent, self.cursor, presence)
 
     def _route(  # noqa: PLR0917 - the hot path: positional arguments are cheaper
         self,
@@ -419,6 +486,7 @@ class Router:
         context: Mapping[str, Any] | None,
         last_agent: str | None,
         cursor: RoundRobinCursor,
+        presence: Mapping[str, str] | None = None,
     ) -> Decision:
         if at.__class__ is not datetime or at.tzinfo is None:
             require_aware(at, "at")
@@ -464,7 +532,14 @@ class Router:
                 if k in changes and changes[k] == getattr(ticket, k):
                     del changes[k]
         team, agent, fallback, tie, cands = self._assign(
-            work, assign_at=assign_at, at=at, ctx=context, load=load, last_agent=last_agent, cursor=cursor
+            work,
+            assign_at=assign_at,
+            at=at,
+            ctx=context,
+            load=load,
+            last_agent=last_agent,
+            cursor=cursor,
+            presence=presence,
         )
         if team != ticket.team:
             changes["team"] = team
@@ -493,6 +568,7 @@ class Router:
         load: Mapping[str, int] | None,
         last_agent: str | None,
         cursor: RoundRobinCursor,
+        presence: Mapping[str, str] | None,
     ) -> tuple[str | None, str | None, str | None, str, tuple[tuple[str, str, int, int, str | None], ...]]:
         """(team, agent, fallback reason, tie-break, candidates as tuples)."""
         if assign_at < 0:
@@ -519,7 +595,15 @@ class Router:
             return team, None, None, "strategy queue: the team's queue", ()
         cands: list[tuple[str, str, int, int, str | None]] = []
         agent, tie = self._pick(
-            team, assign=assign, at=at, load=load, last_agent=last_agent, cands=cands, cursor=cursor
+            team,
+            assign=assign,
+            at=at,
+            load=load,
+            last_agent=last_agent,
+            cands=cands,
+            cursor=cursor,
+            presence=presence,
+            weight=self.weight(ticket),
         )
         if agent is not None:
             return team, agent, None, tie, tuple(cands)
@@ -535,6 +619,8 @@ class Router:
                 last_agent=last_agent,
                 cands=cands,
                 cursor=cursor,
+                presence=presence,
+                weight=self.weight(ticket),
             )
             reason = f"nobody in {team!r} can take it: overflow team {assign.overflow!r}"
             if agent is None:
@@ -559,15 +645,22 @@ class Router:
         last_agent: str | None,
         cands: list[tuple[str, str, int, int, str | None]],
         cursor: RoundRobinCursor,
+        presence: Mapping[str, str] | None,
+        weight: int,
     ) -> tuple[str | None, str]:
         required = assign.skills
+        min_levels = assign.min_levels
+        statuses = self.available_statuses
         shifts: dict[str, bool] = {}
         # (id, share of capacity in use, skills) of each agent who can take the ticket now
         eligible: list[tuple[str, float, frozenset[str]]] = []
         loads = load or _NO_LOAD
-        for aid, capacity, skills, shift, status in self._rosters.get(team, ()):
+        for aid, capacity, skills, shift, status, levels in self._rosters.get(team, ()):
             n = loads.get(aid, 0)
             why = status
+            if presence is not None and aid in presence:
+                now_status = presence[aid]
+                why = None if now_status in statuses else now_status
             if why is None:
                 if shift is not None:
                     open_now = shifts.get(shift)
@@ -576,53 +669,72 @@ class Router:
                     if not open_now:
                         why = _OFF_SHIFT
                 if why is None:
-                    if n >= capacity:
+                    if n + weight > capacity:
                         why = _AT_CAPACITY
                     elif required and not required <= skills:
                         why = _MISSING_SKILL
+                    elif min_levels and any(
+                        levels.get(k, 1 if k in skills else 0) < v for k, v in min_levels.items()
+                    ):
+                        why = _LOW_LEVEL
                     else:
                         eligible.append((aid, n / capacity, skills))
             cands.append((aid, team, n, capacity, why))
-        if not eligible:
-            return None, ""
-        if assign.agent is not None:
-            for e in eligible:
-                if e[0] == assign.agent:
-                    return e[0], "named by the rule"
-        strategy = assign.strategy
-        if strategy == "queue":
-            return None, ""
-        note = ""
-        if strategy == "sticky":
-            if last_agent is not None:
-                for e in eligible:
-                    if e[0] == last_agent:
-                        return e[0], "sticky: last served this customer"
-            strategy = "least_loaded"
-            note = (
-                "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
+        return _choose(team, eligible, assign=assign, last_agent=last_agent, cursor=cursor)
+
+    def pick(
+        self,
+        ticket: Ticket,
+        team: str,
+        *,
+        at: datetime,
+        load: Mapping[str, int] | None = None,
+        presence: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """The agent of ``team`` who takes ``ticket`` from the team's queue now; None when nobody can.
+
+        The least loaded agent who is available (``presence`` over the configured
+        status), on shift, has room for the ticket's [`weight`][ticketkit.Router.weight]
+        and holds the skills and levels the ticket's rule asks; ties by round-robin.
+        This is how queued tickets are handed out (`Helpdesk.drain_queues`).
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> from ticketkit import Agent
+            >>> r = Router(
+            ...     rules=[Rule(name="all", assign=Assign(team="t", strategy="queue"))],
+            ...     agents=[Agent(id="a", teams={"t"}, capacity=2), Agent(id="b", teams={"t"}, capacity=2)],
+            ... )
+            >>> t = Ticket(subject="s", team="t", created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            >>> r.pick(t, "t", at=t.created_at, load={"a": 1, "b": 0})
+            'b'
+            >>> r.pick(t, "t", at=t.created_at, load={"a": 2, "b": 0}, presence={"b": "away"}) is None
+            True
+        """
+        rule = self.match(ticket, at=at)
+        asked = rule.assign if rule is not None else None
+        key = (team, rule.name if rule is not None and asked is not None else None)
+        assign = self._queue_assigns.get(key)
+        if assign is None:
+            assign = Assign(
+                team=team,
+                strategy="least_loaded",
+                skills=asked.skills if asked is not None else frozenset(),
+                min_levels=asked.min_levels if asked is not None else {},
             )
-        if strategy == "round_robin":
-            return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
-        if strategy == "skills":  # the most specialised agents first, then the least loaded
-            extra = min(len(e[2] - required) for e in eligible)
-            eligible = [e for e in eligible if len(e[2] - required) == extra]
-            note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
-        best = 2.0
-        tied: list[str] = []
-        for aid, share, _ in eligible:
-            if share < best:
-                best = share
-                tied = [aid]
-            elif share == best:
-                tied.append(aid)
-        if len(tied) == 1:
-            return tied[0], note + f"least loaded ({best:.0%} of capacity)"
-        chosen = cursor.next_agent(team, tied)
-        return (
-            chosen,
-            note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
+            self._queue_assigns[key] = assign
+        agent, _ = self._pick(
+            team,
+            assign=assign,
+            at=at,
+            load=load,
+            last_agent=None,
+            cands=[],
+            cursor=self.cursor,
+            presence=presence,
+            weight=self.weight(ticket),
         )
+        return agent
 
     # ------------------------------------------------------------------ explaining
 
@@ -634,6 +746,7 @@ class Router:
         load: Mapping[str, int] | None = None,
         context: Mapping[str, Any] | None = None,
         last_agent: str | None = None,
+        presence: Mapping[str, str] | None = None,
     ) -> DecisionRecord:
         """The decision record for ``ticket``: every rule tried and why, candidates, tie-break, fallback.
 
@@ -659,7 +772,7 @@ class Router:
             fallback: no rule assigned it: fallback team
             changes: team='desk'
         """
-        decision = self._route(ticket, at, load, context, last_agent, _PeekCursor(self.cursor))
+        decision = self._route(ticket, at, load, context, last_agent, _PeekCursor(self.cursor), presence)
         if decision.agent is UNREADABLE:  # say so rather than name an agent route may not pick
             changes = {k: v for k, v in decision.changes.items() if k != "assignee"}
             decision = attrs.evolve(
@@ -733,6 +846,56 @@ class Router:
         )
 
 
+def _choose(
+    team: str,
+    eligible: list[tuple[str, float, frozenset[str]]],
+    *,
+    assign: Assign,
+    last_agent: str | None,
+    cursor: RoundRobinCursor,
+) -> tuple[str | None, str]:
+    """The strategy's pick among the eligible agents, and the tie-break it used."""
+    required = assign.skills
+    if not eligible:
+        return None, ""
+    if assign.agent is not None:
+        for e in eligible:
+            if e[0] == assign.agent:
+                return e[0], "named by the rule"
+    strategy = assign.strategy
+    if strategy == "queue":
+        return None, ""
+    note = ""
+    if strategy == "sticky":
+        if last_agent is not None:
+            for e in eligible:
+                if e[0] == last_agent:
+                    return e[0], "sticky: last served this customer"
+        strategy = "least_loaded"
+        note = "sticky: last agent not available; " if last_agent is not None else "sticky: no last agent; "
+    if strategy == "round_robin":
+        return cursor.next_agent(team, [e[0] for e in eligible]), note + "round-robin"
+    if strategy == "skills":  # the most specialised agents first, then the least loaded
+        extra = min(len(e[2] - required) for e in eligible)
+        eligible = [e for e in eligible if len(e[2] - required) == extra]
+        note += f"best skill match ({extra} extra skill{'s' if extra != 1 else ''}); "
+    best = 2.0
+    tied: list[str] = []
+    for aid, share, _ in eligible:
+        if share < best:
+            best = share
+            tied = [aid]
+        elif share == best:
+            tied.append(aid)
+    if len(tied) == 1:
+        return tied[0], note + f"least loaded ({best:.0%} of capacity)"
+    chosen = cursor.next_agent(team, tied)
+    return (
+        chosen,
+        note + f"least loaded ({best:.0%}); tie between {', '.join(tied)} broken by round-robin",
+    )
+
+
 def _problems(router: Router) -> list[ErrorDetail]:
     """Every problem with a router's parts, or between them."""
     out: list[ErrorDetail] = []
@@ -775,10 +938,18 @@ def _problems(router: Router) -> list[ErrorDetail]:
 _OFF_SHIFT: Final = "\x00off shift"
 _AT_CAPACITY: Final = "\x00at capacity"
 _MISSING_SKILL: Final = "\x00missing skill"
+_LOW_LEVEL: Final = "\x00skill level too low"
 
 
 def _reason(
-    router: Router, agent: str, load: int, capacity: int, why: str | None, *, skills: frozenset[str]
+    router: Router,
+    agent: str,
+    load: int,
+    capacity: int,
+    why: str | None,
+    *,
+    skills: frozenset[str],
+    levels: Mapping[str, int],
 ) -> str | None:
     """The readable reason for an exclusion code recorded on the hot path."""
     if why == _OFF_SHIFT:
@@ -786,7 +957,16 @@ def _reason(
     if why == _AT_CAPACITY:
         return f"at capacity ({load}/{capacity})"
     if why == _MISSING_SKILL:
-        return "missing skill: " + ", ".join(sorted(skills - router._agent_by_id[agent].skills))
+        held = router._agent_by_id[agent].skills | frozenset(router._agent_by_id[agent].skill_levels)
+        return "missing skill: " + ", ".join(sorted(skills - held))
+    if why == _LOW_LEVEL:
+        a = router._agent_by_id[agent]
+        low = [
+            f"{k} {a.skill_levels.get(k, 1 if k in a.skills else 0)} < {v}"
+            for k, v in sorted(levels.items())
+            if a.skill_levels.get(k, 1 if k in a.skills else 0) < v
+        ]
+        return "skill level too low: " + ", ".join(low)
     return why
 
 
@@ -822,6 +1002,7 @@ def _build_record(decision: Decision) -> DecisionRecord:
         strategy = None
     assign = router.rules[assign_at].assign if assign_at >= 0 else None
     skills = assign.skills if assign is not None else frozenset()
+    levels: Mapping[str, int] = assign.min_levels if assign is not None else {}
     if decision.fallback and assign_at >= 0 and decision.team != resolved:
         source += " -> fallback"
     return DecisionRecord(
@@ -834,7 +1015,11 @@ def _build_record(decision: Decision) -> DecisionRecord:
         strategy=strategy,
         candidates=tuple(
             Candidate(
-                agent=a, team=t, load=n, capacity=c, excluded=_reason(router, a, n, c, w, skills=skills)
+                agent=a,
+                team=t,
+                load=n,
+                capacity=c,
+                excluded=_reason(router, a, n, c, w, skills=skills, levels=levels),
             )
             for a, t, n, c, w in cands
         ),

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 import attrs
 
 from ticketkit.conditions._conditions import OBJECT, SET, Condition, field_type
 from ticketkit.errors import ErrorDetail, ValidationError, join_path
-from ticketkit.model._models import Priority, Ticket, replace_trusted
+from ticketkit.model._models import Priority, Ticket, level_problems, replace_trusted
 
 STRATEGIES: Final = ("round_robin", "least_loaded", "skills", "sticky", "queue")
 """How an agent is picked inside the chosen team (``queue``: nobody; the team's queue)."""
@@ -59,6 +60,10 @@ def _to_str_set(value: Any) -> Any:
     return frozenset(value)
 
 
+def _to_levels(value: Any) -> Any:
+    return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+
+
 @attrs.frozen(kw_only=True)
 class Assign:
     """Where a matching rule sends a ticket: a team (or the field naming it) and how to pick an agent.
@@ -73,6 +78,8 @@ class Assign:
             agent who last served the customer, else least loaded) or ``queue`` (nobody:
             the team's queue).
         skills: skills an agent must hold to take the ticket.
+        min_levels: the lowest level of a skill an agent must have (``{"zh": 3}``);
+            see ``Agent.skill_levels`` (a skill held without a level counts as 1).
         overflow: a team to try when nobody in ``team`` can take it; without one the
             ticket waits unassigned in ``team``'s queue.
 
@@ -87,9 +94,11 @@ class Assign:
     strategy: str = "round_robin"
     skills: frozenset[str] = attrs.field(default=frozenset(), converter=_to_str_set)
     overflow: str | None = None
+    min_levels: Mapping[str, int] = attrs.field(factory=dict, converter=_to_levels, hash=False)
 
     def __attrs_post_init__(self) -> None:
         out: list[ErrorDetail] = []
+        out.extend(level_problems("min_levels", self.min_levels))
         for name in ("team", "team_ref", "agent", "overflow"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, str) or not v.strip()):
@@ -130,7 +139,7 @@ class Assign:
             return data
         if not isinstance(data, Mapping):
             raise ValidationError.one(path, f"expected a mapping for an assignment, got {data!r}")
-        known = {"team", "team_ref", "agent", "strategy", "skills", "overflow"}
+        known = {"team", "team_ref", "agent", "strategy", "skills", "overflow", "min_levels"}
         return _build_part(cls, data, path, known, "skills")
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +153,8 @@ class Assign:
             out["skills"] = sorted(self.skills)
         if self.overflow is not None:
             out["overflow"] = self.overflow
+        if self.min_levels:
+            out["min_levels"] = dict(sorted(self.min_levels.items()))
         return out
 
 

@@ -35,6 +35,7 @@ from ticketkit.storage._memory import InMemoryStore
 from ticketkit.storage._message_keys import validate_message_key, validate_message_keys
 from ticketkit.storage._outbox import OUTBOX_STATUSES, FeedPage, OutboxMessage
 from ticketkit.storage._postgres import POSTGRES_SCHEMA_VERSION, PostgresStore
+from ticketkit.storage._records import validate_record_read, validate_record_write
 from ticketkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
@@ -59,5 +60,7 @@ __all__ = [
     "validate_create",
     "validate_message_key",
     "validate_message_keys",
+    "validate_record_read",
+    "validate_record_write",
     "validate_save",
 ]

@@ -27,6 +27,13 @@ from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 from ticketkit.storage import _outbox as ob
 from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
+from ticketkit.storage._records import (
+    QUEUE_KINDS,
+    MemoryRecords,
+    validate_queue_args,
+    validate_record_read,
+    validate_record_write,
+)
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -1420,6 +1427,117 @@ class TicketStore(ob.OutboxDefaults, abc.ABC):
         """
         validate_message_key(key, tenant)
         return _default_keys(self).get(key, tenant)
+
+    # ------------------------------------------------------------------ team queues
+
+    def queued(
+        self, team: str, *, tenant: str, limit: int = 100, after: Ticket | None = None
+    ) -> list[Ticket]:
+        """Tickets waiting in ``team``'s queue: open, unassigned; highest priority, then oldest, then id.
+
+        At most ``limit``; ``after`` (the last ticket of the previous call) goes on from
+        there. The shipped SQLite and PostgreSQL stores read a partial index that holds
+        only waiting tickets, so the cost follows the queue, never the team's assigned
+        or finished tickets; this default reads the team's open tickets by priority.
+
+        Raises:
+            ValidationError: an empty team or tenant, a bad limit.
+
+        Examples:
+            >>> from datetime import datetime, timezone
+            >>> import ticketkit as tk
+            >>> at = datetime(2025, 3, 3, tzinfo=timezone.utc)
+            >>> store = tk.InMemoryStore()
+            >>> for i, p in enumerate(["low", "urgent", "low"]):
+            ...     _ = store.create(
+            ...         tk.Ticket(subject=f"t{i}", id=f"T{i}", team="q", priority=p, created_at=at)
+            ...     )
+            >>> [t.id for t in store.queued("q", tenant="default")]
+            ['T1', 'T0', 'T2']
+        """
+        validate_queue_args(team, tenant, limit)
+        out: list[Ticket] = []
+        start = (after.priority.rank, instant_key(after.created_at), after.id) if after is not None else None
+        for priority in sorted(Priority, key=lambda p: -p.rank):
+            if start is not None and priority.rank > start[0]:
+                continue
+            cursor: str | None = None
+            while len(out) < limit:
+                page = self.query(
+                    tenant=tenant, team=team, status_kind=QUEUE_KINDS, priority=priority,
+                    order_by="created_at", limit=500, cursor=cursor,
+                )  # fmt: skip
+                out.extend(
+                    t
+                    for t in page
+                    if t.assignee is None
+                    and (
+                        start is None
+                        or priority.rank < start[0]
+                        or (instant_key(t.created_at), t.id) > start[1:]
+                    )
+                )
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        return out[:limit]
+
+    # ------------------------------------------------------------------ desk records (presence, leases)
+
+    def records(
+        self, kind: str, *, tenant: str, keys: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, int]]:
+        """The records of ``kind`` in ``tenant`` (all, or those of ``keys``): key -> (value, version).
+
+        Records are small versioned values the desk shares between workers: agent
+        presence, the lease of the worker draining the queues. The default keeps them
+        in this object's memory (right for one process); the shipped SQLite and
+        PostgreSQL stores keep them in a table keyed by (tenant, kind, key), so every
+        handle on the backend reads what another wrote.
+
+        Raises:
+            ValidationError: an empty kind, tenant or key.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> store.put_record("presence", "li", "away", tenant="default", expected_version=None)
+            1
+            >>> store.records("presence", tenant="default")
+            {'li': ('away', 1)}
+        """
+        wanted = validate_record_read(kind, tenant, keys)
+        return _default_records(self).read(kind, tenant, wanted)
+
+    def put_record(
+        self, kind: str, key: str, value: str, *, tenant: str, expected_version: int | None
+    ) -> int:
+        """Write one record if it is at ``expected_version`` (None: only if absent); its new version.
+
+        A compare-and-set: of several writers racing from one version, on one handle
+        or several, exactly one succeeds; the others get `ConflictError` and write
+        nothing.
+
+        Raises:
+            ConflictError: the record is not at ``expected_version`` (nothing written).
+            ValidationError: a bad kind, key, value, tenant or version.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> v = store.put_record("lease", "queues", "w1", tenant="default", expected_version=None)
+            >>> store.put_record("lease", "queues", "w2", tenant="default", expected_version=v)
+            2
+        """
+        validate_record_write(kind, key, value, tenant, expected_version)
+        return _default_records(self).write(kind, key, value, tenant, expected_version)
+
+
+def _default_records(store: TicketStore) -> MemoryRecords:
+    records: MemoryRecords | None = store.__dict__.get("_ticketkit_records")
+    if records is None:
+        records = store.__dict__.setdefault("_ticketkit_records", MemoryRecords())
+    return records
 
 
 def _default_keys(store: TicketStore) -> MessageKeys:

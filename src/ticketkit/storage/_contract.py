@@ -25,6 +25,7 @@ _FAMILIES = (
     "load",
     "rewrite",
     "message_keys",
+    "records",
 )
 pytest.register_assert_rewrite(
     *(name for f in _FAMILIES if (name := f"ticketkit.storage._contract_{f}") not in sys.modules)
@@ -37,6 +38,7 @@ from ticketkit.storage._contract_load import LoadContract  # noqa: E402
 from ticketkit.storage._contract_message_keys import MessageKeysContract  # noqa: E402
 from ticketkit.storage._contract_outbox import FeedContract, OutboxContract, OutboxTicketContract  # noqa: E402
 from ticketkit.storage._contract_queries import QueryContract  # noqa: E402
+from ticketkit.storage._contract_records import QueueContract, RecordsContract  # noqa: E402
 from ticketkit.storage._contract_rewrite import PurgeContract, RewriteContract  # noqa: E402
 from ticketkit.storage._contract_support import T0  # noqa: E402
 from ticketkit.storage._contract_writes import BatchContract, FidelityContract, WriteContract  # noqa: E402
@@ -61,6 +63,8 @@ class StoreContract(
     RewriteContract,
     PurgeContract,
     MessageKeysContract,
+    RecordsContract,
+    QueueContract,
 ):
     """The storage contract as a pytest suite: subclass it to test your store.
 
@@ -87,7 +91,9 @@ class StoreContract(
     the ticket's messages with it), ``FeedContract`` (``changes``), ``RewriteContract``
     (``rewrite``/``compact`` for redaction and erasure) and ``PurgeContract`` (each skipped
     for a store keeping the default that raises ``NotImplementedError``), and
-    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by). The storage
+    ``MessageKeysContract`` (the keys ``Helpdesk.receive`` threads and dedupes by) and
+    ``RecordsContract`` (the versioned records agent presence and queue leases live in) and
+    ``QueueContract`` (``queued``, a team's waiting tickets in hand-out order). The storage
     reference page lists each promise beside the test that checks it.
 
     Examples:
