@@ -85,11 +85,12 @@ class TestMessages:
         assert "custom" in str(ConflictError("T9", 1, 2, detail="custom"))
 
     def test_message_key_conflict_names_both_tickets(self) -> None:
-        """MessageKeyConflictError names the key, the ticket wanted and the one holding it; it is a conflict."""
+        """MessageKeyConflictError names the key, the ticket wanted and the one holding it."""
         err = SAMPLES[5]
         assert isinstance(err, MessageKeyConflictError)
         assert ("msg:email:a@b", "default", "T2", "T1") == (err.key, err.tenant, err.ticket_id, err.bound_to)
         assert "bound to ticket 'T1' already, not 'T2'" in str(err)
+        assert "'k' is bound to ticket 'T1' already: nothing" in str(MessageKeyConflictError("k", "d", "T1", "T1"))
         assert isinstance(err, ConflictError)
 
     def test_permission_message(self) -> None:

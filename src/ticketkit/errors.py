@@ -282,12 +282,12 @@ class ConflictError(TicketkitError, RuntimeError):
 
 
 class MessageKeyConflictError(ConflictError):
-    """A commit refused because one of its message keys is bound to another ticket already.
+    """A commit refused because one of its message keys is bound already.
 
-    Nothing was written. Another writer (another process, or a crash-free earlier
-    run) committed the same key first: ``bound_to`` is the ticket it is bound to
-    (``""``: a message recorded without a ticket). Look the key up again and act
-    on that ticket instead (``Helpdesk.receive`` does).
+    Nothing was written. Another writer (another process, or an earlier run that
+    committed before it died) bound the key first: ``bound_to`` is its ticket
+    (``""``: a message recorded without a ticket; it may be ``ticket_id`` itself).
+    Look the key up again and act on what it says (``Helpdesk.receive`` does).
 
     Attributes:
         key: the message key.
@@ -310,9 +310,10 @@ class MessageKeyConflictError(ConflictError):
         super().__init__(ticket_id, None, None, f"message key {key!r} is bound to {bound_to!r}")
 
     def __str__(self) -> str:
+        wanted = "" if self.bound_to == self.ticket_id else f", not {self.ticket_id!r}"
         return (
-            f"message key {self.key!r} is bound to ticket {self.bound_to!r} already, "
-            f"not {self.ticket_id!r}: nothing was written"
+            f"message key {self.key!r} is bound to ticket {self.bound_to!r} already{wanted}: "
+            "nothing was written"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -241,10 +241,11 @@ def _thread_keys(message: InboundMessage) -> list[str]:
 class _Keys:
     """One attempt's message keys: the lookups it made (asked once) and the keys its commit binds.
 
-    The message's own key must bind to the ticket the message went to (else the
-    commit is refused: another process took the message first). The thread's keys
-    bind only where no other ticket holds them; one bound since it was looked up
-    refuses the commit too, and the message is taken again from the start.
+    Every key the commit binds must be unbound (else the store refuses the commit):
+    the message's own key is, or the message would be a duplicate; the thread's
+    keys and the rate-limit slot are bound only where unbound when looked up. A key
+    bound since (another process took the message, or the thread, first) refuses
+    the commit, and the message is taken again from the start.
     """
 
     def __init__(self, desk: DeskContext, message: InboundMessage, tenant: str) -> None:
@@ -269,7 +270,7 @@ class _Keys:
         if not ticket_id:
             return out
         for key in (*_thread_keys(self.message), *extra):
-            if self.get(key) in (None, ticket_id):
+            if self.get(key) is None:
                 out[key] = ticket_id
         return out
 

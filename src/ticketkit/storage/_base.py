@@ -1267,11 +1267,12 @@ class TicketStore(abc.ABC):
 
         A message whose id is in the outbox already is not written again.
         ``message_keys`` maps message keys (see `bind_message_keys`) of ``tenant`` to
-        ticket ids: a key not bound yet is bound, a key bound to the same ticket
-        stays, and a key bound to another ticket refuses the whole commit with a
-        `MessageKeyConflictError` naming that ticket (``Helpdesk.receive`` binds a
+        ticket ids, each bound by this commit: a key bound already (to another
+        ticket, or even to the same one) refuses the whole commit with a
+        `MessageKeyConflictError` naming its ticket. ``Helpdesk.receive`` binds a
         message's keys this way, in the transaction that applies it, so a crash or
-        a second process cannot apply one message twice). The reference stores do
+        a second process cannot apply one message twice (not even as two replies
+        on one ticket). The reference stores do
         all of it in one transaction; this default checks the keys, saves, keeps
         the messages in this process and binds the keys, under a lock of this
         object (right for one process; override it in a store that several
@@ -1279,7 +1280,7 @@ class TicketStore(abc.ABC):
 
         Raises:
             ConflictError: a stale version or an existing id (nothing written).
-            MessageKeyConflictError: a key is bound to another ticket (nothing written).
+            MessageKeyConflictError: a key is bound already (nothing written).
             ValidationError: bad arguments.
 
         Examples:

@@ -117,7 +117,7 @@ class MessageKeysContract(ContractBase):
         assert [stored] * _RACERS == answers
 
     def test_commit_binds_message_keys(self, store: TicketStore) -> None:
-        """commit binds its keys with its writes; a key bound to the same ticket commits again."""
+        """commit binds its keys with its writes; a key bound already, even to the same ticket, refuses."""
         t = tk(1)
         assert [t] == store.commit(
             [(t, [ev(t)], None)], message_keys={"msg:email:1@x": t.id, "mid:1@x": t.id}, tenant="default"
@@ -128,7 +128,14 @@ class MessageKeysContract(ContractBase):
             store.message_key("msg:email:1@x", tenant="other"),
         )
         t2 = bump(t, status="open")
-        store.commit([(t2, [ev(t2)], 1)], message_keys={"mid:1@x": t.id, "mid:2@x": t.id})
+        with pytest.raises(MessageKeyConflictError) as err:
+            store.commit([(t2, [ev(t2)], 1)], message_keys={"mid:1@x": t.id, "mid:2@x": t.id})
+        assert (t.id, 1, None) == (
+            err.value.bound_to,
+            store.get(t.id).version,
+            store.message_key("mid:2@x", tenant="default"),
+        )
+        store.commit([(t2, [ev(t2)], 1)], message_keys={"mid:2@x": t.id})
         assert (2, t.id) == (store.get(t.id).version, store.message_key("mid:2@x", tenant="default"))
         assert [] == store.commit([], message_keys={"msg:email:3@x": ""}, tenant="other")
         assert ("", None) == (

@@ -112,14 +112,15 @@ def validate_key_bindings(message_keys: object, tenant: object) -> dict[str, str
 
 
 def check_bindings(wanted: Mapping[str, str], tenant: str, bound: Callable[[str], str | None]) -> None:
-    """Raise `MessageKeyConflictError` for the first key ``bound`` says is another ticket's.
+    """Raise `MessageKeyConflictError` for the first key ``bound`` says is bound already.
 
-    ``bound`` answers the ticket a key is bound to (None: unbound); a key bound to
-    the ticket it is wanted for is fine (the same message committed again).
+    ``bound`` answers the ticket a key is bound to (None: unbound). A key bound to
+    the very ticket it is wanted for is refused too: two commits applying one
+    message as two replies on one ticket must not both pass.
     """
     for key, ticket_id in wanted.items():
         found = bound(key)
-        if found is not None and found != ticket_id:
+        if found is not None:
             raise MessageKeyConflictError(key, tenant, ticket_id, found)
 
 
@@ -188,15 +189,16 @@ def _first(row: Sequence[object] | None) -> str | None:
 
 
 def postgres_commit(schema: str) -> tuple[str, str]:
-    """Insert every key unless bound, then read them back (both by the primary key).
+    """Insert every key unless bound, returning those inserted; the read of any key bound before.
 
-    A writer inserting a key another open transaction inserted waits for it; the
-    read after it sees the winner's row (read committed), so exactly one commit of
-    racing writers keeps each key.
+    A writer inserting a key another open transaction inserted waits for it, then
+    inserts nothing (the winner committed) or the key (it rolled back): exactly
+    one commit of racing writers binds each key.
     """
     insert = (
         f"INSERT INTO {schema}.message_keys (tenant, key, ticket_id) "
-        "SELECT %s, k, t FROM unnest(%s::text[], %s::text[]) AS x(k, t) ON CONFLICT (tenant, key) DO NOTHING"
+        "SELECT %s, k, t FROM unnest(%s::text[], %s::text[]) AS x(k, t) "
+        "ON CONFLICT (tenant, key) DO NOTHING RETURNING key"
     )
     read = f"SELECT key, ticket_id FROM {schema}.message_keys WHERE tenant = %s AND key = ANY(%s::text[])"
     return insert, read

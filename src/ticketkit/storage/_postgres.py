@@ -883,13 +883,13 @@ class PostgresStore(TicketStore):
 
     def _bind_in_commit(self, conn: psycopg.Connection[Any], wanted: Mapping[str, str], tenant: str) -> None:
         insert, read = mk.postgres_commit(f'"{self._schema}"')
-        keys, tickets = list(wanted), list(wanted.values())
-        conn.execute(insert, (_text(tenant), [_text(k) for k in keys], [_text(t) for t in tickets]))
-        found = {
-            str(k): str(t)
-            for k, t in conn.execute(read, (_text(tenant), [_text(k) for k in keys])).fetchall()
-        }
-        mk.check_bindings(wanted, tenant, found.get)
+        keys = [_text(k) for k in wanted]
+        rows = conn.execute(insert, (_text(tenant), keys, [_text(t) for t in wanted.values()])).fetchall()
+        if len(rows) == len(keys):
+            return
+        inserted = {str(r[0]) for r in rows}
+        found = {str(k): str(t) for k, t in conn.execute(read, (_text(tenant), keys)).fetchall()}
+        mk.check_bindings({k: t for k, t in wanted.items() if k not in inserted}, tenant, found.get)
 
     def claim_outbox(
         self, at: datetime, *, worker: str, lease: timedelta, limit: int = 100
