@@ -23,7 +23,8 @@ from ticketkit.channels import (
     parse_email,
     parse_wechat,
 )
-from ticketkit.desk._inbound import blob_keys_of, participant_key
+from ticketkit.desk._blobs import blob_keys_of
+from ticketkit.desk._inbound import participant_key
 from ticketkit.errors import ValidationError
 from ticketkit.testing import ManualClock
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.automation._macro import Macro, check_macros
+from ticketkit.channels._blob import BlobStore
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -98,6 +99,7 @@ class DeskContext:
         self.region = "CN"
         self.retention: tuple[RetentionPolicy, ...] = ()
         self.macros: dict[str, Macro] = dict(macros or {})
+        self.blobs: BlobStore | None = None  # attachment bytes (the facade sets the desk's own)
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

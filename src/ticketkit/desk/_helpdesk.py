@@ -239,6 +239,7 @@ class Helpdesk:
         self._desk.rng = random.Random(self._desk.delivery.seed)
         _privacy.configure(self._desk, reveal=reveal, personal=personal, retention=retention, region=region)
         self._inbound = _inbound.Inbound(inbound, blobs)
+        self._desk.blobs = self._inbound.blobs
 
     def now(self) -> datetime:
         """The desk's clock reading.

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -46,13 +46,14 @@ from ticketkit.channels._outbound import TicketToken, ticket_from_message_id
 from ticketkit.channels._threading import ThreadMatch, resolve_thread
 from ticketkit.desk import _intake
 from ticketkit.desk._access import Actor
+from ticketkit.desk._blobs import refer
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import DONE_KINDS, OPEN_KINDS
 from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, MessageKeyConflictError, NotFoundError, ValidationError
 from ticketkit.model import _events as ev
-from ticketkit.model._models import Comment, Customer, Event, Priority, Ticket
+from ticketkit.model._models import Comment, Customer, Priority, Ticket
 
 FOLLOWUP: Final = "followup"
 """The link kind from a follow-up ticket to the closed ticket it continues."""
@@ -550,13 +551,22 @@ def _reply(
     def change(work: Work) -> str:
         work.message_keys = keys.bindings(ticket_id, participant_key(ticket_id, customer.id))
         draft = work.load(ticket_id, "comment")
-        work.comment(draft, _customer_comment(inbound, message, customer, ticket_id, work.now))
+        comment = _customer_comment(inbound, message, customer, ticket_id, work.now)
+        work.comment(draft, comment)
+        _refer(work, comment)
         trigger = work.desk.reopen_trigger
         if reopen and trigger is not None and work.can_fire(draft, trigger):
             work.fire(draft, trigger)
         return ticket_id
 
     run(desk, who, change)
+
+
+def _refer(work: Work, comment: Comment) -> None:
+    """Record the comment's blobs as held by its ticket (before the commit: see ``desk._blobs``)."""
+    if work.desk.blobs is not None and comment.attachments:
+        keys = [a.storage_key for a in comment.attachments if a.storage_key is not None]
+        refer(work.desk.store, work.actor.tenant, comment.ticket_id, keys)
 
 
 def _note(
@@ -631,15 +641,7 @@ def _open(
     if parent is None:
         joined = _joinable(desk, inbound, customer, who.tenant, desk.now())
         if joined is not None:
-            _reply(
-                desk,
-                inbound,
-                who=who,
-                message=message,
-                customer=customer,
-                ticket_id=joined.id,
-                keys=keys,
-            )
+            _reply(desk, inbound, who=who, message=message, customer=customer, ticket_id=joined.id, keys=keys)
             return ReceiveOutcome(
                 action="threaded",
                 reason=f"joined the customer's open ticket {joined.id!r} (within the dedupe window)",
@@ -676,7 +678,9 @@ def _open(
             if parent is not None:
                 work.link(draft, FOLLOWUP, parent.id)
         if kept:
-            work.comment(draft, _customer_comment(inbound, message, record, ticket_id, work.now))
+            comment = _customer_comment(inbound, message, record, ticket_id, work.now)
+            work.comment(draft, comment)
+            _refer(work, comment)
         extra = [participant_key(ticket_id, customer.id)]
         if parent is not None:
             extra.append(followup_key(parent.id))
@@ -711,21 +715,3 @@ def _mark_created(draft: Draft, message: InboundMessage) -> None:
             data["auto_reply"] = message.automatic is None
             draft.events[i] = attrs.evolve(event, data=data)
             return
-
-
-def blob_keys_of(events: Iterable[Event]) -> set[str]:
-    """The `BlobStore` keys of every attachment on the comments in ``events``.
-
-    The hook for redaction and erasure: erasing a ticket's personal data must also
-    ``BlobStore.delete`` these keys (when no other ticket's comment names them).
-    """
-    keys: set[str] = set()
-    for event in events:
-        if event.kind != ev.COMMENT_ADDED:
-            continue
-        comment = event.data.get("comment") or {}
-        for a in comment.get("attachments") or ():
-            key = a.get("storage_key") if isinstance(a, Mapping) else None
-            if isinstance(key, str):
-                keys.add(key)
-    return keys
