@@ -90,7 +90,8 @@ class TestMessages:
         assert isinstance(err, MessageKeyConflictError)
         assert ("msg:email:a@b", "default", "T2", "T1") == (err.key, err.tenant, err.ticket_id, err.bound_to)
         assert "bound to ticket 'T1' already, not 'T2'" in str(err)
-        assert "'k' is bound to ticket 'T1' already: nothing" in str(MessageKeyConflictError("k", "d", "T1", "T1"))
+        same = MessageKeyConflictError("k", "d", "T1", "T1")
+        assert "'k' is bound to ticket 'T1' already: nothing" in str(same)
         assert isinstance(err, ConflictError)
 
     def test_permission_message(self) -> None:
