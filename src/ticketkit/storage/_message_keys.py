@@ -159,6 +159,7 @@ SQLITE_TABLE: Final = (
     "ticket_id TEXT NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID"
 )
 SQLITE_BIND: Final = "INSERT OR IGNORE INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
+SQLITE_INSERT: Final = "INSERT INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
 SQLITE_GET: Final = "SELECT ticket_id FROM message_keys WHERE tenant = ? AND key = ?"
 
 
@@ -179,9 +180,13 @@ def postgres_bind(schema: str) -> str:
 
 
 def sqlite_commit(conn: sqlite3.Connection, wanted: Mapping[str, str], tenant: str) -> None:
-    """Inside a write transaction: refuse a key bound elsewhere, else bind every key."""
-    check_bindings(wanted, tenant, lambda key: _first(conn.execute(SQLITE_GET, (tenant, key)).fetchone()))
-    conn.executemany(SQLITE_BIND, [(tenant, key, ticket_id) for key, ticket_id in wanted.items()])
+    """Inside a write transaction: bind every key, refusing one bound already (the primary key decides)."""
+    for key, ticket_id in wanted.items():
+        try:
+            conn.execute(SQLITE_INSERT, (tenant, key, ticket_id))
+        except sqlite3.IntegrityError:
+            found = _first(conn.execute(SQLITE_GET, (tenant, key)).fetchone())
+            raise MessageKeyConflictError(key, tenant, ticket_id, found or "") from None
 
 
 def _first(row: Sequence[object] | None) -> str | None:
