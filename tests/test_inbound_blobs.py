@@ -1,4 +1,4 @@
-"""Attachment blobs go with erasure and retention; a blob another ticket holds stays.
+"""Attachment blobs go with erasure and retention; a blob another ticket holds stays. And commit races.
 
 Real folders: a `FileBlobStore` and an SQLite file under pytest's ``tmp_path``.
 """
@@ -9,10 +9,14 @@ import hashlib
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 import ticketkit as tk
 from tests.test_inbound import ADMIN, T0, mail
 from ticketkit.channels import Attachment, FileBlobStore
+from ticketkit.desk import _inbound as inbound_module
 from ticketkit.desk._blobs import REF_TENANT, refer, release
+from ticketkit.desk._work import Work
 from ticketkit.testing import ManualClock
 
 
@@ -133,3 +137,40 @@ class TestReferences:
             refer(store, "default", f"T{i}", [key])
         slots = [store.message_key(f"ref:{key}:{i}", tenant=REF_TENANT) for i in range(12)]
         assert [f"default\x1fT{i}" for i in range(11)] + [None] == slots
+
+
+class _AlwaysTaken(tk.InMemoryStore):
+    """A store where some other writer always binds the message's key first."""
+
+    def commit(self, changes: object, outbox: object = (), **kw: object) -> list[tk.Ticket]:  # type: ignore[override]
+        if kw.get("message_keys"):
+            raise tk.MessageKeyConflictError("msg:email:x", "default", "T1", "T2")
+        return super().commit(changes, outbox)  # type: ignore[arg-type]
+
+
+class TestCommitRaces:
+    def test_receive_gives_up_after_its_attempts(self) -> None:
+        """A message whose keys are taken on every attempt ends in the conflict, not a loop."""
+        desk = tk.Helpdesk(store=_AlwaysTaken(), clock=ManualClock(T0))
+        with pytest.raises(tk.MessageKeyConflictError):
+            desk.receive(mail("a@x"))
+
+    def test_a_change_with_keys_and_no_write_still_binds(self) -> None:
+        """A change that writes no ticket still commits its message keys."""
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), clock=ManualClock(T0))
+        work = Work(desk._desk, ADMIN, T0)
+        work.message_keys = {"msg:email:none@x": ""}
+        assert {} == work.commit()
+        assert "" == desk._desk.store.message_key("msg:email:none@x", tenant="default")
+
+    def test_rate_hints_are_forgotten_when_too_many(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past its bound the per-process hint table is cleared; the count in the store holds."""
+        monkeypatch.setattr(inbound_module, "_MAX_HINTS", 0)
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(),
+            clock=ManualClock(T0),
+            inbound=tk.InboundSettings(rate_limit=2, join_open=False),
+        )
+        actions = [desk.receive(mail(f"h{i}@x", subject=f"s{i}")).action for i in range(4)]
+        assert ["ignored", "ignored"] == actions[2:]
+        assert "ignored" not in actions[:2]

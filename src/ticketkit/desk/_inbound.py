@@ -5,7 +5,7 @@ The order of the checks (docs/explanation/threading.md says why):
 
 1. **Idempotence.** The key ``msg:<channel>:<message id>`` is looked up in the store's
    message keys; a message seen before changes nothing (``duplicate``).
-2. **Rate limit** per sender (a sliding window on the desk's clock): beyond it a
+2. **Rate limit** per sender (fixed windows on the desk's clock, counted in the store): beyond it a
    message is recorded and ``ignored``.
 3. **Threading**: the message's own id (named by a reply that came first), then
    `resolve_thread` with lookups backed by the store: the conversation
