@@ -1064,7 +1064,9 @@ class Helpdesk:
         """Take one message from any channel: thread it, open a ticket, or leave it, and say which.
 
         Idempotent on (channel, message id): the same message again changes nothing
-        (``duplicate``), also from another process on the same store. A message
+        (``duplicate``), also from another process on the same store, at the same
+        instant or after a crash (the message's keys are bound in the commit that
+        applies it). A message
         threads onto a ticket by, in order, the channel's conversation id, its
         references and in-reply-to, the subject token (only for the ticket's customer
         or someone who wrote on it), then the customer's open ticket within
@@ -1079,6 +1081,8 @@ class Helpdesk:
 
         Raises:
             ValidationError: ``message`` is not an `InboundMessage`.
+            MessageKeyConflictError: other writers kept binding this message's keys
+                first, attempt after attempt (take the message again later).
 
         Examples:
             >>> import ticketkit as tk
