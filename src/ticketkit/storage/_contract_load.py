@@ -68,6 +68,7 @@ class LoadContract:
     """Checks of ``assigned_counts``: equal to a full count, before and after concurrent writes."""
 
     thread_safe: ClassVar[bool] = True
+    thread_timeout: ClassVar[float]  # ContractBase's, in the suite this mixin joins
 
     def _random_work(self, store: TicketStore, seed: int, tenant: str, n: int = 40) -> None:
         rng = random.Random(seed)
