@@ -7,8 +7,9 @@ file: the ticket and its events change together or not at all. One lock per fold
 shared by every store object opened on it, makes it safe for several threads and
 several store objects of one process (not for several processes).
 
-Only the five primitives are written here; queries, counts, due tickets, claims,
-batches and export/import come from ``TicketStore``'s defaults, which scan.
+Only the five primitives (and ``commit``, to take the folder's lock) are written here;
+queries, counts, due tickets, claims, batches and export/import come from
+``TicketStore``'s defaults, which scan.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from ticketkit import ConflictError, Event, NotFoundError, Ticket, ValidationError, from_dict, to_dict
 from ticketkit.storage import (
+    Change,
+    OutboxMessage,
     TicketStore,
     validate_create,
     validate_message_key,
@@ -199,6 +202,19 @@ class JsonFileStore(TicketStore):
                 json.dump(rows, fh)
             os.replace(tmp, self._records_file())
             return version
+
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        # The default checks the keys, writes, then binds them under a lock of one store
+        # object; the folder's lock makes that one step for every object on the folder.
+        with self._lock:
+            return super().commit(changes, outbox, message_keys=message_keys, tenant=tenant)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from ticketkit.errors import (
     ConflictError,
     ErrorDetail,
     InvalidTransitionError,
+    MessageKeyConflictError,
     NotFoundError,
     PermissionDeniedError,
     TicketkitError,
@@ -23,6 +24,7 @@ SAMPLES = [
     NotFoundError("ticket", "T1"),
     ConflictError("T1", expected=2, actual=3),
     PermissionDeniedError("agent:li", "read", "ticket T1", "another tenant"),
+    MessageKeyConflictError("msg:email:a@b", "default", "T2", "T1"),
 ]
 
 
@@ -34,6 +36,7 @@ class TestHierarchy:
             (InvalidTransitionError, ValueError),
             (NotFoundError, LookupError),
             (ConflictError, RuntimeError),
+            (MessageKeyConflictError, RuntimeError),
             (PermissionDeniedError, PermissionError),
         ],
     )
@@ -80,6 +83,16 @@ class TestMessages:
         """A conflict on a missing ticket says so."""
         assert "does not exist" in str(ConflictError("T9", expected=1, actual=None))
         assert "custom" in str(ConflictError("T9", 1, 2, detail="custom"))
+
+    def test_message_key_conflict_names_both_tickets(self) -> None:
+        """MessageKeyConflictError names the key, the ticket wanted and the one holding it."""
+        err = SAMPLES[5]
+        assert isinstance(err, MessageKeyConflictError)
+        assert ("msg:email:a@b", "default", "T2", "T1") == (err.key, err.tenant, err.ticket_id, err.bound_to)
+        assert "bound to ticket 'T1' already, not 'T2'" in str(err)
+        same = MessageKeyConflictError("k", "d", "T1", "T1")
+        assert "'k' is bound to ticket 'T1' already: nothing" in str(same)
+        assert isinstance(err, ConflictError)
 
     def test_permission_message(self) -> None:
         """PermissionDeniedError names actor, action, target and why."""

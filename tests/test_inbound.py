@@ -23,7 +23,8 @@ from ticketkit.channels import (
     parse_email,
     parse_wechat,
 )
-from ticketkit.desk._inbound import blob_keys_of, participant_key
+from ticketkit.desk._blobs import blob_keys_of
+from ticketkit.desk._inbound import participant_key
 from ticketkit.errors import ValidationError
 from ticketkit.testing import ManualClock
 
@@ -345,7 +346,7 @@ class TestLoopAndNoise:
         )
 
     def test_rate_limit_per_sender(self) -> None:
-        """Beyond the limit within the window a sender is ignored; the window slides on the desk clock."""
+        """Beyond the limit within a window a sender is ignored; the next window on the clock allows again."""
         clock = ManualClock(T0)
         desk = desk_for(
             clock=clock, inbound=tk.InboundSettings(rate_limit=3, rate_window=timedelta(minutes=10))
@@ -360,6 +361,18 @@ class TestLoopAndNoise:
             later,
         )
         assert "duplicate" == desk.receive(mail("f4@x")).action
+
+    def test_rate_limit_is_shared_by_workers(self, tmp_path: Path) -> None:
+        """Two desks on one SQLite file (two workers) share a sender's limit instead of each allowing it."""
+        clock = ManualClock(T0)
+        settings = tk.InboundSettings(rate_limit=3, rate_window=timedelta(minutes=10), join_open=False)
+        path = tmp_path / "d.db"
+        workers = [desk_for(tk.SQLiteStore(path), clock=clock, inbound=settings) for _ in range(2)]
+        actions = [workers[i % 2].receive(mail(f"w{i}@x", subject=f"s{i}")).action for i in range(8)]
+        assert ["ignored"] * 5 == [a for a in actions if a == "ignored"]
+        assert "ignored" not in actions[:3]
+        clock.advance(timedelta(minutes=10))
+        assert "ignored" != workers[1].receive(mail("next-window@x")).action
 
     def test_two_desks_acknowledging_each_other_stop(self) -> None:
         """Two desks auto-acknowledging new tickets by mail stop after at most one ack each."""

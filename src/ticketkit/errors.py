@@ -9,6 +9,7 @@ working for code that does not know about ticketkit::
     ├── InvalidTransitionError (ValueError)   a workflow trigger not allowed from the ticket's state
     ├── NotFoundError (LookupError)           no ticket/agent/... with that id
     ├── ConflictError (RuntimeError)          a stale write: someone else saved a newer version
+    │   └── MessageKeyConflictError           a message key is bound to another ticket already
     └── PermissionDeniedError (PermissionError)  the actor may not do this
 
 Errors carry structured data (``ValidationError.errors``,
@@ -37,6 +38,7 @@ __all__ = [
     "ConflictError",
     "ErrorDetail",
     "InvalidTransitionError",
+    "MessageKeyConflictError",
     "NotFoundError",
     "PermissionDeniedError",
     "TicketkitError",
@@ -277,6 +279,45 @@ class ConflictError(TicketkitError, RuntimeError):
             f"ticket {self.ticket_id!r} is at version {self.actual}, not {self.expected}: "
             "it changed since you read it; reload it and try again"
         )
+
+
+class MessageKeyConflictError(ConflictError):
+    """A commit refused because one of its message keys is bound already.
+
+    Nothing was written. Another writer (another process, or an earlier run that
+    committed before it died) bound the key first: ``bound_to`` is its ticket
+    (``""``: a message recorded without a ticket; it may be ``ticket_id`` itself).
+    Look the key up again and act on what it says (``Helpdesk.receive`` does).
+
+    Attributes:
+        key: the message key.
+        tenant: the tenant of the key.
+        ticket_id: the ticket this commit wanted to bind the key to.
+        bound_to: the ticket the key is bound to.
+
+    Examples:
+        >>> err = MessageKeyConflictError("msg:email:a@b", "default", "T2", "T1")
+        >>> print(err)
+        message key 'msg:email:a@b' is bound to ticket 'T1' already, not 'T2': nothing was written
+        >>> isinstance(err, ConflictError)
+        True
+    """
+
+    def __init__(self, key: str, tenant: str, ticket_id: str, bound_to: str) -> None:
+        self.key = key
+        self.tenant = tenant
+        self.bound_to = bound_to
+        super().__init__(ticket_id, None, None, f"message key {key!r} is bound to {bound_to!r}")
+
+    def __str__(self) -> str:
+        wanted = "" if self.bound_to == self.ticket_id else f", not {self.ticket_id!r}"
+        return (
+            f"message key {self.key!r} is bound to ticket {self.bound_to!r} already{wanted}: "
+            "nothing was written"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.key, self.tenant, self.ticket_id, self.bound_to))
 
 
 class PermissionDeniedError(TicketkitError, PermissionError):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tests.broken_stores.registry import broken
-from ticketkit import InMemoryStore, SQLiteStore, TicketStore
-from ticketkit.storage import validate_message_key, validate_message_keys
+from ticketkit import InMemoryStore, MessageKeyConflictError, SQLiteStore, Ticket, TicketStore
+from ticketkit.storage import Change, OutboxMessage, validate_message_key, validate_message_keys
 
 
 @broken("bind_message_keys overwrites: the last binding wins", "test_message_keys_first_binding_wins")
@@ -84,8 +85,6 @@ class CheckThenBind(InMemoryStore):
         self._keys: dict[tuple[str, str], str] = {}
 
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
-        import time
-
         checked = validate_message_keys(keys, ticket_id, tenant)
         out: dict[str, str] = {}
         for key in checked:
@@ -100,3 +99,79 @@ class CheckThenBind(InMemoryStore):
     def message_key(self, key: str, *, tenant: str) -> str | None:
         validate_message_key(key, tenant)
         return self._keys.get((tenant, key))
+
+
+def _bind_each(store: TicketStore, keys: Mapping[str, str], tenant: str) -> None:
+    for key, ticket_id in keys.items():
+        store.bind_message_keys([key], ticket_id, tenant=tenant)
+
+
+@broken("commit drops its message keys", "test_commit_binds_message_keys")
+class CommitWithoutKeys(InMemoryStore):
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        return super().commit(changes, outbox)
+
+
+@broken(
+    "commit writes, then binds its keys first-binding-wins: a key bound elsewhere is not refused",
+    "test_commit_refuses_a_key_bound_elsewhere",
+)
+class CommitThenBind(InMemoryStore):
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        saved = super().commit(changes, outbox)
+        _bind_each(self, message_keys or {}, tenant)
+        return saved
+
+
+@broken(
+    "commit binds its keys before the write is checked: a refused write leaves them bound",
+    "test_commit_keys_go_with_a_refused_write",
+)
+class BindThenCommit(InMemoryStore):
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        _bind_each(self, message_keys or {}, tenant)
+        return super().commit(changes, outbox)
+
+
+@broken(
+    "commit checks its keys, then writes, outside any lock: racing commits of one message all write",
+    "test_commit_message_keys_race",
+)
+class CheckThenCommit(InMemoryStore):
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        for key, ticket_id in (message_keys or {}).items():
+            found = self.message_key(key, tenant=tenant)
+            if found is not None and found != ticket_id:
+                raise MessageKeyConflictError(key, tenant, ticket_id, found)
+        time.sleep(0.005)  # the window between the check and the write
+        saved = super().commit(changes, outbox)
+        _bind_each(self, message_keys or {}, tenant)
+        return saved

@@ -24,6 +24,7 @@ from __future__ import annotations
 from ticketkit.channels._blob import BlobCorruptedError, BlobStore, FileBlobStore, InMemoryBlobStore
 from ticketkit.channels._decode import decode_bytes, decode_header
 from ticketkit.channels._email import parse_email
+from ticketkit.channels._imap import ImapError, ImapPoller, PollResult
 from ticketkit.channels._message import (
     Attachment,
     Automatic,
@@ -57,10 +58,13 @@ __all__ = [
     "BlobCorruptedError",
     "BlobStore",
     "FileBlobStore",
+    "ImapError",
+    "ImapPoller",
     "InMemoryBlobStore",
     "InboundMessage",
     "MessageLimits",
     "OutboundHeaders",
+    "PollResult",
     "ReceiveOutcome",
     "Sender",
     "ThreadMatch",

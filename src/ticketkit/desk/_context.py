@@ -16,6 +16,7 @@ from ticketkit.automation._automation import Automation, check_automations
 from ticketkit.automation._macro import Macro, check_macros
 from ticketkit.automation._timed import TimedRule
 from ticketkit.calendar._calendar import BusinessCalendar
+from ticketkit.channels._blob import BlobStore
 from ticketkit.desk._access import AccessPolicy, DefaultAccess
 from ticketkit.desk._guard import is_bool, wrong
 from ticketkit.directory._directory import CustomerDirectory, Integration
@@ -109,6 +110,7 @@ class DeskContext:
         # agent's tickets, and how many queued tickets one drain hands out at most.
         self.presence_policy: dict[str, str] = {"away": "leave", "offline": "leave"}
         self.drain_limit = 10_000
+        self.blobs: BlobStore | None = None  # attachment bytes (the facade sets the desk's own)
 
     def workflow_for(self, ticket: Ticket) -> Workflow:
         """The workflow of the ticket's type."""

@@ -269,6 +269,7 @@ class Helpdesk:
         self._inbound = _inbound.Inbound(inbound, blobs)
         _timed.configure(self._desk, timed=timed, calendars=calendars)
         self._desk.presence_policy = _presence.check_policy(presence_policy)
+        self._desk.blobs = self._inbound.blobs
 
     def now(self) -> datetime:
         """The desk's clock reading.
@@ -1180,7 +1181,9 @@ class Helpdesk:
         """Take one message from any channel: thread it, open a ticket, or leave it, and say which.
 
         Idempotent on (channel, message id): the same message again changes nothing
-        (``duplicate``), also from another process on the same store. A message
+        (``duplicate``), also from another process on the same store, at the same
+        instant or after a crash (the message's keys are bound in the commit that
+        applies it). A message
         threads onto a ticket by, in order, the channel's conversation id, its
         references and in-reply-to, the subject token (only for the ticket's customer
         or someone who wrote on it), then the customer's open ticket within
@@ -1195,6 +1198,8 @@ class Helpdesk:
 
         Raises:
             ValidationError: ``message`` is not an `InboundMessage`.
+            MessageKeyConflictError: other writers kept binding this message's keys
+                first, attempt after attempt (take the message again later).
 
         Examples:
             >>> import ticketkit as tk

@@ -5,7 +5,7 @@ The order of the checks (docs/explanation/threading.md says why):
 
 1. **Idempotence.** The key ``msg:<channel>:<message id>`` is looked up in the store's
    message keys; a message seen before changes nothing (``duplicate``).
-2. **Rate limit** per sender (a sliding window on the desk's clock): beyond it a
+2. **Rate limit** per sender (fixed windows on the desk's clock, counted in the store): beyond it a
    message is recorded and ``ignored``.
 3. **Threading**: the message's own id (named by a reply that came first), then
    `resolve_thread` with lookups backed by the store: the conversation
@@ -21,15 +21,19 @@ The order of the checks (docs/explanation/threading.md says why):
 6. Else the customer's open ticket from within ``dedupe_window`` (``join_open``),
    then the intake's dedupe rules, then a new ticket.
 
-After the change is committed the message's keys are bound to its ticket (first
-binding wins), so the next copy of it, or a reply naming it, finds the ticket.
+The message's keys are bound to its ticket in the commit that applies it (the
+store's ``commit(..., message_keys=...)``), so the next copy of it, or a reply
+naming it, finds the ticket, and a crash or a second process cannot apply it
+twice: a commit finding one of its keys bound meanwhile is refused and the
+message is taken again from the start (then a duplicate, or threaded onto the
+ticket that won).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -42,13 +46,14 @@ from ticketkit.channels._outbound import TicketToken, ticket_from_message_id
 from ticketkit.channels._threading import ThreadMatch, resolve_thread
 from ticketkit.desk import _intake
 from ticketkit.desk._access import Actor
+from ticketkit.desk._blobs import refer
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import DONE_KINDS, OPEN_KINDS
 from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
-from ticketkit.errors import ErrorDetail, NotFoundError, ValidationError
+from ticketkit.errors import ErrorDetail, MessageKeyConflictError, NotFoundError, ValidationError
 from ticketkit.model import _events as ev
-from ticketkit.model._models import Comment, Customer, Event, Priority, Ticket
+from ticketkit.model._models import Comment, Customer, Priority, Ticket
 
 FOLLOWUP: Final = "followup"
 """The link kind from a follow-up ticket to the closed ticket it continues."""
@@ -101,9 +106,12 @@ class InboundSettings:
         reopen_within: business days (on the ticket's SLA calendar) after which a
             reply to a resolved or closed ticket opens a follow-up instead of reopening
             it; 0 always opens a follow-up; None reopens whenever the workflow can.
-        rate_limit: messages per sender within ``rate_window`` before the rest is
-            ignored (None: no limit).
-        rate_window: the sliding window of the rate limit, on the desk's clock.
+        rate_limit: messages per sender within one ``rate_window`` before the rest is
+            ignored (None: no limit). Counted in the store, so every process
+            receiving for the desk shares the count.
+        rate_window: the length of the rate limit's windows: fixed windows counted
+            from the Unix epoch on the desk's clock (a burst across the boundary of
+            two windows can pass up to twice ``rate_limit`` within one length).
         max_attachment_bytes: the largest attachment kept on a comment (None: any);
             larger ones are named in the comment, not attached.
         join_open: a new message of a customer with an open ticket opened within the
@@ -171,22 +179,39 @@ class Inbound:
         self.blobs = blobs
         self.token = TicketToken(pattern=self.settings.token)
         self._lock = threading.Lock()
-        self._recent: dict[tuple[str, str, str], deque[datetime]] = {}
+        self._hints: dict[tuple[str, str, int], int] = {}  # (tenant, sender, window) -> first free slot
 
-    def over_limit(self, tenant: str, sender: Sender, now: datetime) -> bool:
-        """Count this message for its sender; True when the sender is over the limit."""
+    def rate_slot(self, keys: _Keys, sender: Sender, now: datetime) -> str | None:
+        """The key of the sender's free slot in the current window; "" when it has none left.
+
+        Each window (``rate_window`` long, counted from the Unix epoch on the desk's
+        clock) has ``rate_limit`` slots per sender, each a message key bound by the
+        commit of the message that takes it: the count is shared by every process
+        on the store. None: no limit.
+        """
         limit = self.settings.rate_limit
         if limit is None:
-            return False
-        since = now - self.settings.rate_window
+            return None
+        window = int(now.timestamp() // self.settings.rate_window.total_seconds())
+        sender_id = hashlib.sha256(f"{sender.kind}\x00{sender.value}".encode()).hexdigest()[:32]
+        hint = (keys.tenant, sender_id, window)
         with self._lock:
-            seen = self._recent.setdefault((tenant, sender.kind, sender.value), deque())
-            while seen and seen[0] <= since:
-                seen.popleft()
-            if len(seen) >= limit:
-                return True
-            seen.append(now)
-            return False
+            if len(self._hints) > _MAX_HINTS:
+                self._hints.clear()  # hints only save lookups: slots are in the store
+            first = self._hints.get(hint, 0)
+        i = first
+        while i < limit:
+            slot = f"rate:{sender_id}:{window}:{i}"
+            if keys.get(slot) in (None, keys.own):
+                break
+            i += 1
+        with self._lock:
+            # Slots taken stay taken: the first one seen free is where the next look starts.
+            self._hints[hint] = max(i, self._hints.get(hint, 0))
+        return f"rate:{sender_id}:{window}:{i}" if i < limit else ""
+
+
+_MAX_HINTS: Final = 100_000
 
 
 # --------------------------------------------------------------------------- keys
@@ -202,8 +227,9 @@ def participant_key(ticket_id: str, customer_id: str) -> str:
     return f"from:{ticket_id}:{customer_id}"
 
 
-def _keys(message: InboundMessage, customer: Customer) -> list[str]:
-    keys = [message_key(message), f"mid:{message.message_id}"]
+def _thread_keys(message: InboundMessage) -> list[str]:
+    """The keys naming the thread a message belongs to (bound when no other ticket has them)."""
+    keys = [f"mid:{message.message_id}"]
     if message.conversation_id is not None:
         keys.append(f"conv:{message.channel}:{message.conversation_id}")
     # The whole chain belongs to the thread: an earlier message arriving later finds it.
@@ -213,7 +239,51 @@ def _keys(message: InboundMessage, customer: Customer) -> list[str]:
     return keys
 
 
+class _Keys:
+    """One attempt's message keys: the lookups it made (asked once) and the keys its commit binds.
+
+    Every key the commit binds must be unbound (else the store refuses the commit):
+    the message's own key is, or the message would be a duplicate; the thread's
+    keys and the rate-limit slot are bound only where unbound when looked up. A key
+    bound since (another process took the message, or the thread, first) refuses
+    the commit, and the message is taken again from the start.
+    """
+
+    def __init__(self, desk: DeskContext, message: InboundMessage, tenant: str) -> None:
+        self.store = desk.store
+        self.message = message
+        self.tenant = tenant
+        self.own = message_key(message)
+        self.slot: str | None = None  # the rate-limit slot this message takes
+        self._seen: dict[str, str | None] = {}
+
+    def get(self, key: str) -> str | None:
+        """The ticket ``key`` is bound to (asked of the store once per attempt)."""
+        if key not in self._seen:
+            self._seen[key] = self.store.message_key(key, tenant=self.tenant)
+        return self._seen[key]
+
+    def bindings(self, ticket_id: str, *extra: str) -> dict[str, str]:
+        """What the commit binds when the message goes to ``ticket_id`` ("": to none)."""
+        out = {self.own: ticket_id}
+        if self.slot:
+            out[self.slot] = self.own
+        if not ticket_id:
+            return out
+        for key in (*_thread_keys(self.message), *extra):
+            if self.get(key) is None:
+                out[key] = ticket_id
+        return out
+
+    def record(self, ticket_id: str = "") -> None:
+        """Bind the message's keys for ``ticket_id`` without any other change (ignored messages)."""
+        self.store.commit([], message_keys=self.bindings(ticket_id), tenant=self.tenant)
+
+
 # --------------------------------------------------------------------------- receive
+
+_ATTEMPTS: Final = 10
+"""How often a message is taken again when its commit finds a key bound since it was read."""
 
 
 def receive(
@@ -225,9 +295,22 @@ def receive(
     if actor is not None and not isinstance(actor, Actor):
         raise ValidationError.one("actor", f"expected an Actor or None, got {actor!r}")
     who = _intake._intake_actor(actor, None, None)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _receive_once(desk, inbound, message, who)
+        except MessageKeyConflictError:
+            # Another writer bound one of this message's keys since it was read:
+            # read again (it is now a duplicate, or threads onto that ticket).
+            if attempt >= _ATTEMPTS:
+                raise
+
+
+def _receive_once(desk: DeskContext, inbound: Inbound, message: InboundMessage, who: Actor) -> ReceiveOutcome:
     tenant = who.tenant
-    store = desk.store
-    seen = store.message_key(message_key(message), tenant=tenant)
+    keys = _Keys(desk, message, tenant)
+    seen = keys.get(keys.own)
     if seen is not None:
         return ReceiveOutcome(
             action="duplicate",
@@ -236,21 +319,18 @@ def receive(
         )
     customer = _sender_customer(desk, message.sender, tenant)
     _mark_bounces(desk, message, tenant)
-    if inbound.over_limit(tenant, message.sender, desk.now()):
-        outcome = ReceiveOutcome(
+    keys.slot = inbound.rate_slot(keys, message.sender, desk.now())
+    if keys.slot == "":
+        keys.record()
+        return ReceiveOutcome(
             action="ignored",
             reason=f"rate limit: more than {inbound.settings.rate_limit} messages from "
             f"{message.sender.value!r} within {inbound.settings.rate_window}",
         )
-        store.bind_message_keys([message_key(message)], "", tenant=tenant)
-        return outcome
-    match = _thread(desk, inbound, message, customer, tenant)
-    outcome = _act(desk, inbound, who=who, message=message, customer=customer, match=match)
-    ticket = outcome.ticket_id or ""
-    keys = _keys(message, customer) if ticket else [message_key(message)]
-    if ticket and not (message.automatic is not None and not message.automatic.weak):
-        keys.append(participant_key(ticket, customer.id))
-    store.bind_message_keys(keys, ticket, tenant=tenant)
+    match = _thread(desk, inbound, message, customer, keys)
+    outcome = _act(desk, inbound, who=who, message=message, customer=customer, match=match, keys=keys)
+    if outcome.action == "ignored":
+        keys.record(outcome.ticket_id or "")
     return outcome
 
 
@@ -278,10 +358,11 @@ def _mark_bounces(desk: DeskContext, message: InboundMessage, tenant: str) -> No
 
 
 def _thread(
-    desk: DeskContext, inbound: Inbound, message: InboundMessage, customer: Customer, tenant: str
+    desk: DeskContext, inbound: Inbound, message: InboundMessage, customer: Customer, keys: _Keys
 ) -> ThreadMatch:
     store = desk.store
-    own = store.message_key(f"mid:{message.message_id}", tenant=tenant)
+    tenant = keys.tenant
+    own = keys.get(f"mid:{message.message_id}")
     if own:
         return ThreadMatch(rule="references", ticket_id=own, key=message.message_id)
 
@@ -292,10 +373,10 @@ def _thread(
             return None
 
     def conversation(key: str) -> str | None:
-        return store.message_key(f"conv:{message.channel}:{key}", tenant=tenant) or None
+        return keys.get(f"conv:{message.channel}:{key}") or None
 
     def message_ids(key: str) -> str | None:
-        found = store.message_key(f"mid:{key}", tenant=tenant)
+        found = keys.get(f"mid:{key}")
         if found:
             return found
         domain = inbound.settings.domain
@@ -309,9 +390,7 @@ def _thread(
         if ticket.customer is not None and ticket.customer.id == customer.id:
             return ticket.id
         # A stranger's guessed token opens a new ticket; a known participant's threads.
-        return (
-            ticket.id if store.message_key(participant_key(ticket.id, customer.id), tenant=tenant) else None
-        )
+        return ticket.id if keys.get(participant_key(ticket.id, customer.id)) else None
 
     return resolve_thread(
         message, conversation=conversation, message_ids=message_ids, tokens=tokens, token=inbound.token
@@ -326,14 +405,15 @@ def _act(
     message: InboundMessage,
     customer: Customer,
     match: ThreadMatch,
+    keys: _Keys,
 ) -> ReceiveOutcome:
     automatic = message.automatic is not None and not message.automatic.weak
     why = f"{message.automatic.reason}: {message.automatic.evidence}" if message.automatic else ""
     if match.ticket_id is None:
         if automatic:
             return ReceiveOutcome(action="ignored", reason=f"automatic message ({why}) opens no ticket")
-        return _open(desk, inbound, who=who, message=message, customer=customer, parent=None)
-    ticket = _latest(desk, desk.store.get(match.ticket_id, tenant=who.tenant))
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=None, keys=keys)
+    ticket = _latest(desk, desk.store.get(match.ticket_id, tenant=who.tenant), keys)
     rule = match.rule
     if ticket.status_kind in DONE_KINDS:
         if automatic:
@@ -345,7 +425,14 @@ def _act(
             )
         if _may_reopen(desk, inbound, ticket):
             _reply(
-                desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=True
+                desk,
+                inbound,
+                who=who,
+                message=message,
+                customer=customer,
+                ticket_id=ticket.id,
+                keys=keys,
+                reopen=True,
             )
             return ReceiveOutcome(
                 action="threaded",
@@ -353,16 +440,25 @@ def _act(
                 ticket_id=ticket.id,
                 rule=rule,
             )
-        return _open(desk, inbound, who=who, message=message, customer=customer, parent=ticket)
+        return _open(desk, inbound, who=who, message=message, customer=customer, parent=ticket, keys=keys)
     if automatic:
-        _note(desk, who, message, ticket.id, why)
+        _note(desk, who, message, why, ticket_id=ticket.id, keys=keys)
         return ReceiveOutcome(
             action="threaded",
             reason=f"automatic message ({why}) kept as an internal note",
             ticket_id=ticket.id,
             rule=rule,
         )
-    _reply(desk, inbound, who=who, message=message, customer=customer, ticket_id=ticket.id, reopen=False)
+    _reply(
+        desk,
+        inbound,
+        who=who,
+        message=message,
+        customer=customer,
+        ticket_id=ticket.id,
+        keys=keys,
+        reopen=False,
+    )
     return ReceiveOutcome(
         action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule
     )
@@ -373,7 +469,7 @@ def followup_key(ticket_id: str) -> str:
     return f"followup:{ticket_id}"
 
 
-def _latest(desk: DeskContext, ticket: Ticket) -> Ticket:
+def _latest(desk: DeskContext, ticket: Ticket, keys: _Keys) -> Ticket:
     """The ticket, or the follow-up that continues it when it is done (followed along a chain).
 
     Keys bound to a closed ticket (its conversation, its message ids) stay with it, so
@@ -381,7 +477,7 @@ def _latest(desk: DeskContext, ticket: Ticket) -> Ticket:
     """
     seen = {ticket.id}
     while ticket.status_kind in DONE_KINDS:
-        nxt = desk.store.message_key(followup_key(ticket.id), tenant=ticket.tenant)
+        nxt = keys.get(followup_key(ticket.id))
         if not nxt or nxt in seen:
             return ticket
         seen.add(nxt)
@@ -449,11 +545,15 @@ def _reply(
     message: InboundMessage,
     customer: Customer,
     ticket_id: str,
-    reopen: bool,
+    keys: _Keys,
+    reopen: bool = False,
 ) -> None:
     def change(work: Work) -> str:
+        work.message_keys = keys.bindings(ticket_id, participant_key(ticket_id, customer.id))
         draft = work.load(ticket_id, "comment")
-        work.comment(draft, _customer_comment(inbound, message, customer, ticket_id, work.now))
+        comment = _customer_comment(inbound, message, customer, ticket_id, work.now)
+        work.comment(draft, comment)
+        _refer(work, comment)
         trigger = work.desk.reopen_trigger
         if reopen and trigger is not None and work.can_fire(draft, trigger):
             work.fire(draft, trigger)
@@ -462,7 +562,16 @@ def _reply(
     run(desk, who, change)
 
 
-def _note(desk: DeskContext, who: Actor, message: InboundMessage, ticket_id: str, why: str) -> None:
+def _refer(work: Work, comment: Comment) -> None:
+    """Record the comment's blobs as held by its ticket (before the commit: see ``desk._blobs``)."""
+    if work.desk.blobs is not None and comment.attachments:
+        keys = [a.storage_key for a in comment.attachments if a.storage_key is not None]
+        refer(work.desk.store, work.actor.tenant, comment.ticket_id, keys)
+
+
+def _note(
+    desk: DeskContext, who: Actor, message: InboundMessage, why: str, *, ticket_id: str, keys: _Keys
+) -> None:
     """An automatic message on an open ticket: an internal automatic note by the system.
 
     Not a customer comment, so no SLA clock that waits for the customer moves, no
@@ -470,6 +579,7 @@ def _note(desk: DeskContext, who: Actor, message: InboundMessage, ticket_id: str
     """
 
     def change(work: Work) -> str:
+        work.message_keys = keys.bindings(ticket_id)
         draft = work.load(ticket_id, "note")
         body = f"[{why}]\n{message.new_text or message.text}".rstrip()
         if message.bounced:
@@ -525,14 +635,13 @@ def _open(
     message: InboundMessage,
     customer: Customer,
     parent: Ticket | None,
+    keys: _Keys,
 ) -> ReceiveOutcome:
     """A new ticket (a follow-up of ``parent``), or the customer's open one it joins."""
     if parent is None:
         joined = _joinable(desk, inbound, customer, who.tenant, desk.now())
         if joined is not None:
-            _reply(
-                desk, inbound, who=who, message=message, customer=customer, ticket_id=joined.id, reopen=False
-            )
+            _reply(desk, inbound, who=who, message=message, customer=customer, ticket_id=joined.id, keys=keys)
             return ReceiveOutcome(
                 action="threaded",
                 reason=f"joined the customer's open ticket {joined.id!r} (within the dedupe window)",
@@ -569,12 +678,17 @@ def _open(
             if parent is not None:
                 work.link(draft, FOLLOWUP, parent.id)
         if kept:
-            work.comment(draft, _customer_comment(inbound, message, record, ticket_id, work.now))
+            comment = _customer_comment(inbound, message, record, ticket_id, work.now)
+            work.comment(draft, comment)
+            _refer(work, comment)
+        extra = [participant_key(ticket_id, customer.id)]
+        if parent is not None:
+            extra.append(followup_key(parent.id))
+        work.message_keys = keys.bindings(ticket_id, *extra)
         return ticket_id
 
     ticket = run(desk, who, change)
     if parent is not None:
-        desk.store.bind_message_keys([followup_key(parent.id)], ticket.id, tenant=who.tenant)
         return ReceiveOutcome(
             action="followup",
             reason=f"reply to {parent.status_kind} ticket {parent.id!r}: a follow-up was opened",
@@ -601,21 +715,3 @@ def _mark_created(draft: Draft, message: InboundMessage) -> None:
             data["auto_reply"] = message.automatic is None
             draft.events[i] = attrs.evolve(event, data=data)
             return
-
-
-def blob_keys_of(events: Iterable[Event]) -> set[str]:
-    """The `BlobStore` keys of every attachment on the comments in ``events``.
-
-    The hook for redaction and erasure: erasing a ticket's personal data must also
-    ``BlobStore.delete`` these keys (when no other ticket's comment names them).
-    """
-    keys: set[str] = set()
-    for event in events:
-        if event.kind != ev.COMMENT_ADDED:
-            continue
-        comment = event.data.get("comment") or {}
-        for a in comment.get("attachments") or ():
-            key = a.get("storage_key") if isinstance(a, Mapping) else None
-            if isinstance(key, str):
-                keys.add(key)
-    return keys

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from ticketkit.desk._access import Actor
+from ticketkit.desk._blobs import blob_keys_of, release
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
 from ticketkit.desk._retention import next_due
@@ -182,11 +183,16 @@ def erase_customer(desk: DeskContext, customer_id: str, *, actor: Actor, reason:
     now = desk.now()
     pseudonym = f"erased-{new_id(now)}"
     removed: Counter[str] = Counter()
+    ids = _ticket_ids_of(desk, customer_id, actor.tenant)
+    held = {t: blob_keys_of(desk.store.events(t, tenant=actor.tenant)) for t in ids if desk.blobs is not None}
     done = [
         ticket_id
-        for ticket_id in _ticket_ids_of(desk, customer_id, actor.tenant)
+        for ticket_id in ids
         if _erase_one(desk, ticket_id, customer_id, pseudonym, actor=actor, reason=reason, removed=removed)
     ]
+    if desk.blobs is not None:
+        # Every ticket of the customer lets go of its blobs (erased now or before).
+        removed["attachment"] += release(desk.store, desk.blobs, actor.tenant, held)
     desk.store.compact(tenant=actor.tenant)
     return ErasureReport(
         customer_id=customer_id, pseudonym=pseudonym, tickets=tuple(done), removed=dict(removed)

@@ -16,6 +16,7 @@ import logging
 from datetime import datetime
 
 from ticketkit.desk._access import Actor
+from ticketkit.desk._blobs import blob_keys_of, release
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
 from ticketkit.desk._work import Work
@@ -63,9 +64,11 @@ def run_retention(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Eve
         return None
     system = Actor.system(claimed.tenant, "retention")
     reason = f"retention policy {found.policy!r}"
+    held = blob_keys_of(desk.store.events(claimed.id, tenant=claimed.tenant)) if desk.blobs else set()
     try:
         if found.action == "purge":
             desk.store.purge(claimed.id, tenant=claimed.tenant, expected_version=claimed.version)
+            _release(desk, claimed, held)
             data = {"reason": reason, "policy": found.policy}
             return [
                 Event(
@@ -77,11 +80,19 @@ def run_retention(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Eve
                     tenant=claimed.tenant,
                 )
             ]
-        return _anonymize(desk, claimed, system, reason, now)
+        events = _anonymize(desk, claimed, system, reason, now)
+        _release(desk, claimed, held)
+        return events
     except (ConflictError, NotFoundError):
         # Another worker or a change got there first; the ticket falls due again if it still is.
         log.info("retention of ticket %s skipped: it changed while being retained", claimed.id)
         return []
+
+
+def _release(desk: DeskContext, ticket: Ticket, held: set[str]) -> None:
+    """The retained ticket lets go of its attachments' blobs (deleted unless another ticket holds them)."""
+    if desk.blobs is not None and held:
+        release(desk.store, desk.blobs, ticket.tenant, {ticket.id: held})
 
 
 def _anonymize(desk: DeskContext, claimed: Ticket, system: Actor, reason: str, now: datetime) -> list[Event]:

@@ -19,7 +19,7 @@ from ticketkit.desk._retention import fold_retention
 from ticketkit.desk._subtickets import tell_parents
 from ticketkit.desk._timed import fold_timer_due, step_timers
 from ticketkit.desk._work import Change, Work
-from ticketkit.errors import ConflictError
+from ticketkit.errors import ConflictError, MessageKeyConflictError
 from ticketkit.model._models import Ticket
 
 log = logging.getLogger("ticketkit.desk")
@@ -36,6 +36,8 @@ def run(desk: DeskContext, actor: Actor, change: Change, *, strict: bool = False
         settle(work)
         try:
             saved = work.commit()
+        except MessageKeyConflictError:
+            raise  # the caller decided by the keys' old state: it decides again (receive does)
         except ConflictError:
             if strict or attempt >= desk.max_attempts:
                 raise

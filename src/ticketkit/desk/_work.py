@@ -71,6 +71,8 @@ class Work:
         self.stopped: set[tuple[str, str]] = set()  # (automation, ticket) recorded as stopped
         self.notes: list[Notification] = []  # sent only after the commit
         self.automation_runs = 0
+        # Message keys (key -> ticket id) bound in the same commit (``Helpdesk.receive``).
+        self.message_keys: dict[str, str] = {}
 
     # ------------------------------------------------------------------ loading and checking
 
@@ -403,9 +405,16 @@ class Work:
         changes = self.pending()
         if not changes:
             self.notes = [attrs.evolve(n, id=f"{n.ticket.id}/{new_id(self.now)}") for n in self.notes]
+            if self.message_keys:
+                self.desk.store.commit([], message_keys=self.message_keys, tenant=self.actor.tenant)
             return {d.ticket.id: d.ticket for d in self.drafts.values()}
         outbox = self.outbox(changes)
-        return self.committed(self.desk.store.commit(changes, outbox))
+        if not self.message_keys:
+            return self.committed(self.desk.store.commit(changes, outbox))
+        saved = self.desk.store.commit(
+            changes, outbox, message_keys=self.message_keys, tenant=self.actor.tenant
+        )
+        return self.committed(saved)
 
 
 _EVENT_NEW = object.__new__

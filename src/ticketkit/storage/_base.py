@@ -14,7 +14,8 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, Final, TypeAlias
 
@@ -26,7 +27,13 @@ from ticketkit.model._models import Event, Priority, Ticket, replace_trusted
 from ticketkit.model._serialization import from_dict
 from ticketkit.model._time import aware_problem, require_aware
 from ticketkit.storage import _outbox as ob
-from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
+from ticketkit.storage._message_keys import (
+    MessageKeys,
+    check_bindings,
+    validate_key_bindings,
+    validate_message_key,
+    validate_message_keys,
+)
 from ticketkit.storage._records import (
     QUEUE_KINDS,
     MemoryRecords,
@@ -1246,16 +1253,32 @@ class TicketStore(ob.OutboxDefaults, abc.ABC):
     # The other outbox defaults are in `OutboxDefaults`; this default feed is computed
     # from scan/events; the reference stores override both with durable versions.
 
-    def commit(self, changes: Iterable[Change], outbox: Iterable[ob.OutboxMessage] = ()) -> list[Ticket]:
-        """Apply a batch of writes (as `save_many`) and write ``outbox``, atomically.
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[ob.OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        """Apply a batch of writes (as `save_many`), write ``outbox`` and bind ``message_keys``, atomically.
 
-        A message whose id is in the outbox already is not written again. The
-        reference stores write both in one transaction, so a crash after the commit
-        never loses a message; this default saves, then keeps the messages in this
-        process (override it in a store that should survive a crash).
+        A message whose id is in the outbox already is not written again.
+        ``message_keys`` maps message keys (see `bind_message_keys`) of ``tenant`` to
+        ticket ids, each bound by this commit: a key bound already (to another
+        ticket, or even to the same one) refuses the whole commit with a
+        `MessageKeyConflictError` naming its ticket. ``Helpdesk.receive`` binds a
+        message's keys this way, in the transaction that applies it, so a crash or
+        a second process cannot apply one message twice (not even as two replies
+        on one ticket). The reference stores do
+        all of it in one transaction; this default checks the keys, saves, keeps
+        the messages in this process and binds the keys, under a lock of this
+        object (right for one process; override it in a store that several
+        processes share or that should survive a crash).
 
         Raises:
             ConflictError: a stale version or an existing id (nothing written).
+            MessageKeyConflictError: a key is bound already (nothing written).
             ValidationError: bad arguments.
 
         Examples:
@@ -1270,8 +1293,19 @@ class TicketStore(ob.OutboxDefaults, abc.ABC):
             ['n-1']
         """
         messages = ob.check_messages(outbox)
-        saved = self.save_many(changes)
-        self._memory_outbox().add(messages)
+        if not message_keys:
+            saved = self.save_many(changes)
+            self._memory_outbox().add(messages)
+            return saved
+        wanted = validate_key_bindings(message_keys, tenant)
+        with _commit_lock(self):
+            check_bindings(wanted, tenant, lambda key: self.message_key(key, tenant=tenant))
+            saved = self.save_many(changes)
+            self._memory_outbox().add(messages)
+            for ticket_id in sorted(set(wanted.values())):
+                self.bind_message_keys(
+                    [k for k, t in wanted.items() if t == ticket_id], ticket_id, tenant=tenant
+                )
         return saved
 
     def changes(self, after: str | None = None, *, limit: int = 1000) -> ob.FeedPage:
@@ -1410,7 +1444,7 @@ class TicketStore(ob.OutboxDefaults, abc.ABC):
             {'msg:email:a@b': 'T1', 'mid:c@d': 'T2'}
         """
         checked = validate_message_keys(keys, ticket_id, tenant)
-        return _default_keys(self).bind(checked, ticket_id, tenant)
+        return default_keys(self).bind(checked, ticket_id, tenant)
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
         """The ticket ``key`` is bound to in ``tenant`` (see `bind_message_keys`), or None.
@@ -1426,7 +1460,7 @@ class TicketStore(ob.OutboxDefaults, abc.ABC):
             ('T9', None)
         """
         validate_message_key(key, tenant)
-        return _default_keys(self).get(key, tenant)
+        return default_keys(self).get(key, tenant)
 
     # ------------------------------------------------------------------ team queues
 
@@ -1540,7 +1574,14 @@ def _default_records(store: TicketStore) -> MemoryRecords:
     return records
 
 
-def _default_keys(store: TicketStore) -> MessageKeys:
+def _commit_lock(store: TicketStore) -> threading.Lock:
+    lock: threading.Lock | None = store.__dict__.get("_ticketkit_commit_lock")
+    if lock is None:
+        lock = store.__dict__.setdefault("_ticketkit_commit_lock", threading.Lock())
+    return lock
+
+
+def default_keys(store: TicketStore) -> MessageKeys:
     keys: MessageKeys | None = store.__dict__.get("_ticketkit_message_keys")
     if keys is None:
         keys = store.__dict__.setdefault("_ticketkit_message_keys", MessageKeys())

@@ -1,8 +1,11 @@
-"""The contract's message-key family: `bind_message_keys` and `message_key` (what receive needs).
+"""The contract's message-key family: `bind_message_keys`, `message_key` and ``commit(message_keys=)``.
 
 The promises: the first binding of a (tenant, key) wins for ever, on one handle, on
 two handles and under racing threads; keys keep to their tenant; any text a message id
-can hold comes back as bound; bad input is a `ValidationError`.
+can hold comes back as bound; bad input is a `ValidationError`. ``commit`` binds its
+keys with its writes, all or nothing: a key bound to another ticket refuses the whole
+commit (`MessageKeyConflictError` naming that ticket), a commit refused for any other
+reason binds nothing, and of racing commits binding one key exactly one is written.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import threading
 
 import pytest
 
-from ticketkit.errors import ValidationError
+from ticketkit.errors import ConflictError, MessageKeyConflictError, ValidationError
 from ticketkit.storage._base import TicketStore
-from ticketkit.storage._contract_support import ContractBase
+from ticketkit.storage._contract_support import T0, ContractBase, bump, ev, tk
+from ticketkit.storage._outbox import OutboxMessage
 
 _RACERS = 6
 
@@ -111,3 +115,115 @@ class MessageKeysContract(ContractBase):
         assert [] == errors
         stored = {f"k{i}": store.message_key(f"k{i}", tenant="default") for i in range(5)}
         assert [stored] * _RACERS == answers
+
+    def test_commit_binds_message_keys(self, store: TicketStore) -> None:
+        """commit binds its keys with its writes; a key bound already, even to the same ticket, refuses."""
+        t = tk(1)
+        assert [t] == store.commit(
+            [(t, [ev(t)], None)], message_keys={"msg:email:1@x": t.id, "mid:1@x": t.id}, tenant="default"
+        )
+        assert (t.id, t.id, None) == (
+            store.message_key("msg:email:1@x", tenant="default"),
+            store.message_key("mid:1@x", tenant="default"),
+            store.message_key("msg:email:1@x", tenant="other"),
+        )
+        t2 = bump(t, status="open")
+        with pytest.raises(MessageKeyConflictError) as err:
+            store.commit([(t2, [ev(t2)], 1)], message_keys={"mid:1@x": t.id, "mid:2@x": t.id})
+        assert (t.id, 1, None) == (
+            err.value.bound_to,
+            store.get(t.id).version,
+            store.message_key("mid:2@x", tenant="default"),
+        )
+        store.commit([(t2, [ev(t2)], 1)], message_keys={"mid:2@x": t.id})
+        assert (2, t.id) == (store.get(t.id).version, store.message_key("mid:2@x", tenant="default"))
+        assert [] == store.commit([], message_keys={"msg:email:3@x": ""}, tenant="other")
+        assert ("", None) == (
+            store.message_key("msg:email:3@x", tenant="other"),
+            store.message_key("msg:email:3@x", tenant="default"),
+        )
+
+    def test_commit_refuses_a_key_bound_elsewhere(self, store: TicketStore) -> None:
+        """A key bound to another ticket refuses the whole commit, naming that ticket; nothing is written."""
+        store.bind_message_keys(["msg:email:1@x"], "T0009", tenant="default")
+        t = tk(1)
+        box = OutboxMessage(id="n-1", payload="{}", created_at=T0, available_at=T0)
+        with pytest.raises(MessageKeyConflictError) as err:
+            store.commit(
+                [(t, [ev(t)], None)],
+                [box],
+                message_keys={"mid:1@x": t.id, "msg:email:1@x": t.id},
+                tenant="default",
+            )
+        assert ("msg:email:1@x", "default", t.id, "T0009") == (
+            err.value.key,
+            err.value.tenant,
+            err.value.ticket_id,
+            err.value.bound_to,
+        )
+        assert (0, None, []) == (
+            store.count(),
+            store.message_key("mid:1@x", tenant="default"),
+            store.outbox(),
+        )
+        with pytest.raises(MessageKeyConflictError):
+            store.commit([], message_keys={"msg:email:1@x": ""})
+        assert "T0009" == store.message_key("msg:email:1@x", tenant="default")
+
+    def test_commit_keys_go_with_a_refused_write(self, store: TicketStore) -> None:
+        """A commit refused for a stale version or bad input binds none of its keys."""
+        t = store.create(tk(1))
+        t2 = store.save(bump(t), [], 1)
+        with pytest.raises(ConflictError):
+            store.commit([(tk(2), [], None), (bump(t), [], 1)], message_keys={"mid:9@x": t.id})
+        with pytest.raises(ValidationError):
+            store.commit([], message_keys={"": "T1", "mid:8@x": 7})  # type: ignore[dict-item]
+        with pytest.raises(ValidationError):
+            store.commit([], message_keys=["mid:8@x"], tenant="")  # type: ignore[arg-type]
+        assert (1, None, None) == (
+            store.count(),
+            store.message_key("mid:9@x", tenant="default"),
+            store.message_key("mid:8@x", tenant="default"),
+        )
+        store.commit([(bump(t2), [], 2)], message_keys={"mid:9@x": t.id})
+        assert t.id == store.message_key("mid:9@x", tenant="default")
+
+    def test_commit_message_keys_race(self, store: TicketStore) -> None:
+        """Racing commits of new tickets binding one message key: one is written, the rest name it."""
+        self.need_threads()
+        handles = [store]
+        if getattr(self, "_again", None) is not None:
+            handles.append(self.other_handle(store))
+        barrier = threading.Barrier(_RACERS)
+        won: list[str] = []
+        lost: list[MessageKeyConflictError] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def racer(n: int, handle: TicketStore) -> None:
+            t = tk(n + 1)
+            try:
+                barrier.wait(timeout=self.thread_timeout)
+                handle.commit([(t, [ev(t)], None)], message_keys={"msg:email:same@x": t.id, f"mid:{n}": t.id})
+                with lock:
+                    won.append(t.id)
+            except MessageKeyConflictError as exc:
+                with lock:
+                    lost.append(exc)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+
+        threads = [
+            threading.Thread(target=racer, args=(n, h), daemon=True)
+            for n, h in zip(range(_RACERS), itertools.cycle(handles), strict=False)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(self.thread_timeout)
+        assert ([], 1, _RACERS - 1) == (errors, len(won), len(lost))
+        assert won == [t.id for t in store.scan()]
+        assert {won[0]} == {e.bound_to for e in lost}
+        assert won[0] == store.message_key("msg:email:same@x", tenant="default")
+        assert 1 == sum(store.message_key(f"mid:{n}", tenant="default") is not None for n in range(_RACERS))

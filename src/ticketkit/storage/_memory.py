@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from ticketkit.errors import ConflictError, NotFoundError, ValidationError
@@ -19,6 +19,7 @@ from ticketkit.storage._base import (
     _check_claim_args,
     check_counts_args,
     check_due_args,
+    default_keys,
     due_key,
     instant_key,
     leased,
@@ -26,6 +27,7 @@ from ticketkit.storage._base import (
     validate_create,
     validate_save,
 )
+from ticketkit.storage._message_keys import validate_key_bindings
 from ticketkit.storage._outbox import (
     FeedPage,
     OutboxMessage,
@@ -370,18 +372,39 @@ class InMemoryStore(TicketStore):
                 claimed.append(new)
             return claimed
 
-    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
-        """Apply a batch of writes and keep ``outbox`` under one lock (see `TicketStore.commit`).
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        """Apply a batch of writes, keep ``outbox`` and bind ``message_keys`` under one lock.
+
+        See `TicketStore.commit`.
 
         Examples:
             >>> import ticketkit as tk
-            >>> tk.InMemoryStore().commit([])
+            >>> store = tk.InMemoryStore()
+            >>> store.commit([], message_keys={"msg:email:a@b": ""})
             []
+            >>> store.message_key("msg:email:a@b", tenant="default")
+            ''
         """
         messages = check_messages(outbox)
-        with self._lock:
-            saved = self.save_many(changes)
+        wanted = validate_key_bindings(message_keys, tenant) if message_keys else {}
+        saved: list[Ticket] = []
+
+        def write() -> None:
+            saved.extend(self.save_many(changes))
             self._memory_outbox().add(messages)
+
+        with self._lock:
+            if wanted:
+                default_keys(self).commit(wanted, tenant, write)
+            else:
+                write()
         return saved
 
     def changes(self, after: str | None = None, *, limit: int = 1000) -> FeedPage:

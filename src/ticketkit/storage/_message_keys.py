@@ -9,11 +9,12 @@ across processes. Lookups are by that key only, never a scan.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from ticketkit.errors import ErrorDetail, ValidationError
+from ticketkit.errors import ErrorDetail, MessageKeyConflictError, ValidationError
 
 MAX_KEY_LENGTH: Final = 2000
 """The longest key a store must accept (a message id is at most 998 characters)."""
@@ -76,6 +77,53 @@ def validate_message_key(key: object, tenant: object) -> None:
         raise ValidationError(problems)
 
 
+def validate_key_bindings(message_keys: object, tenant: object) -> dict[str, str]:
+    """The ``message_keys`` of `TicketStore.commit` (key -> ticket id), checked, in key order.
+
+    Raises:
+        ValidationError: not a mapping, a bad key or ticket id, an empty tenant
+            (every problem listed).
+
+    Examples:
+        >>> validate_key_bindings({"msg:email:a@b": "T1", "mid:a@b": "T1"}, "default")
+        {'mid:a@b': 'T1', 'msg:email:a@b': 'T1'}
+    """
+    problems: list[ErrorDetail] = []
+    out: dict[str, str] = {}
+    if not isinstance(message_keys, Mapping):
+        problems.append(
+            ErrorDetail("message_keys", f"expected a mapping of key -> ticket id, got {message_keys!r}")
+        )
+    else:
+        for key, ticket_id in message_keys.items():
+            path = f"message_keys[{key!r}]"
+            _key_problems(path, key, problems)
+            if not isinstance(ticket_id, str) or len(ticket_id) > MAX_KEY_LENGTH or "\x00" in ticket_id:
+                problems.append(
+                    ErrorDetail(path, f"expected a ticket id (or '' for none), got {ticket_id!r}")
+                )
+            elif isinstance(key, str):
+                out[key] = ticket_id
+    _tenant_problems(tenant, problems)
+    if problems:
+        raise ValidationError(problems)
+    # One order for every writer: two transactions binding the same keys lock them alike.
+    return dict(sorted(out.items()))
+
+
+def check_bindings(wanted: Mapping[str, str], tenant: str, bound: Callable[[str], str | None]) -> None:
+    """Raise `MessageKeyConflictError` for the first key ``bound`` says is bound already.
+
+    ``bound`` answers the ticket a key is bound to (None: unbound). A key bound to
+    the very ticket it is wanted for is refused too: two commits applying one
+    message as two replies on one ticket must not both pass.
+    """
+    for key, ticket_id in wanted.items():
+        found = bound(key)
+        if found is not None:
+            raise MessageKeyConflictError(key, tenant, ticket_id, found)
+
+
 class MessageKeys:
     """Keys held in one process's memory, first binding wins (the default and the in-memory store's)."""
 
@@ -92,6 +140,17 @@ class MessageKeys:
         """The ticket bound to ``key`` in ``tenant``, or None."""
         return self._keys.get((tenant, key))
 
+    def commit(self, wanted: Mapping[str, str], tenant: str, write: Callable[[], None]) -> None:
+        """Check ``wanted`` (see `check_bindings`), run ``write``, then bind: one step under the lock.
+
+        Nothing is bound when the check or ``write`` raises.
+        """
+        with self._lock:
+            check_bindings(wanted, tenant, lambda key: self._keys.get((tenant, key)))
+            write()
+            for key, ticket_id in wanted.items():
+                self._keys.setdefault((tenant, key), ticket_id)
+
 
 # The keyed table, outside the numbered migrations: created when first used (IF NOT
 # EXISTS), so it merges with any schema version. Lookups use the primary key only.
@@ -100,6 +159,7 @@ SQLITE_TABLE: Final = (
     "ticket_id TEXT NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID"
 )
 SQLITE_BIND: Final = "INSERT OR IGNORE INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
+SQLITE_INSERT: Final = "INSERT INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
 SQLITE_GET: Final = "SELECT ticket_id FROM message_keys WHERE tenant = ? AND key = ?"
 
 
@@ -117,6 +177,36 @@ def postgres_bind(schema: str) -> str:
         f"INSERT INTO {schema}.message_keys (tenant, key, ticket_id) VALUES (%s, %s, %s) "
         "ON CONFLICT (tenant, key) DO NOTHING"
     )
+
+
+def sqlite_commit(conn: sqlite3.Connection, wanted: Mapping[str, str], tenant: str) -> None:
+    """Inside a write transaction: bind every key, refusing one bound already (the primary key decides)."""
+    for key, ticket_id in wanted.items():
+        try:
+            conn.execute(SQLITE_INSERT, (tenant, key, ticket_id))
+        except sqlite3.IntegrityError:
+            found = _first(conn.execute(SQLITE_GET, (tenant, key)).fetchone())
+            raise MessageKeyConflictError(key, tenant, ticket_id, found or "") from None
+
+
+def _first(row: Sequence[object] | None) -> str | None:
+    return None if row is None else str(row[0])
+
+
+def postgres_commit(schema: str) -> tuple[str, str]:
+    """Insert every key unless bound, returning those inserted; the read of any key bound before.
+
+    A writer inserting a key another open transaction inserted waits for it, then
+    inserts nothing (the winner committed) or the key (it rolled back): exactly
+    one commit of racing writers binds each key.
+    """
+    insert = (
+        f"INSERT INTO {schema}.message_keys (tenant, key, ticket_id) "
+        "SELECT %s, k, t FROM unnest(%s::text[], %s::text[]) AS x(k, t) "
+        "ON CONFLICT (tenant, key) DO NOTHING RETURNING key"
+    )
+    read = f"SELECT key, ticket_id FROM {schema}.message_keys WHERE tenant = %s AND key = ANY(%s::text[])"
+    return insert, read
 
 
 def postgres_get(schema: str) -> str:

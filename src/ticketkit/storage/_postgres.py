@@ -33,7 +33,7 @@ import json
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -812,13 +812,30 @@ class PostgresStore(PostgresOutbox):
 
     # ------------------------------------------------------------------ outbox
 
-    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
-        """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`)."""
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        """Apply a batch of writes, write ``outbox`` and bind ``message_keys`` in one transaction.
+
+        See `TicketStore.commit`. The keys go first: a racing commit of the same
+        key waits on the table's primary key, then finds the winner's ticket.
+        """
         messages = check_messages(outbox)
+        wanted = mk.validate_key_bindings(message_keys, tenant) if message_keys else {}
         checked = validate_changes(changes)
         creates = [(t, e) for t, e, x in checked if x is None]
         updates = [(t, e, x) for t, e, x in checked if x is not None]
+        if wanted and not self.__dict__.get("_message_keys_ready"):
+            with self._conn() as conn:  # on its own: a rolled-back commit must not undo the table
+                self._message_keys_table(conn)
         with self._conn() as conn, conn.transaction():
+            if wanted:
+                self._bind_in_commit(conn, wanted, tenant)
             if creates:
                 params = [self._create_params(t, e) for t, e in creates]
                 failed = self._failures(conn, self._sql.create, params)
@@ -835,6 +852,16 @@ class PostgresStore(PostgresOutbox):
             if any(e for _, e, _ in checked):
                 self._feed_tail(conn)  # keep it the transaction's last statement
         return [c[0] for c in checked]
+
+    def _bind_in_commit(self, conn: psycopg.Connection[Any], wanted: Mapping[str, str], tenant: str) -> None:
+        insert, read = mk.postgres_commit(f'"{self._schema}"')
+        keys = [_text(k) for k in wanted]
+        rows = conn.execute(insert, (_text(tenant), keys, [_text(t) for t in wanted.values()])).fetchall()
+        if len(rows) == len(keys):
+            return
+        inserted = {str(r[0]) for r in rows}
+        found = {str(k): str(t) for k, t in conn.execute(read, (_text(tenant), keys)).fetchall()}
+        mk.check_bindings({k: t for k, t in wanted.items() if k not in inserted}, tenant, found.get)
 
     def rewrite(
         self,

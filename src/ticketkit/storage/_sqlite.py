@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -693,8 +693,18 @@ class SQLiteStore(SQLiteOutbox):
 
     # ------------------------------------------------------------------ outbox and change feed
 
-    def commit(self, changes: Iterable[Change], outbox: Iterable[OutboxMessage] = ()) -> list[Ticket]:
-        """Apply a batch of writes and write ``outbox`` in one transaction (see `TicketStore.commit`).
+    def commit(
+        self,
+        changes: Iterable[Change],
+        outbox: Iterable[OutboxMessage] = (),
+        *,
+        message_keys: Mapping[str, str] | None = None,
+        tenant: str = "default",
+    ) -> list[Ticket]:
+        """Apply a batch of writes, write ``outbox`` and bind ``message_keys`` in one transaction.
+
+        See `TicketStore.commit`; the keys are checked and bound under the
+        transaction's write lock, so racing processes cannot both bind one key.
 
         Examples:
             >>> import ticketkit as tk
@@ -702,10 +712,16 @@ class SQLiteStore(SQLiteOutbox):
             []
         """
         messages = check_messages(outbox)
+        wanted = mk.validate_key_bindings(message_keys, tenant) if message_keys else {}
         checked = validate_changes(changes)
         prepared = self._prepare(checked)
         rows = [sq.row_of(m) for m in messages]
+        if wanted and not self.__dict__.get("_message_keys_ready"):
+            with self._write() as conn:  # on its own: a rolled-back commit must not undo the table
+                self._message_keys_table(conn)
         with self._write() as conn:
+            if wanted:
+                mk.sqlite_commit(conn, wanted, tenant)
             _apply(conn, prepared)
             if rows:
                 conn.executemany(sq.INSERT, rows)
