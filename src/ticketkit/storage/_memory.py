@@ -19,7 +19,6 @@ from ticketkit.storage._base import (
     _check_claim_args,
     check_counts_args,
     check_due_args,
-    default_keys,
     due_key,
     instant_key,
     leased,
@@ -37,6 +36,7 @@ from ticketkit.storage._outbox import (
     int_cursor,
 )
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
+from ticketkit.storage._side_defaults import default_keys
 
 __all__ = ["InMemoryStore"]
 
