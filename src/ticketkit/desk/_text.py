@@ -27,13 +27,17 @@ DOMAIN: Final = "ticketkit"
 SOURCE_LANG: Final = "en"  # the message ids are the English texts
 
 
-@functools.lru_cache(maxsize=1)
 def available_languages() -> tuple[str, ...]:
     """English plus every language with a compiled catalog (a third language is a file, not code).
 
-    Read once per process: the catalogs ship inside the package.
+    The folder is read once per process: the catalogs ship inside the package.
     """
-    found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")}
+    return _languages_in(LOCALE_DIR)
+
+
+@functools.lru_cache(maxsize=8)
+def _languages_in(folder: Path) -> tuple[str, ...]:
+    found = {p.parent.parent.name for p in folder.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")}
     return tuple(sorted(found | {SOURCE_LANG}))
 
 
