@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Final, TypeVar
 
 import ticketkit as tk
 from ticketkit.errors import ErrorDetail, ValidationError
@@ -61,9 +61,18 @@ def _notifier(data: object, problems: list[ErrorDetail]) -> tk.Notifier | None:
         return tk.LoggingNotifier()
     if isinstance(data, Mapping) and isinstance(data.get("factory"), str):
         try:
-            made = import_object(data["factory"], "notifier.factory")()
+            factory = import_object(data["factory"], "notifier.factory")
         except ConfigError as err:
             problems.append(ErrorDetail("notifier.factory", str(err)))
+            return None
+        try:
+            made = factory()
+        except Exception as exc:  # the user's code: whatever it raises is a configuration problem
+            problems.append(
+                ErrorDetail(
+                    "notifier.factory", f"calling {data['factory']!r} failed: {type(exc).__name__}: {exc}"
+                )
+            )
             return None
         if not isinstance(made, tk.Notifier):
             problems.append(ErrorDetail("notifier.factory", f"expected it to make a Notifier, got {made!r}"))
@@ -120,14 +129,21 @@ def desk_from_config(config: Mapping[str, Any], store: tk.TicketStore) -> tk.Hel
 
     if not isinstance(config, Mapping):
         raise ValidationError.one("", f"expected a JSON object, got {config!r}")
+    problems.extend(
+        ErrorDetail(str(key), f"unknown section (expected one of: {', '.join(SECTIONS)})")
+        for key in config
+        if key not in SECTIONS
+    )
+    named = {key: _mapping(config, key, problems) for key in ("calendars", "workflows")}
+    listed = {key: _list(config, key, problems) for key in ("policies", "automations", "timed", "macros")}
     calendars = {
         name: cal
-        for name, data in (config.get("calendars") or {}).items()
+        for name, data in named["calendars"].items()
         if (cal := build(f"calendars.{name}", tk.BusinessCalendar.from_dict, data)) is not None
     }
     workflows = {
         name: wf
-        for name, data in (config.get("workflows") or {}).items()
+        for name, data in named["workflows"].items()
         if (wf := build(f"workflows.{name}", tk.Workflow.from_dict, data)) is not None
     }
     router = (
@@ -137,18 +153,22 @@ def desk_from_config(config: Mapping[str, Any], store: tk.TicketStore) -> tk.Hel
     )
     policies = [
         build(f"policies[{i}]", tk.SLAPolicy.from_dict, data, calendars=calendars)
-        for i, data in enumerate(config.get("policies") or [])
+        for i, data in enumerate(listed["policies"])
     ]
     automations = [
         build(f"automations[{i}]", tk.Automation.from_dict, data, calendars=calendars)
-        for i, data in enumerate(config.get("automations") or [])
+        for i, data in enumerate(listed["automations"])
     ]
     timed = [
         build(f"timed[{i}]", tk.TimedRule.from_dict, data, calendars=calendars)
-        for i, data in enumerate(config.get("timed") or [])
+        for i, data in enumerate(listed["timed"])
     ]
+    macros = [build(f"macros[{i}]", tk.Macro.from_dict, data) for i, data in enumerate(listed["macros"])]
     notifier = _notifier(config.get("notifier"), problems)
     delivery = _delivery(config.get("delivery"), problems)
+    worker = config.get("worker")
+    if worker is not None and (not isinstance(worker, str) or not worker):
+        problems.append(ErrorDetail("worker", f"expected this worker's name as a string, got {worker!r}"))
     if problems:
         raise ValidationError(problems)
     return tk.Helpdesk(
@@ -158,11 +178,51 @@ def desk_from_config(config: Mapping[str, Any], store: tk.TicketStore) -> tk.Hel
         policies=[p for p in policies if p is not None],
         automations=[a for a in automations if a is not None],
         timed=[r for r in timed if r is not None],
+        macros=[m for m in macros if m is not None],
         calendars=calendars,
         notifier=notifier,
         delivery=delivery,
-        worker=config.get("worker") if isinstance(config.get("worker"), str) else None,
+        worker=worker,
+        presence_policy=config.get("presence_policy", "leave"),
     )
+
+
+SECTIONS: Final = (
+    "name",
+    "calendars",
+    "workflows",
+    "router",
+    "policies",
+    "automations",
+    "timed",
+    "macros",
+    "presence_policy",
+    "customers",
+    "notifier",
+    "delivery",
+    "worker",
+)
+"""The sections a worker's desk file may have (``name`` and ``customers`` are read by your own tools)."""
+
+
+def _mapping(config: Mapping[str, Any], key: str, problems: list[ErrorDetail]) -> Mapping[str, Any]:
+    value = config.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(ErrorDetail(key, f"expected an object of name -> definition, got {value!r}"))
+        return {}
+    return value
+
+
+def _list(config: Mapping[str, Any], key: str, problems: list[ErrorDetail]) -> list[Any]:
+    value = config.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(ErrorDetail(key, f"expected a list, got {value!r}"))
+        return []
+    return value
 
 
 def open_store(db: str | None, dsn: str | None, schema: str) -> tk.TicketStore:
