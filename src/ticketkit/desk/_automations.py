@@ -111,13 +111,14 @@ def _apply_automation(
         return
     work.fired.add(key)
     work.automation_runs += 1
-    done = [action.kind for action in actions if _action(work, draft, action, actor, context)]
+    done = [action.kind for action in actions if run_action(work, draft, action, actor, context)]
     work.emit(
         draft, AUTOMATION_APPLIED, {"automation": name, "event": event.kind, "actions": done}, actor=actor
     )
 
 
-def _action(work: Work, draft: Draft, action: Action, actor: str, context: Mapping[str, Any]) -> bool:
+def run_action(work: Work, draft: Draft, action: Action, actor: str, context: Mapping[str, Any]) -> bool:
+    """Apply one action to ``draft`` (automations, macros, timed rules); whether it changed anything."""
     p = action.params
     kind = action.kind
     if kind == "tag":

@@ -16,7 +16,7 @@ from typing import Final
 
 from ticketkit.automation._macro import Macro, MacroResult, render_macro
 from ticketkit.desk._access import Actor
-from ticketkit.desk._automations import _action
+from ticketkit.desk._automations import run_action
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import require_actor
 from ticketkit.desk._running import run, settle
@@ -63,7 +63,7 @@ def apply_macro(desk: DeskContext, ticket_id: str, name: str, *, actor: Actor, p
         for right in sorted(rights):
             work.authorize(right, draft.ticket)  # all of them, on the ticket as it was, before any change
         for action in macro.actions:
-            _action(work, draft, action, ref, {})
+            run_action(work, draft, action, ref, {})
         body = render_macro(macro.comment, draft.ticket, actor=ref) if macro.comment else ""
         rendered[:] = [body]
         if body:

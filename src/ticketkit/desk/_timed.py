@@ -42,7 +42,7 @@ from ticketkit.automation._timed import (
 )
 from ticketkit.calendar._calendar import BusinessCalendar
 from ticketkit.conditions._conditions import Condition
-from ticketkit.desk._automations import _action as run_action
+from ticketkit.desk._automations import run_action
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, ValidationError
