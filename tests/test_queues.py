@@ -42,6 +42,30 @@ def drained(desk: tk.Helpdesk, ticket_id: str) -> list[tk.Event]:
     ]
 
 
+class TestWakeup:
+    """next_wakeup wakes a worker for what the queues wait for, not only for SLA checkpoints."""
+
+    def test_presence_reverting_and_shift_opening(self) -> None:
+        """An away-until and a shift opening are wake-ups; the earliest one wins."""
+        cal = tk.BusinessCalendar(tz="UTC", hours={"mon-fri": ["10:00-18:00"]})
+        router = tk.Router(
+            rules=[tk.Rule(name="all", assign=tk.Assign(team="q", strategy="queue"))],
+            agents=[tk.Agent(id="a", teams={"q"}), tk.Agent(id="b", teams={"q"}, shift="day")],
+            teams=[tk.Team(id="q")],
+            calendars={"day": cal},
+        )
+        clock = ManualClock(T0)  # 09:00, the day shift opens at 10:00
+        desk = tk.Helpdesk(store=tk.InMemoryStore(), router=router, clock=clock)
+        assert T0.replace(hour=10) == desk.next_wakeup()
+        desk.set_presence("a", "away", actor=tk.Actor(id="a"), until=T0 + timedelta(minutes=20))
+        assert T0 + timedelta(minutes=20) == desk.next_wakeup()
+        clock.advance(timedelta(minutes=30))  # a is back; b's shift still to open
+        desk.tick()
+        assert T0.replace(hour=10) == desk.next_wakeup()
+        clock.advance(timedelta(hours=1))  # 10:30: everyone on shift, nothing pending
+        assert desk.next_wakeup() is None
+
+
 class TestDrain:
     """Hand-out order, capacity, shifts and skills."""
 

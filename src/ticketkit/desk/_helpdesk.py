@@ -961,16 +961,21 @@ class Helpdesk:
         return _queues.drain_for(self._desk, actor=actor)
 
     def next_wakeup(self, *, actor: Actor | None = None) -> datetime | None:
-        """When the next SLA checkpoint falls due (None when nothing is pending).
+        """When [`tick`][ticketkit.Helpdesk.tick] next has work (None when nothing is pending).
 
-        It may be in the past: something is due now, so call [`tick`][ticketkit.Helpdesk.tick].
+        The earliest of: the next SLA checkpoint, timed rule or retention instant of any
+        ticket, an agent's presence reverting (``until``) and an agent's shift opening
+        (waiting tickets are then handed out). It may be in the past: something is due
+        now, so call [`tick`][ticketkit.Helpdesk.tick].
 
         Examples:
             >>> import ticketkit as tk
             >>> tk.Helpdesk(store=tk.InMemoryStore()).next_wakeup() is None
             True
         """
-        return _sweep.next_wakeup(self._desk, actor=actor)
+        swept = _sweep.next_wakeup(self._desk, actor=actor)
+        queues = _queues.next_change(self._desk, tenant=None if actor is None else actor.tenant)
+        return min((w for w in (swept, queues) if w is not None), default=None)
 
     # ================================================================== notifications
 

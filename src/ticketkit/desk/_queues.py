@@ -34,7 +34,7 @@ from ticketkit.desk._presence import move_tickets
 from ticketkit.desk._presence_state import PRESENCE_KIND, presence_now, stored_presence
 from ticketkit.desk._running import settle
 from ticketkit.desk._work import Draft, Work
-from ticketkit.errors import ConflictError, NotFoundError
+from ticketkit.errors import ConflictError, NotFoundError, ValidationError
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import OutboxMessage
 
@@ -144,6 +144,31 @@ def _expire_presence(desk: DeskContext, tenant: str, now: datetime) -> list[Even
         if presence.status in statuses and reverted.status not in statuses:
             out.extend(move_tickets(desk, agent, reverted.status, actor=Actor.system(tenant)))
     return out
+
+
+def next_change(desk: DeskContext, *, tenant: str | None) -> datetime | None:
+    """The next instant the queues may drain by themselves: a presence reverts or a shift opens.
+
+    What `Helpdesk.next_wakeup` adds to the sweep's next checkpoint, so a worker that
+    sleeps until then is awake when an agent comes back or a shift starts.
+    """
+    router = desk.router
+    if router is None or not router.agents:
+        return None
+    now = desk.now()
+    tenants = [tenant] if tenant is not None else sorted({a.tenant for a in router.agents})
+    found: list[datetime] = []
+    for name in tenants:
+        found.extend(
+            p.until for p, _ in stored_presence(desk, name).values() if p.until is not None and p.until > now
+        )
+    for shift in sorted({a.shift for a in router.agents if a.shift is not None}):
+        calendar = router.calendars.get(shift)
+        if calendar is None or calendar.is_open(now) or not hasattr(calendar, "next_open"):
+            continue
+        with contextlib.suppress(ValidationError):  # a calendar that never opens again
+            found.append(calendar.next_open(now))
+    return min(found, default=None)
 
 
 # ---------------------------------------------------------------------- handing out
