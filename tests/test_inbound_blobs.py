@@ -67,6 +67,38 @@ class TestErasure:
         report = desk.erase_customer(wang.customer.id, actor=ADMIN)  # type: ignore[union-attr]
         assert (1, set()) == (report.removed["attachment"], files(tmp_path / "blobs"))
 
+    @pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "not-indexed"])
+    def test_imported_holders_count_once_indexed(self, tmp_path: Path, indexed: bool) -> None:
+        """A ticket imported from an export keeps a shared blob through another's erasure once indexed."""
+        import io
+
+        first, blobs, _ = make(tmp_path)
+        shared = attach(blobs, b"the shop's logo")
+        first.receive(mail("w@x", sender="wang@mail.cn", subject="Wang", attachments=(shared,)))
+        dump = io.StringIO()
+        first.store.export(dump)
+        store = tk.SQLiteStore(tmp_path / "restored.db")
+        store.import_(io.StringIO(dump.getvalue()))
+        desk = tk.Helpdesk(
+            store=store,
+            clock=ManualClock(T0),
+            blobs=blobs,
+            inbound=tk.InboundSettings(rate_limit=None, join_open=False),
+        )
+        if indexed:
+            assert (1, 0) == (desk.index_blobs(actor=ADMIN), desk.index_blobs(actor=ADMIN))
+        li = desk.receive(mail("l@x", sender="li@mail.cn", subject="Li", attachments=(shared,))).ticket_id
+        customer = desk.get(li or "", actor=ADMIN).customer.id  # type: ignore[union-attr]
+        desk.erase_customer(customer, actor=ADMIN)
+        kept = {shared.sha256} == files(tmp_path / "blobs")
+        assert indexed == kept  # not indexed: the imported holder is unknown and the blob goes
+
+    def test_only_admins_index_blobs(self, tmp_path: Path) -> None:
+        """index_blobs is an admin's maintenance step."""
+        desk, _, _ = make(tmp_path)
+        with pytest.raises(tk.PermissionDeniedError):
+            desk.index_blobs(actor=tk.Actor(id="li", roles={"agent"}))
+
     def test_erasing_again_deletes_nothing_more(self, tmp_path: Path) -> None:
         """A second erasure of the same customer finds no blob to delete and fails on none."""
         desk, blobs, _ = make(tmp_path)

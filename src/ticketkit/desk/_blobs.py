@@ -117,3 +117,19 @@ def release(store: TicketStore, blobs: BlobStore, tenant: str, held: Mapping[str
         if not shared and blobs.delete(key):
             deleted += 1
     return deleted
+
+
+def index(store: TicketStore, tenant: str) -> int:
+    """Record every ticket of ``tenant`` as a holder of the blobs its comments attach; how many were new.
+
+    For tickets that came in without ``receive`` (``import_`` of an export, a restore):
+    until their holders are recorded, erasing another ticket that shares a blob would
+    delete it. Idempotent: a holder already recorded is not recorded again.
+    """
+    added = 0
+    for ticket in store.scan(tenant=tenant):
+        for key in sorted(blob_keys_of(store.events(ticket.id, tenant=tenant))):
+            if (tenant, ticket.id) not in set(_holders(store, key)):
+                refer(store, tenant, ticket.id, [key])
+                added += 1
+    return added

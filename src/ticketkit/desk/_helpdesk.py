@@ -1139,6 +1139,27 @@ class Helpdesk:
         """
         return _privacy.erase_customer(self._desk, customer_id, actor=actor, reason=reason)
 
+    def index_blobs(self, *, actor: Actor) -> int:
+        """Record which tickets of the actor's tenant hold which attachment blobs; how many were new.
+
+        ``receive`` records this as it attaches a file, and erasure deletes a blob only
+        when no recorded ticket still holds it. Tickets brought in another way (a
+        store's ``import_`` of an export, a restore from a backup) are not recorded:
+        call this once after such an import into a desk with a blob store, or an
+        erasure could delete a blob an imported ticket shares. Idempotent; reads every
+        ticket of the tenant. Admins only.
+
+        Raises:
+            PermissionDeniedError: the actor is not an admin of the tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> desk = tk.Helpdesk(store=tk.InMemoryStore())
+            >>> desk.index_blobs(actor=tk.Actor(id="boss", roles={"admin"}))
+            0
+        """
+        return _privacy.index_blobs(self._desk, actor=actor)
+
     def retention_report(self, *, actor: Actor, at: datetime | None = None) -> RetentionReport:
         """The dry run of the desk's retention policies over the actor's tenant, at ``at`` (default: now).
 

@@ -18,6 +18,7 @@ import attrs
 
 from ticketkit.desk._access import Actor
 from ticketkit.desk._blobs import blob_keys_of, release
+from ticketkit.desk._blobs import index as blob_index
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._guard import authorize, require_actor
 from ticketkit.desk._retention import next_due
@@ -165,6 +166,13 @@ def redact(
 
 
 # ---------------------------------------------------------------------------- erasure
+
+
+def index_blobs(desk: DeskContext, *, actor: Actor) -> int:
+    """Record the blob holders of every ticket in the actor's tenant (see `Helpdesk.index_blobs`)."""
+    require_actor(actor, "an Actor (who is indexing)")
+    authorize(desk.access, actor, "admin", None)
+    return blob_index(desk.store, actor.tenant)
 
 
 def erase_customer(desk: DeskContext, customer_id: str, *, actor: Actor, reason: str) -> ErasureReport:
