@@ -35,6 +35,7 @@ from ticketkit.storage._outbox import (
     encode_cursor,
     int_cursor,
 )
+from ticketkit.storage._records import QUEUE_KINDS, validate_queue_args
 from ticketkit.storage._rewrite import check_purge, check_same_events, validate_rewrite
 from ticketkit.storage._side_defaults import default_keys
 
@@ -76,6 +77,10 @@ class InMemoryStore(TicketStore):
         self._by_customer: dict[str, dict[str, None]] = {}
         self._by_customer_kind: dict[tuple[str, str], dict[str, None]] = {}
         self._assigned: Counter[tuple[str, str, str]] = Counter()
+        # the tickets waiting in each (tenant, team) queue (open, unassigned): `queued`
+        self._waiting: dict[tuple[str, str], dict[str, None]] = {}
+        # where each ticket's events sit in the log, so a rewrite or purge touches only them
+        self._log_at: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self._tickets)
@@ -84,7 +89,10 @@ class InMemoryStore(TicketStore):
 
     def _put(self, ticket: Ticket, events: Sequence[Event], old: Ticket | None) -> None:
         self._tickets[ticket.id] = ticket
-        self._log.extend(events)
+        if events:
+            start = len(self._log)
+            self._log.extend(events)
+            self._log_at.setdefault(ticket.id, []).extend(range(start, len(self._log)))
         self._index(ticket, old)
         if old is None:
             self._events[ticket.id] = list(events)
@@ -117,6 +125,10 @@ class InMemoryStore(TicketStore):
                 del self._assigned[key]
         if ticket.assignee is not None:
             self._assigned[(ticket.tenant, ticket.assignee, ticket.status_kind)] += 1
+        if old is not None and (queue := _queue_of(old)) is not None:
+            self._waiting[queue].pop(old.id, None)
+        if (queue := _queue_of(ticket)) is not None:
+            self._waiting.setdefault(queue, {})[ticket.id] = None
 
     def _unindex(self, old: Ticket) -> None:
         """Forget a deleted ticket in the customer and load indexes (its due entry goes lazily)."""
@@ -128,6 +140,8 @@ class InMemoryStore(TicketStore):
             self._assigned[key] -= 1
             if not self._assigned[key]:
                 del self._assigned[key]
+        if (queue := _queue_of(old)) is not None:
+            self._waiting[queue].pop(old.id, None)
 
     def _rebuild_due(self) -> None:
         self._due = [(due_key(t), t.id) for t in self._tickets.values() if t.next_due_at is not None]
@@ -475,6 +489,40 @@ class InMemoryStore(TicketStore):
 
     def _relog(self, ticket_id: str, events: dict[str, Event]) -> None:
         # The change feed shows a rewritten event as rewritten and a purged one not at all.
-        for i, old in enumerate(self._log):
-            if old is not None and old.ticket_id == ticket_id:
+        for i in self._log_at.get(ticket_id, ()):
+            old = self._log[i]
+            if old is not None:
                 self._log[i] = events.get(old.id)
+        if not events:
+            self._log_at.pop(ticket_id, None)
+
+    def queued(
+        self, team: str, *, tenant: str, limit: int = 100, after: Ticket | None = None
+    ) -> list[Ticket]:
+        """A team's queue from the index of waiting tickets (see `TicketStore.queued`).
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> tk.InMemoryStore().queued("returns", tenant="default")
+            []
+        """
+        validate_queue_args(team, tenant, limit)
+        with self._lock:
+            waiting = [self._tickets[i] for i in self._waiting.get((tenant, team), ())]
+        waiting.sort(key=_queue_order)
+        if after is not None:
+            position = _queue_order(after)
+            waiting = [t for t in waiting if _queue_order(t) > position]
+        return waiting[:limit]
+
+
+def _queue_of(ticket: Ticket) -> tuple[str, str] | None:
+    """The (tenant, team) queue the ticket waits in (open, unassigned, with a team), or None."""
+    if ticket.team is None or ticket.assignee is not None or ticket.status_kind not in QUEUE_KINDS:
+        return None
+    return (ticket.tenant, ticket.team)
+
+
+def _queue_order(ticket: Ticket) -> tuple[int, int, str]:
+    """Hand-out order: highest priority, then oldest, then id."""
+    return (-ticket.priority.rank, instant_key(ticket.created_at), ticket.id)

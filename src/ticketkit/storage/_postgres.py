@@ -42,6 +42,7 @@ from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, Valid
 from ticketkit.model._encode import plain
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import _message_keys as mk
+from ticketkit.storage import _records as rec
 from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
@@ -155,13 +156,22 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         )""",
         "INSERT INTO {s}.feed_commits (pos, xid) VALUES (0, '0') ON CONFLICT DO NOTHING",
     ),
+    # Step 5: the inbound message keys, desk records (agent presence, the queue-drain
+    # lease) and a partial index of the tickets waiting in a team's queue, in hand-out
+    # order. IF NOT EXISTS: earlier versions made them on first use, which a role
+    # without CREATE rights cannot do.
+    5: (
+        mk.postgres_table("{s}"),
+        rec.postgres_table("{s}"),
+        rec.postgres_queue_index("{s}"),
+    ),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
 # extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
 # where it is missing or not allowed).
 _TRIGRAM_STEP: Final = 2
 
-POSTGRES_SCHEMA_VERSION: Final = 4
+POSTGRES_SCHEMA_VERSION: Final = 5
 """The schema version this ticketkit writes; older schemas are migrated forward on open."""
 
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -397,7 +407,6 @@ class PostgresStore(PostgresSideTables):
         for version in sorted(_MIGRATIONS):
             lines.extend(stmt.format(s=s) + ";" for stmt in _MIGRATIONS[version])
             lines.append(_record_sql(s, version) + ";")
-        lines.append(mk.postgres_table(s) + ";")
         lines.append("CREATE EXTENSION IF NOT EXISTS pg_trgm;")
         lines.append(_trigram_sql(s, "public") + ";")
         lines.append(_record_sql(s, _TRIGRAM_STEP) + ";")

@@ -88,11 +88,6 @@ class PostgresSideTables(PostgresOutbox):
         rec.validate_queue_args(team, tenant, limit)
         s = f'"{self._schema}"'
         with self._conn() as conn:
-            if not self.__dict__.get("_queue_index_ready"):
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
-                    conn.execute(rec.postgres_queue_index(s))
-                self.__dict__["_queue_index_ready"] = True
             if after is None:
                 position: tuple[int, int, int, str] = (99, 99, -1, "")
             else:
@@ -105,22 +100,13 @@ class PostgresSideTables(PostgresOutbox):
 
     # ------------------------------------------------------------------ desk records (presence, leases)
 
-    def _records_table(self, conn: psycopg.Connection[Any]) -> str:
-        s = f'"{self._schema}"'
-        if not self.__dict__.get("_records_ready"):
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
-                conn.execute(rec.postgres_table(s))
-            self.__dict__["_records_ready"] = True
-        return s
-
     def records(
         self, kind: str, *, tenant: str, keys: Iterable[str] | None = None
     ) -> dict[str, tuple[str, int]]:
         """The records of ``kind`` from the ``desk_records`` table (see `TicketStore.records`)."""
         wanted = rec.validate_record_read(kind, tenant, keys)
         with self._conn() as conn:
-            s = self._records_table(conn)
+            s = f'"{self._schema}"'
             rows = conn.execute(rec.postgres_read(s), (_text(tenant), _text(kind))).fetchall()
         return {str(k): (str(v), int(n)) for k, v, n in rows if wanted is None or k in wanted}
 
@@ -131,7 +117,7 @@ class PostgresSideTables(PostgresOutbox):
         rec.validate_record_write(kind, key, value, tenant, expected_version)
         args = (_text(tenant), _text(kind), _text(key))
         with self._conn() as conn:
-            s = self._records_table(conn)
+            s = f'"{self._schema}"'
             with conn.transaction():
                 if expected_version is None:
                     done = conn.execute(rec.postgres_insert(s), (*args, _text(value))).rowcount

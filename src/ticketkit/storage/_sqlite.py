@@ -24,6 +24,7 @@ from typing import IO, Any, Final, TypeAlias
 from ticketkit.errors import ConflictError, NotFoundError, TicketkitError, ValidationError, bounded_repr
 from ticketkit.model._models import Event, Ticket
 from ticketkit.storage import _message_keys as mk
+from ticketkit.storage import _records as rec
 from ticketkit.storage import _sql_outbox as sq
 from ticketkit.storage._base import (
     OPEN_STATUS_KINDS,
@@ -111,6 +112,13 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX tickets_load ON tickets (tenant, assignee, status_kind)",
         "CREATE INDEX tickets_customer_open ON tickets (tenant, customer, status_kind, created_us, id)",
         "CREATE INDEX tickets_customer_updated ON tickets (tenant, customer, updated_us, id)",
+    ),
+    4: (
+        # Desk records (agent presence, the queue-drain lease) and a partial index of the
+        # tickets waiting in a team's queue, in hand-out order (`queued`). IF NOT EXISTS:
+        # earlier versions made both on first use.
+        rec.SQLITE_TABLE,
+        rec.SQLITE_QUEUE_INDEX,
     ),
 }
 SCHEMA_VERSION: Final = max(_MIGRATIONS)

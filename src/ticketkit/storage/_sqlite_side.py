@@ -58,10 +58,6 @@ class SQLiteSideTables(SQLiteOutbox):
     ) -> list[Ticket]:
         """A team's queue from the partial ``tickets_queue`` index (see `TicketStore.queued`)."""
         rec.validate_queue_args(team, tenant, limit)
-        if not self.__dict__.get("_queue_index_ready"):
-            with self._write() as conn:
-                conn.execute(rec.SQLITE_QUEUE_INDEX)
-            self.__dict__["_queue_index_ready"] = True
         if after is None:
             position: tuple[int, int, int, str] = (99, 99, -1, "")
         else:
@@ -73,19 +69,11 @@ class SQLiteSideTables(SQLiteOutbox):
 
     # ------------------------------------------------------------------ desk records (presence, leases)
 
-    def _records_table(self, conn: sqlite3.Connection) -> None:
-        if not self.__dict__.get("_records_ready"):
-            conn.execute(rec.SQLITE_TABLE)
-            self.__dict__["_records_ready"] = True
-
     def records(
         self, kind: str, *, tenant: str, keys: Iterable[str] | None = None
     ) -> dict[str, tuple[str, int]]:
         """The records of ``kind`` from the ``desk_records`` table (see `TicketStore.records`)."""
         wanted = rec.validate_record_read(kind, tenant, keys)
-        if not self.__dict__.get("_records_ready"):
-            with self._write() as conn:
-                self._records_table(conn)
         with self._read() as conn:
             rows = conn.execute(rec.SQLITE_READ, (tenant, kind)).fetchall()
         return {str(k): (str(v), int(n)) for k, v, n in rows if wanted is None or k in wanted}
@@ -96,7 +84,6 @@ class SQLiteSideTables(SQLiteOutbox):
         """Compare and set one record in one write transaction (see `TicketStore.put_record`)."""
         rec.validate_record_write(kind, key, value, tenant, expected_version)
         with self._write() as conn:
-            self._records_table(conn)
             row = conn.execute(rec.SQLITE_VERSION, (tenant, kind, key)).fetchone()
             actual = None if row is None else int(row[0])
             if actual != expected_version:
