@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import matplotlib
 import pytest
 
-from ticketkit import Ticket
+from ticketkit import BusinessCalendar, Ticket
 from ticketkit.analytics import Dataset, ReopenRow, Report, human_duration, monthly_report
 
 matplotlib.use("Agg")
@@ -100,6 +101,54 @@ class TestText:
         assert ["45s", "12m 30s", "4h 05m", "2d 3h", "-1h 00m"] == [
             human_duration(timedelta(seconds=s)) for s in (45, 750, 14700, 183600, -3600)
         ]
+
+    def test_business_durations_never_in_days(self) -> None:
+        """Business hours do not roll over into days, which readers of 8-hour days misread."""
+        assert ["45s", "4h 05m", "51h 00m", "-27h 00m"] == [
+            human_duration(timedelta(seconds=s), days=False) for s in (45, 14700, 183600, -97200)
+        ]
+
+
+# Monday to Friday 09:00-17:00 UTC: a ticket opened Monday 09:00 and resolved Thursday
+# 12:00 took 3 days 3 hours of wall time and 27 business hours.
+OFFICE = BusinessCalendar(hours={d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}, tz="UTC")
+SLOW = Ticket(subject="slow", created_at=T0, channel="phone", resolved_at=T0 + timedelta(days=3, hours=3))
+
+
+class TestBusinessHours:
+    """Reports over business time write durations in hours; wall-clock reports keep days."""
+
+    def test_durations_report(self) -> None:
+        business = Dataset([SLOW], calendar=OFFICE).durations("resolution")
+        wall = Dataset([SLOW]).durations("resolution")
+        assert (True, False) == (business.business_time, wall.business_time)
+        assert timedelta(hours=27) == business[0].median
+        assert "27h 00m" in business.to_text()
+        assert "1d" not in business.to_text()
+        assert "| 27h 00m |" in business.to_markdown()
+        assert "<td>27h 00m</td>" in business.to_html()
+        assert "3d 3h" in wall.to_text()
+
+    def test_monthly_report_every_table(self) -> None:
+        """The overview, each shop's summary and tables, and the header say hours."""
+        report = monthly_report(Dataset([SLOW], calendar=OFFICE), month="2025-03", by="channel")
+        md = report.to_markdown()
+        assert "durations in business hours" in md
+        assert "27h 00m" in md
+        assert "1d 3h" not in md
+        assert "median resolution 27h 00m" in md
+        assert all(t.business_time for t in (report.overview, report.sections[0].response))
+        wall = monthly_report(Dataset([SLOW]), month="2025-03", by="channel").to_markdown()
+        assert "durations in wall-clock time" in wall
+        assert "3d 3h" in wall
+
+    def test_agents_and_business_ageing(self) -> None:
+        ds = Dataset([attrs.evolve(SLOW, assignee="li")], calendar=OFFICE)
+        assert ds.agents().business_time
+        ageing = ds.ageing(T0 + timedelta(days=2), business=True)
+        assert ageing.business_time
+        assert ["<24h", "24-72h", "72-168h", "168-336h", "336-720h", "720h+"] == [r.bucket for r in ageing]
+        assert "<1d" == ds.ageing(T0 + timedelta(days=2))[0].bucket
 
 
 class TestPlot:

@@ -36,6 +36,20 @@ def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     for i, block in enumerate(blocks):
         code = compile(block, f"{page.relative_to(ROOT)}[block {i}]", "exec")
         exec(code, namespace)
+    if page.name == "monthly-report.md":
+        # the sample of the report printed on the page is what the page's code writes
+        script = _load_script(ROOT / "docs" / "scripts" / "make_report_charts.py")
+        shown = script.sample_on_page(page.read_text(encoding="utf-8"))
+        assert script.sample_of(namespace["report"]) == shown, "run python docs/scripts/make_report_charts.py"
+
+
+def _load_script(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------ the tutorial, pasted

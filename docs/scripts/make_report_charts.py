@@ -25,6 +25,28 @@ FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 CHARTS = ("trend", "departments", "pareto", "csat")
 
 
+SAMPLE = re.compile(r"(<!-- report:start -->\n)(.*?)(\n<!-- report:end -->)", re.DOTALL)
+
+
+def sample_of(report: object) -> str:
+    """The beginning of ``report``'s Markdown as the page shows it: up to the first shop's summary."""
+    markdown = report.to_markdown(images={"trend": "../images/monthly-report-trend.png"})  # type: ignore[attr-defined]
+    lines = markdown.splitlines()
+    second_section = next(
+        i for i, line in enumerate(lines) if line.startswith("## ") and i > 6 and "Overview" not in line
+    )
+    sample = "\n".join(lines[: second_section + 3])
+    # headings inside the sample would clash with the page's own: push them down two levels
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", sample, flags=re.MULTILINE)
+
+
+def sample_on_page(text: str) -> str:
+    """The sample the page shows now."""
+    found = SAMPLE.search(text)
+    assert found is not None, "the page has no <!-- report:start --> ... <!-- report:end --> sample"
+    return found.group(2)
+
+
 def main() -> None:
     text = PAGE.read_text(encoding="utf-8")
     namespace: dict[str, object] = {"__name__": "monthly_report_page"}
@@ -39,21 +61,8 @@ def main() -> None:
                 shutil.copyfile(Path(tmp) / f"{name}.png", IMAGES / f"monthly-report-{name}.png")
         finally:
             os.chdir(here)
-    report = namespace["report"]
-    markdown = report.to_markdown(images={"trend": "../images/monthly-report-trend.png"})  # type: ignore[attr-defined]
-    lines = markdown.splitlines()
-    second_section = next(
-        i for i, line in enumerate(lines) if line.startswith("## ") and i > 6 and "Overview" not in line
-    )
-    sample = "\n".join(lines[: second_section + 3])
-    # headings inside the sample would clash with the page's own: push them down two levels
-    sample = re.sub(r"^(#{1,4}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", sample, flags=re.MULTILINE)
-    new = re.sub(
-        r"(<!-- report:start -->\n).*?(\n<!-- report:end -->)",
-        lambda m: m.group(1) + sample + m.group(2),
-        text,
-        flags=re.DOTALL,
-    )
+    sample = sample_of(namespace["report"])
+    new = SAMPLE.sub(lambda m: m.group(1) + sample + m.group(3), text)
     PAGE.write_text(new, encoding="utf-8")
     print(f"wrote {len(CHARTS)} charts to {IMAGES} and the sample into {PAGE}")
 

@@ -83,6 +83,7 @@ def agents_report(
         rows=tuple(rows),
         columns=_columns(AgentRow),
         chart=Chart(kind="bar", x="agent", y=("resolved",), ylabel="tickets resolved"),
+        business_time=data._calendar is not None,
     )
 
 

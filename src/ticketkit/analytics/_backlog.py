@@ -50,6 +50,7 @@ def backlog_report(data: Columns, at: datetime, *, by: KeySpec, business: bool) 
         rows=tuple(rows),
         columns=_columns(BacklogRow),
         chart=Chart(kind="bar", x="key", y=("count",), ylabel="open tickets"),
+        business_time=business and data._calendar is not None,
     )
 
 
@@ -65,7 +66,7 @@ def ageing_report(
     ):
         raise ValidationError.one("buckets", f"expected increasing positive timedeltas, got {buckets!r}")
     limits = [b.total_seconds() for b in bounds]
-    names = _bucket_names(bounds)
+    names = _bucket_names(bounds, hours=business and data._calendar is not None)
     keys = data.column(by)
     when, idx = _open_at(data, at)
     ages = _ages(data, when, idx, business)
@@ -85,6 +86,7 @@ def ageing_report(
         rows=tuple(rows),
         columns=_columns(AgeingRow),
         chart=Chart(kind="bar", x="bucket", y=("count",), ylabel="open tickets"),
+        business_time=business and data._calendar is not None,
     )
 
 
@@ -121,10 +123,12 @@ def _ages(data: Columns, when: float, idx: list[int], business: bool) -> list[fl
     return [cum[0] - c for c in cum[1:]]
 
 
-def _bucket_names(bounds: Sequence[timedelta]) -> list[str]:
+def _bucket_names(bounds: Sequence[timedelta], *, hours: bool = False) -> list[str]:
+    """``<1d``, ``1-3d``, ... ``30d+``; in hours (``<24h``) when the ages are business time."""
+
     def short(td: timedelta) -> str:
         s = td.total_seconds()
-        if s % 86400 == 0:
+        if s % 86400 == 0 and not hours:
             return f"{int(s // 86400)}d"
         if s % 3600 == 0:
             return f"{int(s // 3600)}h"

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+import attrs
+
 from ticketkit.analytics._table import Report
 
 
@@ -57,7 +59,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def _retitle(report: Report[Any], title: str) -> Report[Any]:
     """The same report under another title."""
-    return Report(title=title, rows=report.rows, columns=report.columns, chart=report.chart)
+    return attrs.evolve(report, title=title)
 
 
 def _columns(cls: type) -> tuple[str, ...]:

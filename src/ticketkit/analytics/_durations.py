@@ -17,7 +17,8 @@ def durations_report(
     data: Columns, metric: str, *, by: KeySpec, start: datetime | None, end: datetime | None
 ) -> Report[DurationRow]:
     """See `Dataset.durations`."""
-    return duration_report(metric, by, duration_groups(data, metric, by, start, end))
+    groups = duration_groups(data, metric, by, start, end)
+    return duration_report(metric, by, groups, business=data._calendar is not None)
 
 
 def duration_groups(
@@ -47,8 +48,11 @@ def duration_groups(
     return dict(groups)
 
 
-def duration_report(metric: str, by: KeySpec, groups: Mapping[Any, list[float]]) -> Report[DurationRow]:
-    """The report over per-key sorted durations (made by `duration_groups`, or rolled up from them)."""
+def duration_report(
+    metric: str, by: KeySpec, groups: Mapping[Any, list[float]], *, business: bool
+) -> Report[DurationRow]:
+    """The report over per-key sorted durations (made by `duration_groups`, or rolled up from them);
+    ``business`` when they were measured on a calendar."""
     rows = []
     for k in _sorted_keys(groups):
         vs = groups[k]
@@ -59,4 +63,5 @@ def duration_report(metric: str, by: KeySpec, groups: Mapping[Any, list[float]])
         rows=tuple(rows),
         columns=_columns(DurationRow),
         chart=Chart(kind="bar", x="key", y=("median", "p90"), ylabel="hours"),
+        business_time=business,
     )

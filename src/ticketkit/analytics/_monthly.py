@@ -153,7 +153,7 @@ class ServiceReport:
             True
         """
         images = images or {}
-        unit = "business time" if self.business_time else "wall-clock time"
+        unit = "business hours" if self.business_time else "wall-clock time"
         out = [
             f"# {self.title}, {self.month}",
             "",
@@ -171,7 +171,8 @@ class ServiceReport:
         if "trend" in images:
             out += [f"![Ticket volume trend]({images['trend']})", ""]
         for s in self.sections:
-            out += [f"## {format_cell('key', s.key)}", "", _summary(s.overview, self.month), ""]
+            summary = _summary(s.overview, self.month, business=self.business_time)
+            out += [f"## {format_cell('key', s.key)}", "", summary, ""]
             for title, table, headers in _tables(s):
                 if not len(table):
                     continue
@@ -180,7 +181,7 @@ class ServiceReport:
 
     def to_html(self) -> str:
         """The report as an HTML fragment (headings, paragraphs and tables)."""
-        unit = "business time" if self.business_time else "wall-clock time"
+        unit = "business hours" if self.business_time else "wall-clock time"
         out = [
             _STYLE,
             f'<div class="ticketkit-service-report"><h1>{html.escape(self.title)}, {self.month}</h1>',
@@ -194,7 +195,7 @@ class ServiceReport:
         ]
         for s in self.sections:
             out.append(f"<h2>{html.escape(format_cell('key', s.key))}</h2>")
-            out.append(f"<p>{html.escape(_summary(s.overview, self.month))}</p>")
+            out.append(f"<p>{html.escape(_summary(s.overview, self.month, business=self.business_time))}</p>")
             for title, table, headers in _tables(s):
                 if len(table):
                     out += [f"<h3>{html.escape(title)}</h3>", table.to_html(title=False, headers=headers)]
@@ -212,14 +213,14 @@ def _last_day(end: datetime) -> date:
     return date.fromordinal(end.date().toordinal() - 1)
 
 
-def _summary(row: OverviewRow, month: str) -> str:
+def _summary(row: OverviewRow, month: str, *, business: bool) -> str:
     parts = [f"{row.tickets} tickets"]
     if row.change_pct is not None:
         parts[0] += f" ({row.change_pct:+.1%} on the month before)"
     if row.first_response_median is not None:
-        parts.append(f"median first response {format_cell('', row.first_response_median)}")
+        parts.append(f"median first response {format_cell('', row.first_response_median, business=business)}")
     if row.resolution_median is not None:
-        parts.append(f"median resolution {format_cell('', row.resolution_median)}")
+        parts.append(f"median resolution {format_cell('', row.resolution_median, business=business)}")
     if row.compliance is not None:
         parts.append(f"SLA met {row.compliance:.1%}")
     if row.csat is not None:
@@ -275,7 +276,7 @@ def _sub(report: Report[Any], rows: Iterable[Any], title: str, *, drop: str = ""
     """``rows`` under ``title`` with the columns and chart of ``report``, less column ``drop``
     (the shop, which the section's heading already names)."""
     columns = tuple(c for c in report.columns if c != drop)
-    return Report(title=title, rows=tuple(rows), columns=columns, chart=report.chart)
+    return attrs.evolve(report, title=title, rows=tuple(rows), columns=columns)
 
 
 def monthly_report(
@@ -391,6 +392,7 @@ def _monthly(
             title=f"{title}, {label}" + _by_title(by),
             rows=tuple(rows),
             chart=Chart(kind="bar", x="key", y=("tickets", "previous"), ylabel="tickets"),
+            business_time=ds.calendar is not None,
         ),
         trend=t.trend,
         sections=tuple(sections),
@@ -436,6 +438,7 @@ def _month_tables(
     top: int,
 ) -> _MonthTables:
     by = keys.by
+    business = ds.calendar is not None
     shop_dept: KeySpec = (by, keys.department)
     # One pass for the trend; the month's rows and every "all" figure that is a sum are
     # taken from the per-shop rows (counts add up), not computed again.
@@ -445,8 +448,8 @@ def _month_tables(
     # from those sorted groups (medians do not add up, sorted runs merge cheaply).
     frt_groups = duration_groups(ds, "first_response", shop_dept, start, end)
     res_groups = duration_groups(ds, "resolution", shop_dept, start, end)
-    frt = duration_report("first_response", by, _roll_up(frt_groups))
-    res = duration_report("resolution", by, _roll_up(res_groups))
+    frt = duration_report("first_response", by, _roll_up(frt_groups), business=business)
+    res = duration_report("resolution", by, _roll_up(res_groups), business=business)
     sla = ds.sla(by=by, start=start, end=end)
     csat = ds.csat(by=by, start=start, end=end)
     reopens = ds.reopens(by=by, start=start, end=end)
@@ -457,8 +460,8 @@ def _month_tables(
         "sla": _rows_by_key(sla),
         "csat": _rows_by_key(csat),
         "reopens": _rows_by_key(reopens),
-        "dept_frt": _split(duration_report("first_response", shop_dept, frt_groups)),
-        "dept_res": _split(duration_report("resolution", shop_dept, res_groups)),
+        "dept_frt": _split(duration_report("first_response", shop_dept, frt_groups, business=business)),
+        "dept_res": _split(duration_report("resolution", shop_dept, res_groups, business=business)),
         "categories": _rows_by_key(ds.pareto("category", by=by, top=top, start=start, end=end), "group"),
         "faults": _rows_by_key(ds.top_values(keys.fault, top, by=by, start=start, end=end), "group"),
         "channels": _rows_by_key(ds.pareto("channel", by=by, start=start, end=end), "group"),
@@ -470,8 +473,8 @@ def _month_tables(
         volume=volume,
         frt=frt,
         res=res,
-        frt_all=duration_report("first_response", None, _roll_up(frt_groups, total=True)),
-        res_all=duration_report("resolution", None, _roll_up(res_groups, total=True)),
+        frt_all=duration_report("first_response", None, _roll_up(frt_groups, total=True), business=business),
+        res_all=duration_report("resolution", None, _roll_up(res_groups, total=True), business=business),
         sla=sla,
         csat=csat,
         reopens=reopens,
@@ -504,7 +507,7 @@ def _section(shop: Any, t: _MonthTables) -> ShopSection:
         sla=_sub(t.sla, rows["sla"], "SLA compliance"),
         csat=_sub(t.csat, rows["csat"], "Customer satisfaction"),
         reopens=_sub(t.reopens, rows["reopens"], "Reopened tickets"),
-        agents=_sub(_agents_template(), rows["agents"], "Agents"),
+        agents=_sub(_agents_template(business=t.frt.business_time), rows["agents"], "Agents"),
         ageing=_sub(_ageing_template(), rows["ageing"], "Backlog age at month end", drop="key"),
     )
 
@@ -635,13 +638,14 @@ def _pareto_template() -> Report[ParetoRow]:
     )
 
 
-def _agents_template() -> Report[AgentRow]:
+def _agents_template(*, business: bool) -> Report[AgentRow]:
     """An empty agents report carrying the columns and chart of one."""
     return Report(
         title="",
         rows=(),
         columns=tuple(a.name for a in attrs.fields(AgentRow)),
         chart=Chart(kind="bar", x="agent", y=("resolved",), ylabel="tickets resolved"),
+        business_time=business,
     )
 
 

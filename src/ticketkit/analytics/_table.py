@@ -329,21 +329,27 @@ class OverviewRow:
 # --------------------------------------------------------------------------- formatting
 
 
-def human_duration(value: timedelta) -> str:
+def human_duration(value: timedelta, *, days: bool = True) -> str:
     """A short human form of a duration: ``2d 3h``, ``4h 05m``, ``12m 30s``, ``45s``.
+
+    With ``days=False`` hours do not roll over into days (``51h 00m``): that is how
+    reports write business time, where a reader of 8-hour days would read ``1d`` as one
+    working day rather than 24 business hours.
 
     Examples:
         >>> human_duration(timedelta(hours=4, minutes=5)), human_duration(timedelta(days=2, hours=3))
         ('4h 05m', '2d 3h')
+        >>> human_duration(timedelta(days=2, hours=3), days=False)
+        '51h 00m'
     """
     total = round(value.total_seconds())
     sign = "-" if total < 0 else ""
     total = abs(total)
-    days, rest = divmod(total, 86400)
+    whole_days, rest = divmod(total, 86400) if days else (0, total)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h"
+    if whole_days:
+        return f"{sign}{whole_days}d {hours}h"
     if hours:
         return f"{sign}{hours}h {minutes:02d}m"
     if minutes:
@@ -351,8 +357,11 @@ def human_duration(value: timedelta) -> str:
     return f"{sign}{seconds}s"
 
 
-def format_cell(name: str, value: Any) -> str:
+def format_cell(name: str, value: Any, *, business: bool = False) -> str:
     """How a value shows in text, Markdown and HTML tables, by column name and type.
+
+    With ``business=True`` durations are business time and are written in hours
+    (``27h 30m``), never in days (see `human_duration`).
 
     Examples:
         >>> format_cell("share", 0.256), format_cell("key", None), format_cell("average", 4.25)
@@ -363,7 +372,7 @@ def format_cell(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, timedelta):
-        return human_duration(value)
+        return human_duration(value, days=not business)
     if isinstance(value, datetime):
         return value.isoformat(timespec="minutes")
     if isinstance(value, float):
@@ -371,7 +380,7 @@ def format_cell(name: str, value: Any) -> str:
             return f"{value:+.1%}" if name == "change_pct" else f"{value:.1%}"
         return f"{value:.2f}"
     if isinstance(value, tuple):
-        return " / ".join(format_cell(name, v) for v in value)
+        return " / ".join(format_cell(name, v, business=business) for v in value)
     return str(value)
 
 
@@ -403,6 +412,9 @@ class Report(Generic[R]):
     """A report: a title, the names of its columns and its frozen rows.
 
     Iterate over it for the rows; ``len(report)``, ``report[0]`` work as on a tuple.
+    ``business_time`` says the report's durations are business time: its tables then
+    write them in hours (``27h 30m``) rather than days, which readers of 8-hour days
+    would misread. The values themselves (`to_dicts`, `to_pandas`) are timedeltas either way.
 
     Examples:
         >>> rows = (ReopenRow(key="all", resolved=10, reopened=1, reopens=1, rate=0.1),)
@@ -420,6 +432,7 @@ class Report(Generic[R]):
     rows: tuple[R, ...]
     columns: tuple[str, ...] = attrs.field()
     chart: Chart | None = None
+    business_time: bool = False
 
     @columns.default
     def _columns_from_rows(self) -> tuple[str, ...]:
@@ -474,7 +487,11 @@ class Report(Generic[R]):
         return pd.DataFrame.from_records(self.to_dicts(), columns=list(self.columns))
 
     def _cells(self) -> list[list[str]]:
-        return [[format_cell(name, getattr(row, name)) for name in self.columns] for row in self.rows]
+        business = self.business_time
+        return [
+            [format_cell(name, getattr(row, name), business=business) for name in self.columns]
+            for row in self.rows
+        ]
 
     def to_text(self) -> str:
         """The report as an aligned plain-text table under its title (also ``str(report)``)."""
