@@ -31,6 +31,7 @@ from ticketkit.storage import (
     OutboxMessage,
     TicketStore,
     validate_create,
+    validate_drop_message_keys,
     validate_message_key,
     validate_message_keys,
     validate_record_read,
@@ -133,6 +134,11 @@ class JsonFileStore(TicketStore):
         name = hashlib.sha256(f"{tenant}\0{key}".encode()).hexdigest()
         return self.folder / "message-keys" / name
 
+    def _ticket_keys_file(self, ticket_id: str, tenant: str) -> Path:
+        # The names of a ticket's key files, a line each: what drop_message_keys reads.
+        name = hashlib.sha256(f"{tenant}\0{ticket_id}".encode()).hexdigest()
+        return self.folder / "message-keys" / f"{name}.ticket"
+
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
         checked = validate_message_keys(keys, ticket_id, tenant)
         (self.folder / "message-keys").mkdir(exist_ok=True)
@@ -151,7 +157,30 @@ class JsonFileStore(TicketStore):
             finally:
                 os.unlink(tmp)
             out[key] = ticket_id
+            if ticket_id:
+                with self._lock, self._ticket_keys_file(ticket_id, tenant).open("a", encoding="utf-8") as fh:
+                    fh.write(path.name + "\n")
         return out
+
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        validate_drop_message_keys(ticket_id, tenant)
+        listing = self._ticket_keys_file(ticket_id, tenant)
+        dropped = 0
+        with self._lock:
+            try:
+                names = listing.read_text(encoding="utf-8").split()
+            except FileNotFoundError:
+                return 0
+            for name in names:
+                path = self.folder / "message-keys" / name
+                try:
+                    if path.read_text(encoding="utf-8") == ticket_id:
+                        path.unlink()
+                        dropped += 1
+                except FileNotFoundError:
+                    continue
+            listing.unlink()
+        return dropped
 
     def message_key(self, key: str, *, tenant: str) -> str | None:
         validate_message_key(key, tenant)

@@ -1,4 +1,5 @@
-"""The message keys receive uses are read through the table's primary key, never a scan."""
+"""The message keys receive uses are read through the table's primary key, and a ticket's keys
+dropped through the (tenant, ticket) index: never a scan."""
 
 from __future__ import annotations
 
@@ -27,6 +28,20 @@ class TestSQLitePlan:
             )
         assert "SEARCH message_keys USING PRIMARY KEY (tenant=? AND key=?)" == plan
 
+    def test_drop_uses_the_ticket_index(self, tmp_path: Path) -> None:
+        """EXPLAIN QUERY PLAN of dropping a ticket's keys searches the (tenant, ticket) index."""
+        store = SQLiteStore(tmp_path / "d.db")
+        for t in range(50):
+            store.bind_message_keys([f"mid:{t}-{i}@x" for i in range(4)], f"T{t}", tenant="default")
+        assert 4 == store.drop_message_keys("T7", tenant="default")
+        store.close()
+        with sqlite3.connect(tmp_path / "d.db") as conn:
+            plan = " ".join(
+                str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + mk.SQLITE_DROP, ("default", "T1"))
+            )
+        index = "COVERING INDEX message_keys_ticket (tenant=? AND ticket_id=?)"
+        assert f"SEARCH message_keys USING {index}" == plan
+
     def test_lookup_before_any_binding(self, tmp_path: Path) -> None:
         """A lookup on a file that never bound a key makes the table and answers None."""
         store = SQLiteStore(tmp_path / "e.db")
@@ -51,3 +66,20 @@ class TestPostgresPlan:
             plan = json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql, ("default", "mid:7@x")).fetchone())
         assert "Seq Scan" not in plan
         assert "message_keys_pkey" in plan, plan
+
+    def test_drop_uses_the_ticket_index(self, make_postgres_store: Any, postgres_dsn: str) -> None:
+        """With sequential scans off, dropping a ticket's keys reads the (tenant, ticket) index."""
+        import psycopg
+
+        store = make_postgres_store()
+        for t in range(50):
+            store.bind_message_keys([f"mid:{t}-{i}@x" for i in range(4)], f"T{t}", tenant="default")
+        assert 4 == store.drop_message_keys("T7", tenant="default")
+        with psycopg.connect(postgres_dsn) as conn:
+            conn.execute(f'SET search_path = "{store.schema}"')
+            conn.execute("ANALYZE message_keys")
+            conn.execute("SET enable_seqscan = off")
+            sql = mk.postgres_drop(f'"{store.schema}"')
+            plan = json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql, ("default", "T1")).fetchone())
+        assert "Seq Scan" not in plan
+        assert "message_keys_ticket" in plan, plan

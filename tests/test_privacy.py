@@ -529,6 +529,16 @@ class TestAnonymize:
         assert ANONYMIZED_TAG in e.ticket.tags
         assert all(set(r) == {"path", "kind", "length"} for r in e.event.data["removed"])
 
+    def test_an_id_alone_is_still_erased(self) -> None:
+        """A customer known only by an id (a WeChat openid) is anonymised: the id goes, and is reported."""
+        t = tk.Ticket(subject="冰箱坏了", created_at=T0, customer=tk.Customer(id="wechat_openid:oX7-abc"))
+        e = tk.anonymize_ticket(
+            t, [], customer_id="wechat_openid:oX7-abc", actor="system:privacy", at=T0, pseudonym="anon-8"
+        )
+        assert e.changed
+        assert "anon-8" == e.ticket.customer.id  # type: ignore[union-attr]
+        assert [{"path": "customer.id", "kind": "customer", "length": 21}] == [dict(r) for r in e.removed]
+
     def test_reports_keep_their_inputs(self) -> None:
         """Counts, instants, statuses, categories, tier and shop are unchanged."""
         t, events = self.history()

@@ -10,6 +10,8 @@ from pathlib import Path
 from tests.broken_stores.registry import broken
 from ticketkit import InMemoryStore, MessageKeyConflictError, SQLiteStore, Ticket, TicketStore
 from ticketkit.storage import Change, OutboxMessage, validate_message_key, validate_message_keys
+from ticketkit.storage._message_keys import validate_drop_message_keys
+from ticketkit.storage._side_defaults import default_keys
 
 
 @broken("bind_message_keys overwrites: the last binding wins", "test_message_keys_first_binding_wins")
@@ -175,3 +177,49 @@ class CheckThenCommit(InMemoryStore):
         saved = super().commit(changes, outbox)
         _bind_each(self, message_keys or {}, tenant)
         return saved
+
+
+@broken(
+    "drop_message_keys drops the ticket's keys in every tenant (ticket ids are per tenant)",
+    "test_drop_message_keys_drops_one_tickets_keys",
+)
+class DropInEveryTenant(InMemoryStore):
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        validate_drop_message_keys(ticket_id, tenant)
+        return sum(default_keys(self).drop(ticket_id, t) for t in ("default", "other"))
+
+
+@broken(
+    "drop_message_keys takes the empty ticket id: it unbinds every message that went to no ticket",
+    "test_drop_message_keys_refuses_bad_input",
+)
+class DropTheUnowned(InMemoryStore):
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        if ticket_id != "":
+            return super().drop_message_keys(ticket_id, tenant=tenant)
+        keys = default_keys(self)._keys
+        unowned = [k for k, v in keys.items() if k[0] == tenant and v == ""]
+        for k in unowned:
+            del keys[k]
+        return len(unowned)
+
+
+@broken(
+    "drop_message_keys counts the keys but leaves them bound",
+    "test_drop_message_keys_drops_one_tickets_keys",
+)
+class DropCountsOnly(InMemoryStore):
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        keys = default_keys(self)
+        return sum(1 for (t, _k), v in list(keys._keys.items()) if t == tenant and v == ticket_id)
+
+
+@broken(
+    "an SQLite store dropping message keys from the process's memory (the default), not from the file",
+    "test_drop_message_keys_drops_one_tickets_keys",
+    "test_drop_message_keys_on_every_handle",
+    make=_files,
+    again=lambda store: DropInMemoryOnly(store.path),  # type: ignore[attr-defined]
+)
+class DropInMemoryOnly(SQLiteStore):
+    drop_message_keys = TicketStore.drop_message_keys

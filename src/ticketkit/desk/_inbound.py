@@ -275,6 +275,21 @@ class _Keys:
                 out[key] = ticket_id
         return out
 
+    def gone(self, ticket_id: str) -> None:
+        """``ticket_id`` no longer exists (purged, and its keys left by a crash): unbind them here too."""
+        self.store.drop_message_keys(ticket_id, tenant=self.tenant)
+        for key, found in self._seen.items():
+            if found == ticket_id:
+                self._seen[key] = None
+
+    def find(self, ticket_id: str) -> Ticket | None:
+        """The ticket a key is bound to; None (its keys dropped) when it is gone."""
+        try:
+            return self.store.get(ticket_id, tenant=self.tenant)
+        except NotFoundError:
+            self.gone(ticket_id)
+            return None
+
     def record(self, ticket_id: str = "") -> None:
         """Bind the message's keys for ``ticket_id`` without any other change (ignored messages)."""
         self.store.commit([], message_keys=self.bindings(ticket_id), tenant=self.tenant)
@@ -409,11 +424,13 @@ def _act(
 ) -> ReceiveOutcome:
     automatic = message.automatic is not None and not message.automatic.weak
     why = f"{message.automatic.reason}: {message.automatic.evidence}" if message.automatic else ""
-    if match.ticket_id is None:
+    # A key bound to a ticket that is gone (purged): as if nothing matched.
+    found = None if match.ticket_id is None else keys.find(match.ticket_id)
+    if found is None:
         if automatic:
             return ReceiveOutcome(action="ignored", reason=f"automatic message ({why}) opens no ticket")
         return _open(desk, inbound, who=who, message=message, customer=customer, parent=None, keys=keys)
-    ticket = _latest(desk, desk.store.get(match.ticket_id, tenant=who.tenant), keys)
+    ticket = _latest(desk, found, keys)
     rule = match.rule
     if ticket.status_kind in DONE_KINDS:
         if automatic:
@@ -481,7 +498,10 @@ def _latest(desk: DeskContext, ticket: Ticket, keys: _Keys) -> Ticket:
         if not nxt or nxt in seen:
             return ticket
         seen.add(nxt)
-        ticket = desk.store.get(nxt, tenant=ticket.tenant)
+        following = keys.find(nxt)
+        if following is None:  # the follow-up is gone: the message continues this ticket
+            return ticket
+        ticket = following
     return ticket
 
 

@@ -247,6 +247,9 @@ def _erase_one(
         # sent ones): none may stay or go out after the erasure. Dropped first, so a
         # rerun after a crash between the two steps still finds them.
         desk.store.drop_outbox(ticket_id)
+        # The keys its messages were received by name the customer (``from:`` keys,
+        # a WeChat conversation's openid): they go too, so a later message is new.
+        desk.store.drop_message_keys(ticket_id, tenant=actor.tenant)
         if not erasure.changed:
             return False
         try:

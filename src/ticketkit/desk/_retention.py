@@ -68,6 +68,7 @@ def run_retention(desk: DeskContext, claimed: Ticket, now: datetime) -> list[Eve
     try:
         if found.action == "purge":
             desk.store.purge(claimed.id, tenant=claimed.tenant, expected_version=claimed.version)
+            desk.store.drop_message_keys(claimed.id, tenant=claimed.tenant)
             _release(desk, claimed, held)
             data = {"reason": reason, "policy": found.policy}
             return [
@@ -122,6 +123,7 @@ def _anonymize(desk: DeskContext, claimed: Ticket, system: Actor, reason: str, n
         next_due(desk, ticket, at=now), erasure.events, append=[event], expected_version=claimed.version
     )
     desk.store.drop_outbox(claimed.id)  # the outbox's copies of the ticket go too (a purge drops them itself)
+    desk.store.drop_message_keys(claimed.id, tenant=claimed.tenant)  # they name the customer
     return [event]
 
 

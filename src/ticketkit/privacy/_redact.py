@@ -511,6 +511,10 @@ class _Walker:
         anon_customer = Customer(
             id=pseudonym, tier=customer.tier, tenant=customer.tenant, data=walk(data, "customer.data")
         )
+        if customer.id != pseudonym:
+            # The id alone can identify (a phone number, a WeChat openid): an erasure that
+            # found nothing else still replaces it, and says so.
+            self.removed.append(_record("customer.id", customer.id, "customer"))
         if ticket.external_ref is not None:
             self.removed.append(_record("external_ref", ticket.external_ref, "reference"))
         new = replace_trusted(

@@ -32,7 +32,11 @@ from ticketkit.storage._base import (
     validate_save,
 )
 from ticketkit.storage._memory import InMemoryStore
-from ticketkit.storage._message_keys import validate_message_key, validate_message_keys
+from ticketkit.storage._message_keys import (
+    validate_drop_message_keys,
+    validate_message_key,
+    validate_message_keys,
+)
 from ticketkit.storage._outbox import OUTBOX_STATUSES, FeedPage, OutboxMessage
 from ticketkit.storage._postgres import POSTGRES_SCHEMA_VERSION, PostgresStore
 from ticketkit.storage._records import validate_record_read, validate_record_write
@@ -58,6 +62,7 @@ __all__ = [
     "TicketStore",
     "instant_key",
     "validate_create",
+    "validate_drop_message_keys",
     "validate_message_key",
     "validate_message_keys",
     "validate_record_read",

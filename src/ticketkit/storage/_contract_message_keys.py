@@ -6,6 +6,8 @@ can hold comes back as bound; bad input is a `ValidationError`. ``commit`` binds
 keys with its writes, all or nothing: a key bound to another ticket refuses the whole
 commit (`MessageKeyConflictError` naming that ticket), a commit refused for any other
 reason binds nothing, and of racing commits binding one key exactly one is written.
+``drop_message_keys`` unbinds exactly one ticket's keys in one tenant, on every handle,
+and a dropped key binds afresh.
 """
 
 from __future__ import annotations
@@ -115,6 +117,46 @@ class MessageKeysContract(ContractBase):
         assert [] == errors
         stored = {f"k{i}": store.message_key(f"k{i}", tenant="default") for i in range(5)}
         assert [stored] * _RACERS == answers
+
+    def test_drop_message_keys_drops_one_tickets_keys(self, store: TicketStore) -> None:
+        """Every key of the ticket goes (bound by either call); other tickets, tenants and "" stay."""
+        store.bind_message_keys(["conv:wechat:o1", "from:T1:wechat:o1"], "T1", tenant="default")
+        store.commit([], message_keys={"mid:a@b": "T1", "msg:x:none": ""}, tenant="default")
+        store.bind_message_keys(["mid:c@d"], "T2", tenant="default")
+        store.bind_message_keys(["conv:wechat:o1", "mid:e@f"], "T1", tenant="other")
+        assert 3 == store.drop_message_keys("T1", tenant="default")
+        assert [None, None, None] == [
+            store.message_key(k, tenant="default") for k in ("conv:wechat:o1", "from:T1:wechat:o1", "mid:a@b")
+        ]
+        assert ("T2", "") == (
+            store.message_key("mid:c@d", tenant="default"),
+            store.message_key("msg:x:none", tenant="default"),
+        )
+        assert ("T1", "T1") == (
+            store.message_key("conv:wechat:o1", tenant="other"),
+            store.message_key("mid:e@f", tenant="other"),
+        )
+        assert 0 == store.drop_message_keys("T1", tenant="default")
+        assert {"conv:wechat:o1": "T7"} == store.bind_message_keys(["conv:wechat:o1"], "T7", tenant="default")
+
+    def test_drop_message_keys_on_every_handle(self, store: TicketStore) -> None:
+        """Keys dropped through one handle are gone for another, and bind afresh there."""
+        other = self.other_handle(store)
+        store.bind_message_keys(["conv:wechat:o2", "mid:g@h"], "T1", tenant="default")
+        assert 2 == other.drop_message_keys("T1", tenant="default")
+        assert None is store.message_key("conv:wechat:o2", tenant="default")
+        assert {"mid:g@h": "T3"} == store.bind_message_keys(["mid:g@h"], "T3", tenant="default")
+        assert "T3" == other.message_key("mid:g@h", tenant="default")
+
+    @pytest.mark.parametrize(("ticket_id", "tenant"), [("", "default"), (None, "default"), ("T1", "")])
+    def test_drop_message_keys_refuses_bad_input(
+        self, store: TicketStore, ticket_id: object, tenant: object
+    ) -> None:
+        """The empty ticket id (messages that went to no ticket), a non-string, an empty tenant."""
+        store.commit([], message_keys={"msg:x:kept": ""}, tenant="default")
+        with pytest.raises(ValidationError):
+            store.drop_message_keys(ticket_id, tenant=tenant)  # type: ignore[arg-type]
+        assert "" == store.message_key("msg:x:kept", tenant="default")
 
     def test_commit_binds_message_keys(self, store: TicketStore) -> None:
         """commit binds its keys with its writes; a key bound already, even to the same ticket, refuses."""

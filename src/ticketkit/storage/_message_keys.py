@@ -4,7 +4,9 @@
 ``msg:email:<message id>`` (the idempotence key), ``mid:<message id>`` (what replies
 name in ``References``) and ``conv:wechat:<conversation>``. A store keeps them in a
 keyed table with a unique (tenant, key): the first binding of a key wins, for ever,
-across processes. Lookups are by that key only, never a scan.
+across processes, until `TicketStore.drop_message_keys` drops the keys of a ticket
+that was erased, anonymised or purged (an index on (tenant, ticket) finds them).
+Lookups are by that key only, never a scan.
 """
 
 from __future__ import annotations
@@ -77,6 +79,25 @@ def validate_message_key(key: object, tenant: object) -> None:
         raise ValidationError(problems)
 
 
+def validate_drop_message_keys(ticket_id: object, tenant: object) -> None:
+    """Refuse a bad ticket id or tenant for `TicketStore.drop_message_keys` with a `ValidationError`.
+
+    The empty ticket id is refused: it marks messages that went to no ticket, which no
+    erasure or retention owns.
+
+    Examples:
+        >>> validate_drop_message_keys("T1", "default") is None
+        True
+    """
+    problems: list[ErrorDetail] = []
+    bad = not isinstance(ticket_id, str) or not ticket_id or len(ticket_id) > MAX_KEY_LENGTH
+    if bad or "\x00" in str(ticket_id):
+        problems.append(ErrorDetail("ticket_id", f"expected a ticket id, got {ticket_id!r}"))
+    _tenant_problems(tenant, problems)
+    if problems:
+        raise ValidationError(problems)
+
+
 def validate_key_bindings(message_keys: object, tenant: object) -> dict[str, str]:
     """The ``message_keys`` of `TicketStore.commit` (key -> ticket id), checked, in key order.
 
@@ -130,11 +151,32 @@ class MessageKeys:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, str], str] = {}
+        self._of_ticket: dict[tuple[str, str], list[str]] = {}  # (tenant, ticket) -> its keys
+
+    def _bind(self, tenant: str, key: str, ticket_id: str) -> str:
+        """Under the lock: bind one key unless bound; the key's ticket."""
+        found = self._keys.get((tenant, key))
+        if found is not None:
+            return found
+        self._keys[(tenant, key)] = ticket_id
+        if ticket_id:
+            self._of_ticket.setdefault((tenant, ticket_id), []).append(key)
+        return ticket_id
 
     def bind(self, keys: Sequence[str], ticket_id: str, tenant: str) -> dict[str, str]:
         """Bind each unbound key to ``ticket_id``; every key's ticket, the first binding kept."""
         with self._lock:
-            return {key: self._keys.setdefault((tenant, key), ticket_id) for key in keys}
+            return {key: self._bind(tenant, key, ticket_id) for key in keys}
+
+    def drop(self, ticket_id: str, tenant: str) -> int:
+        """Unbind every key bound to ``ticket_id`` in ``tenant``; how many were."""
+        with self._lock:
+            dropped = 0
+            for key in self._of_ticket.pop((tenant, ticket_id), ()):
+                if self._keys.get((tenant, key)) == ticket_id:
+                    del self._keys[(tenant, key)]
+                    dropped += 1
+            return dropped
 
     def get(self, key: str, tenant: str) -> str | None:
         """The ticket bound to ``key`` in ``tenant``, or None."""
@@ -149,7 +191,7 @@ class MessageKeys:
             check_bindings(wanted, tenant, lambda key: self._keys.get((tenant, key)))
             write()
             for key, ticket_id in wanted.items():
-                self._keys.setdefault((tenant, key), ticket_id)
+                self._bind(tenant, key, ticket_id)
 
 
 # The keyed table, outside the numbered migrations: created when first used (IF NOT
@@ -161,6 +203,20 @@ SQLITE_TABLE: Final = (
 SQLITE_BIND: Final = "INSERT OR IGNORE INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
 SQLITE_INSERT: Final = "INSERT INTO message_keys (tenant, key, ticket_id) VALUES (?, ?, ?)"
 SQLITE_GET: Final = "SELECT ticket_id FROM message_keys WHERE tenant = ? AND key = ?"
+SQLITE_TICKET_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS message_keys_ticket ON message_keys (tenant, ticket_id)"
+)
+SQLITE_DROP: Final = "DELETE FROM message_keys WHERE tenant = ? AND ticket_id = ?"
+
+
+def postgres_ticket_index(schema: str) -> str:
+    """The index `drop_message_keys` finds a ticket's keys by, in PostgreSQL ``schema``."""
+    return f"CREATE INDEX IF NOT EXISTS message_keys_ticket ON {schema}.message_keys (tenant, ticket_id)"
+
+
+def postgres_drop(schema: str) -> str:
+    """Delete the keys of one ticket (by the (tenant, ticket) index)."""
+    return f"DELETE FROM {schema}.message_keys WHERE tenant = %s AND ticket_id = %s"
 
 
 def postgres_table(schema: str) -> str:

@@ -165,13 +165,16 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         rec.postgres_table("{s}"),
         rec.postgres_queue_index("{s}"),
     ),
+    # Step 6: the message keys by ticket, so erasure and retention drop a ticket's keys
+    # without reading the table.
+    6: (mk.postgres_ticket_index("{s}"),),
 }
 # Optional: a trigram index for the subject text filter, made where the pg_trgm
 # extension can be created (it ships with PostgreSQL; the step is skipped, not failed,
 # where it is missing or not allowed).
 _TRIGRAM_STEP: Final = 2
 
-POSTGRES_SCHEMA_VERSION: Final = 5
+POSTGRES_SCHEMA_VERSION: Final = 6
 """The schema version this ticketkit writes; older schemas are migrated forward on open."""
 
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")

@@ -54,6 +54,7 @@ class PostgresSideTables(PostgresOutbox):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticketkit:{self._schema}",))
                 conn.execute(mk.postgres_table(s))
+                conn.execute(mk.postgres_ticket_index(s))
             self.__dict__["_message_keys_ready"] = True
         return s
 
@@ -78,6 +79,14 @@ class PostgresSideTables(PostgresOutbox):
             s = self._message_keys_table(conn)
             row = conn.execute(mk.postgres_get(s), (_text(tenant), _text(key))).fetchone()
         return None if row is None else str(row[0])
+
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        """Delete a ticket's keys by the (tenant, ticket) index (see `TicketStore.drop_message_keys`)."""
+        mk.validate_drop_message_keys(ticket_id, tenant)
+        with self._conn() as conn:
+            s = self._message_keys_table(conn)
+            with conn.transaction():
+                return int(conn.execute(mk.postgres_drop(s), (_text(tenant), _text(ticket_id))).rowcount)
 
     # ------------------------------------------------------------------ team queues
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ticketkit.storage._message_keys import MessageKeys, validate_message_key, validate_message_keys
+from ticketkit.storage._message_keys import (
+    MessageKeys,
+    validate_drop_message_keys,
+    validate_message_key,
+    validate_message_keys,
+)
 from ticketkit.storage._records import MemoryRecords, validate_record_read, validate_record_write
 
 __all__: list[str] = []  # internal: TicketStore derives from it, users never do
@@ -60,6 +65,32 @@ class SideDefaults:
         """
         validate_message_key(key, tenant)
         return default_keys(self).get(key, tenant)
+
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        """Unbind every key bound to ``ticket_id`` in ``tenant``; how many there were.
+
+        The desk calls it when a ticket is erased, anonymised or purged: keys such as
+        ``conv:wechat:<openid>`` and ``from:<ticket>:<customer>`` name the customer,
+        and a key left bound to a purged ticket would thread the customer's next
+        message onto nothing. A message received again after that is taken as new.
+        Keys of other tickets and of other tenants stay; the empty ticket id (messages
+        that went to no ticket) is refused. The cost follows the ticket's own keys,
+        never the table's size.
+
+        Raises:
+            ValidationError: an empty or bad ticket id, an empty tenant.
+
+        Examples:
+            >>> import ticketkit as tk
+            >>> store = tk.InMemoryStore()
+            >>> _ = store.bind_message_keys(["conv:wechat:o1", "mid:a@b"], "T1", tenant="default")
+            >>> store.drop_message_keys("T1", tenant="default")
+            2
+            >>> store.message_key("mid:a@b", tenant="default") is None
+            True
+        """
+        validate_drop_message_keys(ticket_id, tenant)
+        return default_keys(self).drop(ticket_id, tenant)
 
     # ------------------------------------------------------------------ desk records (presence, leases)
 

@@ -120,6 +120,12 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         rec.SQLITE_TABLE,
         rec.SQLITE_QUEUE_INDEX,
     ),
+    5: (
+        # The message keys (made on first use before, hence IF NOT EXISTS) and their
+        # index by ticket, so erasure and retention drop a ticket's keys without a scan.
+        mk.SQLITE_TABLE,
+        mk.SQLITE_TICKET_INDEX,
+    ),
 }
 SCHEMA_VERSION: Final = max(_MIGRATIONS)
 """The schema version this ticketkit writes; older files are migrated forward on open."""

@@ -31,6 +31,7 @@ class SQLiteSideTables(SQLiteOutbox):
     def _message_keys_table(self, conn: sqlite3.Connection) -> None:
         if not self.__dict__.get("_message_keys_ready"):
             conn.execute(mk.SQLITE_TABLE)
+            conn.execute(mk.SQLITE_TICKET_INDEX)
             self.__dict__["_message_keys_ready"] = True
 
     def bind_message_keys(self, keys: Sequence[str], ticket_id: str, *, tenant: str) -> dict[str, str]:
@@ -50,6 +51,13 @@ class SQLiteSideTables(SQLiteOutbox):
         with self._read() as conn:
             row = conn.execute(mk.SQLITE_GET, (tenant, key)).fetchone()
         return None if row is None else str(row[0])
+
+    def drop_message_keys(self, ticket_id: str, *, tenant: str) -> int:
+        """Delete a ticket's keys by the (tenant, ticket) index (see `TicketStore.drop_message_keys`)."""
+        mk.validate_drop_message_keys(ticket_id, tenant)
+        with self._write() as conn:
+            self._message_keys_table(conn)
+            return int(conn.execute(mk.SQLITE_DROP, (tenant, ticket_id)).rowcount)
 
     # ------------------------------------------------------------------ team queues
 
