@@ -8,6 +8,7 @@ are read straight from the ``message_keys`` table, as an auditor would.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -127,3 +128,73 @@ class TestKeysLeftByACrash:
         desk.store.purge(follow, tenant=ticket.tenant, expected_version=ticket.version)
         again = desk.receive(chat("m3", "Still broken."))
         assert again.ticket_id not in (None, first, follow)
+
+
+class TestRateWindows:
+    """Rate-limit slots (a hash of the sender, per window) go once their window is long past."""
+
+    WINDOW = timedelta(minutes=10)
+
+    def desk(self, tmp_path: Path, clock: ManualClock) -> tk.Helpdesk:
+        return tk.Helpdesk(
+            store=tk.SQLiteStore(tmp_path / "desk.db"),
+            clock=clock,
+            inbound=tk.InboundSettings(rate_limit=5, rate_window=self.WINDOW, join_open=False),
+        )
+
+    def slots(self, tmp_path: Path) -> dict[str, str]:
+        return {key: owner for key, owner in table(tmp_path) if key.startswith("rate:")}
+
+    def windows(self, tmp_path: Path) -> set[str]:
+        return {key.split(":")[2] for key in self.slots(tmp_path)}
+
+    def test_slots_of_past_windows_are_dropped(self, tmp_path: Path) -> None:
+        clock = ManualClock(T0)
+        desk = self.desk(tmp_path, clock)
+        first = str(int(T0.timestamp() // self.WINDOW.total_seconds()))
+        for i in range(3):
+            desk.receive(mail(f"a{i}@x", sender="wang@mail.cn", subject=f"Oven {i}"))
+        assert ({first}, 3) == (self.windows(tmp_path), len(self.slots(tmp_path)))
+        assert {f"ticketkit:rate:{first}"} == set(self.slots(tmp_path).values())
+        clock.advance(self.WINDOW)  # the window before: kept
+        desk.receive(mail("b@x", sender="wang@mail.cn", subject="Oven b"))
+        assert first in self.windows(tmp_path)
+        clock.advance(self.WINDOW * 2)  # now three windows on: the first one's slots go
+        desk.receive(mail("c@x", sender="wang@mail.cn", subject="Oven c"))
+        assert first not in self.windows(tmp_path)
+        assert 2 == len(self.windows(tmp_path))
+        record = desk.store.records("rate-windows", tenant="default")["open"][0]
+        assert sorted(int(w) for w in self.windows(tmp_path)) == json.loads(record)
+
+    def test_another_process_drops_what_this_one_listed(self, tmp_path: Path) -> None:
+        """The list is in the store: a desk that never saw a window still drops its slots."""
+        clock = ManualClock(T0)
+        self.desk(tmp_path, clock).receive(mail("a@x", sender="wang@mail.cn"))
+        assert 1 == len(self.slots(tmp_path))
+        clock.advance(self.WINDOW * 5)
+        self.desk(tmp_path, clock).receive(mail("b@x", sender="li@mail.cn", subject="Other"))
+        assert 1 == len(self.slots(tmp_path))  # the one left is the new window's
+        assert str(int((T0 + self.WINDOW * 5).timestamp() // self.WINDOW.total_seconds())) in self.windows(
+            tmp_path
+        )
+
+    def test_a_record_it_did_not_write_is_replaced(self, tmp_path: Path) -> None:
+        """A damaged list loses track of old slots but never stops receiving."""
+        clock = ManualClock(T0)
+        desk = self.desk(tmp_path, clock)
+        desk.store.put_record("rate-windows", "open", "not json", tenant="default", expected_version=None)
+        assert "opened" == desk.receive(mail("a@x", sender="wang@mail.cn")).action
+        assert [int(T0.timestamp() // self.WINDOW.total_seconds())] == json.loads(
+            desk.store.records("rate-windows", tenant="default")["open"][0]
+        )
+
+    def test_the_limit_still_holds(self, tmp_path: Path) -> None:
+        """Five messages in a window, the sixth is ignored; the next window takes five again."""
+        clock = ManualClock(T0)
+        desk = self.desk(tmp_path, clock)
+        actions = [
+            desk.receive(mail(f"m{i}@x", sender="bot@spam.cn", subject=f"Spam {i}")).action for i in range(6)
+        ]
+        assert ["opened"] * 5 + ["ignored"] == actions
+        clock.advance(self.WINDOW)
+        assert "opened" == desk.receive(mail("n@x", sender="bot@spam.cn", subject="Spam n")).action

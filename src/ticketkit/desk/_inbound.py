@@ -49,6 +49,7 @@ from ticketkit.desk._access import Actor
 from ticketkit.desk._blobs import refer
 from ticketkit.desk._context import DeskContext
 from ticketkit.desk._kinds import DONE_KINDS, OPEN_KINDS
+from ticketkit.desk._rate_windows import RateWindows, owner
 from ticketkit.desk._running import run
 from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, MessageKeyConflictError, NotFoundError, ValidationError
@@ -180,6 +181,7 @@ class Inbound:
         self.token = TicketToken(pattern=self.settings.token)
         self._lock = threading.Lock()
         self._hints: dict[tuple[str, str, int], int] = {}  # (tenant, sender, window) -> first free slot
+        self.windows = RateWindows()
 
     def rate_slot(self, keys: _Keys, sender: Sender, now: datetime) -> str | None:
         """The key of the sender's free slot in the current window; "" when it has none left.
@@ -187,12 +189,15 @@ class Inbound:
         Each window (``rate_window`` long, counted from the Unix epoch on the desk's
         clock) has ``rate_limit`` slots per sender, each a message key bound by the
         commit of the message that takes it: the count is shared by every process
-        on the store. None: no limit.
+        on the store. The slots of windows long past are dropped (`RateWindows`).
+        None: no limit.
         """
         limit = self.settings.rate_limit
         if limit is None:
             return None
         window = int(now.timestamp() // self.settings.rate_window.total_seconds())
+        self.windows.enter(keys.store, keys.tenant, window)
+        keys.slot_owner = owner(window)
         sender_id = hashlib.sha256(f"{sender.kind}\x00{sender.value}".encode()).hexdigest()[:32]
         hint = (keys.tenant, sender_id, window)
         with self._lock:
@@ -202,7 +207,7 @@ class Inbound:
         i = first
         while i < limit:
             slot = f"rate:{sender_id}:{window}:{i}"
-            if keys.get(slot) in (None, keys.own):
+            if keys.get(slot) is None:
                 break
             i += 1
         with self._lock:
@@ -255,6 +260,7 @@ class _Keys:
         self.tenant = tenant
         self.own = message_key(message)
         self.slot: str | None = None  # the rate-limit slot this message takes
+        self.slot_owner = ""  # what the slot is bound to: its window (see _rate_windows)
         self._seen: dict[str, str | None] = {}
 
     def get(self, key: str) -> str | None:
@@ -267,7 +273,7 @@ class _Keys:
         """What the commit binds when the message goes to ``ticket_id`` ("": to none)."""
         out = {self.own: ticket_id}
         if self.slot:
-            out[self.slot] = self.own
+            out[self.slot] = self.slot_owner
         if not ticket_id:
             return out
         for key in (*_thread_keys(self.message), *extra):
