@@ -95,6 +95,31 @@ def _tagged(i: int, tags: set[str]) -> Ticket:
     return Ticket(subject=f"t{i}", id=f"T{i:04d}", created_at=T0, tags=frozenset(tags))
 
 
+class TestOverallSize:
+    """One document given to a loader holds at most `Limits.values` values, however flat."""
+
+    def test_a_huge_flat_configuration_is_refused_quickly(self) -> None:
+        rules = {"any": [{"field": "category", "op": "eq", "value": f"c{i}"} for i in range(300_000)]}
+        started = time.perf_counter()
+        with pytest.raises(ValidationError) as info:
+            Condition.from_dict(rules)
+        assert time.perf_counter() - started < 5.0
+        assert ["Limits.values"] == [e.message.rsplit("(", 1)[-1].rstrip(")") for e in info.value.errors]
+
+    def test_the_limit_is_configurable(self) -> None:
+        rules = {"any": [{"field": "category", "op": "eq", "value": f"c{i}"} for i in range(20)]}
+        assert Condition.from_dict(rules) is not None
+        previous = Limits.set(Limits(values=50))
+        try:
+            with pytest.raises(ValidationError, match="more than 50 values"):
+                Condition.from_dict(rules)
+            with pytest.raises(ValidationError, match="more than 50 values"):
+                tk.from_dict(Ticket, {"subject": "x", "fields": {str(i): i for i in range(60)}})
+        finally:
+            Limits.set(previous)
+        assert Condition.from_dict(rules) is not None
+
+
 class TestSQLiteKeepsWhatItIsGiven:
     def test_tag_change_across_the_separator_updates_the_index(self, tmp_path: Path) -> None:
         """{a, b} -> {"a\\x1fb"} is a change: the tag index follows it."""

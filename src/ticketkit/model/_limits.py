@@ -37,6 +37,9 @@ class Limits:
             fields or a customer's data.
         depth: nesting of lists and objects in custom fields, event data and configuration
             (conditions, workflows, rules).
+        values: values (strings, numbers, lists, objects and keys, counted through every
+            level) in one document given to a loader: a configuration, a model's plain
+            form. It bounds the time and memory one ``from_dict`` may take.
 
     Examples:
         >>> Limits.current().depth
@@ -53,6 +56,7 @@ class Limits:
     tags: int = attrs.field(default=200, validator=_positive)
     fields: int = attrs.field(default=10_000, validator=_positive)
     depth: int = attrs.field(default=32, validator=_positive)
+    values: int = attrs.field(default=1_000_000, validator=_positive)
 
     _current: ClassVar[list[Limits]] = []
 
@@ -113,16 +117,21 @@ _BUILTIN_ERRORS: Final = (
 def input_problems(data: object, path: str = "") -> list[ErrorDetail]:
     """What no configuration or input may hold, found without recursion.
 
-    Nesting deeper than `Limits.depth`, mapping keys that are not strings, integers
-    outside the 64-bit range, non-finite floats and strings that are not valid text
-    (lone surrogates; NUL is refused where names are checked). One problem per place,
-    at most a bounded number.
+    Nesting deeper than `Limits.depth`, more values than `Limits.values`, mapping keys
+    that are not strings, integers outside the 64-bit range, non-finite floats and
+    strings that are not valid text (lone surrogates; NUL is refused where names are
+    checked). One problem per place, at most a bounded number.
     """
-    limit = Limits.current().depth
+    limits = Limits.current()
+    limit, most = limits.depth, limits.values
     problems: list[ErrorDetail] = []
     stack: list[tuple[object, str, int]] = [(data, path, 0)]
+    seen = 0
     while stack and len(problems) < 20:
         item, where, level = stack.pop()
+        seen += 1
+        if seen > most:
+            return [ErrorDetail(path, f"holds more than {most:,} values (Limits.values)")]
         if isinstance(item, Mapping | list | tuple):
             if level >= limit:
                 problems.append(ErrorDetail(where, f"nested deeper than {limit} levels (Limits.depth)"))
