@@ -17,6 +17,7 @@ import pytest
 
 import ticketkit as tk
 from tests.test_inbound import ADMIN, T0, mail
+from tests.test_privacy_desk import _forms
 from ticketkit.testing import ManualClock
 
 OPENID = "oX7-li-openid"
@@ -198,3 +199,23 @@ class TestRateWindows:
         assert ["opened"] * 5 + ["ignored"] == actions
         clock.advance(self.WINDOW)
         assert "opened" == desk.receive(mail("n@x", sender="bot@spam.cn", subject="Spam n")).action
+
+
+class TestRawFile:
+    def test_no_identifier_is_left_in_the_file(self, tmp_path: Path) -> None:
+        """After erasure the SQLite file and its WAL hold neither the openid nor the address."""
+        desk, _ = make(tmp_path)
+        t = desk.receive(chat("m1")).ticket_id or ""
+        desk.receive(chat("m2", "Still broken."))
+        mailed = desk.receive(mail("e1@x", sender="li.wei@mail.cn", subject="Oven")).ticket_id or ""
+        desk.receive(mail("e2@x", sender="li.wei@mail.cn", reply_to="e1@x", subject="Re: Oven"))
+        raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+        assert OPENID.encode() in raw
+        assert b"li.wei@mail.cn" in raw
+        for ticket in (t, mailed):
+            desk.erase_customer(desk.get(ticket, actor=ADMIN).customer.id, actor=ADMIN)  # type: ignore[union-attr]
+        for p in sorted(tmp_path.iterdir()):
+            data = p.read_bytes()
+            for secret in (OPENID, "li.wei@mail.cn"):
+                for form in _forms(secret):
+                    assert form not in data, f"{secret!r} found in {p.name}"
