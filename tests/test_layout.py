@@ -168,6 +168,19 @@ class TestDiagram:
         page = (ROOT / "docs" / "explanation" / "architecture.md").read_text(encoding="utf-8")
         assert layout_diagram.render(PACKAGE) in page
 
+    def test_every_folder_and_desk_module_is_in_the_tables(self) -> None:
+        """The page's tables name every part folder and every module of the desk: the map stays true."""
+        import re
+
+        page = (ROOT / "docs" / "explanation" / "architecture.md").read_text(encoding="utf-8")
+        rows = [line for line in page.splitlines() if line.startswith("| `")]
+        firsts = " ".join(line.split("|")[1] for line in rows)
+        folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+        assert [] == [f for f in folders if f"`{f}/`" not in firsts]
+        named = set(re.findall(r"`(?:desk/)?(_[a-z_]+)`", firsts))
+        modules = sorted(p.stem for p in (PACKAGE / "desk").glob("_*.py") if p.stem != "__init__")
+        assert [] == [m for m in modules if m not in named]
+
     def test_script_checks(self) -> None:
         """`scripts/layout_diagram.py --check` agrees with the page (it is what a developer runs)."""
         out = subprocess.run(
