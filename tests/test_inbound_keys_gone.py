@@ -219,3 +219,24 @@ class TestRawFile:
             for secret in (OPENID, "li.wei@mail.cn"):
                 for form in _forms(secret):
                     assert form not in data, f"{secret!r} found in {p.name}"
+
+
+class TestOutcomesCarryNoIdentifier:
+    """Callers log outcomes: the sender and a conversation id (an openid) are masked in reasons."""
+
+    def test_rate_limited_and_threaded_reasons(self) -> None:
+        desk = tk.Helpdesk(
+            store=tk.InMemoryStore(),
+            clock=ManualClock(T0),
+            inbound=tk.InboundSettings(rate_limit=1, join_open=False),
+        )
+        assert "opened" == desk.receive(chat("m1")).action
+        limited = desk.receive(chat("m2", "Again"))
+        assert "ignored" == limited.action
+        assert "rate limit" in limited.reason
+        assert OPENID not in limited.reason
+        other = tk.Helpdesk(store=tk.InMemoryStore(), clock=ManualClock(T0))
+        other.receive(chat("m1"))
+        threaded = other.receive(chat("m2", "Again"))
+        assert ("threaded", "conversation") == (threaded.action, threaded.rule)
+        assert OPENID not in threaded.reason

@@ -55,6 +55,7 @@ from ticketkit.desk._work import Draft, Work
 from ticketkit.errors import ErrorDetail, MessageKeyConflictError, NotFoundError, ValidationError
 from ticketkit.model import _events as ev
 from ticketkit.model._models import Comment, Customer, Priority, Ticket
+from ticketkit.privacy._mask import mask_words
 
 FOLLOWUP: Final = "followup"
 """The link kind from a follow-up ticket to the closed ticket it continues."""
@@ -345,8 +346,10 @@ def _receive_once(desk: DeskContext, inbound: Inbound, message: InboundMessage, 
         keys.record()
         return ReceiveOutcome(
             action="ignored",
+            # The sender masked: callers log outcomes, and a log carries no personal data.
             reason=f"rate limit: more than {inbound.settings.rate_limit} messages from "
-            f"{message.sender.value!r} within {inbound.settings.rate_window}",
+            f"{message.sender.kind} {mask_words(message.sender.value)!r} "
+            f"within {inbound.settings.rate_window}",
         )
     match = _thread(desk, inbound, message, customer, keys)
     outcome = _act(desk, inbound, who=who, message=message, customer=customer, match=match, keys=keys)
@@ -483,8 +486,16 @@ def _act(
         reopen=False,
     )
     return ReceiveOutcome(
-        action="threaded", reason=f"reply found by {rule} {match.key!r}", ticket_id=ticket.id, rule=rule
+        action="threaded",
+        reason=f"reply found by {rule} {_shown(rule, match.key)!r}",
+        ticket_id=ticket.id,
+        rule=rule,
     )
+
+
+def _shown(rule: str | None, key: str | None) -> str | None:
+    """A thread key as an outcome shows it: a conversation id (it holds the user's openid) masked."""
+    return mask_words(key) if rule == "conversation" and key else key
 
 
 def followup_key(ticket_id: str) -> str:
