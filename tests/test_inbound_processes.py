@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -30,16 +31,34 @@ _TEXT = re.compile(r"\bt\d+m\d+\b")
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 
 
+_CHILDREN: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    """A test that fails midway kills its children and closes their pipes (no leak into later tests)."""
+    yield
+    while _CHILDREN:
+        proc = _CHILDREN.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(_TIMEOUT)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def spawn(db: Path, first: int = 0, **env: str) -> subprocess.Popen[str]:
     """A child receiving the messages from ``first`` on into ``db``."""
     full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), **env}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "tests.inbound_child", str(db), str(first)],
         cwd=ROOT,
         env=full,
         stdout=subprocess.PIPE,
         text=True,
     )
+    _CHILDREN.append(proc)
+    return proc
 
 
 def wait_for(proc: subprocess.Popen[str], line: str) -> list[str]:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from datetime import UTC, datetime
@@ -169,6 +170,38 @@ def _racer(path: str, name: str, rounds: int, barrier: Any, results: Any) -> Non
 
 
 class TestTwoProcesses:
+    def test_opening_waits_for_another_opener(self, tmp_path: Path) -> None:
+        """A new file being migrated by another process (its write open): opening waits, then works.
+
+        SQLite refuses the switch to WAL at once while another connection writes, whatever
+        busy_timeout says; two workers starting together on a new file met it in CI.
+        """
+        path = tmp_path / "new.db"
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        timer = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        timer.start()
+        try:
+            started = time.monotonic()
+            with SQLiteStore(path) as store:
+                assert SCHEMA_VERSION == store.schema_version
+            assert time.monotonic() - started >= 0.25
+        finally:
+            timer.join()
+            other.close()
+
+    def test_opening_gives_up_after_its_timeout(self, tmp_path: Path) -> None:
+        """An opener held off for longer than ``timeout`` gets a ValidationError, not a raw sqlite3 error."""
+        path = tmp_path / "held.db"
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(ValidationError, match="locked"):
+                SQLiteStore(path, timeout=0.2)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
     def test_one_winner_per_version_and_no_event_lost(self, tmp_path: Path) -> None:
         """Two processes save the same version at once, round after round: one wins, one conflicts."""
         path = str(tmp_path / "desk.db")

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -213,6 +214,29 @@ _Prepared: TypeAlias = "tuple[Ticket, tuple[Any, ...], list[tuple[str, str]], in
 _INSERT: Final = f"INSERT INTO tickets ({_UPSERT_COLUMNS}, id) VALUES ({', '.join('?' * 17)})"
 
 
+def _wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode, waiting up to ``timeout`` for another opener.
+
+    Switching to WAL needs the file to itself, and SQLite does not wait for it: while
+    another process migrates a new file (its write transaction open), the switch fails
+    at once with "database is locked", whatever ``busy_timeout`` says. Two workers
+    starting together on a new file met exactly that, so the switch is tried again.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
     """Bring a database to schema ``upto`` in one write transaction (two openers never race)."""
     conn.execute("BEGIN IMMEDIATE")
@@ -324,7 +348,7 @@ class SQLiteStore(SQLiteSideTables):
                     f"({SCHEMA_VERSION}); upgrade ticketkit. The file was left untouched",
                 )
             if not self._memory:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _wal(conn, self._timeout)
             if current < SCHEMA_VERSION:
                 _migrate(conn)
             for statement in sq.SQLITE_OUTBOX_DDL:
