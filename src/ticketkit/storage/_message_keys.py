@@ -194,8 +194,9 @@ class MessageKeys:
                 self._bind(tenant, key, ticket_id)
 
 
-# The keyed table, outside the numbered migrations: created when first used (IF NOT
-# EXISTS), so it merges with any schema version. Lookups use the primary key only.
+# The keyed table and its index by ticket: made by the migrations (SQLite schema 5,
+# PostgreSQL schemas 5 and 6), IF NOT EXISTS because earlier versions made the table on
+# first use. Lookups use the primary key only; drops use the ticket index.
 SQLITE_TABLE: Final = (
     "CREATE TABLE IF NOT EXISTS message_keys (tenant TEXT NOT NULL, key TEXT NOT NULL, "
     "ticket_id TEXT NOT NULL, PRIMARY KEY (tenant, key)) WITHOUT ROWID"
