@@ -53,6 +53,13 @@ def table(tmp_path: Path) -> list[tuple[str, str]]:
         return sorted(conn.execute("SELECT key, ticket_id FROM message_keys").fetchall())
 
 
+def erase(desk: tk.Helpdesk, ticket_id: str) -> tk.ErasureReport:
+    """Erase the customer of ``ticket_id``."""
+    customer = desk.get(ticket_id, actor=ADMIN).customer
+    assert customer is not None
+    return desk.erase_customer(customer.id, actor=ADMIN)
+
+
 def closed(desk: tk.Helpdesk, message: tk.InboundMessage) -> str:
     t = desk.receive(message).ticket_id or ""
     for trigger in ("open", "resolve", "close"):
@@ -68,7 +75,7 @@ class TestErasure:
         desk.receive(chat("m2", "Still broken."))
         other = desk.receive(mail("w@x", sender="wang@mail.cn", subject="Oven")).ticket_id or ""
         assert any(OPENID in key for key, _ in table(tmp_path))
-        report = desk.erase_customer(desk.get(t, actor=ADMIN).customer.id, actor=ADMIN)  # type: ignore[union-attr]
+        report = erase(desk, t)
         assert (t,) == report.tickets
         rows = table(tmp_path)
         assert [] == [key for key, _ in rows if OPENID in key]
@@ -79,7 +86,7 @@ class TestErasure:
         """The erased customer writing again is a new ticket, not a reply on the erased one."""
         desk, _ = make(tmp_path)
         t = desk.receive(chat("m1")).ticket_id or ""
-        desk.erase_customer(desk.get(t, actor=ADMIN).customer.id, actor=ADMIN)  # type: ignore[union-attr]
+        erase(desk, t)
         erased = desk.get(t, actor=ADMIN)
         assert erased.customer is not None
         assert OPENID not in erased.customer.id
@@ -213,7 +220,7 @@ class TestRawFile:
         assert OPENID.encode() in raw
         assert b"li.wei@mail.cn" in raw
         for ticket in (t, mailed):
-            desk.erase_customer(desk.get(ticket, actor=ADMIN).customer.id, actor=ADMIN)  # type: ignore[union-attr]
+            erase(desk, ticket)
         for p in sorted(tmp_path.iterdir()):
             data = p.read_bytes()
             for secret in (OPENID, "li.wei@mail.cn"):

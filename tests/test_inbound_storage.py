@@ -53,33 +53,30 @@ class TestSQLitePlan:
 class TestPostgresPlan:
     def test_lookup_uses_the_primary_key(self, make_postgres_store: Any, postgres_dsn: str) -> None:
         """With sequential scans off, a key lookup is an index scan on the primary key."""
-        import psycopg
-
         store = make_postgres_store()
         store.bind_message_keys([f"mid:{i}@x" for i in range(200)], "T1", tenant="default")
         assert "T1" == store.message_key("mid:7@x", tenant="default")
-        with psycopg.connect(postgres_dsn) as conn:
-            conn.execute(f'SET search_path = "{store.schema}"')
-            conn.execute("ANALYZE message_keys")
-            conn.execute("SET enable_seqscan = off")
-            sql = mk.postgres_get(f'"{store.schema}"')
-            plan = json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql, ("default", "mid:7@x")).fetchone())
+        plan = _plan(postgres_dsn, store.schema, mk.postgres_get(f'"{store.schema}"'), ("default", "mid:7@x"))
         assert "Seq Scan" not in plan
         assert "message_keys_pkey" in plan, plan
 
     def test_drop_uses_the_ticket_index(self, make_postgres_store: Any, postgres_dsn: str) -> None:
         """With sequential scans off, dropping a ticket's keys reads the (tenant, ticket) index."""
-        import psycopg
-
         store = make_postgres_store()
         for t in range(50):
             store.bind_message_keys([f"mid:{t}-{i}@x" for i in range(4)], f"T{t}", tenant="default")
         assert 4 == store.drop_message_keys("T7", tenant="default")
-        with psycopg.connect(postgres_dsn) as conn:
-            conn.execute(f'SET search_path = "{store.schema}"')
-            conn.execute("ANALYZE message_keys")
-            conn.execute("SET enable_seqscan = off")
-            sql = mk.postgres_drop(f'"{store.schema}"')
-            plan = json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql, ("default", "T1")).fetchone())
+        plan = _plan(postgres_dsn, store.schema, mk.postgres_drop(f'"{store.schema}"'), ("default", "T1"))
         assert "Seq Scan" not in plan
         assert "message_keys_ticket" in plan, plan
+
+
+def _plan(dsn: str, schema: str, sql: str, params: tuple[str, ...]) -> str:
+    """The JSON plan of ``sql`` on the analysed ``message_keys`` table, with sequential scans off."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("ANALYZE message_keys")
+        conn.execute("SET enable_seqscan = off")
+        return json.dumps(conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone())

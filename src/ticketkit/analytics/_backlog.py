@@ -50,8 +50,13 @@ def backlog_report(data: Columns, at: datetime, *, by: KeySpec, business: bool) 
         rows=tuple(rows),
         columns=_columns(BacklogRow),
         chart=Chart(kind="bar", x="key", y=("count",), ylabel="open tickets"),
-        business_time=business and data._calendar is not None,
+        business_time=_on_calendar(data, business),
     )
+
+
+def _on_calendar(data: Columns, business: bool) -> bool:
+    """Whether ages are business time: asked for, and the dataset has a calendar."""
+    return business and data._calendar is not None
 
 
 def ageing_report(
@@ -66,7 +71,8 @@ def ageing_report(
     ):
         raise ValidationError.one("buckets", f"expected increasing positive timedeltas, got {buckets!r}")
     limits = [b.total_seconds() for b in bounds]
-    names = _bucket_names(bounds, hours=business and data._calendar is not None)
+    business = _on_calendar(data, business)
+    names = _bucket_names(bounds, hours=business)
     keys = data.column(by)
     when, idx = _open_at(data, at)
     ages = _ages(data, when, idx, business)
@@ -86,7 +92,7 @@ def ageing_report(
         rows=tuple(rows),
         columns=_columns(AgeingRow),
         chart=Chart(kind="bar", x="bucket", y=("count",), ylabel="open tickets"),
-        business_time=business and data._calendar is not None,
+        business_time=business,
     )
 
 
@@ -114,7 +120,7 @@ def _open_at(data: Columns, at: datetime) -> tuple[float, list[int]]:
 def _ages(data: Columns, when: float, idx: list[int], business: bool) -> list[float]:
     """Seconds since creation at ``when`` of the tickets at ``idx``, wall or business time."""
     created = data._created
-    if not business or data._calendar is None:
+    if not _on_calendar(data, business):
         return [when - created[i] for i in idx]
     index = data._index(min((created[i] for i in idx), default=when), when)
     if index is None:
