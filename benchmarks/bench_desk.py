@@ -1,4 +1,4 @@
-"""Desk benchmark: what users run (open, reply+resolve, tick, progress) as stored history grows.
+"""Desk benchmark: what users run (open, reply+resolve, tick, progress, receive) as stored history grows.
 
 Run: ``python benchmarks/bench_desk.py`` (1k, 10k, 100k stored tickets on InMemoryStore
 and SQLiteStore, plus PostgresStore when ``TICKETKIT_TEST_POSTGRES_DSN`` is set). Add
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketkit import Actor, Customer, Event, Helpdesk, InMemoryStore, SQLiteStore, Ticket, TicketStore
+from ticketkit.channels import InboundMessage, Sender
 from ticketkit.cli._demo import (
     DESK_AGENTS,
     SHOP_AGENTS,
@@ -264,6 +265,32 @@ def measure(store: TicketStore, ops: int, which: set[str], offset: int) -> dict[
         elapsed = time.perf_counter() - t0
         assert {t.id for t in due} <= swept, "a due ticket was not swept"
         results["tick"] = elapsed / len(swept)
+    if "receive" in which:
+        # A new customer's mail, then its reply: idempotence lookup, rate-limit slot (and
+        # window), threading by References, the message keys bound. Per message.
+        def receive(i: int) -> None:
+            clock.advance(timedelta(seconds=1))
+            mid = f"bench-{base}-{i}@mail.example"
+            sender = Sender(kind="email", value=f"c{base + i}@mail.example")
+            first = desk.receive(
+                InboundMessage(
+                    channel="email", message_id=mid, sender=sender, subject=f"Parcel {i}", text="Lost?"
+                )
+            )
+            reply = desk.receive(
+                InboundMessage(
+                    channel="email",
+                    message_id=f"re-{mid}",
+                    sender=sender,
+                    subject=f"Re: Parcel {i}",
+                    text="Any news?",
+                    in_reply_to=mid,
+                )
+            )
+            assert (first.action, reply.action) == ("opened", "threaded"), (first, reply)
+
+        per_ticket(receive, warm)
+        results["receive"] = statistics.median(per_ticket(lambda i: receive(warm + i), ops)) / 2
     return results
 
 
@@ -300,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--big-postgres", action="store_true", help="also 1,000,000 on PostgreSQL")
     parser.add_argument("--stores", default="memory,sqlite,postgres")
-    parser.add_argument("--only", default="open,reply+resolve,tick,progress")
+    parser.add_argument("--only", default="open,reply+resolve,tick,progress,receive")
     parser.add_argument("--ops", type=int, default=100, help="tickets per operation and size")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "ticketkit-bench-cache"))
     parser.add_argument("--old-src", help="a checkout's src folder to measure the old open path against")
@@ -374,7 +401,7 @@ def run_old(src: str, sizes: list[int], args: argparse.Namespace) -> dict[str, A
 def report(
     results: dict[str, dict[int, dict[str, float]]], floor_s: float | None, old: dict[str, Any] | None
 ) -> None:
-    ops = ["open", "reply+resolve", "tick", "progress"]
+    ops = ["open", "reply+resolve", "tick", "progress", "receive"]
     print()
     print("ms per ticket (median); growth = largest size / smallest")
     for name, by_size in results.items():

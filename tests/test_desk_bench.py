@@ -28,13 +28,13 @@ class TestBenchDesk:
     def test_every_operation_on_memory_and_sqlite(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Opens, reply+resolve, tick and progress run and pass their checks; the report has every row."""
+        """Every operation (receive too) runs and passes its checks; the report has every row."""
         bench = _load("bench_desk")
         assert 0 == bench.main(
             ["--sizes=200,400", "--ops=4", "--stores=memory,sqlite", f"--cache={tmp_path}"]
         )
         out = capsys.readouterr().out
-        for op in ("open", "reply+resolve", "tick", "progress"):
+        for op in ("open", "reply+resolve", "tick", "progress", "receive"):
             assert 2 == out.count(f"  {op:<15}"), op
         assert "floor" in out
         assert 2 == len(list(tmp_path.glob("desk-*.db")))  # built once and cached
